@@ -1,0 +1,40 @@
+"""Audit HTTP API: request timelines with their §7101 record (API token required)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, status
+
+from services.audit import queries
+from services.audit.bootstrap import bootstrap
+from services.audit.settings import AuditSettings
+from services.common.http import ApiToken, ops_router
+
+
+def create_app(settings: AuditSettings | None = None) -> FastAPI:
+    settings = settings or AuditSettings()  # type: ignore[call-arg]
+    audit = bootstrap(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        audit.start()
+        yield
+        audit.stop()
+
+    app = FastAPI(title="CCPA audit", version="1", lifespan=lifespan,
+                  description="The compliance timeline materialised from the pipeline's topics.")
+    app.state.api_token = settings.api_token.get_secret_value()
+    app.include_router(ops_router(audit.runtime))
+
+    @app.get("/v1/requests/{request_id}/timeline", tags=["timeline"])
+    def get_timeline(request_id: str, _token: ApiToken) -> dict[str, Any]:
+        """Every event of one request in order, with the §7101 record fields."""
+        found = queries.timeline(audit.runtime.engine, request_id)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no timeline for request {request_id}")
+        return found
+
+    return app

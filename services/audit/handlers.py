@@ -1,0 +1,89 @@
+"""Materialises the compliance timeline: every event becomes an entry; some also fill the §7101 record.
+
+Each handler only sets the columns its event owns, so replaying topics in any interleaving gives one result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.audit import orm
+from services.common.consumer import Delivery
+from services.common.events import Event
+from services.common.metrics import TIMELINE_ENTRIES
+
+SEALED_FIELDS = frozenset({"identifiers", "corrections"})
+
+
+def public_details(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload minus encrypted PI, as JSON-ready values."""
+    return {key: _jsonable(value) for key, value in payload.items() if key not in SEALED_FIELDS}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return None
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def record_entry(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
+    conn.execute(_upsert(conn, orm.timeline, ["event_id"], {
+        "event_id": event.event_id, "request_id": event.request_id, "subject_key": event.subject_key,
+        "event_type": event.event_type, "occurred_at": event.occurred_at, "producer": event.producer,
+        "topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset,
+        "details": public_details(event.payload),
+    }, update=False))
+    TIMELINE_ENTRIES.labels(event.event_type).inc()
+
+
+def on_submitted(event: Event, conn: sa.Connection) -> None:
+    payload = event.payload
+    _update_record(conn, event, {
+        "request_type": payload["request_type"], "requested_type": payload["requested_type"],
+        "channel": payload["channel"], "received_at": payload["received_at"], "respond_by": payload["respond_by"],
+    })
+
+
+def on_extended(event: Event, conn: sa.Connection) -> None:
+    _update_record(conn, event, {"extended_respond_by": event.payload["respond_by"], "extended_at": event.occurred_at})
+
+
+def on_denied(event: Event, conn: sa.Connection) -> None:
+    nature = "denied_in_part" if event.payload.get("in_part") else "denied"
+    _update_record(conn, event, {"responded_at": event.occurred_at, "response_nature": nature,
+                                 "denial_code": event.payload["denial_code"], "denial_basis": event.payload["basis"]})
+
+
+RECORD_HANDLERS: dict[str, Callable[[Event, sa.Connection], None]] = {
+    "RequestSubmitted": on_submitted,
+    "RequestExtended": on_extended,
+    "RequestDenied": on_denied,
+}
+
+
+def handle(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
+    record_entry(event, conn, delivery)
+    if event.request_id and (handler := RECORD_HANDLERS.get(event.event_type)):
+        handler(event, conn)
+
+
+def _update_record(conn: sa.Connection, event: Event, values: dict[str, Any]) -> None:
+    row = {"request_id": event.request_id, "subject_key": event.subject_key, **values}
+    conn.execute(_upsert(conn, orm.request_records, ["request_id"], row, update=True))
+
+
+def _upsert(conn: sa.Connection, table: sa.Table, keys: list[str], row: dict[str, Any], update: bool) -> Any:
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table).values(**row)
+    if not update:
+        return insert.on_conflict_do_nothing(index_elements=keys)
+    changed = {column: insert.excluded[column] for column in row if column not in keys}
+    return insert.on_conflict_do_update(index_elements=keys, set_=changed)

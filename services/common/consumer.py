@@ -1,0 +1,219 @@
+"""At-least-once consumer loop: decode, apply in one DB transaction with inbox dedupe, then store the offset."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from services.common import faults
+from services.common.errors import PoisonMessage, describe_error, is_transient
+from services.common.events import Event
+from services.common.inbox import claim
+from services.common.kafka import CONSUMER_DEFAULTS, EventProducer, OutgoingMessage, event_message
+from services.common.metrics import HANDLER_SECONDS, MESSAGES
+from services.common.serde import DecodeError, SingleObjectCodec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where an event came from; handlers use it for provenance (audit) and nothing else."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+Handler = Callable[[Event, sa.Connection, Delivery], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    transient_attempts: int = 5
+    other_attempts: int = 3
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True)
+class DeadLetterTopics:
+    dlq: str
+    failures: str
+
+
+class ConsumerRunner:
+    """One consumer group member. `run` returns when `stop` is set, after committing what it processed."""
+
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        topics: list[str],
+        kafka_config: dict[str, Any],
+        engine: sa.Engine,
+        inbox: sa.Table,
+        handler: Handler,
+        codec: SingleObjectCodec,
+        producer: EventProducer,
+        dead_letters: DeadLetterTopics,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.group_id = group_id
+        self.topics = topics
+        self.engine = engine
+        self.inbox = inbox
+        self.handler = handler
+        self.codec = codec
+        self.producer = producer
+        self.dead_letters = dead_letters
+        self.retry = retry or RetryPolicy()
+        self.consumer = Consumer({**CONSUMER_DEFAULTS, **kafka_config, "group.id": group_id})
+        self.last_loop_at = datetime.now(UTC)
+        self.assigned: list[TopicPartition] = []
+        self.processed_count = 0
+
+    def run(self, stop: threading.Event, batch_size: int = 500) -> None:
+        self.consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                on_lost=self._on_lost)
+        try:
+            while not stop.is_set():
+                self.last_loop_at = datetime.now(UTC)
+                self._process_batch(self.consumer.consume(num_messages=batch_size, timeout=0.5))
+        finally:
+            self._commit_stored()
+            self.consumer.close()
+
+    def _process_batch(self, messages: list[Message]) -> None:
+        held: set[tuple[str, int]] = set()
+        for message in messages:
+            partition = (message.topic(), message.partition())
+            if partition in held or self._is_error(message):
+                continue
+            if not self._process(message):
+                # Keep order: redeliver this message and everything after it on this partition.
+                held.add(partition)
+                self.consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
+
+    def _is_error(self, message: Message) -> bool:
+        error = message.error()
+        if error is None:
+            return False
+        if error.code() != KafkaError._PARTITION_EOF:
+            log.warning("consumer error", extra={"consumer": self.group_id, "error": error.str()})
+        return True
+
+    def _process(self, message: Message) -> bool:
+        """True when the message is done with (applied, duplicate or dead-lettered); False to retry later."""
+        try:
+            event = self.codec.decode(message.value())
+        except DecodeError as exc:
+            return self._dead_letter(message, None, exc, attempts=1)
+        for attempt in range(1, self.retry.transient_attempts + 1):
+            try:
+                self._apply(event, message)
+                return True
+            except PoisonMessage as exc:
+                return self._dead_letter(message, event, exc, attempts=attempt)
+            except Exception as exc:
+                if not is_transient(exc) and attempt >= self.retry.other_attempts:
+                    return self._dead_letter(message, event, exc, attempts=attempt)
+                log.warning("handler failed, will retry", extra=self._context(event, exc, attempt))
+                MESSAGES.labels(self.group_id, message.topic(), "retried").inc()
+                time.sleep(self.retry.delay(attempt))
+        return False
+
+    def _apply(self, event: Event, message: Message) -> None:
+        delivery = Delivery(message.topic(), message.partition(), message.offset())
+        with HANDLER_SECONDS.labels(self.group_id).time(), self.engine.begin() as conn:
+            fresh = claim(conn, self.inbox, self.group_id, event.event_id)
+            if fresh:
+                self.handler(event, conn, delivery)
+        self.processed_count += 1
+        faults.crash_after_count("consumer.after_commit", self.processed_count)
+        self.consumer.store_offsets(message=message)
+        MESSAGES.labels(self.group_id, message.topic(), "processed" if fresh else "duplicate").inc()
+
+    def _dead_letter(self, message: Message, event: Event | None, exc: Exception, attempts: int) -> bool:
+        try:
+            self.producer.send_all([self._dlq_message(message, exc, attempts),
+                                    self._failure_message(message, event, exc, attempts)])
+        except Exception:
+            log.exception("could not dead-letter a message; it will be retried", extra={"consumer": self.group_id})
+            return False
+        log.error("message dead-lettered", extra=self._context(event, exc, attempts))
+        self.consumer.store_offsets(message=message)
+        MESSAGES.labels(self.group_id, message.topic(), "dead_lettered").inc()
+        return True
+
+    def _dlq_message(self, message: Message, exc: Exception, attempts: int) -> OutgoingMessage:
+        diagnostics = {
+            "dlq.source.topic": message.topic(), "dlq.source.partition": str(message.partition()),
+            "dlq.source.offset": str(message.offset()), "dlq.consumer.group": self.group_id,
+            "dlq.error.class": type(exc).__name__, "dlq.error.message": describe_error(exc),
+            "dlq.attempts": str(attempts), "dlq.failed.at": datetime.now(UTC).isoformat(),
+        }
+        headers = list(message.headers() or []) + [(k, v.encode()) for k, v in diagnostics.items()]
+        return OutgoingMessage(self.dead_letters.dlq, message.key(), message.value() or b"", headers)
+
+    def _failure_message(self, message: Message, event: Event | None, exc: Exception, attempts: int
+                         ) -> OutgoingMessage:
+        headers = dict(message.headers() or [])
+        request_id = event.request_id if event else _text(headers.get("request_id"))
+        failed = Event(
+            event_type="RequestFailed",
+            subject_key=event.subject_key if event else _text(message.key()) or "unknown",
+            producer=self.group_id,
+            request_id=request_id,
+            payload={
+                "failed_event_id": event.event_id if event else _text(headers.get("event_id")),
+                "failed_event_type": event.event_type if event else _text(headers.get("event_type")),
+                "source_topic": message.topic(), "source_partition": message.partition(),
+                "source_offset": message.offset(), "consumer_group": self.group_id,
+                "error_class": type(exc).__name__, "error": describe_error(exc), "attempts": attempts,
+            },
+        )
+        return event_message(self.dead_letters.failures, failed, self.codec)
+
+    def _context(self, event: Event | None, exc: Exception, attempt: int) -> dict[str, Any]:
+        return {
+            "consumer": self.group_id, "request_id": event.request_id if event else None,
+            "subject_key": event.subject_key if event else None, "error_class": type(exc).__name__,
+            "error": describe_error(exc), "attempt": attempt,
+        }
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned = list(partitions)
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._commit_stored()
+        self.assigned = []
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Another member may already own these partitions: committing now could move its offsets backwards.
+        log.warning("partitions lost without commit", extra={"consumer": self.group_id, "count": len(partitions)})
+        self.assigned = []
+
+    def _commit_stored(self) -> None:
+        try:
+            self.consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                log.warning("commit failed", extra={"consumer": self.group_id, "error": exc.args[0].str()})
+
+
+def _text(value: bytes | str | None) -> str | None:
+    if value is None:
+        return None
+    return value.decode(errors="replace") if isinstance(value, bytes) else value

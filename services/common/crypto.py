@@ -1,0 +1,161 @@
+"""Subject keys (keyed HMAC of identifiers) and envelope encryption of PI with crypto-shreddable data keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
+
+from services.common.identity import IdentifierKind
+
+
+def keyed_hash(secret: bytes, kind: str, normalised_value: str) -> str:
+    """HMAC-SHA256 over kind and value: stable per person, useless without the secret."""
+    return hmac.new(secret, f"{kind}:{normalised_value}".encode(), hashlib.sha256).hexdigest()
+
+
+def subject_key_of(secret: bytes, kind: IdentifierKind, normalised_value: str) -> str:
+    return keyed_hash(secret, str(kind), normalised_value)
+
+
+class KeyShredded(LookupError):
+    """The data key was destroyed: everything encrypted under it is unreadable by design."""
+
+
+@dataclass(frozen=True)
+class Sealed:
+    key_id: str
+    nonce: bytes
+    ciphertext: bytes
+
+    def to_record(self) -> dict[str, Any]:
+        return {"key_id": self.key_id, "nonce": self.nonce, "ciphertext": self.ciphertext}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Sealed:
+        return cls(record["key_id"], bytes(record["nonce"]), bytes(record["ciphertext"]))
+
+
+metadata = sa.MetaData()
+data_keys = sa.Table(
+    "data_keys",
+    metadata,
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("subject_key", sa.String(64), nullable=False, index=True),
+    sa.Column("master_key_id", sa.String(64), nullable=False),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("shredded_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+
+class KeyStore:
+    """One AES-256 data key per subject, stored wrapped (RFC 3394) by a master key; shredding deletes it.
+
+    This is the project's stand-in for a KMS: in production point keystore_url at a database only the
+    key-holding services can reach, or replace this class with a KMS client of the same shape.
+    """
+
+    def __init__(self, engine: sa.Engine, master_keys: Mapping[str, bytes], active_master_key: str) -> None:
+        self.engine = engine
+        self.master_keys = dict(master_keys)
+        self.active_master_key = active_master_key
+        metadata.create_all(engine)
+
+    def key_for_subject(self, subject_key: str) -> tuple[str, bytes]:
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.select(data_keys).where(data_keys.c.subject_key == subject_key, data_keys.c.shredded_at.is_(None))
+            ).first()
+            if row is not None:
+                return row.key_id, self._unwrap(row.master_key_id, row.wrapped_key)
+            return self._create(conn, subject_key)
+
+    def key_by_id(self, key_id: str) -> bytes:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(data_keys).where(data_keys.c.key_id == key_id)).first()
+        if row is None or row.wrapped_key is None:
+            raise KeyShredded(f"data key {key_id} is shredded or unknown")
+        return self._unwrap(row.master_key_id, row.wrapped_key)
+
+    def shred_subject(self, subject_key: str) -> int:
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                sa.update(data_keys)
+                .where(data_keys.c.subject_key == subject_key, data_keys.c.wrapped_key.is_not(None))
+                .values(wrapped_key=None, shredded_at=now)
+            )
+        return result.rowcount
+
+    def rewrap_all(self) -> int:
+        """Re-wrap every live data key under the active master key, so an old master key can be retired."""
+        count = 0
+        with self.engine.begin() as conn:
+            rows = conn.execute(sa.select(data_keys).where(data_keys.c.wrapped_key.is_not(None))).all()
+            for row in rows:
+                if row.master_key_id == self.active_master_key:
+                    continue
+                wrapped = self._wrap(self._unwrap(row.master_key_id, row.wrapped_key))
+                conn.execute(
+                    sa.update(data_keys)
+                    .where(data_keys.c.key_id == row.key_id)
+                    .values(wrapped_key=wrapped, master_key_id=self.active_master_key)
+                )
+                count += 1
+        return count
+
+    def _create(self, conn: sa.Connection, subject_key: str) -> tuple[str, bytes]:
+        key_id, key = f"dk-{uuid.uuid4().hex}", AESGCM.generate_key(bit_length=256)
+        conn.execute(
+            sa.insert(data_keys).values(
+                key_id=key_id,
+                subject_key=subject_key,
+                master_key_id=self.active_master_key,
+                wrapped_key=self._wrap(key),
+                created_at=datetime.now(UTC),
+            )
+        )
+        return key_id, key
+
+    def _wrap(self, key: bytes) -> bytes:
+        return aes_key_wrap(self.master_keys[self.active_master_key], key)
+
+    def _unwrap(self, master_key_id: str, wrapped: bytes) -> bytes:
+        if master_key_id not in self.master_keys:
+            raise KeyError(f"master key {master_key_id!r} is needed but not configured in CCPA_MASTER_KEYS")
+        return aes_key_unwrap(self.master_keys[master_key_id], wrapped)
+
+
+class Sealer:
+    """Encrypts JSON documents of PI for one subject, bound to request and subject by associated data."""
+
+    def __init__(self, keystore: KeyStore) -> None:
+        self.keystore = keystore
+
+    def seal(self, document: Mapping[str, Any], subject_key: str, request_id: str) -> Sealed:
+        key_id, key = self.keystore.key_for_subject(subject_key)
+        nonce = os.urandom(12)
+        plaintext = json.dumps(document, sort_keys=True).encode()
+        ciphertext = AESGCM(key).encrypt(nonce, plaintext, _aad(request_id, subject_key))
+        return Sealed(key_id, nonce, ciphertext)
+
+    def open(self, sealed: Sealed, subject_key: str, request_id: str) -> dict[str, Any]:
+        key = self.keystore.key_by_id(sealed.key_id)
+        plaintext = AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, _aad(request_id, subject_key))
+        document: dict[str, Any] = json.loads(plaintext)
+        return document
+
+
+def _aad(request_id: str, subject_key: str) -> bytes:
+    return f"{request_id}|{subject_key}".encode()

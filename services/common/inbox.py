@@ -1,0 +1,28 @@
+"""Inbox table: each consumer applies an event at most once, deduplicated by event_id in its own transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.common.db import UtcDateTime
+
+
+def inbox_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "inbox",
+        metadata,
+        sa.Column("consumer", sa.String(100), primary_key=True),
+        sa.Column("event_id", sa.String(36), primary_key=True),
+        sa.Column("processed_at", UtcDateTime(), nullable=False),
+    )
+
+
+def claim(conn: sa.Connection, inbox: sa.Table, consumer: str, event_id: str) -> bool:
+    """True if this consumer has not seen the event before; the claim commits with the handler's effects."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(inbox).values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
+    result = conn.execute(statement.on_conflict_do_nothing(index_elements=["consumer", "event_id"]))
+    return result.rowcount == 1

@@ -1,0 +1,105 @@
+"""Shared service runtime: DB engine, codec, producer, topic names, background workers, health and readiness."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from confluent_kafka.admin import AdminClient
+
+from services.common.db import make_engine, ping
+from services.common.kafka import EventProducer
+from services.common.serde import SingleObjectCodec
+from services.common.settings import CommonSettings
+from services.common.topics import TopicNames, ensure_topics
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(seconds=30)
+
+
+@dataclass
+class Worker:
+    name: str
+    thread: threading.Thread
+    last_loop_at: Callable[[], datetime]
+
+    def alive(self) -> bool:
+        return self.thread.is_alive() and datetime.now(UTC) - self.last_loop_at() < STALE_AFTER
+
+
+class ServiceRuntime:
+    """Everything a service process shares; created once by the entrypoint, closed on shutdown."""
+
+    def __init__(self, settings: CommonSettings, service: str, metadata: sa.MetaData) -> None:
+        self.settings = settings
+        self.service = service
+        self.metadata = metadata
+        self.engine = make_engine(settings.database_url)
+        self.codec = SingleObjectCodec()
+        self.topics = TopicNames(settings.topic_namespace)
+        self.producer = EventProducer(settings.kafka_config(), client_id=f"ccpa-{service}")
+        self.admin = AdminClient(settings.kafka_config())
+        self.stop_event = threading.Event()
+        self.workers: list[Worker] = []
+
+    def prepare(self, wait_seconds: float = 60.0) -> None:
+        """Pre-start: wait for the broker and the database, then create tables and topics."""
+        self._wait_until(lambda: ping(self.engine), "database", wait_seconds)
+        self._wait_until(self._broker_answers, "Kafka", wait_seconds)
+        self.metadata.create_all(self.engine)
+        ensure_topics(self.admin, self.topics, self.settings.topic_partitions, self.settings.topic_replication_factor)
+
+    def start_worker(self, name: str, run: Callable[[threading.Event], None],
+                     last_loop_at: Callable[[], datetime]) -> None:
+        thread = threading.Thread(target=self._guard(name, run), name=name, daemon=True)
+        self.workers.append(Worker(name, thread, last_loop_at))
+        thread.start()
+
+    def shutdown(self, timeout: float = 20.0) -> None:
+        self.stop_event.set()
+        for worker in self.workers:
+            worker.thread.join(timeout)
+        self.producer.close()
+        self.engine.dispose()
+
+    def liveness(self) -> dict[str, bool]:
+        return {worker.name: worker.alive() for worker in self.workers}
+
+    def readiness(self) -> dict[str, bool]:
+        return {"database": _succeeds(lambda: ping(self.engine)), "kafka": _succeeds(self._broker_answers)}
+
+    def _broker_answers(self) -> None:
+        self.admin.list_topics(timeout=3)
+
+    def _guard(self, name: str, run: Callable[[threading.Event], None]) -> Callable[[], None]:
+        def target() -> None:
+            try:
+                run(self.stop_event)
+            except Exception:
+                log.exception("worker crashed", extra={"worker": name})
+        return target
+
+    def _wait_until(self, check: Callable[[], None], what: str, wait_seconds: float) -> None:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                check()
+                return
+            except Exception as exc:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.service}: {what} not reachable after {wait_seconds:.0f}s") from exc
+                time.sleep(0.5)
+
+
+def _succeeds(check: Callable[[], None]) -> bool:
+    try:
+        check()
+        return True
+    except Exception:
+        return False

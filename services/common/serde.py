@@ -1,0 +1,110 @@
+"""Avro contracts from schemas/ and Avro single-object encoding (marker C3 01, CRC-64-AVRO fingerprint, body)."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from fastavro import schemaless_reader, schemaless_writer
+from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
+
+from services.common.events import Event
+
+SINGLE_OBJECT_MARKER = b"\xc3\x01"
+NAMESPACE = "privacy.events"
+CONTENT_TYPE = "application/vnd.apache.avro.single-object"
+
+
+def default_schema_dir() -> Path:
+    configured = os.environ.get("CCPA_SCHEMA_DIR")
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "schemas" / "events"
+
+
+def fingerprint_bytes(canonical_form: str) -> bytes:
+    """CRC-64-AVRO of the parsing canonical form, as the 8 little-endian bytes single-object encoding carries."""
+    return bytes.fromhex(fingerprint(canonical_form, "CRC-64-AVRO"))
+
+
+class DecodeError(ValueError):
+    """The bytes are not a single-object-encoded record of a known schema (a poison message)."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    schema: Any
+    fingerprint: bytes
+
+    @property
+    def event_type(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+
+class SchemaCatalog:
+    """Every .avsc in the schema folder, addressable by full name and by its 8-byte fingerprint."""
+
+    def __init__(self, schema_dir: Path | None = None) -> None:
+        self.schema_dir = schema_dir or default_schema_dir()
+        if not self.schema_dir.is_dir():
+            raise FileNotFoundError(f"schema folder {self.schema_dir} does not exist (set CCPA_SCHEMA_DIR)")
+
+    @cached_property
+    def by_name(self) -> dict[str, Contract]:
+        contracts = (self._load(path) for path in sorted(self.schema_dir.glob("*.avsc")))
+        return {contract.name: contract for contract in contracts}
+
+    @cached_property
+    def by_fingerprint(self) -> dict[bytes, Contract]:
+        return {contract.fingerprint: contract for contract in self.by_name.values()}
+
+    def _load(self, path: Path) -> Contract:
+        schema = load_schema(str(path))
+        canonical = to_parsing_canonical_form(schema)
+        return Contract(schema["name"], schema, fingerprint_bytes(canonical))
+
+    def for_event_type(self, event_type: str) -> Contract:
+        try:
+            return self.by_name[f"{NAMESPACE}.{event_type}"]
+        except KeyError:
+            raise KeyError(f"no schema for event type {event_type!r} in {self.schema_dir}") from None
+
+
+class SingleObjectCodec:
+    """Encodes events with the schema named after their event_type; decodes by fingerprint lookup."""
+
+    content_type = CONTENT_TYPE
+
+    def __init__(self, catalog: SchemaCatalog | None = None) -> None:
+        self.catalog = catalog or SchemaCatalog()
+
+    def encode(self, event: Event) -> bytes:
+        contract = self.catalog.for_event_type(event.event_type)
+        buffer = io.BytesIO()
+        buffer.write(SINGLE_OBJECT_MARKER + contract.fingerprint)
+        schemaless_writer(buffer, contract.schema, event.to_record())
+        return buffer.getvalue()
+
+    def decode(self, data: bytes | None) -> Event:
+        contract = self._contract_of(data)
+        assert data is not None
+        try:
+            record = schemaless_reader(io.BytesIO(data[10:]), contract.schema, None)
+        except Exception as exc:  # fastavro raises several types for truncated or corrupt bodies
+            raise DecodeError(f"body of {contract.name} does not decode: {type(exc).__name__}") from exc
+        if not isinstance(record, dict):
+            raise DecodeError(f"{contract.name} decoded to {type(record).__name__}, expected a record")
+        return Event.from_record(record)
+
+    def _contract_of(self, data: bytes | None) -> Contract:
+        if not data or len(data) < 10 or data[:2] != SINGLE_OBJECT_MARKER:
+            raise DecodeError("not Avro single-object encoding (missing C3 01 marker)")
+        (fp_value,) = struct.unpack("<Q", data[2:10])
+        contract = self.catalog.by_fingerprint.get(data[2:10])
+        if contract is None:
+            raise DecodeError(f"unknown schema fingerprint {fp_value:016x}")
+        return contract

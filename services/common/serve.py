@@ -1,0 +1,30 @@
+"""Start one service's HTTP app (with its background workers) under uvicorn, with JSON logs."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import uvicorn
+
+from services.common.logs import configure_logging
+
+SERVICES = {
+    "intake": ("services.intake.app", "services.intake.settings", "IntakeSettings"),
+    "audit": ("services.audit.app", "services.audit.settings", "AuditSettings"),
+}
+
+
+def load_settings(service: str) -> Any:
+    if service not in SERVICES:
+        raise SystemExit(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
+    _app_module, settings_module, settings_class = SERVICES[service]
+    return getattr(importlib.import_module(settings_module), settings_class)()
+
+
+def serve(service: str) -> None:
+    settings = load_settings(service)
+    configure_logging(service, settings.log_level, settings.log_file)
+    app = importlib.import_module(SERVICES[service][0]).create_app(settings)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None,
+                timeout_graceful_shutdown=20)

@@ -1,0 +1,87 @@
+"""Typed settings shared by every service, read from the environment and validated at start-up."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+
+
+def decode_key(value: str, name: str) -> bytes:
+    try:
+        key = base64.b64decode(value, validate=True)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be base64; it is not") from exc
+    if len(key) != MIN_SECRET_BYTES:
+        raise ValueError(f"{name} must decode to exactly 32 bytes (AES-256 / HMAC key), got {len(key)}")
+    return key
+
+
+class CommonSettings(BaseSettings):
+    """What every service needs: Kafka, its own database, secrets, HTTP address, logging."""
+
+    model_config = SettingsConfigDict(env_prefix="CCPA_", extra="ignore", populate_by_name=True)
+
+    environment: str = Field("development", description="development | test | production")
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "CCPA_KAFKA_BOOTSTRAP_SERVERS")
+    )
+    kafka_extra_config: dict[str, Any] = Field(default_factory=dict, description="librdkafka overrides (JSON)")
+    topic_namespace: str = Field("", description="Prefix for every topic name (tests, multi-tenant clusters)")
+    topic_replication_factor: int = Field(1, ge=1)
+    topic_partitions: int = Field(6, ge=1)
+    database_url: str = "sqlite:///.local/service.db"
+    subject_key_secret: SecretStr = Field(description="base64 32-byte HMAC key for subject keys")
+    master_keys: SecretStr = Field(description='JSON {"kek-id": "base64 32-byte key", ...}: key-encryption keys')
+    active_master_key: str = Field(description="Which master key wraps new data keys")
+    keystore_url: str = "sqlite:///.local/keystore.db"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    log_file: str | None = None
+
+    @field_validator("subject_key_secret")
+    @classmethod
+    def _subject_key_is_32_bytes(cls, value: SecretStr) -> SecretStr:
+        decode_key(value.get_secret_value(), "CCPA_SUBJECT_KEY_SECRET")
+        return value
+
+    @model_validator(mode="after")
+    def _master_keys_are_usable(self) -> CommonSettings:
+        keys = self.master_key_bytes()
+        if self.active_master_key not in keys:
+            raise ValueError(f"CCPA_ACTIVE_MASTER_KEY {self.active_master_key!r} is not in CCPA_MASTER_KEYS")
+        return self
+
+    def master_key_bytes(self) -> dict[str, bytes]:
+        try:
+            raw = json.loads(self.master_keys.get_secret_value())
+        except json.JSONDecodeError as exc:
+            raise ValueError("CCPA_MASTER_KEYS must be a JSON object of key id to base64 key") from exc
+        if not isinstance(raw, dict) or not raw:
+            raise ValueError("CCPA_MASTER_KEYS must be a non-empty JSON object of key id to base64 key")
+        return {kid: decode_key(str(value), f"CCPA_MASTER_KEYS[{kid}]") for kid, value in raw.items()}
+
+    def subject_key_bytes(self) -> bytes:
+        return decode_key(self.subject_key_secret.get_secret_value(), "CCPA_SUBJECT_KEY_SECRET")
+
+    def kafka_config(self) -> dict[str, Any]:
+        return {"bootstrap.servers": self.kafka_bootstrap_servers, **self.kafka_extra_config}
+
+
+class ApiSettings(CommonSettings):
+    """Services with an authenticated HTTP API."""
+
+    api_token: SecretStr = Field(validation_alias=AliasChoices("CCPA_API_TOKEN", "api_token"))
+
+    @field_validator("api_token")
+    @classmethod
+    def _token_is_strong(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 24:
+            raise ValueError("CCPA_API_TOKEN must be at least 24 characters")
+        return value

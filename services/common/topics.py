@@ -1,0 +1,75 @@
+"""Every topic of the pipeline, declared once (partitions, cleanup, retention) and created idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    base_name: str
+    cleanup_policy: str = "delete"
+    retention_ms: int = 30 * DAY_MS
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def config(self, min_insync_replicas: int) -> dict[str, str]:
+        config = {"cleanup.policy": self.cleanup_policy, "min.insync.replicas": str(min_insync_replicas)}
+        if self.cleanup_policy == "delete":
+            config["retention.ms"] = str(self.retention_ms)
+        return {**config, **self.extra}
+
+
+REQUESTS = TopicSpec("privacy.requests", retention_ms=400 * DAY_MS)
+DISCOVERY_RESULTS = TopicSpec("privacy.discovery.results", retention_ms=400 * DAY_MS)
+DELETION_RESULTS = TopicSpec("privacy.deletion.results", retention_ms=400 * DAY_MS)
+CONSENT_CHANGES = TopicSpec("privacy.consent.changes", retention_ms=400 * DAY_MS)
+OPTOUT_STATE = TopicSpec("privacy.optout.state", cleanup_policy="compact", extra={"min.compaction.lag.ms": "0"})
+OPTOUT_ACKS = TopicSpec("privacy.optout.acks", retention_ms=400 * DAY_MS)
+FAILURES = TopicSpec("privacy.failures", retention_ms=400 * DAY_MS)
+DLQ = TopicSpec("privacy.dlq", retention_ms=30 * DAY_MS)
+
+ALL_TOPICS = (REQUESTS, DISCOVERY_RESULTS, DELETION_RESULTS, CONSENT_CHANGES, OPTOUT_STATE, OPTOUT_ACKS, FAILURES, DLQ)
+
+
+class TopicNames:
+    """Resolves a topic's name under a namespace prefix (tests and shared clusters get their own)."""
+
+    def __init__(self, namespace: str = "") -> None:
+        self.namespace = namespace
+
+    def __call__(self, spec: TopicSpec) -> str:
+        return f"{self.namespace}{spec.base_name}"
+
+
+def ensure_topics(
+    admin: AdminClient,
+    names: TopicNames,
+    partitions: int,
+    replication_factor: int,
+    specs: tuple[TopicSpec, ...] = ALL_TOPICS,
+) -> list[str]:
+    """Create the missing topics; existing ones are left as they are. Returns the names created."""
+    existing = set(admin.list_topics(timeout=15).topics)
+    min_isr = max(1, replication_factor - 1)
+    wanted = [
+        NewTopic(names(spec), num_partitions=partitions, replication_factor=replication_factor,
+                 config=spec.config(min_isr))
+        for spec in specs
+        if names(spec) not in existing
+    ]
+    if not wanted:
+        return []
+    created = []
+    for name, future in admin.create_topics(wanted, operation_timeout=30).items():
+        try:
+            future.result()
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                raise
+    return created

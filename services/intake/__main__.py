@@ -1,0 +1,5 @@
+"""Run intake on its own: `python -m services.intake`."""
+
+from services.common.serve import serve
+
+serve("intake")

@@ -1,0 +1,120 @@
+"""The intake API's request and response bodies (validated by pydantic, documented in OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.common.request_types import RequestType
+
+EARLIEST_KNOW_DATE = date(2022, 1, 1)
+
+
+class Channel(StrEnum):
+    WEB_FORM = "web_form"
+    API = "api"
+    EMAIL = "email"
+    PHONE = "phone"
+    MAIL = "mail"
+    IN_PERSON = "in_person"
+    AGENT_PORTAL = "agent_portal"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Identifiers(Strict):
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=40)
+    account_id: str | None = Field(None, max_length=200)
+    device_id: str | None = Field(None, max_length=200)
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Identifiers:
+        if not self.given():
+            raise ValueError("give at least one of email, phone, account_id, device_id")
+        return self
+
+    def given(self) -> dict[str, str]:
+        return {kind: value for kind, value in self.model_dump().items() if value is not None}
+
+
+class Verification(Strict):
+    data_points: dict[str, str] = Field(
+        default_factory=dict, description="Extra facts to match against our records: name, postal_code, date_of_birth"
+    )
+    signed_declaration: bool = Field(False, description="Signed under penalty of perjury (needed for specific pieces)")
+
+
+class AuthorizedAgent(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    signed_permission: bool = Field(description="The consumer's signed permission for this agent was provided")
+    permission_reference: str | None = Field(None, max_length=200, description="Where the signed permission is kept")
+
+
+class DateRange(Strict):
+    start: date = EARLIEST_KNOW_DATE
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered_and_in_scope(self) -> DateRange:
+        if self.start < EARLIEST_KNOW_DATE:
+            raise ValueError("start must be on or after 2022-01-01 (§1798.130(a)(2)(B))")
+        if self.end is not None and self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
+class SubmitRequest(Strict):
+    type: RequestType
+    identifiers: Identifiers
+    channel: Channel = Channel.API
+    verification: Verification = Field(default_factory=Verification)
+    authorized_agent: AuthorizedAgent | None = None
+    date_range: DateRange | None = Field(None, description="Only for know_categories / know_specific")
+    corrections: dict[str, str] | None = Field(None, description="Only for correct: field name -> corrected value")
+
+    @model_validator(mode="after")
+    def _fields_fit_the_type(self) -> SubmitRequest:
+        if self.type is RequestType.CORRECT and not self.corrections:
+            raise ValueError("corrections: a correct request needs at least one field to correct")
+        if self.type is not RequestType.CORRECT and self.corrections:
+            raise ValueError("corrections: only a correct request carries corrections")
+        if self.date_range and self.type not in (RequestType.KNOW_CATEGORIES, RequestType.KNOW_SPECIFIC):
+            raise ValueError("date_range: only know requests carry a date range")
+        return self
+
+
+class Accepted(BaseModel):
+    request_id: str
+    status: str
+    acknowledgement: str
+
+
+class ExtendRequest(Strict):
+    reason: str = Field(min_length=10, max_length=1000, description="Explanation sent to the consumer; no PI")
+
+
+class Extension(BaseModel):
+    extended: bool
+    extended_at: datetime | None
+    reason: str | None
+    max_respond_by: datetime | None
+
+
+class RequestStatus(BaseModel):
+    request_id: str
+    type: str
+    requested_type: str
+    channel: str
+    status: str
+    received_at: datetime
+    acknowledged_at: datetime | None
+    due_at: datetime
+    extension: Extension
+    verification: dict[str, Any]
+    denial: dict[str, Any] | None

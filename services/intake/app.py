@@ -1,0 +1,135 @@
+"""Intake HTTP API: the only public door. Submissions are public and rate-limited; the rest needs the API token."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from slowapi import Limiter
+from slowapi.errors import RateLimitExceeded
+from slowapi.util import get_remote_address
+from sqlalchemy.exc import OperationalError
+
+from services.common.clocks import ExtensionNotAllowed
+from services.common.events import utcnow
+from services.common.http import ApiToken, ops_router
+from services.common.identity import InvalidIdentifier
+from services.common.metrics import GPC_SIGNALS, REQUESTS_ACCEPTED, REQUESTS_REJECTED
+from services.intake.api_models import Accepted, ExtendRequest, Extension, RequestStatus, SubmitRequest
+from services.intake.bootstrap import Intake, bootstrap
+from services.intake.handlers import IdempotencyConflict, RequestNotFound
+from services.intake.settings import IntakeSettings
+
+
+def carries_gpc(request: Request) -> bool:
+    """GPC spec: honour only a header value of exactly "1"; with several Sec-GPC headers, any exact "1"."""
+    return any(value == "1" for value in request.headers.getlist("sec-gpc"))
+
+
+def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    settings = settings or IntakeSettings()  # type: ignore[call-arg]
+    limiter = Limiter(key_func=get_remote_address)
+    intake: Intake = bootstrap(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        intake.start()
+        yield
+        intake.stop()
+
+    app = FastAPI(title="CCPA intake", version="1", lifespan=lifespan,
+                  description="Consumer privacy requests (CCPA/CPRA): submit, track, extend; GPC support.")
+    app.state.api_token = settings.api_token.get_secret_value()
+    app.state.limiter = limiter
+    app.include_router(ops_router(intake.runtime))
+    _install_error_handlers(app)
+    service = intake.service
+
+    @app.post("/v1/requests", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted, tags=["requests"])
+    @limiter.limit(settings.submit_rate_limit)
+    def submit(request: Request, response: Response, body: SubmitRequest,
+               idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Accepted:
+        """Submit a consumer request; 202 means it is durable and will be published."""
+        gpc = carries_gpc(request)
+        accepted = service.submit(body, gpc, idempotency_key, utcnow())
+        if accepted.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        else:
+            intake.relay.wakeup.set()
+            REQUESTS_ACCEPTED.labels(body.type.value, body.channel.value).inc()
+            GPC_SIGNALS.inc(gpc)
+        return Accepted(request_id=accepted.request_id, status=accepted.status,
+                        acknowledgement=accepted.acknowledgement)
+
+    @app.get("/v1/requests/{request_id}", response_model=RequestStatus, tags=["requests"])
+    def get_request(request_id: str, _token: ApiToken) -> RequestStatus:
+        """Status, acknowledgement, due date and extension of one request."""
+        return _status(service.get(request_id))
+
+    @app.post("/v1/requests/{request_id}/extend", response_model=RequestStatus, tags=["requests"])
+    def extend(request_id: str, body: ExtendRequest, _token: ApiToken) -> RequestStatus:
+        """Take the one extension (to 90 days in all), with the reason told to the consumer."""
+        service.extend(request_id, body.reason, utcnow())
+        intake.relay.wakeup.set()
+        return _status(service.get(request_id))
+
+    @app.get("/.well-known/gpc.json", tags=["signals"])
+    def gpc_support() -> dict[str, Any]:
+        """GPC support resource (W3C GPC §4)."""
+        return {"gpc": True, "lastUpdate": settings.gpc_last_update.isoformat()}
+
+    return app
+
+
+def _status(row: Any) -> RequestStatus:
+    return RequestStatus(
+        request_id=row.request_id, type=row.request_type, requested_type=row.requested_type, channel=row.channel,
+        status=row.status, received_at=row.received_at, acknowledged_at=row.acknowledged_at, due_at=row.respond_by,
+        extension=Extension(extended=row.extended_at is not None, extended_at=row.extended_at,
+                            reason=row.extension_reason, max_respond_by=row.max_extended_respond_by),
+        verification={"required": row.verification_required, "achieved": row.verification_achieved,
+                      "outcome": row.verification_outcome},
+        denial={"code": row.denial_code, "basis": row.denial_basis} if row.denial_code else None,
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The default body echoes the input back; inputs are identifiers, so name the field and the rule only.
+        errors = [{"field": ".".join(str(part) for part in error["loc"] if part != "body"), "error": error["msg"]}
+                  for error in exc.errors()]
+        REQUESTS_REJECTED.labels("invalid_body").inc()
+        return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(InvalidIdentifier)
+    async def invalid_identifier(_request: Request, exc: InvalidIdentifier) -> JSONResponse:
+        REQUESTS_REJECTED.labels("invalid_identifier").inc()
+        return JSONResponse({"detail": [{"field": f"identifiers.{exc.field}", "error": exc.reason}]},
+                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(IdempotencyConflict)
+    async def idempotency_conflict(_request: Request, exc: IdempotencyConflict) -> JSONResponse:
+        return JSONResponse({"detail": [{"field": "Idempotency-Key", "error": str(exc)}]},
+                            status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(RequestNotFound)
+    async def not_found(_request: Request, exc: RequestNotFound) -> JSONResponse:
+        return JSONResponse({"detail": f"no request {exc.args[0]}"}, status_code=status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(ExtensionNotAllowed)
+    async def no_extension(_request: Request, exc: ExtensionNotAllowed) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(RateLimitExceeded)
+    async def too_many(_request: Request, exc: RateLimitExceeded) -> JSONResponse:
+        REQUESTS_REJECTED.labels("rate_limited").inc()
+        return JSONResponse({"detail": f"rate limit exceeded: {exc.detail}"}, status_code=429)
+
+    @app.exception_handler(OperationalError)
+    async def store_down(_request: Request, _exc: OperationalError) -> JSONResponse:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "request store unavailable; nothing was saved")

@@ -1,0 +1,61 @@
+"""Composition root of intake: real adapters (DB, key store, Kafka, identity source) wired once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from services.common.crypto import KeyStore, Sealer
+from services.common.db import make_engine
+from services.common.outbox import Outbox, OutboxRelay
+from services.common.request_types import RequestType
+from services.common.runtime import ServiceRuntime
+from services.intake import orm
+from services.intake.handlers import IntakeService
+from services.intake.settings import IntakeSettings
+from services.intake.verification import (
+    IdentitySource,
+    SqlIdentitySource,
+    StaticIdentitySource,
+    VerificationLevel,
+    Verifier,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Intake:
+    runtime: ServiceRuntime
+    service: IntakeService
+    relay: OutboxRelay
+
+    def start(self) -> None:
+        self.runtime.prepare()
+        self.runtime.start_worker("outbox-relay", self.relay.run, lambda: self.relay.last_loop_at)
+
+    def stop(self) -> None:
+        self.runtime.shutdown()
+
+
+def bootstrap(settings: IntakeSettings) -> Intake:
+    runtime = ServiceRuntime(settings, "intake", orm.metadata)
+    keystore = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
+    overrides = {RequestType(k): VerificationLevel(v) for k, v in settings.verification_overrides.items()}
+    service = IntakeService(
+        engine=runtime.engine,
+        outbox=Outbox(orm.outbox, runtime.codec),
+        sealer=Sealer(keystore),
+        verifier=Verifier(identity_source(settings), overrides),
+        subject_secret=settings.subject_key_bytes(),
+        topics=runtime.topics,
+    )
+    return Intake(runtime, service, OutboxRelay(runtime.engine, orm.outbox, runtime.producer))
+
+
+def identity_source(settings: IntakeSettings) -> IdentitySource:
+    if settings.identity_source_url is None:
+        log.warning("no identity source configured: know, delete and correct requests cannot be verified")
+        return StaticIdentitySource([])
+    return SqlIdentitySource(settings.identity_source_url, settings.identity_source_table,
+                             settings.identity_source_columns)

@@ -1,0 +1,52 @@
+"""Intake's own tables: requests (identifiers encrypted), idempotency keys, outbox."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from services.common.db import UtcDateTime
+from services.common.outbox import outbox_table
+
+metadata = sa.MetaData()
+Timestamp = UtcDateTime()
+
+requests = sa.Table(
+    "requests",
+    metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("subject_key", sa.String(64), nullable=False, index=True),
+    sa.Column("request_type", sa.String(32), nullable=False),
+    sa.Column("requested_type", sa.String(32), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("received_at", Timestamp, nullable=False),
+    sa.Column("acknowledged_at", Timestamp),
+    sa.Column("respond_by", Timestamp, nullable=False),
+    sa.Column("max_extended_respond_by", Timestamp),
+    sa.Column("extended_at", Timestamp),
+    sa.Column("extension_reason", sa.Text),
+    sa.Column("responded_at", Timestamp),
+    sa.Column("identifiers_sealed", sa.JSON, nullable=False),
+    sa.Column("corrections_sealed", sa.JSON),
+    sa.Column("identifier_kinds", sa.JSON, nullable=False),
+    sa.Column("verification_required", sa.String(32), nullable=False),
+    sa.Column("verification_achieved", sa.String(32), nullable=False),
+    sa.Column("verification_outcome", sa.String(32), nullable=False),
+    sa.Column("authorized_agent", sa.Boolean, nullable=False),
+    sa.Column("gpc", sa.Boolean, nullable=False),
+    sa.Column("date_range_start", sa.Date),
+    sa.Column("date_range_end", sa.Date),
+    sa.Column("denial_code", sa.String(32)),
+    sa.Column("denial_basis", sa.Text),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("body_hash", sa.String(64), nullable=False),
+    sa.Column("request_id", sa.String(36), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+outbox = outbox_table(metadata)

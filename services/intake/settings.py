@@ -1,0 +1,28 @@
+"""Intake settings: HTTP address, rate limit, identity source for verification, GPC support resource."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from services.common.settings import ApiSettings
+
+
+class IntakeSettings(ApiSettings):
+    http_port: int = Field(8000, validation_alias="CCPA_INTAKE_PORT")
+    database_url: str = Field("sqlite:///.local/intake.db", validation_alias="CCPA_INTAKE_DATABASE_URL")
+    submit_rate_limit: str = Field("30/minute", description="Per-client limit on public submissions (slowapi syntax)")
+    identity_source_url: str | None = Field(None, description="SQLAlchemy URL of the identity records for verification")
+    identity_source_table: str = "customers"
+    identity_source_columns: dict[str, str] = Field(
+        default_factory=lambda: {
+            "email": "email", "phone": "phone", "account_id": "account_id",
+            "name": "full_name", "postal_code": "postal_code", "date_of_birth": "date_of_birth",
+        },
+        description="data point name -> column (JSON)",
+    )
+    verification_overrides: dict[str, str] = Field(
+        default_factory=dict, description='e.g. {"delete": "reasonably_high"} (JSON)'
+    )
+    gpc_last_update: date = date(2026, 11, 26)
