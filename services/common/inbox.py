@@ -24,5 +24,6 @@ def claim(conn: sa.Connection, inbox: sa.Table, consumer: str, event_id: str) ->
     """True if this consumer has not seen the event before; the claim commits with the handler's effects."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = insert(inbox).values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
-    result = conn.execute(statement.on_conflict_do_nothing(index_elements=["consumer", "event_id"]))
-    return result.rowcount == 1
+    # RETURNING, not rowcount: drivers report -1 for a skipped or even a done INSERT ... ON CONFLICT.
+    inserted = statement.on_conflict_do_nothing(index_elements=["consumer", "event_id"]).returning(inbox.c.event_id)
+    return conn.execute(inserted).first() is not None

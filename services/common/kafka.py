@@ -31,6 +31,8 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
     "auto.offset.reset": "earliest",
     "session.timeout.ms": 10000,
     "max.poll.interval.ms": 300000,
+    # A subscribed topic created moments ago (or a new partition) is noticed in seconds, not the default 5 min.
+    "topic.metadata.refresh.interval.ms": 5000,
 }
 
 

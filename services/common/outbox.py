@@ -68,6 +68,7 @@ class OutboxRelay:
             rows = conn.execute(self._pending_query()).all()
             if not rows:
                 return 0
+            faults.crash_if("outbox.before_publish")
             self.producer.send_all([self._message(row) for row in rows])
             faults.crash_if("outbox.after_publish")
             conn.execute(sa.delete(self.table).where(self.table.c.id.in_([row.id for row in rows])))

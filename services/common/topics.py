@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaException
@@ -64,6 +65,12 @@ def ensure_topics(
     ]
     if not wanted:
         return []
+    created = _create(admin, wanted)
+    _wait_visible(admin, [topic.topic for topic in wanted])
+    return created
+
+
+def _create(admin: AdminClient, wanted: list[NewTopic]) -> list[str]:
     created = []
     for name, future in admin.create_topics(wanted, operation_timeout=30).items():
         try:
@@ -73,3 +80,14 @@ def ensure_topics(
             if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
                 raise
     return created
+
+
+def _wait_visible(admin: AdminClient, names: list[str], timeout: float = 30.0) -> None:
+    """Creation is acknowledged before every broker knows the topic; consumers subscribing now would miss it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        topics = admin.list_topics(timeout=5).topics
+        if all(name in topics and topics[name].partitions and not topics[name].error for name in names):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"topics not visible in metadata after {timeout:.0f}s: {names}")

@@ -1,0 +1,59 @@
+# The verbs of the project. Every target installs what it needs first, so each works on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+export CCPA_LOCAL_DIR ?= .local
+
+.PHONY: install system-deps python-deps kafka-jars up down status run demo test test-unit bench lint clean
+
+install: system-deps python-deps kafka-jars
+
+system-deps:
+	@deploy/local/install-system-deps.sh
+
+python-deps: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+kafka-jars: python-deps
+	@$(PY) -m services.common.localstack kafka fetch
+
+up: install
+	$(PY) -m services.cli stack up
+
+down:
+	@if [ -x $(PY) ]; then $(PY) -m services.cli stack down; else echo "nothing installed, nothing to stop"; fi
+
+status: python-deps
+	$(PY) -m services.cli stack status
+
+run: up
+	$(PY) -m services.cli demo run
+	@echo "The stack stays up for you to explore (intake http://127.0.0.1:8000/docs, audit http://127.0.0.1:8001/docs): 'make down' stops it."
+
+demo: python-deps
+	$(PY) -m services.cli demo run
+
+# pytest exits 5 when it collected no tests: that is a broken suite, not a pass.
+test: install
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing the run"; exit 1; fi; exit $$rc
+
+test-unit: python-deps
+	@$(PY) -m pytest tests/unit $(PYTEST_ARGS); rc=$$?; [ $$rc -ne 5 ] || exit 1; exit $$rc
+
+bench: install
+	$(PY) -m bench
+
+lint: python-deps
+	$(PY) -m ruff check services tests bench
+	$(PY) -m ruff format --check services tests bench
+	$(PY) -m mypy
+
+clean: down
+	rm -rf $(VENV) $(CCPA_LOCAL_DIR)/logs $(CCPA_LOCAL_DIR)/pids

@@ -1,0 +1,114 @@
+"""`ccpa`: run a service, the local stack, the demo, and key and audit maintenance."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(no_args_is_help=True, help="CCPA privacy pipeline")
+stack_app = typer.Typer(no_args_is_help=True, help="The local stack: Kafka and every service, in the background")
+demo_app = typer.Typer(no_args_is_help=True, help="The demo company and scenario")
+keys_app = typer.Typer(no_args_is_help=True, help="Key management: shred a subject's data key, re-wrap under a new master key")
+audit_app = typer.Typer(no_args_is_help=True, help="Audit maintenance")
+app.add_typer(stack_app, name="stack")
+app.add_typer(demo_app, name="demo")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+console = Console()
+
+LOCAL_DIR = Path(os.environ.get("CCPA_LOCAL_DIR", ".local"))
+
+
+@app.command()
+def serve(service: str) -> None:
+    """Run one service in the foreground (intake, audit)."""
+    from services.common.serve import serve as run_service
+
+    run_service(service)
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start Kafka (unless KAFKA_BOOTSTRAP_SERVERS is set) and every service; print addresses and the API token."""
+    from services.local.stack import SERVICES, LocalStack
+
+    stack = LocalStack(LOCAL_DIR)
+    env = stack.up()
+    console.print(f"Kafka: {env['KAFKA_BOOTSTRAP_SERVERS']}")
+    for spec in SERVICES:
+        console.print(f"{spec.name}: {stack.url(spec)}  (docs {stack.url(spec)}/docs)")
+    console.print(f"API token: {env['CCPA_API_TOKEN']}")
+    console.print(f"Logs: {stack.logs}   Stop with: make down")
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop exactly the processes `up` recorded."""
+    from services.local.stack import LocalStack
+
+    stopped = LocalStack(LOCAL_DIR).down()
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Which services of the local stack run."""
+    from services.local.stack import LocalStack
+
+    for name, state in LocalStack(LOCAL_DIR).status().items():
+        console.print(f"{name}: {state}")
+
+
+@demo_app.command("run")
+def demo_run() -> None:
+    """Submit requests of every type to the running local stack and print their timelines."""
+    from services.demo import scenario
+    from services.local import secrets
+    from services.local.stack import SERVICES, LocalStack
+
+    stack = LocalStack(LOCAL_DIR)
+    intake, audit = (stack.url(spec) for spec in SERVICES[:2])
+    token = secrets.load_or_create(LOCAL_DIR / "secrets.json")["CCPA_API_TOKEN"]
+    scenario.run(intake, audit, token, LOCAL_DIR / "demo" / "identity.db")
+
+
+@keys_app.command("shred")
+def keys_shred(subject_key: str) -> None:
+    """Destroy a subject's data keys: every copy of their encrypted identifiers becomes unreadable."""
+    from services.common.crypto import KeyStore
+    from services.common.db import make_engine
+    from services.common.settings import CommonSettings
+
+    settings = CommonSettings()  # type: ignore[call-arg]
+    store = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
+    console.print(f"shredded {store.shred_subject(subject_key)} data key(s) of subject {subject_key}")
+
+
+@keys_app.command("rewrap")
+def keys_rewrap() -> None:
+    """Re-wrap every live data key under CCPA_ACTIVE_MASTER_KEY, so an old master key can be retired."""
+    from services.common.crypto import KeyStore
+    from services.common.db import make_engine
+    from services.common.settings import CommonSettings
+
+    settings = CommonSettings()  # type: ignore[call-arg]
+    store = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
+    console.print(f"re-wrapped {store.rewrap_all()} data key(s) under {settings.active_master_key}")
+
+
+@audit_app.command("rebuild")
+def audit_rebuild(database_url: str = typer.Option(..., help="Empty database to rebuild the timeline into")) -> None:
+    """Replay every topic from the beginning into a fresh audit database."""
+    from services.audit.rebuild import rebuild
+    from services.audit.settings import AuditSettings
+
+    settings = AuditSettings(database_url=database_url)  # type: ignore[call-arg]
+    count = rebuild(settings)
+    console.print(f"rebuilt the timeline from {count} events into {database_url}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,89 @@
+"""One service as a child process on loopback: start, wait until ready, stop (SIGTERM) or kill (SIGKILL).
+
+Used by the tests and the benchmarks, which need services they can crash and restart.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+PORT_VARIABLES = {"intake": "CCPA_INTAKE_PORT", "audit": "CCPA_AUDIT_PORT"}
+
+
+class ServiceProcess:
+    def __init__(self, service: str, env: dict[str, str], port: int, log_dir: Path) -> None:
+        self.service = service
+        self.env = {**env, PORT_VARIABLES[service]: str(port)}
+        self.port = port
+        self.log_file = log_dir / f"{service}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, extra_env: dict[str, str] | None = None, wait: bool = True, timeout: float = 60.0
+              ) -> ServiceProcess:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{self.service}"], env={**self.env, **(extra_env or {})},
+                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise RuntimeError(f"{self.service} exited with {self.returncode()}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.service} not ready after {timeout:.0f}s:\n{self.log_tail()}")
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def returncode(self) -> int | None:
+        return self.process.poll() if self.process else None
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM: the service drains (relay, consumer commit) and exits."""
+        self._signal(signal.SIGTERM)
+        try:
+            self.wait_exit(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing drains."""
+        self._signal(signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(10)
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log_file.exists():
+            return "(no log)"
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self.running():
+            assert self.process is not None
+            os.kill(self.process.pid, sig)

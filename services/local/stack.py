@@ -1,0 +1,136 @@
+"""The whole local stack in the background: Kafka (unless KAFKA_BOOTSTRAP_SERVERS), then every service.
+
+Logs go to .local/logs, PIDs to .local/pids; `down` stops exactly the recorded processes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from services.common.localstack.kafka import KafkaCluster
+from services.common.localstack.ports import recorded_pid, terminate, write_pid
+from services.demo import company
+from services.local import secrets
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    port_variable: str
+    default_port: int
+
+
+# discovery (8002), deletion (8003) and optout (8004) join this list as they are built.
+SERVICES = (
+    ServiceSpec("intake", "CCPA_INTAKE_PORT", 8000),
+    ServiceSpec("audit", "CCPA_AUDIT_PORT", 8001),
+)
+
+
+class LocalStack:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.logs = self.root / "logs"
+        self.pids = self.root / "pids"
+
+    @property
+    def kafka_dir(self) -> Path:
+        return self.root / "kafka"
+
+    def kafka_bootstrap(self) -> str:
+        external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if external:
+            return external
+        cluster = self._kafka()
+        cluster.start(timeout=90)
+        return cluster.bootstrap_servers
+
+    def environment(self) -> dict[str, str]:
+        identity_db = company.seed(self.root / "demo" / "identity.db")
+        return {
+            **os.environ,
+            **secrets.load_or_create(self.root / "secrets.json"),
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap(),
+            "CCPA_KEYSTORE_URL": os.environ.get("CCPA_KEYSTORE_URL", f"sqlite:///{self.root}/keystore.db"),
+            "CCPA_INTAKE_DATABASE_URL": os.environ.get("CCPA_INTAKE_DATABASE_URL", f"sqlite:///{self.root}/intake.db"),
+            "CCPA_AUDIT_DATABASE_URL": os.environ.get("CCPA_AUDIT_DATABASE_URL", f"sqlite:///{self.root}/audit.db"),
+            "CCPA_IDENTITY_SOURCE_URL": os.environ.get("CCPA_IDENTITY_SOURCE_URL", f"sqlite:///{identity_db}"),
+        }
+
+    def up(self) -> dict[str, str]:
+        env = self.environment()
+        for spec in SERVICES:
+            self._start(spec, env)
+        for spec in SERVICES:
+            self._wait_ready(spec, timeout=90)
+        return env
+
+    def down(self) -> list[str]:
+        stopped = []
+        for spec in reversed(SERVICES):
+            pid = self._pid(spec)
+            if pid is not None:
+                terminate(pid, timeout=30)
+                stopped.append(spec.name)
+            self._pid_file(spec).unlink(missing_ok=True)
+        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and KafkaCluster.exists_in(self.kafka_dir):
+            KafkaCluster.from_dir(self.kafka_dir).stop()
+            stopped.append("kafka")
+        return stopped
+
+    def status(self) -> dict[str, str]:
+        states = {}
+        for spec in SERVICES:
+            pid = self._pid(spec)
+            states[spec.name] = f"running (pid {pid}) on {self.url(spec)}" if pid else "stopped"
+        return states
+
+    def url(self, spec: ServiceSpec) -> str:
+        return f"http://127.0.0.1:{os.environ.get(spec.port_variable, spec.default_port)}"
+
+    def _kafka(self) -> KafkaCluster:
+        if KafkaCluster.exists_in(self.kafka_dir):
+            return KafkaCluster.from_dir(self.kafka_dir)
+        port = int(os.environ.get("CCPA_KAFKA_PORT", "9092"))
+        return KafkaCluster(self.kafka_dir, brokers=1, port=port)
+
+    def _start(self, spec: ServiceSpec, env: dict[str, str]) -> None:
+        if self._pid(spec) is not None:
+            return
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.pids.mkdir(parents=True, exist_ok=True)
+        log_file = self.logs / f"{spec.name}.log"
+        with log_file.open("ab") as sink:
+            process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{spec.name}"],
+                env={**env, "CCPA_LOG_FILE": str(self.logs / f"{spec.name}.json.log")},
+                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        write_pid(self._pid_file(spec), process.pid)
+
+    def _wait_ready(self, spec: ServiceSpec, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._pid(spec) is None:
+                raise RuntimeError(f"{spec.name} exited during start-up; see {self.logs / spec.name}.log")
+            try:
+                if httpx.get(f"{self.url(spec)}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{spec.name} not ready after {timeout:.0f}s; see {self.logs / spec.name}.log")
+
+    def _pid(self, spec: ServiceSpec) -> int | None:
+        # The command-line check guards against a recycled PID belonging to something else.
+        return recorded_pid(self._pid_file(spec), f"services.{spec.name}")
+
+    def _pid_file(self, spec: ServiceSpec) -> Path:
+        return self.pids / f"{spec.name}.pid"

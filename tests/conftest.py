@@ -1,0 +1,74 @@
+"""Shared fixtures: real infrastructure (tests/infra.py) and running intake + audit pipelines."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from services.common.localstack import DatabaseServer
+from services.demo import company
+from services.local.pipeline import Pipeline, PipelineConfig
+
+pytest_plugins = ["tests.infra"]
+
+
+@pytest.fixture(scope="session")
+def identity_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return company.seed(tmp_path_factory.mktemp("company") / "identity.db", count=50)
+
+
+@pytest.fixture(scope="session")
+def demo_customers() -> list[company.Customer]:
+    return company.generate(50)
+
+
+@contextmanager
+def fresh_pipeline_config(kafka_bootstrap: str, postgres_server: DatabaseServer, identity_db: Path,
+                          log_dir: Path) -> Iterator[PipelineConfig]:
+    """Its own PostgreSQL databases (intake, audit, key store) and its own topic namespace."""
+    suffix = uuid.uuid4().hex[:10]
+    names = [f"{role}_{suffix}" for role in ("intake", "audit", "keys")]
+    urls = [postgres_server.create_database(name) for name in names]
+    try:
+        yield PipelineConfig(
+            bootstrap_servers=kafka_bootstrap, topic_namespace=f"t{suffix}.", intake_db_url=urls[0],
+            audit_db_url=urls[1], keystore_url=urls[2], identity_source_url=f"sqlite:///{identity_db}",
+            log_dir=log_dir,
+        )
+    finally:
+        for name in names:
+            postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def pipeline_config(kafka_bootstrap: str, postgres_server: DatabaseServer, identity_db: Path,
+                    tmp_path: Path) -> Iterator[PipelineConfig]:
+    with fresh_pipeline_config(kafka_bootstrap, postgres_server, identity_db, tmp_path / "logs") as config:
+        yield config
+
+
+@pytest.fixture
+def pipeline(pipeline_config: PipelineConfig) -> Iterator[Pipeline]:
+    """A pipeline of this test's own, for tests that crash or reconfigure services."""
+    running = Pipeline(pipeline_config).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_pipeline(kafka_bootstrap: str, postgres_server: DatabaseServer, identity_db: Path,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    """One pipeline for a module's tests that only submit and read (each uses its own subjects)."""
+    log_dir = tmp_path_factory.mktemp("pipeline-logs")
+    with fresh_pipeline_config(kafka_bootstrap, postgres_server, identity_db, log_dir) as config:
+        running = Pipeline(config).start()
+        try:
+            yield running
+        finally:
+            running.stop()
