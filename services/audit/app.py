@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, status
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from services.audit import queries
 from services.audit.bootstrap import bootstrap
@@ -28,6 +30,10 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
                   description="The compliance timeline materialised from the pipeline's topics.")
     app.state.api_token = settings.api_token.get_secret_value()
     app.include_router(ops_router(audit.runtime))
+
+    @app.exception_handler(OperationalError)
+    async def store_down(_request: Request, _exc: OperationalError) -> JSONResponse:
+        return JSONResponse({"detail": "audit store unavailable; try again"}, status_code=503)
 
     @app.get("/v1/requests/{request_id}/timeline", tags=["timeline"])
     def get_timeline(request_id: str, _token: ApiToken) -> dict[str, Any]:

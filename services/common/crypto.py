@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from services.common.identity import IdentifierKind
 
@@ -56,6 +56,9 @@ data_keys = sa.Table(
     sa.Column("wrapped_key", sa.LargeBinary, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("shredded_at", sa.DateTime(timezone=True), nullable=True),
+    # One live key per subject even when two first seals race; shredded rows stay as evidence.
+    sa.Index("one_live_key_per_subject", "subject_key", unique=True,
+             postgresql_where=sa.text("wrapped_key IS NOT NULL"), sqlite_where=sa.text("wrapped_key IS NOT NULL")),
 )
 
 
@@ -73,9 +76,15 @@ class KeyStore:
         metadata.create_all(engine)
 
     def key_for_subject(self, subject_key: str) -> tuple[str, bytes]:
+        try:
+            return self._live_or_new(subject_key)
+        except sa.exc.IntegrityError:
+            return self._live_or_new(subject_key)  # a concurrent first seal created it: use that one
+
+    def _live_or_new(self, subject_key: str) -> tuple[str, bytes]:
         with self.engine.begin() as conn:
             row = conn.execute(
-                sa.select(data_keys).where(data_keys.c.subject_key == subject_key, data_keys.c.shredded_at.is_(None))
+                sa.select(data_keys).where(data_keys.c.subject_key == subject_key, data_keys.c.wrapped_key.is_not(None))
             ).first()
             if row is not None:
                 return row.key_id, self._unwrap(row.master_key_id, row.wrapped_key)
@@ -134,7 +143,11 @@ class KeyStore:
     def _unwrap(self, master_key_id: str, wrapped: bytes) -> bytes:
         if master_key_id not in self.master_keys:
             raise KeyError(f"master key {master_key_id!r} is needed but not configured in CCPA_MASTER_KEYS")
-        return aes_key_unwrap(self.master_keys[master_key_id], wrapped)
+        try:
+            return aes_key_unwrap(self.master_keys[master_key_id], wrapped)
+        except InvalidUnwrap:
+            raise ValueError(f"master key {master_key_id!r} in CCPA_MASTER_KEYS does not unwrap this data key: "
+                             "wrong key bytes for that id") from None
 
 
 class Sealer:

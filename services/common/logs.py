@@ -6,26 +6,51 @@ import logging
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
+import phonenumbers
 from pythonjsonlogger.json import JsonFormatter
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-PHONE = re.compile(r"\+?\d[\d\s().-]{8,}\d")
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is scrubbed too.
+STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
 def scrub(text: str) -> str:
-    return PHONE.sub("[phone]", EMAIL.sub("[email]", text))
+    """Mask emails, and phone numbers as libphonenumber finds them (dates, UUIDs and IPs are left alone)."""
+    masked = EMAIL.sub("[email]", text)
+    if not any(char.isdigit() for char in masked):
+        return masked
+    for match in reversed(list(phonenumbers.PhoneNumberMatcher(masked, "US"))):
+        masked = masked[: match.start] + "[phone]" + masked[match.end :]
+    return masked
+
+
+def _scrub_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {key: _scrub_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub_value(item) for item in value]
+    return value
 
 
 class ScrubPersonalData(logging.Filter):
     """Defence in depth: code logs subject_key and request_id only; this masks anything that slipped through."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = scrub(record.getMessage())
-        record.args = None
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = f"{record.msg} (log arguments did not fit the format)"
+        record.msg, record.args = scrub(str(message)), None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
+        for name, value in list(vars(record).items()):
+            if name not in STANDARD_ATTRIBUTES:
+                setattr(record, name, _scrub_value(value))
         return True
 
 
@@ -46,5 +71,4 @@ def configure_logging(service: str, level: str = "INFO", log_file: str | None = 
         handler.addFilter(ScrubPersonalData())
         root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("uvicorn.access",):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

@@ -25,6 +25,13 @@ def default_schema_dir() -> Path:
     return Path(configured) if configured else Path(__file__).resolve().parents[2] / "schemas" / "events"
 
 
+def released_schema_dirs(schema_dir: Path) -> list[Path]:
+    """schemas/released/N folders beside schemas/events, oldest first."""
+    released = schema_dir.parent / "released"
+    folders = [path for path in released.iterdir() if path.is_dir() and path.name.isdigit()] if released.is_dir() else []
+    return sorted(folders, key=lambda path: int(path.name))
+
+
 def fingerprint_bytes(canonical_form: str) -> bytes:
     """CRC-64-AVRO of the parsing canonical form, as the 8 little-endian bytes single-object encoding carries."""
     return bytes.fromhex(fingerprint(canonical_form, "CRC-64-AVRO"))
@@ -44,6 +51,19 @@ class Contract:
     def event_type(self) -> str:
         return self.name.rsplit(".", 1)[-1]
 
+    @property
+    def is_event(self) -> bool:
+        """Top-level events carry the envelope; nested records (EncryptedValue) never travel alone."""
+        return any(field["name"] == "event_type" for field in self.schema.get("fields", []))
+
+
+@dataclass(frozen=True)
+class WriterContract:
+    """How to read bytes written with some schema version: that writer schema, resolved to the current one."""
+
+    writer: Contract
+    reader: Contract
+
 
 class SchemaCatalog:
     """Every .avsc in the schema folder, addressable by full name and by its 8-byte fingerprint."""
@@ -59,8 +79,17 @@ class SchemaCatalog:
         return {contract.name: contract for contract in contracts}
 
     @cached_property
-    def by_fingerprint(self) -> dict[bytes, Contract]:
-        return {contract.fingerprint: contract for contract in self.by_name.values()}
+    def by_fingerprint(self) -> dict[bytes, WriterContract]:
+        """Every event fingerprint we can read: current schemas and those of every release still compatible."""
+        readable: dict[bytes, WriterContract] = {}
+        for folder in released_schema_dirs(self.schema_dir):
+            for path in sorted(folder.glob("*.avsc")):
+                writer = self._load(path)
+                if writer.is_event and writer.name in self.by_name:
+                    readable[writer.fingerprint] = WriterContract(writer, self.by_name[writer.name])
+        current = (c for c in self.by_name.values() if c.is_event)
+        readable.update({c.fingerprint: WriterContract(c, c) for c in current})
+        return readable
 
     def _load(self, path: Path) -> Contract:
         schema = load_schema(str(path))
@@ -68,10 +97,10 @@ class SchemaCatalog:
         return Contract(schema["name"], schema, fingerprint_bytes(canonical))
 
     def for_event_type(self, event_type: str) -> Contract:
-        try:
-            return self.by_name[f"{NAMESPACE}.{event_type}"]
-        except KeyError:
-            raise KeyError(f"no schema for event type {event_type!r} in {self.schema_dir}") from None
+        contract = self.by_name.get(f"{NAMESPACE}.{event_type}")
+        if contract is None or not contract.is_event:
+            raise KeyError(f"no event schema for event type {event_type!r} in {self.schema_dir}")
+        return contract
 
 
 class SingleObjectCodec:
@@ -92,19 +121,22 @@ class SingleObjectCodec:
     def decode(self, data: bytes | None) -> Event:
         contract = self._contract_of(data)
         assert data is not None
+        body = io.BytesIO(data[10:])
         try:
-            record = schemaless_reader(io.BytesIO(data[10:]), contract.schema, None)
+            record = schemaless_reader(body, contract.writer.schema, contract.reader.schema)
         except Exception as exc:  # fastavro raises several types for truncated or corrupt bodies
-            raise DecodeError(f"body of {contract.name} does not decode: {type(exc).__name__}") from exc
+            raise DecodeError(f"body of {contract.writer.name} does not decode: {type(exc).__name__}") from exc
+        if body.read(1):
+            raise DecodeError(f"{contract.writer.name} has trailing bytes after the record")
         if not isinstance(record, dict):
-            raise DecodeError(f"{contract.name} decoded to {type(record).__name__}, expected a record")
+            raise DecodeError(f"{contract.writer.name} decoded to {type(record).__name__}, expected a record")
         return Event.from_record(record)
 
-    def _contract_of(self, data: bytes | None) -> Contract:
+    def _contract_of(self, data: bytes | None) -> WriterContract:
         if not data or len(data) < 10 or data[:2] != SINGLE_OBJECT_MARKER:
             raise DecodeError("not Avro single-object encoding (missing C3 01 marker)")
         (fp_value,) = struct.unpack("<Q", data[2:10])
         contract = self.catalog.by_fingerprint.get(data[2:10])
         if contract is None:
-            raise DecodeError(f"unknown schema fingerprint {fp_value:016x}")
+            raise DecodeError(f"unknown or non-event schema fingerprint {fp_value:016x}")
         return contract

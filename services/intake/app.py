@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException, Request, Response, status
+from fastapi import FastAPI, Header, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from slowapi import Limiter
@@ -132,4 +132,4 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def store_down(_request: Request, _exc: OperationalError) -> JSONResponse:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "request store unavailable; nothing was saved")
+        return JSONResponse({"detail": "request store unavailable; nothing was saved, try again"}, status_code=503)

@@ -241,7 +241,7 @@ class SqlIdentitySource:
         self._table = sa.table(name, *(sa.column(c) for c in distinct_columns), schema=schema or None)
         self._columns = dict(columns)
         self._selected = [self._table.c[column].label(key) for key, column in columns.items()]
-        self._engine = sa.create_engine(url)
+        self._engine = sa.create_engine(url, hide_parameters=True)  # identifiers are bound parameters
 
     def find(self, identifiers: Mapping[IdentifierKind, str]) -> IdentityRecord | None:
         with self._engine.connect() as connection:

@@ -1,0 +1,151 @@
+"""Command line for the local servers.
+
+Usage: python -m services.common.localstack kafka|postgres|redis up|down|status [--dir D] [--port P]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from services.common.localstack.kafka import DEFAULT_KAFKA_VERSION, KafkaCluster
+from services.common.localstack.ports import LocalStackError
+from services.common.localstack.postgres import PostgresServer
+from services.common.localstack.redis import RedisServer
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def say(line: str) -> None:
+    """The CLI's output to the user (library modules log instead)."""
+    sys.stdout.write(f"{line}\n")
+
+
+def kafka_cluster(args: argparse.Namespace) -> KafkaCluster:
+    """The cluster recorded in --dir, or a new one from --brokers/--port."""
+    if KafkaCluster.exists_in(args.dir) and args.brokers is None and args.port is None:
+        return KafkaCluster.from_dir(args.dir, version=args.version)
+    return KafkaCluster(args.dir, brokers=args.brokers or 1, port=args.port or 9092, version=args.version)
+
+
+def kafka_up(args: argparse.Namespace) -> int:
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        say(f"KAFKA_BOOTSTRAP_SERVERS is set: using the cluster at {external}; starting nothing")
+        return 0
+    if KafkaCluster.exists_in(args.dir) and KafkaCluster.from_dir(args.dir).is_running():
+        say(f"Kafka already running in {args.dir}: {KafkaCluster.from_dir(args.dir).bootstrap_servers}")
+        return 0
+    cluster = kafka_cluster(args)
+    cluster.start(timeout=args.timeout)
+    say(f"Kafka {cluster.version} running in {args.dir} (logs: node-*/server.log)")
+    say(f"KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}")
+    return 0
+
+
+def kafka_down(args: argparse.Namespace) -> int:
+    if not KafkaCluster.exists_in(args.dir):
+        say(f"no Kafka cluster recorded in {args.dir}; nothing to stop")
+        return 0
+    KafkaCluster.from_dir(args.dir).stop(timeout=args.timeout)
+    say(f"Kafka in {args.dir} stopped")
+    return 0
+
+
+def kafka_status(args: argparse.Namespace) -> int:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        say(f"KAFKA_BOOTSTRAP_SERVERS is set: {os.environ['KAFKA_BOOTSTRAP_SERVERS']}")
+    if not KafkaCluster.exists_in(args.dir):
+        say(f"no Kafka cluster recorded in {args.dir}")
+        return 1
+    cluster = KafkaCluster.from_dir(args.dir)
+    for index, pid in cluster.pids().items():
+        state = f"running (pid {pid})" if pid else "stopped"
+        say(f"node {index} 127.0.0.1:{cluster.nodes[index].port}: {state}")
+    return 0 if cluster.is_running() else 1
+
+
+def postgres_up(args: argparse.Namespace) -> int:
+    server = PostgresServer(args.dir, port=args.port)
+    if server.is_running():
+        say(f"PostgreSQL already running in {args.dir}: {server.url()}")
+        return 0
+    server.start(timeout=args.timeout)
+    say(f"PostgreSQL running in {args.dir} (log: {server.log_file})\nDATABASE_URL={server.url()}")
+    return 0
+
+
+def postgres_down(args: argparse.Namespace) -> int:
+    PostgresServer(args.dir).stop(timeout=args.timeout)
+    say(f"PostgreSQL in {args.dir} stopped")
+    return 0
+
+
+def postgres_status(args: argparse.Namespace) -> int:
+    server = PostgresServer(args.dir)
+    pid = server.pid()
+    say(f"PostgreSQL running (pid {pid}): {server.url()}" if pid else "PostgreSQL stopped")
+    return 0 if pid else 1
+
+
+def redis_up(args: argparse.Namespace) -> int:
+    server = RedisServer(args.dir, port=args.port)
+    if server.is_running():
+        say(f"Redis already running in {args.dir}: {server.url}")
+        return 0
+    server.start(timeout=args.timeout)
+    say(f"Redis running in {args.dir} (log: {server.log_file})\nREDIS_URL={server.url}")
+    return 0
+
+
+def redis_down(args: argparse.Namespace) -> int:
+    RedisServer(args.dir).stop(timeout=args.timeout)
+    say(f"Redis in {args.dir} stopped")
+    return 0
+
+
+def redis_status(args: argparse.Namespace) -> int:
+    server = RedisServer(args.dir)
+    pid = server.pid()
+    say(f"Redis running (pid {pid}): {server.url}" if pid else "Redis stopped")
+    return 0 if pid else 1
+
+
+COMMANDS: dict[str, dict[str, Command]] = {
+    "kafka": {"up": kafka_up, "down": kafka_down, "status": kafka_status},
+    "postgres": {"up": postgres_up, "down": postgres_down, "status": postgres_status},
+    "redis": {"up": redis_up, "down": redis_down, "status": redis_status},
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m services.common.localstack", description=__doc__)
+    services = parser.add_subparsers(dest="service", required=True)
+    for service, default_port in (("kafka", None), ("postgres", 5432), ("redis", 6379)):
+        sub = services.add_parser(service, help=f"local {service} on 127.0.0.1")
+        sub.add_argument("action", choices=sorted(COMMANDS[service]))
+        sub.add_argument("--dir", type=Path, default=Path(".local") / service, help="state folder")
+        sub.add_argument("--port", type=int, default=default_port, help="(first) listening port")
+        sub.add_argument("--timeout", type=float, default=60, help="seconds to wait for start or stop")
+        if service == "kafka":
+            sub.add_argument("--brokers", type=int, choices=(1, 3), default=None, help="1 (default) or 3")
+            sub.add_argument("--version", default=DEFAULT_KAFKA_VERSION, help="kafka_2.13 version from Maven")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        return COMMANDS[args.service][args.action](args)
+    except LocalStackError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""A Redis server on loopback from the Debian package, with no persistence, run in the foreground by PID."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+from services.common.localstack.ports import (
+    LOOPBACK,
+    LocalStackError,
+    describe_exit,
+    free_port,
+    log_tail,
+    read_pid,
+    recorded_pid,
+    terminate,
+    wait_for_exec,
+    wait_until,
+    write_pid,
+)
+
+INSTALL_HINT = "install it with apt-get install -y redis-server"
+
+
+def find_redis_server() -> str:
+    """Path of the redis-server binary, or an error saying how to install it."""
+    path = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
+    if path is None:
+        raise LocalStackError(f"`redis-server` not found on PATH: {INSTALL_HINT}")
+    return path
+
+
+class RedisServer:
+    """redis-server on 127.0.0.1 with its PID, port and log in `base_dir`."""
+
+    def __init__(self, base_dir: Path, port: int | None = None) -> None:
+        self.base_dir = Path(base_dir).resolve()
+        self.pid_file = self.base_dir / "redis.pid"
+        self.port_file = self.base_dir / "redis.port"
+        self.log_file = self.base_dir / "redis.log"
+        self._requested_port = port
+
+    @property
+    def port(self) -> int:
+        """The port of the running server (the requested one when stopped; 6379 if none)."""
+        recorded = read_pid(self.port_file) if self.is_running() else None
+        return recorded or self._requested_port or 6379
+
+    @property
+    def url(self) -> str:
+        return f"redis://{LOOPBACK}:{self.port}/0"
+
+    def pid(self) -> int | None:
+        return recorded_pid(self.pid_file, "redis-server")
+
+    def is_running(self) -> bool:
+        return self.pid() is not None
+
+    def start(self, timeout: float = 15) -> None:
+        """Start redis-server (no RDB, no AOF) in its own session and wait until it answers PING."""
+        if self.is_running():
+            return
+        binary = find_redis_server()
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        port = self._requested_port or free_port()
+        command = [
+            binary, "--bind", LOOPBACK, "--port", str(port), "--save", "", "--appendonly", "no",
+            "--daemonize", "no", "--dir", str(self.base_dir), "--logfile", str(self.log_file),
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        wait_for_exec(process, "redis-server")
+        write_pid(self.pid_file, process.pid)
+        self.port_file.write_text(f"{port}\n")
+        if not wait_until(lambda: _answers_ping(port) or process.poll() is not None, timeout):
+            self.stop()
+            raise LocalStackError(
+                f"redis-server on port {port} did not answer PING\n{log_tail(self.log_file)}"
+            )
+        if process.poll() is not None:
+            raise LocalStackError(
+                f"redis-server {describe_exit(process.returncode)}\n{log_tail(self.log_file)}"
+            )
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM the recorded PID (SIGKILL after `timeout`) and remove the PID file."""
+        pid = self.pid()
+        if pid is not None:
+            terminate(pid, timeout)
+        self.pid_file.unlink(missing_ok=True)
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=1) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False

@@ -1,0 +1,126 @@
+"""The local infrastructure really runs: Kafka round trip, PostgreSQL, Redis and a 3-broker cluster."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+from confluent_kafka import Consumer, KafkaError, Message, Producer
+from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType  # type: ignore[attr-defined]
+
+from services.common.localstack.ports import pid_alive
+from tests.infra import KafkaClusterFactory, TopicFactory, create_topic
+
+pytestmark = pytest.mark.integration
+
+
+def _produce(bootstrap: str, topic: str, values: list[bytes], **config: str) -> None:
+    """Produce `values` and fail unless every one is acknowledged."""
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, **config})
+    failures: list[KafkaError] = []
+
+    def record_failure(error: KafkaError | None, _message: Message) -> None:
+        if error is not None:
+            failures.append(error)
+
+    for value in values:
+        producer.produce(topic, value=value, key=b"subject-key", on_delivery=record_failure)
+    assert producer.flush(30) == 0, "messages left unsent after 30 s"
+    assert failures == []
+
+
+def _consume(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[bytes]:
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": f"test-{uuid.uuid4().hex}",
+        "auto.offset.reset": "earliest",
+    })  # fmt: skip
+    consumer.subscribe([topic])
+    received: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(received) < expected and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            value = message.value() if message is not None and message.error() is None else None
+            if value is not None:
+                received.append(value)
+    finally:
+        consumer.close()
+    return received
+
+
+def test_kafka_round_trip(kafka_bootstrap: str, topic_factory: TopicFactory) -> None:
+    topic = topic_factory("roundtrip", partitions=3)
+    values = [f"event-{i}".encode() for i in range(20)]
+
+    _produce(kafka_bootstrap, topic, values)
+
+    assert sorted(_consume(kafka_bootstrap, topic, len(values))) == sorted(values)
+
+
+def test_postgres_fixture_gives_working_database(pg_url: str) -> None:
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE subject (subject_key text PRIMARY KEY, state text)"))
+            connection.execute(sa.text("INSERT INTO subject VALUES ('sk-1', 'pending')"))
+        with engine.connect() as connection:
+            state = connection.execute(
+                sa.text("SELECT state FROM subject WHERE subject_key = 'sk-1'")
+            ).scalar_one()
+            database = connection.execute(sa.text("SELECT current_database()")).scalar_one()
+    finally:
+        engine.dispose()
+    assert state == "pending"
+    assert database.startswith("test_")
+
+
+def test_redis_set_get(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.set("subject:sk-1", "cached", ex=60)
+        assert client.get("subject:sk-1") == b"cached"
+    finally:
+        client.close()
+
+
+def _min_insync_replicas(bootstrap: str, topic: str) -> str:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    configs = admin.describe_configs([resource])[resource].result(timeout=30)
+    return str(configs["min.insync.replicas"].value)
+
+
+def _replica_counts(bootstrap: str, topic: str) -> list[int]:
+    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic=topic, timeout=10)
+    return [len(partition.replicas) for partition in metadata.topics[topic].partitions.values()]
+
+
+def test_three_broker_cluster_replicates_and_stops_cleanly(
+    kafka_cluster_factory: KafkaClusterFactory,
+) -> None:
+    cluster = kafka_cluster_factory(brokers=3)
+    cluster.start(timeout=60)
+    topic = f"replicated-{uuid.uuid4().hex[:12]}"
+
+    create_topic(cluster.bootstrap_servers, topic, partitions=3, replication_factor=3)
+
+    assert _replica_counts(cluster.bootstrap_servers, topic) == [3, 3, 3]
+    assert _min_insync_replicas(cluster.bootstrap_servers, topic) == "2"
+
+    cluster.stop_broker(2)
+    assert not cluster.is_running()
+    _produce(cluster.bootstrap_servers, topic, [b"with-two-in-sync"], acks="all")
+    cluster.start_broker(2)
+    assert cluster.is_running()
+
+    pids = [pid for pid in cluster.pids().values() if pid is not None]
+    assert len(pids) == 3
+    cluster.stop()
+
+    assert [pid for pid in pids if pid_alive(pid)] == []
+    assert list(Path(cluster.base_dir).glob("node-*/kafka.pid")) == []
