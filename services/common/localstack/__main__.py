@@ -26,10 +26,12 @@ def say(line: str) -> None:
 
 
 def kafka_cluster(args: argparse.Namespace) -> KafkaCluster:
-    """The cluster recorded in --dir, or a new one from --brokers/--port."""
-    if KafkaCluster.exists_in(args.dir) and args.brokers is None and args.port is None:
-        return KafkaCluster.from_dir(args.dir, version=args.version)
-    return KafkaCluster(args.dir, brokers=args.brokers or 1, port=args.port or 9092, version=args.version)
+    """The cluster recorded in --dir (with --brokers/--port overriding its record), or a new one."""
+    brokers, port = args.brokers or 1, args.port or 9092
+    if KafkaCluster.exists_in(args.dir):
+        recorded = KafkaCluster.from_dir(args.dir)
+        brokers, port = args.brokers or len(recorded.nodes), args.port or recorded.nodes[0].port
+    return KafkaCluster(args.dir, brokers=brokers, port=port, version=args.version)
 
 
 def kafka_up(args: argparse.Namespace) -> int:
