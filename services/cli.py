@@ -11,7 +11,9 @@ from rich.console import Console
 app = typer.Typer(no_args_is_help=True, help="CCPA privacy pipeline")
 stack_app = typer.Typer(no_args_is_help=True, help="The local stack: Kafka and every service, in the background")
 demo_app = typer.Typer(no_args_is_help=True, help="The demo company and scenario")
-keys_app = typer.Typer(no_args_is_help=True, help="Key management: shred a subject's data key, re-wrap under a new master key")
+keys_app = typer.Typer(
+    no_args_is_help=True, help="Key management: shred a subject's data key, re-wrap under a new master key"
+)
 audit_app = typer.Typer(no_args_is_help=True, help="Audit maintenance")
 app.add_typer(stack_app, name="stack")
 app.add_typer(demo_app, name="demo")
@@ -82,7 +84,7 @@ def keys_shred(subject_key: str) -> None:
     from services.common.db import make_engine
     from services.common.settings import CommonSettings
 
-    settings = CommonSettings()  # type: ignore[call-arg]
+    settings = CommonSettings()
     store = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
     console.print(f"shredded {store.shred_subject(subject_key)} data key(s) of subject {subject_key}")
 
@@ -94,18 +96,20 @@ def keys_rewrap() -> None:
     from services.common.db import make_engine
     from services.common.settings import CommonSettings
 
-    settings = CommonSettings()  # type: ignore[call-arg]
+    settings = CommonSettings()
     store = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
     console.print(f"re-wrapped {store.rewrap_all()} data key(s) under {settings.active_master_key}")
 
 
 @audit_app.command("rebuild")
-def audit_rebuild(database_url: str = typer.Option(..., help="Empty database to rebuild the timeline into")) -> None:
+def audit_rebuild(
+    database_url: str = typer.Option(..., help="Empty database to rebuild the timeline into"),
+) -> None:
     """Replay every topic from the beginning into a fresh audit database."""
     from services.audit.rebuild import rebuild
     from services.audit.settings import AuditSettings
 
-    settings = AuditSettings(database_url=database_url)  # type: ignore[call-arg]
+    settings = AuditSettings(database_url=database_url)
     count = rebuild(settings)
     console.print(f"rebuilt the timeline from {count} events into {database_url}")
 

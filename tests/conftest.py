@@ -27,16 +27,21 @@ def demo_customers() -> list[company.Customer]:
 
 
 @contextmanager
-def fresh_pipeline_config(kafka_bootstrap: str, postgres_server: DatabaseServer, identity_db: Path,
-                          log_dir: Path) -> Iterator[PipelineConfig]:
+def fresh_pipeline_config(
+    kafka_bootstrap: str, postgres_server: DatabaseServer, identity_db: Path, log_dir: Path
+) -> Iterator[PipelineConfig]:
     """Its own PostgreSQL databases (intake, audit, key store) and its own topic namespace."""
     suffix = uuid.uuid4().hex[:10]
     names = [f"{role}_{suffix}" for role in ("intake", "audit", "keys")]
     urls = [postgres_server.create_database(name) for name in names]
     try:
         yield PipelineConfig(
-            bootstrap_servers=kafka_bootstrap, topic_namespace=f"t{suffix}.", intake_db_url=urls[0],
-            audit_db_url=urls[1], keystore_url=urls[2], identity_source_url=f"sqlite:///{identity_db}",
+            bootstrap_servers=kafka_bootstrap,
+            topic_namespace=f"t{suffix}.",
+            intake_db_url=urls[0],
+            audit_db_url=urls[1],
+            keystore_url=urls[2],
+            identity_source_url=f"sqlite:///{identity_db}",
             log_dir=log_dir,
         )
     finally:
@@ -45,8 +50,9 @@ def fresh_pipeline_config(kafka_bootstrap: str, postgres_server: DatabaseServer,
 
 
 @pytest.fixture
-def pipeline_config(kafka_bootstrap: str, postgres_server: DatabaseServer, identity_db: Path,
-                    tmp_path: Path) -> Iterator[PipelineConfig]:
+def pipeline_config(
+    kafka_bootstrap: str, postgres_server: DatabaseServer, identity_db: Path, tmp_path: Path
+) -> Iterator[PipelineConfig]:
     with fresh_pipeline_config(kafka_bootstrap, postgres_server, identity_db, tmp_path / "logs") as config:
         yield config
 
@@ -62,8 +68,12 @@ def pipeline(pipeline_config: PipelineConfig) -> Iterator[Pipeline]:
 
 
 @pytest.fixture(scope="module")
-def shared_pipeline(kafka_bootstrap: str, postgres_server: DatabaseServer, identity_db: Path,
-                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+def shared_pipeline(
+    kafka_bootstrap: str,
+    postgres_server: DatabaseServer,
+    identity_db: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Pipeline]:
     """One pipeline for a module's tests that only submit and read (each uses its own subjects)."""
     log_dir = tmp_path_factory.mktemp("pipeline-logs")
     with fresh_pipeline_config(kafka_bootstrap, postgres_server, identity_db, log_dir) as config:

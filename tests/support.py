@@ -15,8 +15,7 @@ from services.demo.company import Customer
 T = TypeVar("T")
 
 
-def wait_for(probe: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.1, what: str = "condition"
-             ) -> T:
+def wait_for(probe: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> T:
     """Poll until probe returns something truthy; fail with `what` after the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -30,8 +29,14 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 30.0, interval: flo
 
 def read_topic(bootstrap: str, topic: str, timeout: float = 20.0) -> list[Message]:
     """Every message currently on the topic, from the beginning to the high watermarks."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4()}",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
         ends = {}
@@ -39,8 +44,14 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 20.0) -> list[Messag
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
             if high > low:
                 ends[partition] = high
-        consumer.assign([TopicPartition(topic, p, low) for p, low in
-                         ((p, consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[0]) for p in ends)])
+        consumer.assign(
+            [
+                TopicPartition(topic, p, low)
+                for p, low in (
+                    (p, consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[0]) for p in ends
+                )
+            ]
+        )
         messages: list[Message] = []
         deadline = time.monotonic() + timeout
         while ends and time.monotonic() < deadline:
@@ -60,25 +71,46 @@ def timeline(client: httpx.Client, audit_url: str, request_id: str, auth: dict[s
     return response.json() if response.status_code == 200 else None
 
 
-def wait_for_entries(client: httpx.Client, audit_url: str, request_id: str, auth: dict[str, str],
-                     event_types: list[str], timeout: float = 30.0) -> dict[str, Any]:
+def wait_for_entries(
+    client: httpx.Client,
+    audit_url: str,
+    request_id: str,
+    auth: dict[str, str],
+    event_types: list[str],
+    timeout: float = 30.0,
+) -> dict[str, Any]:
     """The timeline once it holds at least the given event types (with multiplicity)."""
+
     def complete() -> dict[str, Any] | None:
         found = timeline(client, audit_url, request_id, auth)
         if found is None:
             return None
         seen = [entry["event_type"] for entry in found["entries"]]
         return found if all(seen.count(t) >= event_types.count(t) for t in set(event_types)) else None
+
     return wait_for(complete, timeout, what=f"timeline of {request_id} to hold {event_types}")
 
 
 def verified_delete(customer: Customer) -> dict[str, Any]:
-    return {"type": "delete", "channel": "web_form", "identifiers": {"email": customer.email},
-            "verification": {"data_points": {"name": customer.full_name, "postal_code": customer.postal_code}}}
+    return {
+        "type": "delete",
+        "channel": "web_form",
+        "identifiers": {"email": customer.email},
+        "verification": {"data_points": {"name": customer.full_name, "postal_code": customer.postal_code}},
+    }
 
 
 def verified_know_specific(customer: Customer) -> dict[str, Any]:
-    return {"type": "know_specific", "channel": "web_form", "identifiers": {"email": customer.email},
-            "verification": {"data_points": {"name": customer.full_name, "postal_code": customer.postal_code,
-                                             "date_of_birth": customer.date_of_birth},
-                             "signed_declaration": True}}
+    return {
+        "type": "know_specific",
+        "channel": "web_form",
+        "identifiers": {"email": customer.email},
+        "verification": {
+            "data_points": {
+                "name": customer.full_name,
+                "postal_code": customer.postal_code,
+                "date_of_birth": customer.date_of_birth,
+            },
+            "signed_declaration": True,
+        },
+    }

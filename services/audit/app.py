@@ -17,7 +17,7 @@ from services.common.http import ApiToken, ops_router
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
-    settings = settings or AuditSettings()  # type: ignore[call-arg]
+    settings = settings or AuditSettings()
     audit = bootstrap(settings)
 
     @asynccontextmanager
@@ -26,8 +26,12 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         yield
         audit.stop()
 
-    app = FastAPI(title="CCPA audit", version="1", lifespan=lifespan,
-                  description="The compliance timeline materialised from the pipeline's topics.")
+    app = FastAPI(
+        title="CCPA audit",
+        version="1",
+        lifespan=lifespan,
+        description="The compliance timeline materialised from the pipeline's topics.",
+    )
     app.state.api_token = settings.api_token.get_secret_value()
     app.include_router(ops_router(audit.runtime))
 

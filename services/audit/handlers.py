@@ -36,21 +36,42 @@ def _jsonable(value: Any) -> Any:
 
 
 def record_entry(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
-    conn.execute(_upsert(conn, orm.timeline, ["event_id"], {
-        "event_id": event.event_id, "request_id": event.request_id, "subject_key": event.subject_key,
-        "event_type": event.event_type, "occurred_at": event.occurred_at, "producer": event.producer,
-        "topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset,
-        "details": public_details(event.payload),
-    }, update=False))
+    conn.execute(
+        _upsert(
+            conn,
+            orm.timeline,
+            ["event_id"],
+            {
+                "event_id": event.event_id,
+                "request_id": event.request_id,
+                "subject_key": event.subject_key,
+                "event_type": event.event_type,
+                "occurred_at": event.occurred_at,
+                "producer": event.producer,
+                "topic": delivery.topic,
+                "partition": delivery.partition,
+                "offset": delivery.offset,
+                "details": public_details(event.payload),
+            },
+            update=False,
+        )
+    )
     TIMELINE_ENTRIES.labels(event.event_type).inc()
 
 
 def on_submitted(event: Event, conn: sa.Connection) -> None:
     payload = event.payload
-    _update_record(conn, event, {
-        "request_type": payload["request_type"], "requested_type": payload["requested_type"],
-        "channel": payload["channel"], "received_at": payload["received_at"], "respond_by": payload["respond_by"],
-    })
+    _update_record(
+        conn,
+        event,
+        {
+            "request_type": payload["request_type"],
+            "requested_type": payload["requested_type"],
+            "channel": payload["channel"],
+            "received_at": payload["received_at"],
+            "respond_by": payload["respond_by"],
+        },
+    )
 
 
 def on_extended(event: Event, conn: sa.Connection) -> None:
@@ -59,8 +80,16 @@ def on_extended(event: Event, conn: sa.Connection) -> None:
 
 def on_denied(event: Event, conn: sa.Connection) -> None:
     nature = "denied_in_part" if event.payload.get("in_part") else "denied"
-    _update_record(conn, event, {"responded_at": event.occurred_at, "response_nature": nature,
-                                 "denial_code": event.payload["denial_code"], "denial_basis": event.payload["basis"]})
+    _update_record(
+        conn,
+        event,
+        {
+            "responded_at": event.occurred_at,
+            "response_nature": nature,
+            "denial_code": event.payload["denial_code"],
+            "denial_basis": event.payload["basis"],
+        },
+    )
 
 
 RECORD_HANDLERS: dict[str, Callable[[Event, sa.Connection], None]] = {

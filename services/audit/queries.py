@@ -12,9 +12,14 @@ from services.audit import orm
 def timeline(engine: sa.Engine, request_id: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
         entries = conn.execute(
-            sa.select(orm.timeline).where(orm.timeline.c.request_id == request_id)
-            .order_by(orm.timeline.c.occurred_at, orm.timeline.c.topic, orm.timeline.c.partition,
-                      orm.timeline.c.offset)
+            sa.select(orm.timeline)
+            .where(orm.timeline.c.request_id == request_id)
+            .order_by(
+                orm.timeline.c.occurred_at,
+                orm.timeline.c.topic,
+                orm.timeline.c.partition,
+                orm.timeline.c.offset,
+            )
         ).all()
         record = conn.execute(
             sa.select(orm.request_records).where(orm.request_records.c.request_id == request_id)
@@ -25,9 +30,14 @@ def timeline(engine: sa.Engine, request_id: str) -> dict[str, Any] | None:
 
 
 def _entry(row: sa.Row[Any]) -> dict[str, Any]:
-    return {"event_id": row.event_id, "event_type": row.event_type, "occurred_at": row.occurred_at.isoformat(),
-            "producer": row.producer, "details": row.details,
-            "source": {"topic": row.topic, "partition": row.partition, "offset": row.offset}}
+    return {
+        "event_id": row.event_id,
+        "event_type": row.event_type,
+        "occurred_at": row.occurred_at.isoformat(),
+        "producer": row.producer,
+        "details": row.details,
+        "source": {"topic": row.topic, "partition": row.partition, "offset": row.offset},
+    }
 
 
 def _record(row: sa.Row[Any] | None) -> dict[str, Any] | None:
@@ -35,10 +45,16 @@ def _record(row: sa.Row[Any] | None) -> dict[str, Any] | None:
         return None
     due = row.extended_respond_by or row.respond_by
     return {
-        "date_received": _iso(row.received_at), "nature": row.request_type, "requested_nature": row.requested_type,
-        "manner": row.channel, "due_at": _iso(due), "extended_at": _iso(row.extended_at),
-        "date_of_response": _iso(row.responded_at), "nature_of_response": row.response_nature,
-        "basis_for_denial": row.denial_basis, "denial_code": row.denial_code,
+        "date_received": _iso(row.received_at),
+        "nature": row.request_type,
+        "requested_nature": row.requested_type,
+        "manner": row.channel,
+        "due_at": _iso(due),
+        "extended_at": _iso(row.extended_at),
+        "date_of_response": _iso(row.responded_at),
+        "nature_of_response": row.response_nature,
+        "basis_for_denial": row.denial_basis,
+        "denial_code": row.denial_code,
     }
 
 

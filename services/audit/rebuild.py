@@ -25,8 +25,14 @@ def rebuild(settings: AuditSettings) -> int:
     """Apply every event on the audited topics to settings.database_url; returns the events applied."""
     engine = make_engine(settings.database_url)
     orm.metadata.create_all(engine)
-    consumer = Consumer({**settings.kafka_config(), "group.id": f"ccpa-audit-rebuild-{uuid.uuid4()}",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {
+            **settings.kafka_config(),
+            "group.id": f"ccpa-audit-rebuild-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
     codec, applied = SingleObjectCodec(), 0
     try:
         remaining = _partitions_with_data(consumer, audited_topic_names(TopicNames(settings.topic_namespace)))
@@ -35,9 +41,10 @@ def rebuild(settings: AuditSettings) -> int:
             for message in consumer.consume(num_messages=1000, timeout=1.0):
                 if message.error():
                     continue
-                applied += _apply(engine, codec, message)
-                if message.offset() + 1 >= remaining.get((message.topic(), message.partition()), 0):
-                    remaining.pop((message.topic(), message.partition()), None)
+                where = Delivery.of(message)
+                applied += _apply(engine, codec, message, where)
+                if where.offset + 1 >= remaining.get((where.topic, where.partition), 0):
+                    remaining.pop((where.topic, where.partition), None)
     finally:
         consumer.close()
         engine.dispose()
@@ -49,14 +56,14 @@ def _partitions_with_data(consumer: Consumer, topics: list[str]) -> dict[tuple[s
     metadata = consumer.list_topics(timeout=15)
     ends = {}
     for topic in topics:
-        for partition in (metadata.topics[topic].partitions if topic in metadata.topics else {}):
+        for partition in metadata.topics[topic].partitions if topic in metadata.topics else {}:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
             if high > low:
                 ends[(topic, partition)] = high
     return ends
 
 
-def _apply(engine: sa.Engine, codec: SingleObjectCodec, message: Message) -> int:
+def _apply(engine: sa.Engine, codec: SingleObjectCodec, message: Message, where: Delivery) -> int:
     try:
         event = codec.decode(message.value())
     except DecodeError:
@@ -64,6 +71,6 @@ def _apply(engine: sa.Engine, codec: SingleObjectCodec, message: Message) -> int
         return 0
     with engine.begin() as conn:
         if claim(conn, orm.inbox, REBUILD_CONSUMER, event.event_id):
-            handlers.handle(event, conn, Delivery(message.topic(), message.partition(), message.offset()))
+            handlers.handle(event, conn, where)
             return 1
     return 0

@@ -57,8 +57,13 @@ data_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("shredded_at", sa.DateTime(timezone=True), nullable=True),
     # One live key per subject even when two first seals race; shredded rows stay as evidence.
-    sa.Index("one_live_key_per_subject", "subject_key", unique=True,
-             postgresql_where=sa.text("wrapped_key IS NOT NULL"), sqlite_where=sa.text("wrapped_key IS NOT NULL")),
+    sa.Index(
+        "one_live_key_per_subject",
+        "subject_key",
+        unique=True,
+        postgresql_where=sa.text("wrapped_key IS NOT NULL"),
+        sqlite_where=sa.text("wrapped_key IS NOT NULL"),
+    ),
 )
 
 
@@ -146,8 +151,10 @@ class KeyStore:
         try:
             return aes_key_unwrap(self.master_keys[master_key_id], wrapped)
         except InvalidUnwrap:
-            raise ValueError(f"master key {master_key_id!r} in CCPA_MASTER_KEYS does not unwrap this data key: "
-                             "wrong key bytes for that id") from None
+            raise ValueError(
+                f"master key {master_key_id!r} in CCPA_MASTER_KEYS does not unwrap this data key: "
+                "wrong key bytes for that id"
+            ) from None
 
 
 class Sealer:

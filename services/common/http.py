@@ -40,14 +40,16 @@ def ops_router(runtime: ServiceRuntime) -> APIRouter:
     return router
 
 
-def require_token(request: Request,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+def require_token(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
     """Bearer API token, compared in constant time."""
     expected: str = request.app.state.api_token
     supplied = credentials.credentials if credentials else ""
     if not hmac.compare_digest(supplied.encode(), expected.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong API token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing or wrong API token", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 ApiToken = Annotated[None, Depends(require_token)]

@@ -79,8 +79,11 @@ class EventProducer:
         while True:
             try:
                 self._producer.produce(
-                    message.topic, value=message.value, key=message.key,
-                    headers=message.headers, on_delivery=on_delivery,
+                    message.topic,
+                    value=message.value,
+                    key=message.key,
+                    headers=list(message.headers),
+                    on_delivery=on_delivery,
                 )
                 return
             except BufferError:

@@ -5,16 +5,21 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES = Counter(
-    "ccpa_consumer_messages_total", "Messages handled by a consumer, by outcome",
+    "ccpa_consumer_messages_total",
+    "Messages handled by a consumer, by outcome",
     ["consumer", "topic", "outcome"],
 )
 HANDLER_SECONDS = Histogram(
-    "ccpa_consumer_handler_seconds", "Time to apply one event, including its DB transaction", ["consumer"],
+    "ccpa_consumer_handler_seconds",
+    "Time to apply one event, including its DB transaction",
+    ["consumer"],
 )
 OUTBOX_PUBLISHED = Counter("ccpa_outbox_published_total", "Outbox rows published to Kafka")
 OUTBOX_PENDING = Gauge("ccpa_outbox_pending", "Outbox rows not yet published")
 REQUESTS_ACCEPTED = Counter(
-    "ccpa_requests_accepted_total", "Consumer requests made durable by intake", ["request_type", "channel"],
+    "ccpa_requests_accepted_total",
+    "Consumer requests made durable by intake",
+    ["request_type", "channel"],
 )
 REQUESTS_REJECTED = Counter("ccpa_requests_rejected_total", "Submissions refused, by reason", ["reason"])
 GPC_SIGNALS = Counter("ccpa_gpc_signals_total", "Requests that carried Sec-GPC: 1")

@@ -47,8 +47,11 @@ class Outbox:
     def _row(self, message: OutgoingMessage) -> dict[str, object]:
         headers = [[name, value.decode()] for name, value in message.headers]
         return {
-            "topic": message.topic, "message_key": message.key, "message_value": message.value,
-            "headers": headers, "created_at": datetime.now(UTC),
+            "topic": message.topic,
+            "message_key": message.key,
+            "message_value": message.value,
+            "headers": headers,
+            "created_at": datetime.now(UTC),
         }
 
 
@@ -94,10 +97,7 @@ class OutboxRelay:
 
     def _pending_query(self) -> sa.Select[tuple[object, ...]]:
         # SKIP LOCKED lets several relay replicas share the table on PostgreSQL; SQLite ignores it (one writer).
-        return (
-            sa.select(self.table).order_by(self.table.c.id).limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-        )
+        return sa.select(self.table).order_by(self.table.c.id).limit(self.batch_size).with_for_update(skip_locked=True)
 
     @staticmethod
     def _message(row: sa.Row[tuple[object, ...]]) -> OutgoingMessage:

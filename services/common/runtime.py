@@ -55,8 +55,9 @@ class ServiceRuntime:
         self.metadata.create_all(self.engine)
         ensure_topics(self.admin, self.topics, self.settings.topic_partitions, self.settings.topic_replication_factor)
 
-    def start_worker(self, name: str, run: Callable[[threading.Event], None],
-                     last_loop_at: Callable[[], datetime]) -> None:
+    def start_worker(
+        self, name: str, run: Callable[[threading.Event], None], last_loop_at: Callable[[], datetime]
+    ) -> None:
         thread = threading.Thread(target=self._guard(name, run), name=name, daemon=True)
         self.workers.append(Worker(name, thread, last_loop_at))
         thread.start()
@@ -83,6 +84,7 @@ class ServiceRuntime:
                 run(self.stop_event)
             except Exception:
                 log.exception("worker crashed", extra={"worker": name})
+
         return target
 
     def _wait_until(self, check: Callable[[], None], what: str, wait_seconds: float) -> None:

@@ -28,7 +28,9 @@ def default_schema_dir() -> Path:
 def released_schema_dirs(schema_dir: Path) -> list[Path]:
     """schemas/released/N folders beside schemas/events, oldest first."""
     released = schema_dir.parent / "released"
-    folders = [path for path in released.iterdir() if path.is_dir() and path.name.isdigit()] if released.is_dir() else []
+    folders = (
+        [path for path in released.iterdir() if path.is_dir() and path.name.isdigit()] if released.is_dir() else []
+    )
     return sorted(folders, key=lambda path: int(path.name))
 
 
@@ -93,8 +95,10 @@ class SchemaCatalog:
 
     def _load(self, path: Path) -> Contract:
         schema = load_schema(str(path))
+        if not isinstance(schema, dict):
+            raise ValueError(f"{path} must hold one named record schema")
         canonical = to_parsing_canonical_form(schema)
-        return Contract(schema["name"], schema, fingerprint_bytes(canonical))
+        return Contract(str(schema["name"]), schema, fingerprint_bytes(canonical))
 
     def for_event_type(self, event_type: str) -> Contract:
         contract = self.by_name.get(f"{NAMESPACE}.{event_type}")

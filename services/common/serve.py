@@ -26,5 +26,4 @@ def serve(service: str) -> None:
     settings = load_settings(service)
     configure_logging(service, settings.log_level, settings.log_file)
     app = importlib.import_module(SERVICES[service][0]).create_app(settings)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None,
-                timeout_graceful_shutdown=20)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, timeout_graceful_shutdown=20)

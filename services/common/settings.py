@@ -29,7 +29,8 @@ class CommonSettings(BaseSettings):
 
     environment: str = Field("development", description="development | test | production")
     kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:9092", validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "CCPA_KAFKA_BOOTSTRAP_SERVERS")
+        "127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "CCPA_KAFKA_BOOTSTRAP_SERVERS"),
     )
     kafka_extra_config: dict[str, Any] = Field(default_factory=dict, description="librdkafka overrides (JSON)")
     topic_namespace: str = Field("", description="Prefix for every topic name (tests, multi-tenant clusters)")

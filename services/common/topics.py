@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -34,7 +34,16 @@ OPTOUT_ACKS = TopicSpec("privacy.optout.acks", retention_ms=400 * DAY_MS)
 FAILURES = TopicSpec("privacy.failures", retention_ms=400 * DAY_MS)
 DLQ = TopicSpec("privacy.dlq", retention_ms=30 * DAY_MS)
 
-ALL_TOPICS = (REQUESTS, DISCOVERY_RESULTS, DELETION_RESULTS, CONSENT_CHANGES, OPTOUT_STATE, OPTOUT_ACKS, FAILURES, DLQ)
+ALL_TOPICS = (
+    REQUESTS,
+    DISCOVERY_RESULTS,
+    DELETION_RESULTS,
+    CONSENT_CHANGES,
+    OPTOUT_STATE,
+    OPTOUT_ACKS,
+    FAILURES,
+    DLQ,
+)
 
 
 class TopicNames:
@@ -58,8 +67,12 @@ def ensure_topics(
     existing = set(admin.list_topics(timeout=15).topics)
     min_isr = max(1, replication_factor - 1)
     wanted = [
-        NewTopic(names(spec), num_partitions=partitions, replication_factor=replication_factor,
-                 config=spec.config(min_isr))
+        NewTopic(
+            names(spec),
+            num_partitions=partitions,
+            replication_factor=replication_factor,
+            config=spec.config(min_isr),
+        )
         for spec in specs
         if names(spec) not in existing
     ]

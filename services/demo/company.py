@@ -9,8 +9,32 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-FIRST = ("Ada", "Grace", "Alan", "Katherine", "Linus", "Barbara", "Dennis", "Frances", "Ken", "Radia", "Tim", "Hedy")
-LAST = ("Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Liskov", "Ritchie", "Allen", "Thompson", "Perlman")
+FIRST = (
+    "Ada",
+    "Grace",
+    "Alan",
+    "Katherine",
+    "Linus",
+    "Barbara",
+    "Dennis",
+    "Frances",
+    "Ken",
+    "Radia",
+    "Tim",
+    "Hedy",
+)
+LAST = (
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Johnson",
+    "Torvalds",
+    "Liskov",
+    "Ritchie",
+    "Allen",
+    "Thompson",
+    "Perlman",
+)
 CA_ZIPS = ("94103", "94110", "90012", "92101", "95814", "94301", "90401", "95112", "93101", "92612")
 # 555-01xx numbers are reserved for fiction in the North American plan, so demo phones reach nobody.
 AREA_CODES = ("415", "213", "619", "916", "650", "310", "408", "805", "949", "510")

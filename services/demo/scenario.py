@@ -36,30 +36,71 @@ def load_customers(identity_db: Path, limit: int) -> list[Customer]:
 def demo_requests(people: list[Customer]) -> list[DemoRequest]:
     a, b, c, d, e = people[:5]
     return [
-        DemoRequest("know specific pieces, 3 data points + signed declaration", {
-            "type": "know_specific", "channel": "web_form", "identifiers": {"email": a.email},
-            "verification": {"data_points": {"name": a.full_name, "postal_code": a.postal_code,
-                                             "date_of_birth": a.date_of_birth}, "signed_declaration": True},
-            "date_range": {"start": "2022-01-01"}}),
-        DemoRequest("know specific pieces, only 2 data points: answered as categories (§7024(a))", {
-            "type": "know_specific", "channel": "email", "identifiers": {"email": b.email},
-            "verification": {"data_points": {"name": b.full_name}}}),
-        DemoRequest("delete, verified", {
-            "type": "delete", "channel": "web_form", "identifiers": {"email": c.email, "phone": c.phone},
-            "verification": {"data_points": {"postal_code": c.postal_code}}}),
-        DemoRequest("delete from someone we cannot verify: denied", {
-            "type": "delete", "channel": "phone", "identifiers": {"email": "someone.unknown@example.org"}},
-            expected_entries=2),
-        DemoRequest("correct a postal code", {
-            "type": "correct", "channel": "web_form", "identifiers": {"account_id": d.account_id},
-            "verification": {"data_points": {"name": d.full_name, "date_of_birth": d.date_of_birth}},
-            "corrections": {"postal_code": "94107"}}),
-        DemoRequest("opt out of sale/sharing from a browser sending Sec-GPC: 1", {
-            "type": "opt_out", "channel": "web_form", "identifiers": {"device_id": "browser-7f3a9c"}},
-            headers={"Sec-GPC": "1"}, expected_entries=2),
-        DemoRequest("limit use of sensitive PI, through an authorized agent with signed permission", {
-            "type": "limit", "channel": "agent_portal", "identifiers": {"email": e.email},
-            "authorized_agent": {"name": "Privacy Agents LLC", "signed_permission": True}}),
+        DemoRequest(
+            "know specific pieces, 3 data points + signed declaration",
+            {
+                "type": "know_specific",
+                "channel": "web_form",
+                "identifiers": {"email": a.email},
+                "verification": {
+                    "data_points": {
+                        "name": a.full_name,
+                        "postal_code": a.postal_code,
+                        "date_of_birth": a.date_of_birth,
+                    },
+                    "signed_declaration": True,
+                },
+                "date_range": {"start": "2022-01-01"},
+            },
+        ),
+        DemoRequest(
+            "know specific pieces, only 2 data points: answered as categories (§7024(a))",
+            {
+                "type": "know_specific",
+                "channel": "email",
+                "identifiers": {"email": b.email},
+                "verification": {"data_points": {"name": b.full_name}},
+            },
+        ),
+        DemoRequest(
+            "delete, verified",
+            {
+                "type": "delete",
+                "channel": "web_form",
+                "identifiers": {"email": c.email, "phone": c.phone},
+                "verification": {"data_points": {"postal_code": c.postal_code}},
+            },
+        ),
+        DemoRequest(
+            "delete from someone we cannot verify: denied",
+            {"type": "delete", "channel": "phone", "identifiers": {"email": "someone.unknown@example.org"}},
+            expected_entries=2,
+        ),
+        DemoRequest(
+            "correct a postal code",
+            {
+                "type": "correct",
+                "channel": "web_form",
+                "identifiers": {"account_id": d.account_id},
+                "verification": {"data_points": {"name": d.full_name, "date_of_birth": d.date_of_birth}},
+                "corrections": {"postal_code": "94107"},
+            },
+        ),
+        DemoRequest(
+            "opt out of sale/sharing from a browser sending Sec-GPC: 1",
+            {"type": "opt_out", "channel": "web_form", "identifiers": {"device_id": "browser-7f3a9c"}},
+            headers={"Sec-GPC": "1"},
+            expected_entries=2,
+        ),
+        DemoRequest(
+            "limit use of sensitive PI, through an authorized agent with signed permission",
+            {
+                "type": "limit",
+                "channel": "agent_portal",
+                "identifiers": {"email": e.email},
+                "authorized_agent": {"name": "Privacy Agents LLC", "signed_permission": True},
+            },
+        ),
     ]
 
 
@@ -72,15 +113,19 @@ def submit_all(client: httpx.Client, requests: list[DemoRequest]) -> None:
 
 
 def extend_first(client: httpx.Client, request: DemoRequest, token: str) -> None:
-    response = client.post(f"/v1/requests/{request.request_id}/extend", headers={"Authorization": f"Bearer {token}"},
-                           json={"reason": "Records for this account span three systems and an archive."})
+    response = client.post(
+        f"/v1/requests/{request.request_id}/extend",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"reason": "Records for this account span three systems and an archive."},
+    )
     response.raise_for_status()
     request.expected_entries += 1
 
 
-def wait_for_timelines(audit: httpx.Client, token: str, requests: list[DemoRequest], timeout: float = 60.0
-                       ) -> dict[str, dict[str, Any]]:
-    deadline, timelines = time.monotonic() + timeout, {}
+def wait_for_timelines(
+    audit: httpx.Client, token: str, requests: list[DemoRequest], timeout: float = 60.0
+) -> dict[str, dict[str, Any]]:
+    deadline, timelines = time.monotonic() + timeout, dict[str, dict[str, Any]]()
     headers = {"Authorization": f"Bearer {token}"}
     while time.monotonic() < deadline and len(timelines) < len(requests):
         for request in requests:
@@ -96,17 +141,23 @@ def wait_for_timelines(audit: httpx.Client, token: str, requests: list[DemoReque
 
 def print_timeline(console: Console, request: DemoRequest, timeline: dict[str, Any]) -> None:
     record = timeline["record"] or {}
-    table = Table(title=f"{request.title}\nrequest {request.request_id} · status {request.status}",
-                  title_justify="left", show_lines=False)
+    table = Table(
+        title=f"{request.title}\nrequest {request.request_id} · status {request.status}",
+        title_justify="left",
+        show_lines=False,
+    )
     for column in ("occurred_at (UTC)", "event", "producer", "details"):
         table.add_column(column)
     for entry in timeline["entries"]:
         table.add_row(entry["occurred_at"][:23], entry["event_type"], entry["producer"], _summary(entry))
     console.print(table)
-    console.print(f"  §7101 record: received {record.get('date_received', '')[:19]} · nature {record.get('nature')}"
-                  f" · manner {record.get('manner')} · due {str(record.get('due_at'))[:10]}"
-                  f" · response {record.get('nature_of_response') or 'pending'}"
-                  + (f" · basis: {record['basis_for_denial']}" if record.get("basis_for_denial") else "") + "\n")
+    console.print(
+        f"  §7101 record: received {record.get('date_received', '')[:19]} · nature {record.get('nature')}"
+        f" · manner {record.get('manner')} · due {str(record.get('due_at'))[:10]}"
+        f" · response {record.get('nature_of_response') or 'pending'}"
+        + (f" · basis: {record['basis_for_denial']}" if record.get("basis_for_denial") else "")
+        + "\n"
+    )
 
 
 def _summary(entry: dict[str, Any]) -> str:
@@ -123,12 +174,17 @@ def _summary(entry: dict[str, Any]) -> str:
 def run(intake_url: str, audit_url: str, token: str, identity_db: Path) -> None:
     console = Console()
     requests = demo_requests(load_customers(identity_db, 5))
-    with httpx.Client(base_url=intake_url, timeout=10) as intake, httpx.Client(base_url=audit_url, timeout=10) as audit:
+    with (
+        httpx.Client(base_url=intake_url, timeout=10) as intake,
+        httpx.Client(base_url=audit_url, timeout=10) as audit,
+    ):
         submit_all(intake, requests)
         extend_first(intake, requests[0], token)
         started = time.monotonic()
         timelines = wait_for_timelines(audit, token, requests)
-    console.print(f"[bold]{len(requests)} requests submitted; every timeline complete in audit "
-                  f"{time.monotonic() - started:.2f}s after the last submission.[/bold]\n")
+    console.print(
+        f"[bold]{len(requests)} requests submitted; every timeline complete in audit "
+        f"{time.monotonic() - started:.2f}s after the last submission.[/bold]\n"
+    )
     for request in requests:
         print_timeline(console, request, timelines[request.request_id])

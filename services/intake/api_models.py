@@ -45,7 +45,8 @@ class Identifiers(Strict):
 
 class Verification(Strict):
     data_points: dict[str, str] = Field(
-        default_factory=dict, description="Extra facts to match against our records: name, postal_code, date_of_birth"
+        default_factory=dict,
+        description="Extra facts to match against our records: name, postal_code, date_of_birth",
     )
     signed_declaration: bool = Field(False, description="Signed under penalty of perjury (needed for specific pieces)")
 

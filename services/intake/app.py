@@ -31,7 +31,7 @@ def carries_gpc(request: Request) -> bool:
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
-    settings = settings or IntakeSettings()  # type: ignore[call-arg]
+    settings = settings or IntakeSettings()
     limiter = Limiter(key_func=get_remote_address)
     intake: Intake = bootstrap(settings)
 
@@ -41,8 +41,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         yield
         intake.stop()
 
-    app = FastAPI(title="CCPA intake", version="1", lifespan=lifespan,
-                  description="Consumer privacy requests (CCPA/CPRA): submit, track, extend; GPC support.")
+    app = FastAPI(
+        title="CCPA intake",
+        version="1",
+        lifespan=lifespan,
+        description="Consumer privacy requests (CCPA/CPRA): submit, track, extend; GPC support.",
+    )
     app.state.api_token = settings.api_token.get_secret_value()
     app.state.limiter = limiter
     app.include_router(ops_router(intake.runtime))
@@ -51,8 +55,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     @app.post("/v1/requests", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted, tags=["requests"])
     @limiter.limit(settings.submit_rate_limit)
-    def submit(request: Request, response: Response, body: SubmitRequest,
-               idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Accepted:
+    def submit(
+        request: Request,
+        response: Response,
+        body: SubmitRequest,
+        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    ) -> Accepted:
         """Submit a consumer request; 202 means it is durable and will be published."""
         gpc = carries_gpc(request)
         accepted = service.submit(body, gpc, idempotency_key, utcnow())
@@ -62,8 +70,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             intake.relay.wakeup.set()
             REQUESTS_ACCEPTED.labels(body.type.value, body.channel.value).inc()
             GPC_SIGNALS.inc(gpc)
-        return Accepted(request_id=accepted.request_id, status=accepted.status,
-                        acknowledgement=accepted.acknowledgement)
+        return Accepted(
+            request_id=accepted.request_id, status=accepted.status, acknowledgement=accepted.acknowledgement
+        )
 
     @app.get("/v1/requests/{request_id}", response_model=RequestStatus, tags=["requests"])
     def get_request(request_id: str, _token: ApiToken) -> RequestStatus:
@@ -87,12 +96,25 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
 def _status(row: Any) -> RequestStatus:
     return RequestStatus(
-        request_id=row.request_id, type=row.request_type, requested_type=row.requested_type, channel=row.channel,
-        status=row.status, received_at=row.received_at, acknowledged_at=row.acknowledged_at, due_at=row.respond_by,
-        extension=Extension(extended=row.extended_at is not None, extended_at=row.extended_at,
-                            reason=row.extension_reason, max_respond_by=row.max_extended_respond_by),
-        verification={"required": row.verification_required, "achieved": row.verification_achieved,
-                      "outcome": row.verification_outcome},
+        request_id=row.request_id,
+        type=row.request_type,
+        requested_type=row.requested_type,
+        channel=row.channel,
+        status=row.status,
+        received_at=row.received_at,
+        acknowledged_at=row.acknowledged_at,
+        due_at=row.respond_by,
+        extension=Extension(
+            extended=row.extended_at is not None,
+            extended_at=row.extended_at,
+            reason=row.extension_reason,
+            max_respond_by=row.max_extended_respond_by,
+        ),
+        verification={
+            "required": row.verification_required,
+            "achieved": row.verification_achieved,
+            "outcome": row.verification_outcome,
+        },
         denial={"code": row.denial_code, "basis": row.denial_basis} if row.denial_code else None,
     )
 
@@ -101,21 +123,27 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # The default body echoes the input back; inputs are identifiers, so name the field and the rule only.
-        errors = [{"field": ".".join(str(part) for part in error["loc"] if part != "body"), "error": error["msg"]}
-                  for error in exc.errors()]
+        errors = [
+            {"field": ".".join(str(part) for part in error["loc"] if part != "body"), "error": error["msg"]}
+            for error in exc.errors()
+        ]
         REQUESTS_REJECTED.labels("invalid_body").inc()
         return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(InvalidIdentifier)
     async def invalid_identifier(_request: Request, exc: InvalidIdentifier) -> JSONResponse:
         REQUESTS_REJECTED.labels("invalid_identifier").inc()
-        return JSONResponse({"detail": [{"field": f"identifiers.{exc.field}", "error": exc.reason}]},
-                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return JSONResponse(
+            {"detail": [{"field": f"identifiers.{exc.field}", "error": exc.reason}]},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
 
     @app.exception_handler(IdempotencyConflict)
     async def idempotency_conflict(_request: Request, exc: IdempotencyConflict) -> JSONResponse:
-        return JSONResponse({"detail": [{"field": "Idempotency-Key", "error": str(exc)}]},
-                            status_code=status.HTTP_409_CONFLICT)
+        return JSONResponse(
+            {"detail": [{"field": "Idempotency-Key", "error": str(exc)}]},
+            status_code=status.HTTP_409_CONFLICT,
+        )
 
     @app.exception_handler(RequestNotFound)
     async def not_found(_request: Request, exc: RequestNotFound) -> JSONResponse:

@@ -57,5 +57,6 @@ def identity_source(settings: IntakeSettings) -> IdentitySource:
     if settings.identity_source_url is None:
         log.warning("no identity source configured: know, delete and correct requests cannot be verified")
         return StaticIdentitySource([])
-    return SqlIdentitySource(settings.identity_source_url, settings.identity_source_table,
-                             settings.identity_source_columns)
+    return SqlIdentitySource(
+        settings.identity_source_url, settings.identity_source_table, settings.identity_source_columns
+    )

@@ -27,8 +27,11 @@ class Decision:
 
 def decide(requested: RequestType, verification: VerificationResult, agent_without_permission: bool) -> Decision:
     if agent_without_permission:
-        return _denied(requested, "not_made_by_consumer",
-                       "an authorized agent must provide the consumer's signed permission (§7063, §7026(d))")
+        return _denied(
+            requested,
+            "not_made_by_consumer",
+            "an authorized agent must provide the consumer's signed permission (§7063, §7026(d))",
+        )
     if verification.outcome in ACCEPTED_OUTCOMES:
         return Decision(requested, _working_status(requested), None)
     if requested is RequestType.KNOW_SPECIFIC and verification.achieved is VerificationLevel.REASONABLE:
@@ -47,9 +50,12 @@ def _denied(requested: RequestType, code: str, basis: str) -> Decision:
 
 def _unverified_basis(requested: RequestType, verification: VerificationResult) -> str:
     # One message for "no record" and "too few matches", so a denial does not reveal whether we hold data.
-    basis = f"we could not verify your identity to the {verification.required.value.replace('_', ' ')} degree (§7062)"
+    degree = verification.required.value.replace("_", " ")
+    basis = f"we could not verify your identity to the {degree} degree (§7062)"
     if requested is RequestType.DELETE:
-        basis += "; you may still ask us to stop selling or sharing your personal information, which needs no verification"
+        basis += (
+            "; you may still ask us to stop selling or sharing your personal information, which needs no verification"
+        )
     return basis
 
 
@@ -59,7 +65,11 @@ def acknowledgement(decision: Decision, respond_by: datetime) -> str:
     if decision.denial is not None:
         return f"We received your request and cannot act on it: {decision.denial.basis}."
     if decision.request_type.is_opt_out_family:
-        return (f"We received your {decision.request_type.value} request. It needs no verification and takes "
-                f"effect as soon as possible, at the latest by {due}.")
-    return (f"We received your {decision.request_type.value} request and verified your identity from the "
-            f"information you gave. We will respond by {due} (45 days, extendable once to 90 with notice).")
+        return (
+            f"We received your {decision.request_type.value} request. It needs no verification and takes "
+            f"effect as soon as possible, at the latest by {due}."
+        )
+    return (
+        f"We received your {decision.request_type.value} request and verified your identity from the "
+        f"information you gave. We will respond by {due} (45 days, extendable once to 90 with notice)."
+    )

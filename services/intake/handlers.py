@@ -23,7 +23,7 @@ from services.common.topics import CONSENT_CHANGES, REQUESTS, TopicNames
 from services.intake import orm
 from services.intake.api_models import SubmitRequest
 from services.intake.decisions import Decision, acknowledgement, decide
-from services.intake.verification import Verifier, VerificationResult
+from services.intake.verification import VerificationResult, Verifier
 
 PRODUCER = "intake"
 
@@ -51,8 +51,15 @@ class Subject:
 
 
 class IntakeService:
-    def __init__(self, engine: sa.Engine, outbox: Outbox, sealer: Sealer, verifier: Verifier,
-                 subject_secret: bytes, topics: TopicNames) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        outbox: Outbox,
+        sealer: Sealer,
+        verifier: Verifier,
+        subject_secret: bytes,
+        topics: TopicNames,
+    ) -> None:
         self.engine = engine
         self.outbox = outbox
         self.sealer = sealer
@@ -70,8 +77,12 @@ class IntakeService:
         fingerprint = self._keyed(json.dumps(body.model_dump(mode="json"), sort_keys=True))
         if idempotency_key and (earlier := self._replay(idempotency_key, fingerprint)):
             return earlier
-        verification = self.verifier.verify(body.type, subject.identifiers, body.verification.data_points,
-                                            body.verification.signed_declaration)
+        verification = self.verifier.verify(
+            body.type,
+            subject.identifiers,
+            body.verification.data_points,
+            body.verification.signed_declaration,
+        )
         agent = body.authorized_agent
         decision = decide(body.type, verification, agent is not None and not agent.signed_permission)
         request_id = str(uuid.uuid4())
@@ -91,10 +102,19 @@ class IntakeService:
             row = self._row(conn, request_id, lock=True)
             deadlines = Deadlines(row.received_at, None, row.respond_by, row.max_extended_respond_by)
             new_due = extend_deadline(deadlines, row.extended_at is not None, now)
-            conn.execute(sa.update(orm.requests).where(orm.requests.c.request_id == request_id)
-                         .values(respond_by=new_due, extended_at=now, extension_reason=reason))
-            event = Event("RequestExtended", row.subject_key, PRODUCER, request_id=request_id, occurred_at=now,
-                          payload={"previous_respond_by": row.respond_by, "respond_by": new_due, "reason": reason})
+            conn.execute(
+                sa.update(orm.requests)
+                .where(orm.requests.c.request_id == request_id)
+                .values(respond_by=new_due, extended_at=now, extension_reason=reason)
+            )
+            event = Event(
+                "RequestExtended",
+                row.subject_key,
+                PRODUCER,
+                request_id=request_id,
+                occurred_at=now,
+                payload={"previous_respond_by": row.respond_by, "respond_by": new_due, "reason": reason},
+            )
             self.outbox.add(conn, self.topics(REQUESTS), [event])
         return new_due
 
@@ -111,40 +131,67 @@ class IntakeService:
 
     def _replay(self, idempotency_key: str, fingerprint: str) -> Accepted | None:
         with self.engine.connect() as conn:
-            found = conn.execute(sa.select(orm.idempotency_keys).where(
-                orm.idempotency_keys.c.key_hash == self._keyed(idempotency_key))).first()
+            found = conn.execute(
+                sa.select(orm.idempotency_keys).where(orm.idempotency_keys.c.key_hash == self._keyed(idempotency_key))
+            ).first()
             if found is None:
                 return None
             if not hmac.compare_digest(found.body_hash, fingerprint):
                 raise IdempotencyConflict("Idempotency-Key was already used with a different request body")
             request = self._row(conn, found.request_id, lock=False)
         decision = Decision(RequestType(request.request_type), request.status, None)
-        ack = acknowledgement(decision, request.respond_by) if request.denial_basis is None else (
-            f"We received your request and cannot act on it: {request.denial_basis}.")
+        ack = (
+            acknowledgement(decision, request.respond_by)
+            if request.denial_basis is None
+            else (f"We received your request and cannot act on it: {request.denial_basis}.")
+        )
         return Accepted(request.request_id, request.status, ack, replayed=True)
 
-    def _persist(self, row: dict[str, Any], events: list[tuple[str, Event]], idempotency_key: str | None,
-                 fingerprint: str) -> None:
+    def _persist(
+        self,
+        row: dict[str, Any],
+        events: list[tuple[str, Event]],
+        idempotency_key: str | None,
+        fingerprint: str,
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(sa.insert(orm.requests).values(**row))
             if idempotency_key:
-                conn.execute(sa.insert(orm.idempotency_keys).values(
-                    key_hash=self._keyed(idempotency_key), body_hash=fingerprint,
-                    request_id=row["request_id"], created_at=row["received_at"]))
+                conn.execute(
+                    sa.insert(orm.idempotency_keys).values(
+                        key_hash=self._keyed(idempotency_key),
+                        body_hash=fingerprint,
+                        request_id=row["request_id"],
+                        created_at=row["received_at"],
+                    )
+                )
             for topic, event in events:
                 self.outbox.add(conn, topic, [event])
 
-    def _request_row(self, request_id: str, body: SubmitRequest, subject: Subject, decision: Decision,
-                     verification: VerificationResult, deadlines: Deadlines, gpc: bool) -> dict[str, Any]:
+    def _request_row(
+        self,
+        request_id: str,
+        body: SubmitRequest,
+        subject: Subject,
+        decision: Decision,
+        verification: VerificationResult,
+        deadlines: Deadlines,
+        gpc: bool,
+    ) -> dict[str, Any]:
         sealed = self._seal_identifiers(subject, request_id)
         corrections = self.sealer.seal(body.corrections, subject.subject_key, request_id) if body.corrections else None
         date_range = body.date_range
         return {
-            "request_id": request_id, "subject_key": subject.subject_key,
-            "request_type": decision.request_type.value, "requested_type": body.type.value,
-            "channel": body.channel.value, "status": decision.status, "received_at": deadlines.received_at,
+            "request_id": request_id,
+            "subject_key": subject.subject_key,
+            "request_type": decision.request_type.value,
+            "requested_type": body.type.value,
+            "channel": body.channel.value,
+            "status": decision.status,
+            "received_at": deadlines.received_at,
             "acknowledged_at": deadlines.received_at if decision.request_type.needs_response_clock else None,
-            "respond_by": deadlines.respond_by, "max_extended_respond_by": deadlines.max_extended_respond_by,
+            "respond_by": deadlines.respond_by,
+            "max_extended_respond_by": deadlines.max_extended_respond_by,
             "responded_at": deadlines.received_at if decision.denial else None,
             "identifiers_sealed": _sealed_json(sealed),
             "corrections_sealed": _sealed_json(corrections) if corrections else None,
@@ -152,24 +199,46 @@ class IntakeService:
             "verification_required": verification.required.value,
             "verification_achieved": verification.achieved.value,
             "verification_outcome": verification.outcome,
-            "authorized_agent": body.authorized_agent is not None, "gpc": gpc,
+            "authorized_agent": body.authorized_agent is not None,
+            "gpc": gpc,
             "date_range_start": date_range.start if date_range else None,
             "date_range_end": date_range.end if date_range else None,
             "denial_code": decision.denial.code if decision.denial else None,
             "denial_basis": decision.denial.basis if decision.denial else None,
         }
 
-    def _events(self, row: dict[str, Any], body: SubmitRequest, subject: Subject, decision: Decision,
-                deadlines: Deadlines, gpc: bool) -> list[tuple[str, Event]]:
+    def _events(
+        self,
+        row: dict[str, Any],
+        body: SubmitRequest,
+        subject: Subject,
+        decision: Decision,
+        deadlines: Deadlines,
+        gpc: bool,
+    ) -> list[tuple[str, Event]]:
         request_id, now = row["request_id"], deadlines.received_at
-        submitted = Event("RequestSubmitted", subject.subject_key, PRODUCER, request_id=request_id, occurred_at=now,
-                          payload=self._submitted_payload(row, body))
+        submitted = Event(
+            "RequestSubmitted",
+            subject.subject_key,
+            PRODUCER,
+            request_id=request_id,
+            occurred_at=now,
+            payload=self._submitted_payload(row, body),
+        )
         events = [(self.topics(REQUESTS), submitted)]
         if decision.denial:
-            denied = Event("RequestDenied", subject.subject_key, PRODUCER, request_id=request_id,
-                           occurred_at=strictly_after(now),
-                           payload={"denial_code": decision.denial.code, "basis": decision.denial.basis,
-                                    "in_part": False})
+            denied = Event(
+                "RequestDenied",
+                subject.subject_key,
+                PRODUCER,
+                request_id=request_id,
+                occurred_at=strictly_after(now),
+                payload={
+                    "denial_code": decision.denial.code,
+                    "basis": decision.denial.basis,
+                    "in_part": False,
+                },
+            )
             events.append((self.topics(REQUESTS), denied))
         if gpc:
             events.append((self.topics(CONSENT_CHANGES), self._gpc_event(subject, request_id, now)))
@@ -178,9 +247,12 @@ class IntakeService:
     def _submitted_payload(self, row: dict[str, Any], body: SubmitRequest) -> dict[str, Any]:
         corrections = row["corrections_sealed"]
         return {
-            "request_type": row["request_type"], "requested_type": row["requested_type"],
-            "channel": row["channel"], "received_at": row["received_at"],
-            "acknowledged_at": row["acknowledged_at"], "respond_by": row["respond_by"],
+            "request_type": row["request_type"],
+            "requested_type": row["requested_type"],
+            "channel": row["channel"],
+            "received_at": row["received_at"],
+            "acknowledged_at": row["acknowledged_at"],
+            "respond_by": row["respond_by"],
             "max_extended_respond_by": row["max_extended_respond_by"],
             "identifier_kinds": row["identifier_kinds"],
             "identifiers": _sealed_from_json(row["identifiers_sealed"]).to_record(),
@@ -190,19 +262,30 @@ class IntakeService:
             "verification_outcome": row["verification_outcome"],
             "authorized_agent": row["authorized_agent"],
             "agent_permission_verified": bool(body.authorized_agent and body.authorized_agent.signed_permission),
-            "gpc": row["gpc"], "date_range_start": row["date_range_start"], "date_range_end": row["date_range_end"],
+            "gpc": row["gpc"],
+            "date_range_start": row["date_range_start"],
+            "date_range_end": row["date_range_end"],
         }
 
     def _gpc_event(self, subject: Subject, request_id: str, now: datetime) -> Event:
         device = subject.identifiers.get(IdentifierKind.DEVICE_ID)
-        return Event("ConsentChanged", subject.subject_key, PRODUCER, request_id=request_id,
-                     occurred_at=strictly_after(now),
-                     payload={
-                         "source": "gpc", "scope": "consumer",
-                         "device_key": keyed_hash(self.subject_secret, "device_id", device) if device else None,
-                         "sale_opt_out": True, "share_opt_out": True, "limit_sensitive": [],
-                         "effective_at": now, "signal": "Sec-GPC: 1",
-                     })
+        return Event(
+            "ConsentChanged",
+            subject.subject_key,
+            PRODUCER,
+            request_id=request_id,
+            occurred_at=strictly_after(now),
+            payload={
+                "source": "gpc",
+                "scope": "consumer",
+                "device_key": keyed_hash(self.subject_secret, "device_id", device) if device else None,
+                "sale_opt_out": True,
+                "share_opt_out": True,
+                "limit_sensitive": [],
+                "effective_at": now,
+                "signal": "Sec-GPC: 1",
+            },
+        )
 
     def _seal_identifiers(self, subject: Subject, request_id: str) -> Sealed:
         document = {kind.value: value for kind, value in subject.identifiers.items()}
@@ -213,8 +296,11 @@ class IntakeService:
 
 
 def _sealed_json(sealed: Sealed) -> dict[str, str]:
-    return {"key_id": sealed.key_id, "nonce": base64.b64encode(sealed.nonce).decode(),
-            "ciphertext": base64.b64encode(sealed.ciphertext).decode()}
+    return {
+        "key_id": sealed.key_id,
+        "nonce": base64.b64encode(sealed.nonce).decode(),
+        "ciphertext": base64.b64encode(sealed.ciphertext).decode(),
+    }
 
 
 def _sealed_from_json(data: Mapping[str, str]) -> Sealed:

@@ -17,8 +17,12 @@ class IntakeSettings(ApiSettings):
     identity_source_table: str = "customers"
     identity_source_columns: dict[str, str] = Field(
         default_factory=lambda: {
-            "email": "email", "phone": "phone", "account_id": "account_id",
-            "name": "full_name", "postal_code": "postal_code", "date_of_birth": "date_of_birth",
+            "email": "email",
+            "phone": "phone",
+            "account_id": "account_id",
+            "name": "full_name",
+            "postal_code": "postal_code",
+            "date_of_birth": "date_of_birth",
         },
         description="data point name -> column (JSON)",
     )

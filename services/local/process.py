@@ -29,13 +29,18 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, extra_env: dict[str, str] | None = None, wait: bool = True, timeout: float = 60.0
-              ) -> ServiceProcess:
+    def start(
+        self, extra_env: dict[str, str] | None = None, wait: bool = True, timeout: float = 60.0
+    ) -> ServiceProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", f"services.{self.service}"], env={**self.env, **(extra_env or {})},
-                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                [sys.executable, "-m", f"services.{self.service}"],
+                env={**self.env, **(extra_env or {})},
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         if wait:
             self.wait_ready(timeout)

@@ -111,7 +111,10 @@ class LocalStack:
             process = subprocess.Popen(
                 [sys.executable, "-m", f"services.{spec.name}"],
                 env={**env, "CCPA_LOG_FILE": str(self.logs / f"{spec.name}.json.log")},
-                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         write_pid(self._pid_file(spec), process.pid)
 

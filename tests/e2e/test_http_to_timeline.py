@@ -30,20 +30,51 @@ def test_every_request_type_reaches_the_timeline(shared_pipeline: Pipeline, demo
     a, b, c, d, e = demo_customers[:5]
     with httpx.Client(timeout=10) as client:
         know = accepted(submit(client, pipeline, verified_know_specific(a)))
-        downgraded = accepted(submit(client, pipeline, {
-            "type": "know_specific", "identifiers": {"email": b.email},
-            "verification": {"data_points": {"name": b.full_name}}}))
+        downgraded = accepted(
+            submit(
+                client,
+                pipeline,
+                {
+                    "type": "know_specific",
+                    "identifiers": {"email": b.email},
+                    "verification": {"data_points": {"name": b.full_name}},
+                },
+            )
+        )
         delete = accepted(submit(client, pipeline, verified_delete(c)))
         denied = accepted(submit(client, pipeline, {"type": "delete", "identifiers": {"email": "nobody@example.org"}}))
-        correct = accepted(submit(client, pipeline, {
-            "type": "correct", "identifiers": {"account_id": d.account_id},
-            "verification": {"data_points": {"name": d.full_name, "date_of_birth": d.date_of_birth}},
-            "corrections": {"postal_code": "94107"}}))
-        opt_out = accepted(submit(client, pipeline, {"type": "opt_out", "identifiers": {"device_id": "br-1"}},
-                                  **{"Sec-GPC": "1"}))
-        limit = accepted(submit(client, pipeline, {
-            "type": "limit", "channel": "agent_portal", "identifiers": {"email": e.email},
-            "authorized_agent": {"name": "Agents LLC", "signed_permission": True}}))
+        correct = accepted(
+            submit(
+                client,
+                pipeline,
+                {
+                    "type": "correct",
+                    "identifiers": {"account_id": d.account_id},
+                    "verification": {"data_points": {"name": d.full_name, "date_of_birth": d.date_of_birth}},
+                    "corrections": {"postal_code": "94107"},
+                },
+            )
+        )
+        opt_out = accepted(
+            submit(
+                client,
+                pipeline,
+                {"type": "opt_out", "identifiers": {"device_id": "br-1"}},
+                **{"Sec-GPC": "1"},
+            )
+        )
+        limit = accepted(
+            submit(
+                client,
+                pipeline,
+                {
+                    "type": "limit",
+                    "channel": "agent_portal",
+                    "identifiers": {"email": e.email},
+                    "authorized_agent": {"name": "Agents LLC", "signed_permission": True},
+                },
+            )
+        )
 
         def status(request_id: str) -> dict[str, object]:
             response = client.get(f"{pipeline.intake.url}/v1/requests/{request_id}", headers=pipeline.auth)
@@ -51,8 +82,10 @@ def test_every_request_type_reaches_the_timeline(shared_pipeline: Pipeline, demo
             return dict(response.json())
 
         assert status(know)["status"] == "acknowledged"
-        assert (status(downgraded)["type"], status(downgraded)["requested_type"]) == ("know_categories",
-                                                                                     "know_specific")
+        assert (status(downgraded)["type"], status(downgraded)["requested_type"]) == (
+            "know_categories",
+            "know_specific",
+        )
         assert status(denied)["status"] == "denied"
         assert status(denied)["denial"]["code"] == "not_verified"  # type: ignore[index]
         assert status(opt_out)["acknowledged_at"] is None
@@ -63,12 +96,18 @@ def test_every_request_type_reaches_the_timeline(shared_pipeline: Pipeline, demo
         assert 44 <= (due - received).days <= 45
 
         expectations = {
-            know: ["RequestSubmitted"], downgraded: ["RequestSubmitted"], delete: ["RequestSubmitted"],
-            denied: ["RequestSubmitted", "RequestDenied"], correct: ["RequestSubmitted"],
-            opt_out: ["RequestSubmitted", "ConsentChanged"], limit: ["RequestSubmitted"],
+            know: ["RequestSubmitted"],
+            downgraded: ["RequestSubmitted"],
+            delete: ["RequestSubmitted"],
+            denied: ["RequestSubmitted", "RequestDenied"],
+            correct: ["RequestSubmitted"],
+            opt_out: ["RequestSubmitted", "ConsentChanged"],
+            limit: ["RequestSubmitted"],
         }
-        timelines = {rid: wait_for_entries(client, pipeline.audit.url, rid, pipeline.auth, types)
-                     for rid, types in expectations.items()}
+        timelines = {
+            rid: wait_for_entries(client, pipeline.audit.url, rid, pipeline.auth, types)
+            for rid, types in expectations.items()
+        }
 
     denied_record = timelines[denied]["record"]
     assert denied_record["nature"] == "delete" and denied_record["manner"] == "api"
@@ -83,8 +122,9 @@ def test_every_request_type_reaches_the_timeline(shared_pipeline: Pipeline, demo
     assert "identifiers" not in submitted["details"]
 
 
-def test_extension_once_and_only_for_know_delete_correct(shared_pipeline: Pipeline,
-                                                          demo_customers: list[Customer]) -> None:
+def test_extension_once_and_only_for_know_delete_correct(
+    shared_pipeline: Pipeline, demo_customers: list[Customer]
+) -> None:
     pipeline = shared_pipeline
     with httpx.Client(timeout=10) as client:
         delete = accepted(submit(client, pipeline, verified_delete(demo_customers[0])))
@@ -95,8 +135,9 @@ def test_extension_once_and_only_for_know_delete_correct(shared_pipeline: Pipeli
         second = client.post(url.format(delete), json=reason, headers=pipeline.auth)
         not_allowed = client.post(url.format(opt_out), json=reason, headers=pipeline.auth)
         unknown = client.post(url.format("no-such-request"), json=reason, headers=pipeline.auth)
-        timeline = wait_for_entries(client, pipeline.audit.url, delete, pipeline.auth,
-                                    ["RequestSubmitted", "RequestExtended"])
+        timeline = wait_for_entries(
+            client, pipeline.audit.url, delete, pipeline.auth, ["RequestSubmitted", "RequestExtended"]
+        )
     assert first.status_code == 200, first.text
     body = first.json()
     assert body["extension"]["extended"] is True and body["due_at"] == body["extension"]["max_respond_by"]
@@ -117,12 +158,19 @@ def test_extension_once_and_only_for_know_delete_correct(shared_pipeline: Pipeli
         ({"type": "delete", "identifiers": {"ssn": "123-45-6789"}}, "identifiers.ssn"),
         ({"type": "delete", "identifiers": {"email": "a@example.com"}, "corrections": {"x": "y"}}, ""),
         ({"type": "correct", "identifiers": {"email": "a@example.com"}}, ""),
-        ({"type": "know_categories", "identifiers": {"email": "a@example.com"},
-          "date_range": {"start": "2021-06-01"}}, "date_range"),
+        (
+            {
+                "type": "know_categories",
+                "identifiers": {"email": "a@example.com"},
+                "date_range": {"start": "2021-06-01"},
+            },
+            "date_range",
+        ),
     ],
 )
-def test_bad_input_is_refused_naming_the_field_without_echoing_it(shared_pipeline: Pipeline, body: dict[str, object],
-                                                                  field: str) -> None:
+def test_bad_input_is_refused_naming_the_field_without_echoing_it(
+    shared_pipeline: Pipeline, body: dict[str, object], field: str
+) -> None:
     pipeline = shared_pipeline
     with httpx.Client(timeout=10) as client:
         response = submit(client, pipeline, body)
@@ -133,8 +181,9 @@ def test_bad_input_is_refused_naming_the_field_without_echoing_it(shared_pipelin
         assert secret not in response.text
 
 
-def test_idempotency_key_returns_the_same_request_and_publishes_once(shared_pipeline: Pipeline,
-                                                                      demo_customers: list[Customer]) -> None:
+def test_idempotency_key_returns_the_same_request_and_publishes_once(
+    shared_pipeline: Pipeline, demo_customers: list[Customer]
+) -> None:
     pipeline = shared_pipeline
     body = verified_delete(demo_customers[1])
     with httpx.Client(timeout=10) as client:
@@ -147,8 +196,11 @@ def test_idempotency_key_returns_the_same_request_and_publishes_once(shared_pipe
     assert again.headers["Idempotent-Replayed"] == "true"
     assert conflict.status_code == 409
     topic = TopicNames(pipeline.config.topic_namespace)(REQUESTS)
-    published = [m for m in read_topic(pipeline.config.bootstrap_servers, topic)
-                 if dict(m.headers() or []).get("request_id") == request_id.encode()]
+    published = [
+        m
+        for m in read_topic(pipeline.config.bootstrap_servers, topic)
+        if dict(m.headers() or []).get("request_id") == request_id.encode()
+    ]
     assert len(published) == 1
 
 
@@ -165,20 +217,32 @@ def test_idempotency_key_returns_the_same_request_and_publishes_once(shared_pipe
     ],
     ids=["exactly-1", "zero", "true", "list", "garbage", "two-headers", "absent"],
 )
-def test_gpc_header_is_honoured_only_when_exactly_1(shared_pipeline: Pipeline, headers: list[tuple[str, str]],
-                                                    honoured: bool) -> None:
+def test_gpc_header_is_honoured_only_when_exactly_1(
+    shared_pipeline: Pipeline, headers: list[tuple[str, str]], honoured: bool
+) -> None:
     pipeline = shared_pipeline
     with httpx.Client(timeout=10) as client:
-        response = client.post(f"{pipeline.intake.url}/v1/requests", headers=headers,
-                               json={"type": "opt_out", "identifiers": {"device_id": "browser-1"}})
+        response = client.post(
+            f"{pipeline.intake.url}/v1/requests",
+            headers=headers,
+            json={"type": "opt_out", "identifiers": {"device_id": "browser-1"}},
+        )
         request_id = accepted(response)
         support = client.get(f"{pipeline.intake.url}/.well-known/gpc.json").json()
-        timeline = wait_for_entries(client, pipeline.audit.url, request_id, pipeline.auth,
-                                    ["RequestSubmitted", *(["ConsentChanged"] if honoured else [])])
+        timeline = wait_for_entries(
+            client,
+            pipeline.audit.url,
+            request_id,
+            pipeline.auth,
+            ["RequestSubmitted", *(["ConsentChanged"] if honoured else [])],
+        )
     assert support["gpc"] is True and len(support["lastUpdate"]) == 10
     consent = TopicNames(pipeline.config.topic_namespace)(CONSENT_CHANGES)
-    on_topic = [m for m in read_topic(pipeline.config.bootstrap_servers, consent)
-                if dict(m.headers() or []).get("request_id") == request_id.encode()]
+    on_topic = [
+        m
+        for m in read_topic(pipeline.config.bootstrap_servers, consent)
+        if dict(m.headers() or []).get("request_id") == request_id.encode()
+    ]
     assert len(on_topic) == (1 if honoured else 0)
     assert timeline["entries"][0]["details"]["gpc"] is honoured
 
@@ -187,8 +251,9 @@ def test_token_guards_everything_but_submission(pipeline: Pipeline) -> None:
     with httpx.Client(timeout=10) as client:
         request_id = accepted(submit(client, pipeline, {"type": "opt_out", "identifiers": {"email": "a@example.com"}}))
         no_token = client.get(f"{pipeline.intake.url}/v1/requests/{request_id}")
-        wrong = client.get(f"{pipeline.intake.url}/v1/requests/{request_id}",
-                           headers={"Authorization": "Bearer " + "x" * 40})
+        wrong = client.get(
+            f"{pipeline.intake.url}/v1/requests/{request_id}", headers={"Authorization": "Bearer " + "x" * 40}
+        )
         audit = client.get(f"{pipeline.audit.url}/v1/requests/{request_id}/timeline")
         extend = client.post(f"{pipeline.intake.url}/v1/requests/{request_id}/extend", json={"reason": "x" * 20})
         health = client.get(f"{pipeline.audit.url}/healthz")
@@ -203,8 +268,10 @@ def test_submission_is_rate_limited(pipeline_config: PipelineConfig) -> None:
     limited.intake.start()
     try:
         with httpx.Client(timeout=10) as client:
-            codes = [submit(client, limited, {"type": "opt_out", "identifiers": {"email": "a@example.com"}}).status_code
-                     for _ in range(5)]
+            codes = [
+                submit(client, limited, {"type": "opt_out", "identifiers": {"email": "a@example.com"}}).status_code
+                for _ in range(5)
+            ]
     finally:
         limited.intake.stop()
     assert codes == [202, 202, 202, 429, 429]

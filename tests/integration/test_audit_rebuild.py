@@ -18,25 +18,38 @@ from tests.support import verified_delete, wait_for_entries
 pytestmark = pytest.mark.integration
 
 
-def test_rebuild_from_topics_gives_the_same_timeline(pipeline: Pipeline, postgres_server: DatabaseServer,
-                                                     demo_customers: list[Customer]) -> None:
+def test_rebuild_from_topics_gives_the_same_timeline(
+    pipeline: Pipeline, postgres_server: DatabaseServer, demo_customers: list[Customer]
+) -> None:
     with httpx.Client(timeout=10) as client:
         submit = f"{pipeline.intake.url}/v1/requests"
         delete = client.post(submit, json=verified_delete(demo_customers[5])).json()["request_id"]
-        denied = client.post(submit, json={"type": "delete", "identifiers": {"email": "x@example.org"}}
-                             ).json()["request_id"]
-        gpc = client.post(submit, json={"type": "opt_out", "identifiers": {"device_id": "d-1"}},
-                          headers={"Sec-GPC": "1"}).json()["request_id"]
-        client.post(f"{submit}/{delete}/extend", json={"reason": "Three systems and an archive to search."},
-                    headers=pipeline.auth).raise_for_status()
-        for request_id, types in ((delete, ["RequestSubmitted", "RequestExtended"]),
-                                  (denied, ["RequestSubmitted", "RequestDenied"]),
-                                  (gpc, ["RequestSubmitted", "ConsentChanged"])):
+        denied = client.post(submit, json={"type": "delete", "identifiers": {"email": "x@example.org"}}).json()[
+            "request_id"
+        ]
+        gpc = client.post(
+            submit, json={"type": "opt_out", "identifiers": {"device_id": "d-1"}}, headers={"Sec-GPC": "1"}
+        ).json()["request_id"]
+        client.post(
+            f"{submit}/{delete}/extend",
+            json={"reason": "Three systems and an archive to search."},
+            headers=pipeline.auth,
+        ).raise_for_status()
+        for request_id, types in (
+            (delete, ["RequestSubmitted", "RequestExtended"]),
+            (denied, ["RequestSubmitted", "RequestDenied"]),
+            (gpc, ["RequestSubmitted", "ConsentChanged"]),
+        ):
             wait_for_entries(client, pipeline.audit.url, request_id, pipeline.auth, types)
 
     rebuilt_url = postgres_server.create_database("rebuilt_audit_" + pipeline.config.topic_namespace.strip("."))
-    result = subprocess.run([sys.executable, "-m", "services.cli", "audit", "rebuild", "--database-url", rebuilt_url],
-                            env=pipeline.env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "audit", "rebuild", "--database-url", rebuilt_url],
+        env=pipeline.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "from 6 events" in result.stdout
 

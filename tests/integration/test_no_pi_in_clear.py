@@ -23,8 +23,21 @@ CANARY_DEVICE = "device-canary-77"
 CANARY_NAME = "Zyxwv Canary"
 CANARY_CORRECTION = "1 Canary Street"
 CANARY_AGENT = "Canary Agency"
-NEEDLES = [CANARY_EMAIL, CANARY_EMAIL.lower(), "leak.canary", "+14155550142", "4155550142", "555-0142",
-           CANARY_ACCOUNT, CANARY_DEVICE, CANARY_NAME, "Zyxwv", CANARY_CORRECTION, "Canary Street", CANARY_AGENT]
+NEEDLES = [
+    CANARY_EMAIL,
+    CANARY_EMAIL.lower(),
+    "leak.canary",
+    "+14155550142",
+    "4155550142",
+    "555-0142",
+    CANARY_ACCOUNT,
+    CANARY_DEVICE,
+    CANARY_NAME,
+    "Zyxwv",
+    CANARY_CORRECTION,
+    "Canary Street",
+    CANARY_AGENT,
+]
 
 
 def find_needles(haystack: bytes | str) -> list[str]:
@@ -34,33 +47,66 @@ def find_needles(haystack: bytes | str) -> list[str]:
 
 
 def test_the_scanner_finds_what_it_looks_for() -> None:
-    assert find_needles(b'{"email": "leak.canary+pi@example.com"}') == [CANARY_EMAIL, CANARY_EMAIL.lower(),
-                                                                        "leak.canary"]
+    assert find_needles(b'{"email": "leak.canary+pi@example.com"}') == [
+        CANARY_EMAIL,
+        CANARY_EMAIL.lower(),
+        "leak.canary",
+    ]
     assert find_needles("call 415-555-0142") == ["555-0142"]
 
 
 def submit_canaries(client: httpx.Client, pipeline: Pipeline, known: Customer) -> list[str]:
-    identifiers = {"email": CANARY_EMAIL, "phone": CANARY_PHONE, "account_id": CANARY_ACCOUNT,
-                   "device_id": CANARY_DEVICE}
+    identifiers = {
+        "email": CANARY_EMAIL,
+        "phone": CANARY_PHONE,
+        "account_id": CANARY_ACCOUNT,
+        "device_id": CANARY_DEVICE,
+    }
     bodies = [
-        ({"type": "delete", "identifiers": identifiers,
-          "verification": {"data_points": {"name": CANARY_NAME, "postal_code": "94103"}}}, {}),
-        ({"type": "correct", "identifiers": {"email": known.email},
-          "verification": {"data_points": {"name": known.full_name, "postal_code": known.postal_code}},
-          "corrections": {"street": CANARY_CORRECTION, "name": CANARY_NAME}}, {}),
+        (
+            {
+                "type": "delete",
+                "identifiers": identifiers,
+                "verification": {"data_points": {"name": CANARY_NAME, "postal_code": "94103"}},
+            },
+            {},
+        ),
+        (
+            {
+                "type": "correct",
+                "identifiers": {"email": known.email},
+                "verification": {"data_points": {"name": known.full_name, "postal_code": known.postal_code}},
+                "corrections": {"street": CANARY_CORRECTION, "name": CANARY_NAME},
+            },
+            {},
+        ),
         ({"type": "opt_out", "identifiers": identifiers}, {"Sec-GPC": "1"}),
-        ({"type": "limit", "identifiers": {"email": CANARY_EMAIL},
-          "authorized_agent": {"name": CANARY_AGENT, "signed_permission": True}}, {}),
-        ({"type": "know_specific", "identifiers": {"phone": CANARY_PHONE},
-          "verification": {"data_points": {"name": CANARY_NAME}, "signed_declaration": True}}, {}),
+        (
+            {
+                "type": "limit",
+                "identifiers": {"email": CANARY_EMAIL},
+                "authorized_agent": {"name": CANARY_AGENT, "signed_permission": True},
+            },
+            {},
+        ),
+        (
+            {
+                "type": "know_specific",
+                "identifiers": {"phone": CANARY_PHONE},
+                "verification": {"data_points": {"name": CANARY_NAME}, "signed_declaration": True},
+            },
+            {},
+        ),
     ]
     ids = []
     for body, headers in bodies:
         response = client.post(f"{pipeline.intake.url}/v1/requests", json=body, headers=headers)
         assert response.status_code == 202, response.text
         ids.append(response.json()["request_id"])
-    invalid = client.post(f"{pipeline.intake.url}/v1/requests",
-                          json={"type": "delete", "identifiers": {"email": "Zyxwv Canary at example"}})
+    invalid = client.post(
+        f"{pipeline.intake.url}/v1/requests",
+        json={"type": "delete", "identifiers": {"email": "Zyxwv Canary at example"}},
+    )
     assert invalid.status_code == 422 and not find_needles(invalid.text)
     return ids
 
@@ -76,8 +122,9 @@ def dump_database(url: str) -> tuple[int, str]:
     return len(tables), "\n".join(rows)
 
 
-def test_known_identifiers_appear_in_clear_nowhere(pipeline_config: PipelineConfig,
-                                                   demo_customers: list[Customer]) -> None:
+def test_known_identifiers_appear_in_clear_nowhere(
+    pipeline_config: PipelineConfig, demo_customers: list[Customer]
+) -> None:
     # DEBUG logging everywhere: the widest net for a leak through a log line.
     config = dataclasses.replace(pipeline_config, extra_env={"CCPA_LOG_LEVEL": "DEBUG"})
     pipeline = Pipeline(config).start()
@@ -87,10 +134,11 @@ def test_known_identifiers_appear_in_clear_nowhere(pipeline_config: PipelineConf
             for request_id in ids:
                 wait_for_entries(client, pipeline.audit.url, request_id, pipeline.auth, ["RequestSubmitted"])
                 status = client.get(f"{pipeline.intake.url}/v1/requests/{request_id}", headers=pipeline.auth)
-                timeline = client.get(f"{pipeline.audit.url}/v1/requests/{request_id}/timeline",
-                                      headers=pipeline.auth)
+                timeline = client.get(f"{pipeline.audit.url}/v1/requests/{request_id}/timeline", headers=pipeline.auth)
                 assert find_needles(status.text) == [] and find_needles(timeline.text) == []
-            metrics = client.get(f"{pipeline.intake.url}/metrics").text + client.get(f"{pipeline.audit.url}/metrics").text
+            metrics = (
+                client.get(f"{pipeline.intake.url}/metrics").text + client.get(f"{pipeline.audit.url}/metrics").text
+            )
     finally:
         pipeline.stop()
 

@@ -55,8 +55,9 @@ def assert_each_submitted_once(pipeline: Pipeline, request_ids: list[str]) -> No
             assert types.count("RequestSubmitted") == 1, types
 
 
-def test_intake_killed_after_commit_before_publish_loses_nothing(pipeline_config: PipelineConfig,
-                                                                  demo_customers: list[Customer]) -> None:
+def test_intake_killed_after_commit_before_publish_loses_nothing(
+    pipeline_config: PipelineConfig, demo_customers: list[Customer]
+) -> None:
     pipeline = Pipeline(pipeline_config)
     bodies = {f"crash-{i}": verified_delete(c) for i, c in enumerate(demo_customers[10:16])}
     pipeline.audit.start()
@@ -82,7 +83,8 @@ def test_intake_killed_after_commit_before_publish_loses_nothing(pipeline_config
 
 
 def test_intake_killed_after_publish_before_outbox_cleanup_duplicates_nothing(
-        pipeline_config: PipelineConfig, demo_customers: list[Customer]) -> None:
+    pipeline_config: PipelineConfig, demo_customers: list[Customer]
+) -> None:
     pipeline = Pipeline(pipeline_config)
     bodies = {f"dup-{i}": verified_delete(c) for i, c in enumerate(demo_customers[20:24])}
     pipeline.audit.start()
@@ -101,8 +103,9 @@ def test_intake_killed_after_publish_before_outbox_cleanup_duplicates_nothing(
         pipeline.stop()
 
 
-def test_consumer_killed_mid_batch_resumes_without_loss_or_double_effect(pipeline_config: PipelineConfig,
-                                                                         demo_customers: list[Customer]) -> None:
+def test_consumer_killed_mid_batch_resumes_without_loss_or_double_effect(
+    pipeline_config: PipelineConfig, demo_customers: list[Customer]
+) -> None:
     pipeline = Pipeline(pipeline_config)
     bodies = {f"batch-{i}": verified_delete(c) for i, c in enumerate(demo_customers[30:42])}
     pipeline.intake.start()

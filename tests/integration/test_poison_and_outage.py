@@ -30,13 +30,23 @@ def test_poison_messages_are_dead_lettered_and_the_consumer_continues(pipeline: 
     names = TopicNames(pipeline.config.topic_namespace)
     bootstrap = pipeline.config.bootstrap_servers
     garbage_request, unknown_schema_request = str(uuid.uuid4()), str(uuid.uuid4())
-    produce_raw(bootstrap, names(REQUESTS), b"\x00not avro at all",
-                [("request_id", garbage_request.encode()), ("event_type", b"RequestSubmitted")])
-    produce_raw(bootstrap, names(REQUESTS), SINGLE_OBJECT_MARKER + b"\x01" * 8 + b"\x02body",
-                [("request_id", unknown_schema_request.encode())])
+    produce_raw(
+        bootstrap,
+        names(REQUESTS),
+        b"\x00not avro at all",
+        [("request_id", garbage_request.encode()), ("event_type", b"RequestSubmitted")],
+    )
+    produce_raw(
+        bootstrap,
+        names(REQUESTS),
+        SINGLE_OBJECT_MARKER + b"\x01" * 8 + b"\x02body",
+        [("request_id", unknown_schema_request.encode())],
+    )
     with httpx.Client(timeout=10) as client:
-        after = client.post(f"{pipeline.intake.url}/v1/requests",
-                            json={"type": "opt_out", "identifiers": {"email": "after.poison@example.com"}})
+        after = client.post(
+            f"{pipeline.intake.url}/v1/requests",
+            json={"type": "opt_out", "identifiers": {"email": "after.poison@example.com"}},
+        )
         wait_for_entries(client, pipeline.audit.url, after.json()["request_id"], pipeline.auth, ["RequestSubmitted"])
         failed = wait_for_entries(client, pipeline.audit.url, garbage_request, pipeline.auth, ["RequestFailed"])
         wait_for_entries(client, pipeline.audit.url, unknown_schema_request, pipeline.auth, ["RequestFailed"])
@@ -48,7 +58,10 @@ def test_poison_messages_are_dead_lettered_and_the_consumer_continues(pipeline: 
     assert headers["dlq.consumer.group"] == b"ccpa-audit"
     assert headers["dlq.error.class"] == b"DecodeError"
     assert {"dlq.source.partition", "dlq.source.offset", "dlq.error.message", "dlq.failed.at"} <= set(headers)
-    assert {m.value() for m in dead} == {b"\x00not avro at all", SINGLE_OBJECT_MARKER + b"\x01" * 8 + b"\x02body"}
+    assert {m.value() for m in dead} == {
+        b"\x00not avro at all",
+        SINGLE_OBJECT_MARKER + b"\x01" * 8 + b"\x02body",
+    }
     details = failed["entries"][0]["details"]
     assert details["source_topic"] == names(REQUESTS) and details["error_class"] == "DecodeError"
     failures = [SingleObjectCodec().decode(m.value()) for m in read_topic(bootstrap, names(FAILURES))]
@@ -75,16 +88,21 @@ def run_outage(pipeline: Pipeline, server: PostgresServer) -> None:
     with httpx.Client(timeout=10) as client:
         server.stop()
         wait_for(lambda: client.get(f"{pipeline.audit.url}/readyz").status_code == 503, what="audit not ready")
-        response = client.post(f"{pipeline.intake.url}/v1/requests",
-                               json={"type": "opt_out", "identifiers": {"email": "outage@example.com"}})
+        response = client.post(
+            f"{pipeline.intake.url}/v1/requests",
+            json={"type": "opt_out", "identifiers": {"email": "outage@example.com"}},
+        )
         request_id = response.json()["request_id"]
         retried = wait_for(lambda: _retries(client, pipeline) >= 2, timeout=30, what="retries with backoff")
         assert retried
-        assert client.get(f"{pipeline.audit.url}/v1/requests/{request_id}/timeline",
-                          headers=pipeline.auth).status_code == 503
+        assert (
+            client.get(f"{pipeline.audit.url}/v1/requests/{request_id}/timeline", headers=pipeline.auth).status_code
+            == 503
+        )
         server.start()
-        timeline = wait_for_entries(client, pipeline.audit.url, request_id, pipeline.auth, ["RequestSubmitted"],
-                                    timeout=60)
+        timeline = wait_for_entries(
+            client, pipeline.audit.url, request_id, pipeline.auth, ["RequestSubmitted"], timeout=60
+        )
     assert [e["event_type"] for e in timeline["entries"]] == ["RequestSubmitted"]
     names = TopicNames(pipeline.config.topic_namespace)
     assert read_topic(pipeline.config.bootstrap_servers, names(DLQ)) == []

@@ -34,18 +34,26 @@ def sealed(tag: str) -> dict[str, Any]:
     return {"key_id": f"dk-{tag}", "nonce": SEALED_MARKERS[0], "ciphertext": SEALED_MARKERS[1] + tag.encode()}
 
 
-def submitted_payload(request_type: str, received: datetime, respond_by: datetime,
-                      corrections: bool) -> dict[str, Any]:
+def submitted_payload(request_type: str, received: datetime, respond_by: datetime, corrections: bool) -> dict[str, Any]:
     """The shape IntakeService._submitted_payload produces (privacy.events.RequestSubmitted.avsc)."""
     return {
-        "request_type": request_type, "requested_type": request_type, "channel": "web_form",
-        "received_at": received, "acknowledged_at": received, "respond_by": respond_by,
+        "request_type": request_type,
+        "requested_type": request_type,
+        "channel": "web_form",
+        "received_at": received,
+        "acknowledged_at": received,
+        "respond_by": respond_by,
         "max_extended_respond_by": respond_by + timedelta(days=45),
-        "identifier_kinds": ["email", "phone"], "identifiers": sealed("identifiers"),
+        "identifier_kinds": ["email", "phone"],
+        "identifiers": sealed("identifiers"),
         "corrections": sealed("corrections") if corrections else None,
-        "verification_required": "reasonable", "verification_achieved": "reasonable",
-        "verification_outcome": "verified", "authorized_agent": False, "agent_permission_verified": False,
-        "gpc": not corrections, "date_range_start": date(2025, 1, 1) if corrections else None,
+        "verification_required": "reasonable",
+        "verification_achieved": "reasonable",
+        "verification_outcome": "verified",
+        "authorized_agent": False,
+        "agent_permission_verified": False,
+        "gpc": not corrections,
+        "date_range_start": date(2025, 1, 1) if corrections else None,
         "date_range_end": date(2025, 12, 31) if corrections else None,
     }
 
@@ -53,45 +61,121 @@ def submitted_payload(request_type: str, received: datetime, respond_by: datetim
 def stream() -> list[tuple[Event, Delivery]]:
     """Two requests' events as audit receives them, each with the place it was read from."""
     correct = [
-        Event("RequestSubmitted", ALICE, "intake", request_id=CORRECT_ID, occurred_at=RECEIVED_A,
-              event_id="a0000000-0000-4000-8000-000000000001",
-              payload=submitted_payload("correct", RECEIVED_A, RESPOND_BY_A, corrections=True)),
-        Event("RequestExtended", ALICE, "intake", request_id=CORRECT_ID,
-              occurred_at=RECEIVED_A + timedelta(days=30), event_id="a0000000-0000-4000-8000-000000000002",
-              payload={"previous_respond_by": RESPOND_BY_A, "respond_by": EXTENDED_TO_A,
-                       "reason": "records held by two processors"}),
-        Event("RequestDenied", ALICE, "intake", request_id=CORRECT_ID,
-              occurred_at=RECEIVED_A + timedelta(days=60), event_id="a0000000-0000-4000-8000-000000000003",
-              payload={"denial_code": "exempt", "basis": "the record is retained under a legal obligation",
-                       "in_part": True}),
-        Event("RequestFailed", ALICE, "deletion", request_id=CORRECT_ID,
-              occurred_at=RECEIVED_A + timedelta(hours=1), event_id="a0000000-0000-4000-8000-000000000004",
-              payload={"failed_event_id": "a0000000-0000-4000-8000-000000000001",
-                       "failed_event_type": "RequestSubmitted", "source_topic": REQUESTS,
-                       "source_partition": 3, "source_offset": 41, "consumer_group": "deletion",
-                       "error_class": "DecodeError", "error": "body does not decode", "attempts": 1}),
+        Event(
+            "RequestSubmitted",
+            ALICE,
+            "intake",
+            request_id=CORRECT_ID,
+            occurred_at=RECEIVED_A,
+            event_id="a0000000-0000-4000-8000-000000000001",
+            payload=submitted_payload("correct", RECEIVED_A, RESPOND_BY_A, corrections=True),
+        ),
+        Event(
+            "RequestExtended",
+            ALICE,
+            "intake",
+            request_id=CORRECT_ID,
+            occurred_at=RECEIVED_A + timedelta(days=30),
+            event_id="a0000000-0000-4000-8000-000000000002",
+            payload={
+                "previous_respond_by": RESPOND_BY_A,
+                "respond_by": EXTENDED_TO_A,
+                "reason": "records held by two processors",
+            },
+        ),
+        Event(
+            "RequestDenied",
+            ALICE,
+            "intake",
+            request_id=CORRECT_ID,
+            occurred_at=RECEIVED_A + timedelta(days=60),
+            event_id="a0000000-0000-4000-8000-000000000003",
+            payload={
+                "denial_code": "exempt",
+                "basis": "the record is retained under a legal obligation",
+                "in_part": True,
+            },
+        ),
+        Event(
+            "RequestFailed",
+            ALICE,
+            "deletion",
+            request_id=CORRECT_ID,
+            occurred_at=RECEIVED_A + timedelta(hours=1),
+            event_id="a0000000-0000-4000-8000-000000000004",
+            payload={
+                "failed_event_id": "a0000000-0000-4000-8000-000000000001",
+                "failed_event_type": "RequestSubmitted",
+                "source_topic": REQUESTS,
+                "source_partition": 3,
+                "source_offset": 41,
+                "consumer_group": "deletion",
+                "error_class": "DecodeError",
+                "error": "body does not decode",
+                "attempts": 1,
+            },
+        ),
     ]
     tie = RECEIVED_B + timedelta(microseconds=1)
     delete = [
-        Event("RequestSubmitted", BOB, "intake", request_id=DELETE_ID, occurred_at=RECEIVED_B,
-              event_id="b0000000-0000-4000-8000-000000000001",
-              payload=submitted_payload("delete", RECEIVED_B, RESPOND_BY_B, corrections=False)),
-        Event("RequestDenied", BOB, "intake", request_id=DELETE_ID, occurred_at=tie,
-              event_id="b0000000-0000-4000-8000-000000000002",
-              payload={"denial_code": "not_verified", "basis": "we could not verify your identity",
-                       "in_part": False}),
-        Event("ConsentChanged", BOB, "intake", request_id=DELETE_ID, occurred_at=tie,
-              event_id="b0000000-0000-4000-8000-000000000003",
-              payload={"source": "gpc", "scope": "consumer", "device_key": None, "sale_opt_out": True,
-                       "share_opt_out": True, "limit_sensitive": [], "effective_at": RECEIVED_B,
-                       "signal": "Sec-GPC: 1"}),
+        Event(
+            "RequestSubmitted",
+            BOB,
+            "intake",
+            request_id=DELETE_ID,
+            occurred_at=RECEIVED_B,
+            event_id="b0000000-0000-4000-8000-000000000001",
+            payload=submitted_payload("delete", RECEIVED_B, RESPOND_BY_B, corrections=False),
+        ),
+        Event(
+            "RequestDenied",
+            BOB,
+            "intake",
+            request_id=DELETE_ID,
+            occurred_at=tie,
+            event_id="b0000000-0000-4000-8000-000000000002",
+            payload={
+                "denial_code": "not_verified",
+                "basis": "we could not verify your identity",
+                "in_part": False,
+            },
+        ),
+        Event(
+            "ConsentChanged",
+            BOB,
+            "intake",
+            request_id=DELETE_ID,
+            occurred_at=tie,
+            event_id="b0000000-0000-4000-8000-000000000003",
+            payload={
+                "source": "gpc",
+                "scope": "consumer",
+                "device_key": None,
+                "sale_opt_out": True,
+                "share_opt_out": True,
+                "limit_sensitive": [],
+                "effective_at": RECEIVED_B,
+                "signal": "Sec-GPC: 1",
+            },
+        ),
     ]
-    device_signal = Event("ConsentChanged", "c3" * 32, "product", occurred_at=RECEIVED_B,
-                          event_id="c0000000-0000-4000-8000-000000000001",
-                          payload={"source": "gpc", "scope": "device", "device_key": "d4" * 32,
-                                   "sale_opt_out": True, "share_opt_out": None,
-                                   "limit_sensitive": ["precise_geolocation"], "effective_at": RECEIVED_B,
-                                   "signal": "Sec-GPC: 1"})
+    device_signal = Event(
+        "ConsentChanged",
+        "c3" * 32,
+        "product",
+        occurred_at=RECEIVED_B,
+        event_id="c0000000-0000-4000-8000-000000000001",
+        payload={
+            "source": "gpc",
+            "scope": "device",
+            "device_key": "d4" * 32,
+            "sale_opt_out": True,
+            "share_opt_out": None,
+            "limit_sensitive": ["precise_geolocation"],
+            "effective_at": RECEIVED_B,
+            "signal": "Sec-GPC: 1",
+        },
+    )
     placed = {REQUESTS: itertools.count(100), CONSENT: itertools.count(7), FAILURES: itertools.count(0)}
     topic_of = {"ConsentChanged": CONSENT, "RequestFailed": FAILURES}
     deliveries = []
@@ -145,7 +229,8 @@ class TestDeterministicRebuild:
         orders = [list(reversed(STREAM))] + [rng.sample(STREAM, len(STREAM)) for _ in range(RANDOM_ORDERS)]
         for number, order in enumerate(orders):
             assert rebuilt_in_order(tmp_path, f"order-{number}", order) == expected, [
-                event.event_type for event, _ in order]
+                event.event_type for event, _ in order
+            ]
 
     def test_every_order_of_one_requests_record_events(self, tmp_path: Path) -> None:
         # All 24 orders of the four events that share the correct request's §7101 row.
@@ -176,11 +261,16 @@ class TestRequestRecord:
         view = queries.timeline(rebuilt, CORRECT_ID)
         assert view is not None
         assert view["record"] == {
-            "date_received": iso(RECEIVED_A), "nature": "correct", "requested_nature": "correct",
-            "manner": "web_form", "due_at": iso(EXTENDED_TO_A),
+            "date_received": iso(RECEIVED_A),
+            "nature": "correct",
+            "requested_nature": "correct",
+            "manner": "web_form",
+            "due_at": iso(EXTENDED_TO_A),
             "extended_at": iso(RECEIVED_A + timedelta(days=30)),
-            "date_of_response": iso(RECEIVED_A + timedelta(days=60)), "nature_of_response": "denied_in_part",
-            "basis_for_denial": "the record is retained under a legal obligation", "denial_code": "exempt",
+            "date_of_response": iso(RECEIVED_A + timedelta(days=60)),
+            "nature_of_response": "denied_in_part",
+            "basis_for_denial": "the record is retained under a legal obligation",
+            "denial_code": "exempt",
         }
 
     def test_unextended_denied_request_is_due_on_the_original_date(self, rebuilt: sa.Engine) -> None:
@@ -214,7 +304,11 @@ class TestTimeline:
         view = queries.timeline(rebuilt, CORRECT_ID)
         assert view is not None
         assert [entry["event_type"] for entry in view["entries"]] == [
-            "RequestSubmitted", "RequestFailed", "RequestExtended", "RequestDenied"]
+            "RequestSubmitted",
+            "RequestFailed",
+            "RequestExtended",
+            "RequestDenied",
+        ]
         instants = [datetime.fromisoformat(entry["occurred_at"]) for entry in view["entries"]]
         assert instants == sorted(instants)
         assert all(instant.tzinfo is not None for instant in instants)
@@ -224,7 +318,10 @@ class TestTimeline:
         assert view is not None
         entries = view["entries"]
         assert [entry["event_type"] for entry in entries] == [
-            "RequestSubmitted", "ConsentChanged", "RequestDenied"]
+            "RequestSubmitted",
+            "ConsentChanged",
+            "RequestDenied",
+        ]
         assert entries[1]["occurred_at"] == entries[2]["occurred_at"]
         assert entries[1]["source"] == {"topic": CONSENT, "partition": 1, "offset": 7}
 
@@ -243,8 +340,14 @@ class TestTimeline:
         details = view["entries"][0]["details"]
         expected = dict(submitted_payload("correct", RECEIVED_A, RESPOND_BY_A, corrections=True))
         del expected["identifiers"], expected["corrections"]
-        for key in ("received_at", "acknowledged_at", "respond_by", "max_extended_respond_by",
-                    "date_range_start", "date_range_end"):
+        for key in (
+            "received_at",
+            "acknowledged_at",
+            "respond_by",
+            "max_extended_respond_by",
+            "date_range_start",
+            "date_range_end",
+        ):
             expected[key] = expected[key].isoformat()
         assert details == expected
 
@@ -273,9 +376,21 @@ class TestTimeline:
 
 class TestPublicDetails:
     def test_bytes_become_null_and_dates_iso(self) -> None:
-        details = handlers.public_details({
-            "blob": b"\x00", "when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "day": date(2026, 1, 2),
-            "list": [date(2026, 1, 3), "x"], "n": 5, "identifiers": {"x": 1}, "corrections": None,
-        })
-        assert details == {"blob": None, "when": "2026-01-02T03:04:05+00:00", "day": "2026-01-02",
-                           "list": ["2026-01-03", "x"], "n": 5}
+        details = handlers.public_details(
+            {
+                "blob": b"\x00",
+                "when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+                "day": date(2026, 1, 2),
+                "list": [date(2026, 1, 3), "x"],
+                "n": 5,
+                "identifiers": {"x": 1},
+                "corrections": None,
+            }
+        )
+        assert details == {
+            "blob": None,
+            "when": "2026-01-02T03:04:05+00:00",
+            "day": "2026-01-02",
+            "list": ["2026-01-03", "x"],
+            "n": 5,
+        }

@@ -33,9 +33,7 @@ IDENTIFIERS = {"email": "alice.smith@example.com", "phone": "+14155550132"}
 
 @pytest.fixture
 def engine() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(
-        "sqlite://", poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False}
-    )
+    engine = sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False})
     yield engine
     engine.dispose()
 
@@ -78,11 +76,8 @@ class TestSealAndOpen:
         assert first.nonce != second.nonce
         assert first.ciphertext != second.ciphertext
 
-    @pytest.mark.parametrize(
-        ("subject", "request_id"), [(ALICE, OTHER_REQUEST), (BOB, REQUEST), (BOB, OTHER_REQUEST)]
-    )
-    def test_associated_data_binds_request_and_subject(self, sealer: Sealer, subject: str,
-                                                       request_id: str) -> None:
+    @pytest.mark.parametrize(("subject", "request_id"), [(ALICE, OTHER_REQUEST), (BOB, REQUEST), (BOB, OTHER_REQUEST)])
+    def test_associated_data_binds_request_and_subject(self, sealer: Sealer, subject: str, request_id: str) -> None:
         sealed = sealer.seal(IDENTIFIERS, ALICE, REQUEST)
         with pytest.raises(InvalidTag):
             sealer.open(sealed, subject, request_id)
@@ -108,8 +103,7 @@ class TestDataKeys:
         assert first.key_id == second.key_id
         assert [row.subject_key for row in key_rows(engine)] == [ALICE]
 
-    def test_different_subjects_get_different_keys(self, sealer: Sealer, keystore: KeyStore,
-                                                   engine: sa.Engine) -> None:
+    def test_different_subjects_get_different_keys(self, sealer: Sealer, keystore: KeyStore, engine: sa.Engine) -> None:
         alice = sealer.seal(IDENTIFIERS, ALICE, REQUEST)
         bob = sealer.seal(IDENTIFIERS, BOB, REQUEST)
         assert alice.key_id != bob.key_id
@@ -143,8 +137,7 @@ class TestShredding:
         keystore.shred_subject(ALICE)
         assert sealer.open(bob, BOB, REQUEST) == IDENTIFIERS
 
-    def test_shred_is_recorded_and_idempotent(self, sealer: Sealer, keystore: KeyStore,
-                                              engine: sa.Engine) -> None:
+    def test_shred_is_recorded_and_idempotent(self, sealer: Sealer, keystore: KeyStore, engine: sa.Engine) -> None:
         sealer.seal(IDENTIFIERS, ALICE, REQUEST)
         assert keystore.shred_subject(ALICE) == 1
         assert keystore.shred_subject(ALICE) == 0
@@ -154,8 +147,7 @@ class TestShredding:
     def test_shred_of_unknown_subject_counts_nothing(self, keystore: KeyStore) -> None:
         assert keystore.shred_subject("ff" * 32) == 0
 
-    def test_new_seal_after_shred_uses_a_new_key(self, sealer: Sealer, keystore: KeyStore,
-                                                 engine: sa.Engine) -> None:
+    def test_new_seal_after_shred_uses_a_new_key(self, sealer: Sealer, keystore: KeyStore, engine: sa.Engine) -> None:
         before = sealer.seal(IDENTIFIERS, ALICE, REQUEST)
         keystore.shred_subject(ALICE)
         after = sealer.seal(IDENTIFIERS, ALICE, OTHER_REQUEST)
@@ -191,8 +183,7 @@ class TestMasterKeyRotation:
         assert rotating.rewrap_all() == 1
         assert rotating.rewrap_all() == 0
 
-    def test_new_keys_are_wrapped_by_the_active_master_key(self, engine: sa.Engine,
-                                                           keystore: KeyStore) -> None:
+    def test_new_keys_are_wrapped_by_the_active_master_key(self, engine: sa.Engine, keystore: KeyStore) -> None:
         keystore.key_for_subject(ALICE)
         KeyStore(engine, MASTER_KEYS, NEW_KEK).key_for_subject(BOB)
         wrapped_by = {row.subject_key: row.master_key_id for row in key_rows(engine)}
@@ -223,15 +214,18 @@ class TestSubjectKeys:
 
     def test_differs_for_another_secret(self) -> None:
         assert subject_key_of(self.SECRET, IdentifierKind.EMAIL, "alice@example.com") != subject_key_of(
-            b"t" * 32, IdentifierKind.EMAIL, "alice@example.com")
+            b"t" * 32, IdentifierKind.EMAIL, "alice@example.com"
+        )
 
     def test_differs_for_another_kind_with_the_same_value(self) -> None:
         assert subject_key_of(self.SECRET, IdentifierKind.ACCOUNT_ID, "12345") != subject_key_of(
-            self.SECRET, IdentifierKind.DEVICE_ID, "12345")
+            self.SECRET, IdentifierKind.DEVICE_ID, "12345"
+        )
 
     def test_differs_for_another_value(self) -> None:
         assert subject_key_of(self.SECRET, IdentifierKind.EMAIL, "alice@example.com") != subject_key_of(
-            self.SECRET, IdentifierKind.EMAIL, "bob@example.com")
+            self.SECRET, IdentifierKind.EMAIL, "bob@example.com"
+        )
 
     def test_is_hmac_sha256_of_kind_and_value(self) -> None:
         expected = hmac.new(self.SECRET, b"email:a@b.co", hashlib.sha256).hexdigest()

@@ -13,14 +13,21 @@ from services.intake.verification import Outcome, VerificationLevel, Verificatio
 NONE, REASONABLE = VerificationLevel.NONE, VerificationLevel.REASONABLE
 HIGH = VerificationLevel.REASONABLY_HIGH
 RESPONSE_TYPES = [
-    RequestType.KNOW_CATEGORIES, RequestType.KNOW_SPECIFIC, RequestType.DELETE, RequestType.CORRECT,
+    RequestType.KNOW_CATEGORIES,
+    RequestType.KNOW_SPECIFIC,
+    RequestType.DELETE,
+    RequestType.CORRECT,
 ]
 OPT_OUT_FAMILY = [RequestType.OPT_OUT, RequestType.LIMIT, RequestType.OPT_IN]
 RESPOND_BY = datetime(2026, 12, 19, 7, 59, 59, 999999, tzinfo=UTC)
 
 
-def result(outcome: Outcome, required: VerificationLevel = REASONABLE, achieved: VerificationLevel = NONE,
-           matched: int = 0) -> VerificationResult:
+def result(
+    outcome: Outcome,
+    required: VerificationLevel = REASONABLE,
+    achieved: VerificationLevel = NONE,
+    matched: int = 0,
+) -> VerificationResult:
     return VerificationResult(required, achieved, matched, outcome, reason=f"test {outcome}")
 
 
@@ -31,13 +38,11 @@ NOT_REQUIRED = result("not_required", NONE, NONE)
 class TestProceeds:
     @pytest.mark.parametrize("requested", RESPONSE_TYPES)
     def test_verified_response_types_are_acknowledged(self, requested: RequestType) -> None:
-        assert decide(requested, VERIFIED, agent_without_permission=False) == Decision(
-            requested, "acknowledged", None)
+        assert decide(requested, VERIFIED, agent_without_permission=False) == Decision(requested, "acknowledged", None)
 
     @pytest.mark.parametrize("requested", OPT_OUT_FAMILY)
     def test_opt_out_family_is_received(self, requested: RequestType) -> None:
-        assert decide(requested, NOT_REQUIRED, agent_without_permission=False) == Decision(
-            requested, "received", None)
+        assert decide(requested, NOT_REQUIRED, agent_without_permission=False) == Decision(requested, "received", None)
 
     def test_know_specific_verified_high_stays_specific(self) -> None:
         decision = decide(RequestType.KNOW_SPECIFIC, result("verified", HIGH, HIGH, 3), False)
@@ -49,10 +54,10 @@ class TestKnowSpecificDowngrade:
     def test_reasonable_only_is_answered_as_categories(self) -> None:
         verification = result("insufficient", HIGH, REASONABLE, 2)
         assert decide(RequestType.KNOW_SPECIFIC, verification, False) == Decision(
-            RequestType.KNOW_CATEGORIES, "acknowledged", None)
+            RequestType.KNOW_CATEGORIES, "acknowledged", None
+        )
 
-    @pytest.mark.parametrize("verification", [result("insufficient", HIGH, NONE, 1),
-                                              result("no_match", HIGH)])
+    @pytest.mark.parametrize("verification", [result("insufficient", HIGH, NONE, 1), result("no_match", HIGH)])
     def test_below_reasonable_is_denied(self, verification: VerificationResult) -> None:
         decision = decide(RequestType.KNOW_SPECIFIC, verification, False)
         assert decision.request_type is RequestType.KNOW_SPECIFIC
@@ -76,8 +81,7 @@ class TestUnverified:
 
     @pytest.mark.parametrize("requested", RESPONSE_TYPES)
     @pytest.mark.parametrize("required", [REASONABLE, HIGH])
-    def test_no_match_and_insufficient_read_the_same(self, requested: RequestType,
-                                                     required: VerificationLevel) -> None:
+    def test_no_match_and_insufficient_read_the_same(self, requested: RequestType, required: VerificationLevel) -> None:
         # Identical wording, so a denial does not reveal whether we hold data about the person.
         no_record = decide(requested, result("no_match", required), False)
         too_few = decide(requested, result("insufficient", required, NONE, 1), False)
@@ -104,8 +108,7 @@ class TestUnverified:
         assert "stop selling or sharing" in decision.denial.basis
         assert "needs no verification" in decision.denial.basis
 
-    @pytest.mark.parametrize("requested", [RequestType.KNOW_CATEGORIES, RequestType.KNOW_SPECIFIC,
-                                           RequestType.CORRECT])
+    @pytest.mark.parametrize("requested", [RequestType.KNOW_CATEGORIES, RequestType.KNOW_SPECIFIC, RequestType.CORRECT])
     def test_other_denials_do_not_mention_opting_out(self, requested: RequestType) -> None:
         decision = decide(requested, result("no_match"), False)
         assert decision.denial is not None
@@ -133,11 +136,14 @@ class TestAcknowledgement:
         assert "by 2026-12-18" in text
         assert "2026-12-19" not in text
 
-    @pytest.mark.parametrize(("respond_by", "due"), [
-        (datetime(2026, 12, 19, 8, 0, tzinfo=UTC), "2026-12-19"),      # midnight PST
-        (datetime(2026, 7, 1, 6, 59, 59, 999999, tzinfo=UTC), "2026-06-30"),  # PDT is UTC-7
-        (datetime(2026, 7, 1, 7, 0, tzinfo=UTC), "2026-07-01"),
-    ])
+    @pytest.mark.parametrize(
+        ("respond_by", "due"),
+        [
+            (datetime(2026, 12, 19, 8, 0, tzinfo=UTC), "2026-12-19"),  # midnight PST
+            (datetime(2026, 7, 1, 6, 59, 59, 999999, tzinfo=UTC), "2026-06-30"),  # PDT is UTC-7
+            (datetime(2026, 7, 1, 7, 0, tzinfo=UTC), "2026-07-01"),
+        ],
+    )
     def test_due_date_follows_daylight_saving(self, respond_by: datetime, due: str) -> None:
         text = acknowledgement(Decision(RequestType.KNOW_CATEGORIES, "acknowledged", None), respond_by)
         assert f"respond by {due} " in text
@@ -161,5 +167,4 @@ class TestAcknowledgement:
 
     def test_denial_states_the_basis_and_no_due_date(self) -> None:
         decision = Decision(RequestType.DELETE, "denied", Denial("not_verified", "the basis"))
-        assert acknowledgement(decision, RESPOND_BY) == (
-            "We received your request and cannot act on it: the basis.")
+        assert acknowledgement(decision, RESPOND_BY) == ("We received your request and cannot act on it: the basis.")

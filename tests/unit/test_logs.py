@@ -18,10 +18,15 @@ SUBJECT_KEY = "a3f1c9e07b2d4e8fa6c5b1d09e7f3a2bc4d8e6f1a0b9c7d5e3f2a1b0c9d8e7f6"
 
 
 class TestEmails:
-    @pytest.mark.parametrize("email", [
-        "alice@example.com", "Alice.Smith+ccpa@Example.CO.UK", "o'brien_x%y@mail-server.example.org",
-        "bob-99@sub.domain.io",
-    ])
+    @pytest.mark.parametrize(
+        "email",
+        [
+            "alice@example.com",
+            "Alice.Smith+ccpa@Example.CO.UK",
+            "o'brien_x%y@mail-server.example.org",
+            "bob-99@sub.domain.io",
+        ],
+    )
     def test_masked_in_a_sentence(self, email: str) -> None:
         scrubbed = scrub(f"lookup failed for {email}, retrying")
         assert scrubbed.startswith("lookup failed for ")
@@ -37,10 +42,20 @@ class TestEmails:
 
 
 class TestPhones:
-    @pytest.mark.parametrize("phone", [
-        "+14155550132", "4155550132", "415-555-0132", "415.555.0132", "415 555 0132", "+1 415-555-0132",
-        "+1 (415) 555-0132", "+44 20 7946 0958", "+33 1 42 68 53 00",
-    ])
+    @pytest.mark.parametrize(
+        "phone",
+        [
+            "+14155550132",
+            "4155550132",
+            "415-555-0132",
+            "415.555.0132",
+            "415 555 0132",
+            "+1 415-555-0132",
+            "+1 (415) 555-0132",
+            "+44 20 7946 0958",
+            "+33 1 42 68 53 00",
+        ],
+    )
     def test_masked(self, phone: str) -> None:
         scrubbed = scrub(f"sms to {phone} failed")
         assert scrubbed.startswith("sms to ")
@@ -57,22 +72,30 @@ class TestPhones:
 
 
 class TestLeftAlone:
-    @pytest.mark.parametrize("text", [
-        f"request_id={REQUEST_ID}",
-        f"subject_key={SUBJECT_KEY}",
-        "bootstrap 127.0.0.1:9092 and postgres localhost:5432",
-        "kafka:29092 partition=3 offset=123456",
-        "took 1234 ms, attempt 3 of 5",
-        "time 07:59:59.999999",
-        "user@localhost",
-    ])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            f"request_id={REQUEST_ID}",
+            f"subject_key={SUBJECT_KEY}",
+            "bootstrap 127.0.0.1:9092 and postgres localhost:5432",
+            "kafka:29092 partition=3 offset=123456",
+            "took 1234 ms, attempt 3 of 5",
+            "time 07:59:59.999999",
+            "user@localhost",
+        ],
+    )
     def test_unchanged(self, text: str) -> None:
         assert scrub(text) == text
 
     # False positives of PHONE (\+?\d[\d\s().-]{8,}\d): any run of 10+ digits, dashes, dots or spaces.
-    @pytest.mark.parametrize("text", [
-        "respond_by=2026-12-19T07:59:59.999999+00:00", "due 2026-12-18", "at 2026-12-19 07:59:59",
-    ])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "respond_by=2026-12-19T07:59:59.999999+00:00",
+            "due 2026-12-18",
+            "at 2026-12-19 07:59:59",
+        ],
+    )
     def test_iso_timestamps(self, text: str) -> None:
         assert scrub(text) == text
 
@@ -160,7 +183,6 @@ class TestFilter:
             logger.removeHandler(handler)
         assert "frank@example.com" not in json.loads(stream.getvalue())["identifier"]
 
-    def test_bad_format_args_do_not_raise_into_the_caller(self, captured: tuple[logging.Logger, io.StringIO]
-                                                          ) -> None:
+    def test_bad_format_args_do_not_raise_into_the_caller(self, captured: tuple[logging.Logger, io.StringIO]) -> None:
         logger, _ = captured
         logger.info("%d items", "three")

@@ -152,8 +152,7 @@ class TestCatalog:
                 assert contract.fingerprint not in catalog.by_fingerprint
 
     @pytest.mark.parametrize("event_type", EVENT_TYPES)
-    def test_contract_fingerprint_is_crc64_of_canonical_form(self, catalog: SchemaCatalog,
-                                                             event_type: str) -> None:
+    def test_contract_fingerprint_is_crc64_of_canonical_form(self, catalog: SchemaCatalog, event_type: str) -> None:
         contract = catalog.for_event_type(event_type)
         canonical = to_parsing_canonical_form(contract.schema)
         # Parsing canonical form drops docs, defaults and logical types (as Java's SchemaNormalization does).
@@ -247,8 +246,9 @@ class TestDecodeErrors:
         with pytest.raises(DecodeError, match="RequestExtended"):
             codec.decode(encoded[:keep])
 
-    def test_body_of_another_schema_does_not_decode(self, codec: SingleObjectCodec, catalog: SchemaCatalog,
-                                                    encoded: bytes) -> None:
+    def test_body_of_another_schema_does_not_decode(
+        self, codec: SingleObjectCodec, catalog: SchemaCatalog, encoded: bytes
+    ) -> None:
         failed = catalog.for_event_type("RequestFailed").fingerprint
         with pytest.raises(DecodeError):
             codec.decode(SINGLE_OBJECT_MARKER + failed + encoded[10:])
@@ -306,8 +306,9 @@ class TestEnvelope:
 
 
 class TestSchemaEvolution:
-    def test_event_written_with_previous_compatible_schema_decodes(self, codec: SingleObjectCodec,
-                                                                   tmp_path: Path) -> None:
+    def test_event_written_with_previous_compatible_schema_decodes(
+        self, codec: SingleObjectCodec, tmp_path: Path
+    ) -> None:
         current, released = tmp_path / "events", tmp_path / "released" / "1"
         current.mkdir()
         released.mkdir(parents=True)
@@ -316,7 +317,8 @@ class TestSchemaEvolution:
             document = json.loads(path.read_text())
             if document["name"] == "RequestExtended":
                 document["fields"][-1]["type"]["fields"].append(
-                    {"name": "notice_sent", "type": "boolean", "default": False})
+                    {"name": "notice_sent", "type": "boolean", "default": False}
+                )
             (current / path.name).write_text(json.dumps(document))
         evolved = SingleObjectCodec(SchemaCatalog(current))
         decoded = evolved.decode(codec.encode(sample_event()))

@@ -144,16 +144,12 @@ def test_know_categories_with_two_matching_points_is_verified(verifier: Verifier
 
 
 def test_identifiers_alone_count_as_data_points(verifier: Verifier) -> None:
-    result = verifier.verify(
-        RequestType.DELETE, {EMAIL: "alice@example.com", PHONE: "+14155550132"}, {}, False
-    )
+    result = verifier.verify(RequestType.DELETE, {EMAIL: "alice@example.com", PHONE: "+14155550132"}, {}, False)
     assert (result.outcome, result.matched_points) == ("verified", 2)
 
 
 def test_identifiers_are_normalised_before_matching(verifier: Verifier) -> None:
-    result = verifier.verify(
-        RequestType.DELETE, {EMAIL: " ALICE@example.com", PHONE: "415-555-0132"}, {}, False
-    )
+    result = verifier.verify(RequestType.DELETE, {EMAIL: " ALICE@example.com", PHONE: "415-555-0132"}, {}, False)
     assert result.matched_points == 2
 
 
@@ -190,23 +186,17 @@ def test_points_the_record_does_not_hold_do_not_count(verifier: Verifier) -> Non
 
 def test_empty_values_never_match() -> None:
     source = StaticIdentitySource([IdentityRecord({"email": "carol@example.com", "nickname": " "})])
-    result = Verifier(source).verify(
-        RequestType.DELETE, {EMAIL: "carol@example.com"}, {"nickname": ""}, False
-    )
+    result = Verifier(source).verify(RequestType.DELETE, {EMAIL: "carol@example.com"}, {"nickname": ""}, False)
     assert result.matched_points == 1
 
 
 def test_an_identifier_also_sent_as_a_data_point_counts_once(verifier: Verifier) -> None:
-    result = verifier.verify(
-        RequestType.DELETE, {EMAIL: "alice@example.com"}, {"email": "alice@example.com"}, False
-    )
+    result = verifier.verify(RequestType.DELETE, {EMAIL: "alice@example.com"}, {"email": "alice@example.com"}, False)
     assert result.matched_points == 1
 
 
 def test_a_phone_sent_as_a_data_point_is_normalised(verifier: Verifier) -> None:
-    result = verifier.verify(
-        RequestType.DELETE, {EMAIL: "alice@example.com"}, {"phone": "(415) 555-0132"}, False
-    )
+    result = verifier.verify(RequestType.DELETE, {EMAIL: "alice@example.com"}, {"phone": "(415) 555-0132"}, False)
     assert result.matched_points == 2
 
 
@@ -276,14 +266,9 @@ def test_achieved_is_the_highest_level_even_when_less_is_required(verifier: Veri
 
 
 def test_delete_override_requires_reasonably_high() -> None:
-    strict = Verifier(
-        StaticIdentitySource([ALICE]), overrides={RequestType.DELETE: VerificationLevel.REASONABLY_HIGH}
-    )
+    strict = Verifier(StaticIdentitySource([ALICE]), overrides={RequestType.DELETE: VerificationLevel.REASONABLY_HIGH})
     points = {"name": "Alice Smith"}
-    assert (
-        strict.verify(RequestType.DELETE, {EMAIL: "alice@example.com"}, points, True).outcome
-        == "insufficient"
-    )
+    assert strict.verify(RequestType.DELETE, {EMAIL: "alice@example.com"}, points, True).outcome == "insufficient"
     points["postal_code"] = "94105"
     assert strict.verify(RequestType.DELETE, {EMAIL: "alice@example.com"}, points, True).outcome == "verified"
 
