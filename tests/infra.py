@@ -47,9 +47,13 @@ def docker_engine_available() -> bool:
 
 
 def _testcontainers_kafka() -> Iterator[str]:
-    from testcontainers.kafka import KafkaContainer  # only where a Docker engine runs
+    # Imported only where a Docker engine runs; newer testcontainers moved the module.
+    try:
+        from testcontainers.community.kafka import KafkaContainer
+    except ImportError:
+        from testcontainers.kafka import KafkaContainer
 
-    with KafkaContainer() as container:
+    with KafkaContainer().with_kraft() as container:
         yield container.get_bootstrap_server()
 
 
@@ -101,9 +105,7 @@ def create_topic(
 ) -> None:
     """Create topic `name` (replication -1 = broker default) and wait until every partition has a leader."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    topic = NewTopic(
-        name, num_partitions=partitions, replication_factor=replication_factor, config=config or {}
-    )
+    topic = NewTopic(name, num_partitions=partitions, replication_factor=replication_factor, config=config or {})
     admin.create_topics([topic], operation_timeout=timeout)[name].result(timeout=timeout)
     deadline = time.monotonic() + timeout
     while not _topic_ready(admin, name, partitions):
@@ -136,9 +138,7 @@ def topic_factory(kafka_bootstrap: str) -> Iterator[TopicFactory]:
 
     yield create
     if created:
-        futures = AdminClient({"bootstrap.servers": kafka_bootstrap}).delete_topics(
-            created, operation_timeout=10
-        )
+        futures = AdminClient({"bootstrap.servers": kafka_bootstrap}).delete_topics(created, operation_timeout=10)
         for future in futures.values():
             with contextlib.suppress(KafkaException):
                 future.result(timeout=15)

@@ -69,9 +69,7 @@ def test_postgres_fixture_gives_working_database(pg_url: str) -> None:
             connection.execute(sa.text("CREATE TABLE subject (subject_key text PRIMARY KEY, state text)"))
             connection.execute(sa.text("INSERT INTO subject VALUES ('sk-1', 'pending')"))
         with engine.connect() as connection:
-            state = connection.execute(
-                sa.text("SELECT state FROM subject WHERE subject_key = 'sk-1'")
-            ).scalar_one()
+            state = connection.execute(sa.text("SELECT state FROM subject WHERE subject_key = 'sk-1'")).scalar_one()
             database = connection.execute(sa.text("SELECT current_database()")).scalar_one()
     finally:
         engine.dispose()

@@ -1,6 +1,7 @@
 """Command line for the local servers.
 
-Usage: python -m services.common.localstack kafka|postgres|redis up|down|status [--dir D] [--port P]
+Usage: python -m services.common.localstack kafka|postgres|redis up|down|status [--dir D] [--port P];
+`kafka fetch [--version V]` only downloads the broker jars (once per machine).
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from services.common.localstack.kafka import DEFAULT_KAFKA_VERSION, KafkaCluster
+from services.common.localstack.kafka import (
+    DEFAULT_KAFKA_VERSION,
+    KafkaCluster,
+    default_cache_dir,
+    fetch_kafka_jars,
+)
 from services.common.localstack.ports import LocalStackError
 from services.common.localstack.postgres import PostgresServer
 from services.common.localstack.redis import RedisServer
@@ -46,6 +52,12 @@ def kafka_up(args: argparse.Namespace) -> int:
     cluster.start(timeout=args.timeout)
     say(f"Kafka {cluster.version} running in {args.dir} (logs: node-*/server.log)")
     say(f"KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}")
+    return 0
+
+
+def kafka_fetch(args: argparse.Namespace) -> int:
+    libs = fetch_kafka_jars(default_cache_dir(), args.version)
+    say(f"Kafka {args.version} jars in {libs}")
     return 0
 
 
@@ -118,7 +130,7 @@ def redis_status(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, dict[str, Command]] = {
-    "kafka": {"up": kafka_up, "down": kafka_down, "status": kafka_status},
+    "kafka": {"up": kafka_up, "down": kafka_down, "status": kafka_status, "fetch": kafka_fetch},
     "postgres": {"up": postgres_up, "down": postgres_down, "status": postgres_status},
     "redis": {"up": redis_up, "down": redis_down, "status": redis_status},
 }

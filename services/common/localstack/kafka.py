@@ -65,9 +65,7 @@ def require_tools(*names: str) -> None:
     """Raise naming every tool in `names` that is not on PATH and how to install it."""
     missing = [name for name in names if shutil.which(name) is None]
     if missing:
-        hints = "; ".join(
-            f"`{name}` not found on PATH: {_INSTALL_HINTS.get(name, 'install it')}" for name in missing
-        )
+        hints = "; ".join(f"`{name}` not found on PATH: {_INSTALL_HINTS.get(name, 'install it')}" for name in missing)
         raise LocalStackError(f"cannot run a local Kafka broker: {hints}")
 
 
@@ -195,7 +193,7 @@ class KafkaCluster:
             raise LocalStackError(f"brokers must be at least 1, got {brokers}")
         self.base_dir = Path(base_dir).resolve()
         self.version = version
-        self.cache_dir = cache_dir or default_cache_dir()
+        self.cache_dir = (cache_dir or default_cache_dir()).resolve()
         self.heap = heap or os.environ.get("CCPA_KAFKA_HEAP", DEFAULT_HEAP)
         self._state = self._load_or_create_state(brokers, port)
 
@@ -324,9 +322,7 @@ class KafkaCluster:
         for node, process in running:
             output, _ = process.communicate(timeout=120)
             if process.returncode != 0:
-                raise LocalStackError(
-                    f"formatting Kafka storage of node {node.index} failed:\n{output[-3000:]}"
-                )
+                raise LocalStackError(f"formatting Kafka storage of node {node.index} failed:\n{output[-3000:]}")
 
     def _jvm_logging(self, node: KafkaNode | None = None) -> list[str]:
         """Log4j flags: a node logs to its server.log, the storage formatter to <base_dir>/format.log."""
@@ -371,9 +367,7 @@ class KafkaCluster:
         for node, process in started.items():
             if (returncode := process.poll()) is not None:
                 exit_text = describe_exit(returncode)
-                raise LocalStackError(
-                    f"Kafka node {node.index} {exit_text} during start-up\n{self._logs(node)}"
-                )
+                raise LocalStackError(f"Kafka node {node.index} {exit_text} during start-up\n{self._logs(node)}")
 
     @staticmethod
     def _registered_brokers(admin: AdminClient) -> set[int]:

@@ -132,9 +132,7 @@ class PostgresServer(DatabaseServer):
         self._run(bin_dir / "pg_ctl", "start", "-w", "-t", str(int(timeout)), "-D", str(self.data_dir),
                   "-l", str(self.log_file), "-o", options)  # fmt: skip
         if not wait_until(self._accepts_connections, timeout):
-            raise LocalStackError(
-                f"PostgreSQL on port {port} does not accept connections\n{log_tail(self.log_file)}"
-            )
+            raise LocalStackError(f"PostgreSQL on port {port} does not accept connections\n{log_tail(self.log_file)}")
 
     def stop(self, timeout: float = 30) -> None:
         """pg_ctl stop -m fast; then SIGTERM/SIGKILL the recorded postmaster PID if it is still there."""
@@ -173,9 +171,7 @@ class PostgresServer(DatabaseServer):
 
     def _accepts_connections(self) -> bool:
         try:
-            with psycopg.connect(
-                host=LOOPBACK, port=self.port, user=SUPERUSER, dbname="postgres", connect_timeout=2
-            ):
+            with psycopg.connect(host=LOOPBACK, port=self.port, user=SUPERUSER, dbname="postgres", connect_timeout=2):
                 return True
         except psycopg.OperationalError:
             return False

@@ -26,9 +26,7 @@ INSTALL_HINT = "install it with apt-get install -y redis-server"
 
 def find_redis_server() -> str:
     """Path of the redis-server binary, or an error saying how to install it."""
-    path = shutil.which("redis-server") or (
-        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
-    )
+    path = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
     if path is None:
         raise LocalStackError(f"`redis-server` not found on PATH: {INSTALL_HINT}")
     return path
@@ -80,13 +78,9 @@ class RedisServer:
         self.port_file.write_text(f"{port}\n")
         if not wait_until(lambda: _answers_ping(port) or process.poll() is not None, timeout):
             self.stop()
-            raise LocalStackError(
-                f"redis-server on port {port} did not answer PING\n{log_tail(self.log_file)}"
-            )
+            raise LocalStackError(f"redis-server on port {port} did not answer PING\n{log_tail(self.log_file)}")
         if process.poll() is not None:
-            raise LocalStackError(
-                f"redis-server {describe_exit(process.returncode)}\n{log_tail(self.log_file)}"
-            )
+            raise LocalStackError(f"redis-server {describe_exit(process.returncode)}\n{log_tail(self.log_file)}")
 
     def stop(self, timeout: float = 10) -> None:
         """SIGTERM the recorded PID (SIGKILL after `timeout`) and remove the PID file."""
