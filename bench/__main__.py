@@ -18,18 +18,10 @@ RESULTS = REPO_ROOT / ".local" / "bench" / "results.json"
 
 def parse(argv: list[str]) -> Settings:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument(
-        "--requests", type=int, help="requests in the intake load test (default 3000; quick 300)"
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=16, help="concurrent keep-alive clients (default 16)"
-    )
-    parser.add_argument(
-        "--latency-samples", type=int, help="submit → timeline samples (default 200; quick 20)"
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="a short smoke run (well under a minute of load)"
-    )
+    parser.add_argument("--requests", type=int, help="requests in the intake load test (default 3000; quick 300)")
+    parser.add_argument("--concurrency", type=int, default=16, help="concurrent keep-alive clients (default 16)")
+    parser.add_argument("--latency-samples", type=int, help="submit → timeline samples (default 200; quick 20)")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (well under a minute of load)")
     args = parser.parse_args(argv)
     quick = args.quick
     requests = args.requests or (300 if quick else 3000)

@@ -47,17 +47,13 @@ def fresh_topic(bootstrap: str, prefix: str) -> str:
     """A new one-partition topic, waited for until it has a leader."""
     name = f"{prefix}-{uuid.uuid4().hex[:12]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=-1)], operation_timeout=30)[
-        name
-    ].result(timeout=30)
+    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=-1)], operation_timeout=30)[name].result(
+        timeout=30
+    )
     deadline = time.monotonic() + TOPIC_READY_TIMEOUT_S
     while time.monotonic() < deadline:
         topic = admin.list_topics(topic=name, timeout=5).topics.get(name)
-        if (
-            topic is not None
-            and topic.error is None
-            and all(p.leader >= 0 for p in topic.partitions.values())
-        ):
+        if topic is not None and topic.error is None and all(p.leader >= 0 for p in topic.partitions.values()):
             return name
         time.sleep(0.1)
     raise TimeoutError(f"topic {name} has no leader after {TOPIC_READY_TIMEOUT_S:.0f}s")

@@ -74,9 +74,7 @@ def submit_to_timeline(
     return result
 
 
-def wait_drained(
-    audit_db_url: str, expected: int, timeout_s: float = 120.0, interval_s: float = 0.005
-) -> float | None:
+def wait_drained(audit_db_url: str, expected: int, timeout_s: float = 120.0, interval_s: float = 0.005) -> float | None:
     """time.monotonic() at which audit had materialised `expected` submitted requests; None on timeout."""
     engine = sa.create_engine(audit_db_url, pool_size=1)
     started = time.monotonic()

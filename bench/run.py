@@ -78,17 +78,13 @@ def measure(
     measured.http = floors.http_round_trips(healthz, settings.http_round_trips)
     measured.http_load = intake_load.get_all(healthz, settings.requests, settings.concurrency)
 
-    bodies = intake_load.BodySource(
-        company.generate(settings.requests + settings.warmup + settings.latency_samples)
-    )
+    bodies = intake_load.BodySource(company.generate(settings.requests + settings.warmup + settings.latency_samples))
     console.log(f"warm-up: {settings.warmup} requests")
     warm = intake_load.post_all(pipeline.intake.url, bodies.take(settings.warmup), settings.concurrency)
     latency.wait_drained(config.audit_db_url, len(warm.accepted), timeout_s=60)
 
     console.log(f"load: {settings.requests} requests, {settings.concurrency} concurrent clients")
-    measured.load = intake_load.post_all(
-        pipeline.intake.url, bodies.take(settings.requests), settings.concurrency
-    )
+    measured.load = intake_load.post_all(pipeline.intake.url, bodies.take(settings.requests), settings.concurrency)
     visible_at = latency.wait_drained(config.audit_db_url, len(warm.accepted) + len(measured.load.accepted))
     if visible_at is not None and measured.load.last_accepted_at:
         measured.drain_s = max(0.0, visible_at - measured.load.last_accepted_at)
@@ -105,9 +101,7 @@ def measure(
     return measured
 
 
-def build_report(
-    settings: Settings, m: Measured, machine_info: dict[str, Any], problems: dict[str, int]
-) -> Report:
+def build_report(settings: Settings, m: Measured, machine_info: dict[str, Any], problems: dict[str, int]) -> Report:
     assert m.kafka and m.commits and m.http is not None and m.http_load and m.load and m.e2e and m.rss
     load, http_load = summarise(m.load.latencies), summarise(m.http_load.latencies)
     e2e, submit = summarise(m.e2e.timeline), summarise(m.e2e.submit)
@@ -161,17 +155,13 @@ def build_report(
             "peak RSS intake + audit",
             "size",
             rss_sum or None,
-            field=f"~1.2 GiB with worker (= {1.2 * 2**30 / rss_sum:.1f}{TIMES} ours)"
-            if rss_sum
-            else "~1.2 GiB",
+            field=f"~1.2 GiB with worker (= {1.2 * 2**30 / rss_sum:.1f}{TIMES} ours)" if rss_sum else "~1.2 GiB",
         ),
     ]
     floor_rows = [
         Figure("Kafka produce→consume p50 (acks=all, idempotent, linger 0)", "latency", rtt.p50),
         Figure("Kafka produce→consume p99", "latency", rtt.p99),
-        Figure(
-            f"Kafka bulk produce→consume ({m.kafka.bulk_messages} msgs of 200 B)", "rate", m.kafka.bulk_rate
-        ),
+        Figure(f"Kafka bulk produce→consume ({m.kafka.bulk_messages} msgs of 200 B)", "rate", m.kafka.bulk_rate),
         Figure("PostgreSQL INSERT+COMMIT p50", "latency", commit.p50),
         Figure("PostgreSQL INSERT+COMMIT p99", "latency", commit.p99),
         Figure("PostgreSQL sequential commits/s", "rate", m.commits.rate),
@@ -209,9 +199,7 @@ def notes(m: Measured, problems: dict[str, int]) -> list[str]:
     if m.load and m.load.failures:
         found.append(f"intake load: non-202 outcomes {m.load.failures}")
     if m.e2e and m.e2e.timeouts:
-        found.append(
-            f"{m.e2e.timeouts} request(s) never reached the timeline within {latency.SAMPLE_TIMEOUT_S:.0f}s"
-        )
+        found.append(f"{m.e2e.timeouts} request(s) never reached the timeline within {latency.SAMPLE_TIMEOUT_S:.0f}s")
     if m.drain_s is None:
         found.append("audit did not materialise the whole load backlog within the drain timeout")
     if any(problems.values()):
@@ -230,9 +218,7 @@ def keep_logs(log_dir: Path) -> dict[str, int]:
     LOG_COPY_DIR.mkdir(parents=True, exist_ok=True)
     for log in sorted(log_dir.glob("*.log")):
         shutil.copy2(log, LOG_COPY_DIR / log.name)
-        problems[log.stem] = sum(
-            1 for line in log.read_text(errors="replace").splitlines() if LOG_PROBLEM.search(line)
-        )
+        problems[log.stem] = sum(1 for line in log.read_text(errors="replace").splitlines() if LOG_PROBLEM.search(line))
     return problems
 
 
