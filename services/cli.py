@@ -8,6 +8,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from services.optout.gpp_cli import gpp_app
+
 app = typer.Typer(no_args_is_help=True, help="CCPA privacy pipeline")
 stack_app = typer.Typer(no_args_is_help=True, help="The local stack: Kafka and every service, in the background")
 demo_app = typer.Typer(no_args_is_help=True, help="The demo company and scenario")
@@ -19,6 +21,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(demo_app, name="demo")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(gpp_app, name="gpp", help="Decode and encode IAB GPP and US Privacy strings")
 console = Console()
 
 LOCAL_DIR = Path(os.environ.get("CCPA_LOCAL_DIR", ".local"))
@@ -26,7 +29,7 @@ LOCAL_DIR = Path(os.environ.get("CCPA_LOCAL_DIR", ".local"))
 
 @app.command()
 def serve(service: str) -> None:
-    """Run one service in the foreground (intake, audit)."""
+    """Run one service in the foreground (intake, audit, optout)."""
     from services.common.serve import serve as run_service
 
     run_service(service)
@@ -41,7 +44,8 @@ def stack_up() -> None:
     env = stack.up()
     console.print(f"Kafka: {env['KAFKA_BOOTSTRAP_SERVERS']}")
     for spec in SERVICES:
-        console.print(f"{spec.name}: {stack.url(spec)}  (docs {stack.url(spec)}/docs)")
+        where = f"{stack.url(spec)}  (docs {stack.url(spec)}/docs)" if spec.http else "running (no HTTP)"
+        console.print(f"{spec.name}: {where}")
     console.print(f"API token: {env['CCPA_API_TOKEN']}")
     console.print(f"Logs: {stack.logs}   Stop with: make down")
 

@@ -28,11 +28,12 @@ def demo_customers() -> list[company.Customer]:
 
 @contextmanager
 def fresh_pipeline_config(
-    kafka_bootstrap: str, postgres_server: DatabaseServer, identity_db: Path, log_dir: Path
+    kafka_bootstrap: str, postgres_server: DatabaseServer, identity_db: Path, log_dir: Path, with_optout: bool = False
 ) -> Iterator[PipelineConfig]:
-    """Its own PostgreSQL databases (intake, audit, key store) and its own topic namespace."""
+    """Its own PostgreSQL databases (intake, audit, key store, optout) and its own topic namespace."""
     suffix = uuid.uuid4().hex[:10]
-    names = [f"{role}_{suffix}" for role in ("intake", "audit", "keys")]
+    roles = ("intake", "audit", "keys", "optout") if with_optout else ("intake", "audit", "keys")
+    names = [f"{role}_{suffix}" for role in roles]
     urls = [postgres_server.create_database(name) for name in names]
     try:
         yield PipelineConfig(
@@ -43,6 +44,7 @@ def fresh_pipeline_config(
             keystore_url=urls[2],
             identity_source_url=f"sqlite:///{identity_db}",
             log_dir=log_dir,
+            optout_db_url=urls[3] if with_optout else None,
         )
     finally:
         for name in names:
@@ -55,6 +57,16 @@ def pipeline_config(
 ) -> Iterator[PipelineConfig]:
     with fresh_pipeline_config(kafka_bootstrap, postgres_server, identity_db, tmp_path / "logs") as config:
         yield config
+
+
+@pytest.fixture
+def optout_pipeline_config(
+    kafka_bootstrap: str, postgres_server: DatabaseServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PipelineConfig]:
+    """With the opt-out service, whose system of record (the demo customers) this test owns."""
+    identity = company.seed(tmp_path / "company" / "identity.db", count=50)
+    with fresh_pipeline_config(kafka_bootstrap, postgres_server, identity, tmp_path / "logs", with_optout=True) as c:
+        yield c
 
 
 @pytest.fixture

@@ -80,15 +80,19 @@ def wait_for_entries(
     timeout: float = 30.0,
 ) -> dict[str, Any]:
     """The timeline once it holds at least the given event types (with multiplicity)."""
+    seen: list[str] = []
 
     def complete() -> dict[str, Any] | None:
         found = timeline(client, audit_url, request_id, auth)
         if found is None:
             return None
-        seen = [entry["event_type"] for entry in found["entries"]]
+        seen[:] = [entry["event_type"] for entry in found["entries"]]
         return found if all(seen.count(t) >= event_types.count(t) for t in set(event_types)) else None
 
-    return wait_for(complete, timeout, what=f"timeline of {request_id} to hold {event_types}")
+    try:
+        return wait_for(complete, timeout, what=f"timeline of {request_id} to hold {event_types}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; it holds {seen}") from None
 
 
 def verified_delete(customer: Customer) -> dict[str, Any]:

@@ -92,10 +92,15 @@ def on_denied(event: Event, conn: sa.Connection) -> None:
     )
 
 
+def on_completed(event: Event, conn: sa.Connection) -> None:
+    _update_record(conn, event, {"responded_at": event.occurred_at, "response_nature": event.payload["outcome"]})
+
+
 RECORD_HANDLERS: dict[str, Callable[[Event, sa.Connection], None]] = {
     "RequestSubmitted": on_submitted,
     "RequestExtended": on_extended,
     "RequestDenied": on_denied,
+    "RequestCompleted": on_completed,
 }
 
 

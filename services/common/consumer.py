@@ -76,6 +76,7 @@ class ConsumerRunner:
         producer: EventProducer,
         dead_letters: DeadLetterTopics,
         retry: RetryPolicy | None = None,
+        after_commit: Callable[[], None] | None = None,
     ) -> None:
         self.group_id = group_id
         self.topics = topics
@@ -86,6 +87,8 @@ class ConsumerRunner:
         self.producer = producer
         self.dead_letters = dead_letters
         self.retry = retry or RetryPolicy()
+        # e.g. wake the service's outbox relay: what the handler wrote to the outbox goes out at once.
+        self.after_commit = after_commit
         self.consumer = Consumer({**CONSUMER_DEFAULTS, **kafka_config, "group.id": group_id})
         self.last_loop_at = datetime.now(UTC)
         self.assigned: list[TopicPartition] = []
@@ -160,6 +163,8 @@ class ConsumerRunner:
             else:
                 log.debug("duplicate event skipped", extra={"consumer": self.group_id, "event_id": event.event_id})
         self.processed_count += 1
+        if fresh and self.after_commit:
+            self.after_commit()
         faults.crash_after_count("consumer.after_commit", self.processed_count)
         self.consumer.store_offsets(message=message)
         MESSAGES.labels(self.group_id, message.topic(), "processed" if fresh else "duplicate").inc()

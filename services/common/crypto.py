@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -44,6 +45,15 @@ class Sealed:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Sealed:
         return cls(record["key_id"], bytes(record["nonce"]), bytes(record["ciphertext"]))
+
+    def to_json(self) -> dict[str, str]:
+        """For JSON columns: the same fields, bytes as base64."""
+        return {"key_id": self.key_id, "nonce": base64.b64encode(self.nonce).decode(),
+                "ciphertext": base64.b64encode(self.ciphertext).decode()}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, str]) -> Sealed:
+        return cls(data["key_id"], base64.b64decode(data["nonce"]), base64.b64decode(data["ciphertext"]))
 
 
 metadata = sa.MetaData()

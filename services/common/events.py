@@ -5,12 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def strictly_after(instant: datetime) -> datetime:
+    """Now, but never equal to the instant of the event that caused this one, so timelines sort causally."""
+    return max(utcnow(), instant + timedelta(microseconds=1))
 
 
 @dataclass(frozen=True)

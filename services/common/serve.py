@@ -12,6 +12,7 @@ from services.common.logs import configure_logging
 SERVICES = {
     "intake": ("services.intake.app", "services.intake.settings", "IntakeSettings"),
     "audit": ("services.audit.app", "services.audit.settings", "AuditSettings"),
+    "optout": ("services.optout.app", "services.optout.settings", "OptoutSettings"),
 }
 
 

@@ -31,6 +31,7 @@ DELETION_RESULTS = TopicSpec("privacy.deletion.results", retention_ms=400 * DAY_
 CONSENT_CHANGES = TopicSpec("privacy.consent.changes", retention_ms=400 * DAY_MS)
 OPTOUT_STATE = TopicSpec("privacy.optout.state", cleanup_policy="compact", extra={"min.compaction.lag.ms": "0"})
 OPTOUT_ACKS = TopicSpec("privacy.optout.acks", retention_ms=400 * DAY_MS)
+OPTOUT_RESULTS = TopicSpec("privacy.optout.results", retention_ms=400 * DAY_MS)
 FAILURES = TopicSpec("privacy.failures", retention_ms=400 * DAY_MS)
 DLQ = TopicSpec("privacy.dlq", retention_ms=30 * DAY_MS)
 
@@ -41,6 +42,7 @@ ALL_TOPICS = (
     CONSENT_CHANGES,
     OPTOUT_STATE,
     OPTOUT_ACKS,
+    OPTOUT_RESULTS,
     FAILURES,
     DLQ,
 )

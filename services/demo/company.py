@@ -49,7 +49,18 @@ customers = sa.Table(
     sa.Column("full_name", sa.String(200), nullable=False),
     sa.Column("postal_code", sa.String(10), nullable=False),
     sa.Column("date_of_birth", sa.String(10), nullable=False),
+    # Kept current by the opt-out service (the demo's system of record for sale/sharing choices).
+    sa.Column("do_not_sell", sa.Boolean, nullable=False, default=False),
+    sa.Column("do_not_share", sa.Boolean, nullable=False, default=False),
+    sa.Column("limit_sensitive", sa.String(500), nullable=False, default=""),
 )
+
+SYSTEM_OF_RECORD = {
+    "name": "demo-crm",
+    "table": "customers",
+    "match": {"email": "email", "account_id": "account_id"},
+    "flags": {"sale_opt_out": "do_not_sell", "share_opt_out": "do_not_share", "limit_sensitive": "limit_sensitive"},
+}
 
 
 @dataclass(frozen=True)
@@ -80,15 +91,27 @@ def _customer(rng: random.Random, index: int) -> Customer:
     )
 
 
+def _outdated(engine: sa.Engine) -> bool:
+    """An older demo file without the consent flag columns is regenerated."""
+    inspector = sa.inspect(engine)
+    if not inspector.has_table("customers"):
+        return False
+    return "do_not_sell" not in {column["name"] for column in inspector.get_columns("customers")}
+
+
 def seed(path: Path, count: int = 200, seed_value: int = 7) -> Path:
     """Create the customers table once; an existing, complete file is left untouched."""
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(f"sqlite:///{path}")
+    if _outdated(engine):
+        metadata.drop_all(engine)
     metadata.create_all(engine)
     with engine.begin() as conn:
         present = conn.execute(sa.select(sa.func.count()).select_from(customers)).scalar_one()
         if present < count:
             conn.execute(sa.delete(customers))
-            conn.execute(sa.insert(customers), [asdict(c) for c in generate(count, seed_value)])
+            rows = [{**asdict(c), "do_not_sell": False, "do_not_share": False, "limit_sensitive": ""}
+                    for c in generate(count, seed_value)]  # fmt: skip
+            conn.execute(sa.insert(customers), rows)
     engine.dispose()
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,17 +21,31 @@ class DemoRequest:
     title: str
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
-    expected_entries: int = 1
+    expected: tuple[str, ...] = ("RequestSubmitted",)
     request_id: str = ""
     status: str = ""
 
 
-def load_customers(identity_db: Path, limit: int) -> list[Customer]:
+PROPAGATED = ("RequestSubmitted", "OptOutState", "OptOutApplied", "RequestCompleted", "OptOutAcknowledged")
+
+
+def next_run(counter: Path) -> int:
+    """Each demo run uses customers of its own, so opt-outs show their full effect again on a re-run."""
+    run = int(counter.read_text()) + 1 if counter.exists() else 0
+    counter.write_text(str(run))
+    return run
+
+
+def load_customers(identity_db: Path, limit: int, run: int = 0) -> list[Customer]:
     engine = sa.create_engine(f"sqlite:///{identity_db}")
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(customers).order_by(customers.c.account_id).limit(limit)).all()
+        total = conn.execute(sa.select(sa.func.count()).select_from(customers)).scalar_one()
+        offset = (run * limit) % max(1, total - limit)
+        query = sa.select(customers).order_by(customers.c.account_id).offset(offset).limit(limit)
+        rows = conn.execute(query).all()
     engine.dispose()
-    return [Customer(**row._mapping) for row in rows]
+    fields = Customer.__dataclass_fields__
+    return [Customer(**{k: v for k, v in row._mapping.items() if k in fields}) for row in rows]
 
 
 def demo_requests(people: list[Customer]) -> list[DemoRequest]:
@@ -74,7 +89,7 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
         DemoRequest(
             "delete from someone we cannot verify: denied",
             {"type": "delete", "channel": "phone", "identifiers": {"email": "someone.unknown@example.org"}},
-            expected_entries=2,
+            expected=("RequestSubmitted", "RequestDenied"),
         ),
         DemoRequest(
             "correct a postal code",
@@ -88,9 +103,18 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
         ),
         DemoRequest(
             "opt out of sale/sharing from a browser sending Sec-GPC: 1",
-            {"type": "opt_out", "channel": "web_form", "identifiers": {"device_id": "browser-7f3a9c"}},
+            {
+                "type": "opt_out",
+                "channel": "web_form",
+                "identifiers": {"email": a.email, "device_id": f"browser-{a.account_id}"},
+            },
             headers={"Sec-GPC": "1"},
-            expected_entries=2,
+            expected=(*PROPAGATED, "ConsentChanged"),
+        ),
+        DemoRequest(
+            "opt out of sale/sharing with the web form",
+            {"type": "opt_out", "channel": "web_form", "identifiers": {"email": c.email}},
+            expected=PROPAGATED,
         ),
         DemoRequest(
             "limit use of sensitive PI, through an authorized agent with signed permission",
@@ -98,8 +122,10 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
                 "type": "limit",
                 "channel": "agent_portal",
                 "identifiers": {"email": e.email},
+                "limit_categories": ["precise_geolocation", "health"],
                 "authorized_agent": {"name": "Privacy Agents LLC", "signed_permission": True},
             },
+            expected=PROPAGATED,
         ),
     ]
 
@@ -119,7 +145,7 @@ def extend_first(client: httpx.Client, request: DemoRequest, token: str) -> None
         json={"reason": "Records for this account span three systems and an archive."},
     )
     response.raise_for_status()
-    request.expected_entries += 1
+    request.expected = (*request.expected, "RequestExtended")
 
 
 def wait_for_timelines(
@@ -130,13 +156,18 @@ def wait_for_timelines(
     while time.monotonic() < deadline and len(timelines) < len(requests):
         for request in requests:
             response = audit.get(f"/v1/requests/{request.request_id}/timeline", headers=headers)
-            if response.status_code == 200 and len(response.json()["entries"]) >= request.expected_entries:
+            if response.status_code == 200 and _holds(response.json(), request.expected):
                 timelines[request.request_id] = response.json()
         time.sleep(0.2)
     missing = [r.title for r in requests if r.request_id not in timelines]
     if missing:
         raise RuntimeError(f"timelines incomplete after {timeout:.0f}s: {missing}")
     return timelines
+
+
+def _holds(timeline: dict[str, Any], expected: tuple[str, ...]) -> bool:
+    seen = [entry["event_type"] for entry in timeline["entries"]]
+    return all(seen.count(kind) >= expected.count(kind) for kind in set(expected))
 
 
 def print_timeline(console: Console, request: DemoRequest, timeline: dict[str, Any]) -> None:
@@ -167,13 +198,31 @@ def _summary(entry: dict[str, Any]) -> str:
         "RequestDenied": ("denial_code",),
         "RequestExtended": ("respond_by",),
         "ConsentChanged": ("source", "sale_opt_out", "share_opt_out"),
+        "OptOutState": ("scope", "version", "sale_opt_out", "share_opt_out", "limit_sensitive", "gpp"),
+        "OptOutApplied": ("systems_updated", "downstream_expected"),
+        "OptOutAcknowledged": ("downstream", "state_version"),
+        "RequestCompleted": ("outcome", "summary"),
     }.get(entry["event_type"], tuple(details)[:3])
     return ", ".join(f"{key}={details.get(key)}" for key in keys)
 
 
+def print_consent(console: Console, intake: httpx.Client, token: str, identifiers: dict[str, str]) -> None:
+    response = intake.post("/v1/consent/lookup", json={"identifiers": identifiers},
+                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    response.raise_for_status()
+    state = response.json()
+    console.print("[bold]Consent look-up for the GPC consumer (what a site or ad-tech caller sees)[/bold]")
+    console.print(f"  {state['confirmation']} · sale_opt_out={state['sale_opt_out']} "
+                  f"share_opt_out={state['share_opt_out']} · source {state['source']}")  # fmt: skip
+    console.print(
+        f"  GPP {state['gpp']} · US Privacy {state['usp']} · may ask to opt in: {state['may_ask_to_opt_in']}\n"
+    )
+
+
 def run(intake_url: str, audit_url: str, token: str, identity_db: Path) -> None:
-    console = Console()
-    requests = demo_requests(load_customers(identity_db, 5))
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    people = load_customers(identity_db, 5, next_run(identity_db.parent / "demo-runs"))
+    requests = demo_requests(people)
     with (
         httpx.Client(base_url=intake_url, timeout=10) as intake,
         httpx.Client(base_url=audit_url, timeout=10) as audit,
@@ -188,3 +237,7 @@ def run(intake_url: str, audit_url: str, token: str, identity_db: Path) -> None:
     )
     for request in requests:
         print_timeline(console, request, timelines[request.request_id])
+    with httpx.Client(base_url=intake_url, timeout=10) as intake:
+        print_consent(
+            console, intake, token, {"email": people[0].email, "device_id": f"browser-{people[0].account_id}"}
+        )

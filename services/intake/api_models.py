@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.common.request_types import RequestType
+from services.common.sensitive import SENSITIVE_CATEGORIES
 
 EARLIEST_KNOW_DATE = date(2022, 1, 1)
 
@@ -78,6 +79,10 @@ class SubmitRequest(Strict):
     authorized_agent: AuthorizedAgent | None = None
     date_range: DateRange | None = Field(None, description="Only for know_categories / know_specific")
     corrections: dict[str, str] | None = Field(None, description="Only for correct: field name -> corrected value")
+    limit_categories: list[str] = Field(
+        default_factory=list,
+        description="Only for limit / opt_in: sensitive PI sub-categories (§1798.140(ae)); empty for limit means all",
+    )
 
     @model_validator(mode="after")
     def _fields_fit_the_type(self) -> SubmitRequest:
@@ -87,6 +92,11 @@ class SubmitRequest(Strict):
             raise ValueError("corrections: only a correct request carries corrections")
         if self.date_range and self.type not in (RequestType.KNOW_CATEGORIES, RequestType.KNOW_SPECIFIC):
             raise ValueError("date_range: only know requests carry a date range")
+        if self.limit_categories and self.type not in (RequestType.LIMIT, RequestType.OPT_IN):
+            raise ValueError("limit_categories: only limit and opt_in requests name sensitive PI categories")
+        unknown = sorted(set(self.limit_categories) - set(SENSITIVE_CATEGORIES))
+        if unknown:
+            raise ValueError(f"limit_categories: unknown {unknown}; expected any of {list(SENSITIVE_CATEGORIES)}")
         return self
 
 
@@ -119,3 +129,7 @@ class RequestStatus(BaseModel):
     extension: Extension
     verification: dict[str, Any]
     denial: dict[str, Any] | None
+
+
+class ConsentLookup(Strict):
+    identifiers: Identifiers

@@ -19,8 +19,16 @@ from services.common.events import utcnow
 from services.common.http import ApiToken, ops_router
 from services.common.identity import InvalidIdentifier
 from services.common.metrics import GPC_SIGNALS, REQUESTS_ACCEPTED, REQUESTS_REJECTED
-from services.intake.api_models import Accepted, ExtendRequest, Extension, RequestStatus, SubmitRequest
+from services.intake.api_models import (
+    Accepted,
+    ConsentLookup,
+    ExtendRequest,
+    Extension,
+    RequestStatus,
+    SubmitRequest,
+)
 from services.intake.bootstrap import Intake, bootstrap
+from services.intake.consent import OptoutUnavailable
 from services.intake.handlers import IdempotencyConflict, RequestNotFound
 from services.intake.settings import IntakeSettings
 
@@ -85,6 +93,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         service.extend(request_id, body.reason, utcnow())
         intake.relay.wakeup.set()
         return _status(service.get(request_id))
+
+    @app.post("/v1/consent/lookup", tags=["consent"])
+    def consent_lookup(body: ConsentLookup, _token: ApiToken) -> dict[str, Any]:
+        """Current sale/sharing/limit state for these identifiers, with the GPP string and the confirmation text."""
+        return intake.consent.lookup(body.identifiers.given())
 
     @app.get("/.well-known/gpc.json", tags=["signals"])
     def gpc_support() -> dict[str, Any]:
@@ -152,6 +165,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ExtensionNotAllowed)
     async def no_extension(_request: Request, exc: ExtensionNotAllowed) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(OptoutUnavailable)
+    async def optout_down(_request: Request, exc: OptoutUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.exception_handler(RateLimitExceeded)
     async def too_many(_request: Request, exc: RateLimitExceeded) -> JSONResponse:

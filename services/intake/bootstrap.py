@@ -11,6 +11,7 @@ from services.common.outbox import Outbox, OutboxRelay
 from services.common.request_types import RequestType
 from services.common.runtime import ServiceRuntime
 from services.intake import orm
+from services.intake.consent import ConsentLookupService
 from services.intake.handlers import IntakeService
 from services.intake.settings import IntakeSettings
 from services.intake.verification import (
@@ -29,6 +30,7 @@ class Intake:
     runtime: ServiceRuntime
     service: IntakeService
     relay: OutboxRelay
+    consent: ConsentLookupService
 
     def start(self) -> None:
         self.runtime.prepare()
@@ -36,6 +38,7 @@ class Intake:
 
     def stop(self) -> None:
         self.runtime.shutdown()
+        self.consent.close()
 
 
 def bootstrap(settings: IntakeSettings) -> Intake:
@@ -50,7 +53,8 @@ def bootstrap(settings: IntakeSettings) -> Intake:
         subject_secret=settings.subject_key_bytes(),
         topics=runtime.topics,
     )
-    return Intake(runtime, service, OutboxRelay(runtime.engine, orm.outbox, runtime.producer))
+    consent = ConsentLookupService(service, settings.optout_url, settings.api_token.get_secret_value())
+    return Intake(runtime, service, OutboxRelay(runtime.engine, orm.outbox, runtime.producer), consent)
 
 
 def identity_source(settings: IntakeSettings) -> IdentitySource:

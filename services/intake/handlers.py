@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import hmac
 import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from services.common.clocks import Deadlines, deadlines_for, extend_deadline
 from services.common.crypto import Sealed, Sealer, keyed_hash, subject_key_of
-from services.common.events import Event, utcnow
+from services.common.events import Event, strictly_after
 from services.common.identity import IdentifierKind, normalise_all, primary_identifier
 from services.common.outbox import Outbox
 from services.common.request_types import RequestType
@@ -193,8 +192,8 @@ class IntakeService:
             "respond_by": deadlines.respond_by,
             "max_extended_respond_by": deadlines.max_extended_respond_by,
             "responded_at": deadlines.received_at if decision.denial else None,
-            "identifiers_sealed": _sealed_json(sealed),
-            "corrections_sealed": _sealed_json(corrections) if corrections else None,
+            "identifiers_sealed": sealed.to_json(),
+            "corrections_sealed": corrections.to_json() if corrections else None,
             "identifier_kinds": sorted(kind.value for kind in subject.identifiers),
             "verification_required": verification.required.value,
             "verification_achieved": verification.achieved.value,
@@ -241,7 +240,7 @@ class IntakeService:
             )
             events.append((self.topics(REQUESTS), denied))
         if gpc:
-            events.append((self.topics(CONSENT_CHANGES), self._gpc_event(subject, request_id, now)))
+            events.append((self.topics(CONSENT_CHANGES), self._gpc_event(subject, row, now)))
         return events
 
     def _submitted_payload(self, row: dict[str, Any], body: SubmitRequest) -> dict[str, Any]:
@@ -255,8 +254,8 @@ class IntakeService:
             "respond_by": row["respond_by"],
             "max_extended_respond_by": row["max_extended_respond_by"],
             "identifier_kinds": row["identifier_kinds"],
-            "identifiers": _sealed_from_json(row["identifiers_sealed"]).to_record(),
-            "corrections": _sealed_from_json(corrections).to_record() if corrections else None,
+            "identifiers": Sealed.from_json(row["identifiers_sealed"]).to_record(),
+            "corrections": Sealed.from_json(corrections).to_record() if corrections else None,
             "verification_required": row["verification_required"],
             "verification_achieved": row["verification_achieved"],
             "verification_outcome": row["verification_outcome"],
@@ -265,15 +264,16 @@ class IntakeService:
             "gpc": row["gpc"],
             "date_range_start": row["date_range_start"],
             "date_range_end": row["date_range_end"],
+            "limit_categories": sorted(body.limit_categories),
         }
 
-    def _gpc_event(self, subject: Subject, request_id: str, now: datetime) -> Event:
+    def _gpc_event(self, subject: Subject, row: dict[str, Any], now: datetime) -> Event:
         device = subject.identifiers.get(IdentifierKind.DEVICE_ID)
         return Event(
             "ConsentChanged",
             subject.subject_key,
             PRODUCER,
-            request_id=request_id,
+            request_id=row["request_id"],
             occurred_at=strictly_after(now),
             payload={
                 "source": "gpc",
@@ -284,6 +284,7 @@ class IntakeService:
                 "limit_sensitive": [],
                 "effective_at": now,
                 "signal": "Sec-GPC: 1",
+                "identifiers": Sealed.from_json(row["identifiers_sealed"]).to_record(),
             },
         )
 
@@ -293,20 +294,3 @@ class IntakeService:
 
     def _keyed(self, text: str) -> str:
         return keyed_hash(self.subject_secret, "idempotency", text)
-
-
-def _sealed_json(sealed: Sealed) -> dict[str, str]:
-    return {
-        "key_id": sealed.key_id,
-        "nonce": base64.b64encode(sealed.nonce).decode(),
-        "ciphertext": base64.b64encode(sealed.ciphertext).decode(),
-    }
-
-
-def _sealed_from_json(data: Mapping[str, str]) -> Sealed:
-    return Sealed(data["key_id"], base64.b64decode(data["nonce"]), base64.b64decode(data["ciphertext"]))
-
-
-def strictly_after(instant: datetime) -> datetime:
-    """Now, but never equal to the instant of the event that caused this one, so timelines sort causally."""
-    return max(utcnow(), instant + timedelta(microseconds=1))

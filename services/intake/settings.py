@@ -30,3 +30,4 @@ class IntakeSettings(ApiSettings):
         default_factory=dict, description='e.g. {"delete": "reasonably_high"} (JSON)'
     )
     gpc_last_update: date = date(2026, 11, 26)
+    optout_url: str = Field("http://127.0.0.1:8004", description="The opt-out service, for consent look-ups")

@@ -5,13 +5,17 @@ The tests and the benchmarks build one per run (or per test), on the real broker
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.common.localstack.ports import free_port
+from services.demo import company
 from services.local import secrets
-from services.local.process import ServiceProcess
+from services.local.process import ServiceProcess, SubscriberProcess
+
+DOWNSTREAM = "adtech-sync"
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class PipelineConfig:
     identity_source_url: str
     log_dir: Path
     submit_rate_limit: str = "100000/minute"
+    optout_db_url: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -39,17 +44,31 @@ def pipeline_env(config: PipelineConfig, stack_secrets: dict[str, str]) -> dict[
         "CCPA_IDENTITY_SOURCE_URL": config.identity_source_url,
         "CCPA_SUBMIT_RATE_LIMIT": config.submit_rate_limit,
         "CCPA_ENVIRONMENT": "test",
+        **_optout_env(config),
         **config.extra_env,
     }
 
 
+def _optout_env(config: PipelineConfig) -> dict[str, str]:
+    if config.optout_db_url is None:
+        return {}
+    system = {**company.SYSTEM_OF_RECORD, "url": config.identity_source_url}
+    return {"CCPA_OPTOUT_DATABASE_URL": config.optout_db_url, "CCPA_SYSTEMS_OF_RECORD": json.dumps([system]),
+            "CCPA_DOWNSTREAM_SYSTEMS": json.dumps([DOWNSTREAM])}  # fmt: skip
+
+
 class Pipeline:
+    """intake + audit, and with an optout database also optout and the reference downstream subscriber."""
+
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
         self.secrets = secrets.generate()
-        self.env = pipeline_env(config, self.secrets)
+        optout_port = free_port()
+        self.env = {**pipeline_env(config, self.secrets), "CCPA_OPTOUT_URL": f"http://127.0.0.1:{optout_port}"}
         self.intake = ServiceProcess("intake", self.env, free_port(), config.log_dir)
         self.audit = ServiceProcess("audit", self.env, free_port(), config.log_dir)
+        self.optout = ServiceProcess("optout", self.env, optout_port, config.log_dir) if config.optout_db_url else None
+        self.downstream = SubscriberProcess(DOWNSTREAM, self.env, config.log_dir) if config.optout_db_url else None
 
     @property
     def token(self) -> str:
@@ -59,13 +78,21 @@ class Pipeline:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
+    @property
+    def services(self) -> list[ServiceProcess]:
+        return [s for s in (self.intake, self.audit, self.optout) if s is not None]
+
     def start(self) -> Pipeline:
-        self.intake.start(wait=False)
-        self.audit.start(wait=False)
-        self.intake.wait_ready()
-        self.audit.wait_ready()
+        for service in self.services:
+            service.start(wait=False)
+        for service in self.services:
+            service.wait_ready()
+        if self.downstream:
+            self.downstream.start()
         return self
 
     def stop(self) -> None:
-        self.intake.stop()
-        self.audit.stop()
+        if self.downstream:
+            self.downstream.stop()
+        for service in self.services:
+            service.stop()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-PORT_VARIABLES = {"intake": "CCPA_INTAKE_PORT", "audit": "CCPA_AUDIT_PORT"}
+PORT_VARIABLES = {"intake": "CCPA_INTAKE_PORT", "audit": "CCPA_AUDIT_PORT", "optout": "CCPA_OPTOUT_PORT"}
 
 
 class ServiceProcess:
@@ -92,3 +92,23 @@ class ServiceProcess:
         if self.running():
             assert self.process is not None
             os.kill(self.process.pid, sig)
+
+
+class SubscriberProcess(ServiceProcess):
+    """The reference downstream subscriber: no HTTP port, ready as soon as it runs."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+        super().__init__("optout", env, 0, log_dir)
+        self.name = name
+        self.log_file = log_dir / f"downstream-{name}.log"
+
+    def start(self, extra_env: dict[str, str] | None = None, wait: bool = True, timeout: float = 60.0
+              ) -> ServiceProcess:  # fmt: skip
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "services.optout.subscriber", "--name", self.name],
+                env={**self.env, **(extra_env or {})}, stdout=sink, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+        return self

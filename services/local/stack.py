@@ -5,6 +5,7 @@ Logs go to .local/logs, PIDs to .local/pids; `down` stops exactly the recorded p
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,12 +26,24 @@ class ServiceSpec:
     name: str
     port_variable: str
     default_port: int
+    module: str = ""
+    arguments: tuple[str, ...] = ()
+
+    @property
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.module or f"services.{self.name}", *self.arguments]
+
+    @property
+    def http(self) -> bool:
+        return bool(self.port_variable)
 
 
-# discovery (8002), deletion (8003) and optout (8004) join this list as they are built.
+# discovery (8002) and deletion (8003) join this list as they are built.
 SERVICES = (
     ServiceSpec("intake", "CCPA_INTAKE_PORT", 8000),
     ServiceSpec("audit", "CCPA_AUDIT_PORT", 8001),
+    ServiceSpec("optout", "CCPA_OPTOUT_PORT", 8004),
+    ServiceSpec("downstream-adtech-sync", "", 0, "services.optout.subscriber", ("--name", "adtech-sync")),
 )
 
 
@@ -62,6 +75,10 @@ class LocalStack:
             "CCPA_INTAKE_DATABASE_URL": os.environ.get("CCPA_INTAKE_DATABASE_URL", f"sqlite:///{self.root}/intake.db"),
             "CCPA_AUDIT_DATABASE_URL": os.environ.get("CCPA_AUDIT_DATABASE_URL", f"sqlite:///{self.root}/audit.db"),
             "CCPA_IDENTITY_SOURCE_URL": os.environ.get("CCPA_IDENTITY_SOURCE_URL", f"sqlite:///{identity_db}"),
+            "CCPA_OPTOUT_DATABASE_URL": os.environ.get("CCPA_OPTOUT_DATABASE_URL", f"sqlite:///{self.root}/optout.db"),
+            "CCPA_OPTOUT_URL": f"http://127.0.0.1:{os.environ.get('CCPA_OPTOUT_PORT', 8004)}",
+            "CCPA_SYSTEMS_OF_RECORD": json.dumps([{**company.SYSTEM_OF_RECORD, "url": f"sqlite:///{identity_db}"}]),
+            "CCPA_DOWNSTREAM_SYSTEMS": json.dumps(["adtech-sync"]),
         }
 
     def up(self) -> dict[str, str]:
@@ -109,7 +126,7 @@ class LocalStack:
         log_file = self.logs / f"{spec.name}.log"
         with log_file.open("ab") as sink:
             process = subprocess.Popen(
-                [sys.executable, "-m", f"services.{spec.name}"],
+                spec.command,
                 env={**env, "CCPA_LOG_FILE": str(self.logs / f"{spec.name}.json.log")},
                 stdout=sink,
                 stderr=subprocess.STDOUT,
@@ -119,6 +136,10 @@ class LocalStack:
         write_pid(self._pid_file(spec), process.pid)
 
     def _wait_ready(self, spec: ServiceSpec, timeout: float) -> None:
+        if not spec.http:
+            if self._pid(spec) is None:
+                raise RuntimeError(f"{spec.name} exited during start-up; see {self.logs / spec.name}.log")
+            return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._pid(spec) is None:
@@ -133,7 +154,7 @@ class LocalStack:
 
     def _pid(self, spec: ServiceSpec) -> int | None:
         # The command-line check guards against a recycled PID belonging to something else.
-        return recorded_pid(self._pid_file(spec), f"services.{spec.name}")
+        return recorded_pid(self._pid_file(spec), spec.module or f"services.{spec.name}")
 
     def _pid_file(self, spec: ServiceSpec) -> Path:
         return self.pids / f"{spec.name}.pid"

@@ -123,22 +123,23 @@ def dump_database(url: str) -> tuple[int, str]:
 
 
 def test_known_identifiers_appear_in_clear_nowhere(
-    pipeline_config: PipelineConfig, demo_customers: list[Customer]
+    optout_pipeline_config: PipelineConfig, demo_customers: list[Customer]
 ) -> None:
-    # DEBUG logging everywhere: the widest net for a leak through a log line.
-    config = dataclasses.replace(pipeline_config, extra_env={"CCPA_LOG_LEVEL": "DEBUG"})
+    # DEBUG logging everywhere: the widest net for a leak through a log line. The opt-out service and the
+    # downstream subscriber run too: optout opens identifiers to set flags in the systems of record.
+    config = dataclasses.replace(optout_pipeline_config, extra_env={"CCPA_LOG_LEVEL": "DEBUG"})
     pipeline = Pipeline(config).start()
     try:
         with httpx.Client(timeout=10) as client:
             ids = submit_canaries(client, pipeline, demo_customers[45])
             for request_id in ids:
                 wait_for_entries(client, pipeline.audit.url, request_id, pipeline.auth, ["RequestSubmitted"])
+            for request_id in ids[2:4]:  # the opt-out and the limit: applied, propagated and acknowledged
+                wait_for_entries(client, pipeline.audit.url, request_id, pipeline.auth, ["OptOutAcknowledged"])
                 status = client.get(f"{pipeline.intake.url}/v1/requests/{request_id}", headers=pipeline.auth)
                 timeline = client.get(f"{pipeline.audit.url}/v1/requests/{request_id}/timeline", headers=pipeline.auth)
                 assert find_needles(status.text) == [] and find_needles(timeline.text) == []
-            metrics = (
-                client.get(f"{pipeline.intake.url}/metrics").text + client.get(f"{pipeline.audit.url}/metrics").text
-            )
+            metrics = "".join(client.get(f"{service.url}/metrics").text for service in pipeline.services)
     finally:
         pipeline.stop()
 
@@ -155,7 +156,7 @@ def test_known_identifiers_appear_in_clear_nowhere(
         assert find_needles(path.read_bytes()) == [], f"PI in {path.name}"
     assert "ccpa_requests_accepted_total" in metrics and find_needles(metrics) == []
 
-    for url in (config.intake_db_url, config.audit_db_url, config.keystore_url):
+    for url in (config.intake_db_url, config.audit_db_url, config.keystore_url, config.optout_db_url or ""):
         tables, dump = dump_database(url)
         assert tables >= 1 and dump
         assert find_needles(dump) == [], f"PI in the database {url.rsplit('/', 1)[-1]}"

@@ -304,6 +304,8 @@ class KafkaCluster:
             "share.coordinator.state.topic.replication.factor": replication,
             "share.coordinator.state.topic.min.isr": min_isr,
             "group.initial.rebalance.delay.ms": 0,
+            # Topics are declared in code and created on purpose; a typo must fail, not create a stray topic.
+            "auto.create.topics.enable": "false",
             # Faster unfencing after (re)start; the 9 s session timeout stays the default.
             "broker.heartbeat.interval.ms": 500,
         }

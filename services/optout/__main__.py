@@ -1,0 +1,5 @@
+"""Run the opt-out service on its own: `python -m services.optout`."""
+
+from services.common.serve import serve
+
+serve("optout")

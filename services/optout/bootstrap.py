@@ -1,0 +1,61 @@
+"""Composition root of the opt-out service: consumer over requests, consent changes and acks; relay; overdue watch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.common.consumer import ConsumerRunner, DeadLetterTopics
+from services.common.crypto import KeyStore, Sealer
+from services.common.db import make_engine
+from services.common.outbox import Outbox, OutboxRelay
+from services.common.runtime import ServiceRuntime
+from services.common.topics import CONSENT_CHANGES, DLQ, FAILURES, OPTOUT_ACKS, REQUESTS
+from services.optout import orm
+from services.optout.handlers import OptoutHandlers
+from services.optout.overdue import OverdueWatch
+from services.optout.settings import OptoutSettings
+from services.optout.systems import SystemsOfRecord
+
+
+@dataclass
+class Optout:
+    runtime: ServiceRuntime
+    consumer: ConsumerRunner
+    relay: OutboxRelay
+    overdue: OverdueWatch
+    systems: SystemsOfRecord
+
+    def start(self) -> None:
+        self.runtime.prepare()
+        self.runtime.start_worker("consent-consumer", self.consumer.run, lambda: self.consumer.last_loop_at)
+        self.runtime.start_worker("outbox-relay", self.relay.run, lambda: self.relay.last_loop_at)
+        self.runtime.start_worker("overdue-watch", self.overdue.run, lambda: self.overdue.last_loop_at)
+
+    def stop(self) -> None:
+        self.runtime.shutdown()
+        self.systems.dispose()
+
+
+def bootstrap(settings: OptoutSettings) -> Optout:
+    runtime = ServiceRuntime(settings, "optout", orm.metadata)
+    topics = runtime.topics
+    outbox = Outbox(orm.outbox, runtime.codec)
+    keystore = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
+    systems = SystemsOfRecord(settings.systems_of_record)
+    relay = OutboxRelay(runtime.engine, orm.outbox, runtime.producer)
+    handlers = OptoutHandlers(outbox, topics, Sealer(keystore), systems, settings.downstream_systems,
+                              settings.ack_sla_seconds)  # fmt: skip
+    consumer = ConsumerRunner(
+        group_id=settings.consumer_group,
+        topics=[topics(REQUESTS), topics(CONSENT_CHANGES), topics(OPTOUT_ACKS)],
+        kafka_config=settings.kafka_config(),
+        engine=runtime.engine,
+        inbox=orm.inbox,
+        handler=handlers.handle,
+        codec=runtime.codec,
+        producer=runtime.producer,
+        dead_letters=DeadLetterTopics(topics(DLQ), topics(FAILURES)),
+        after_commit=relay.wakeup.set,
+    )
+    overdue = OverdueWatch(runtime.engine, outbox, topics, relay.wakeup, settings.overdue_check_seconds)
+    return Optout(runtime, consumer, relay, overdue, systems)

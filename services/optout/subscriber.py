@@ -1,0 +1,150 @@
+"""Reference downstream subscriber: rebuilds opt-out state from the compacted topic and acknowledges each version.
+
+What an ad-tech or analytics sync should do: read privacy.optout.state from the beginning (the compacted log is
+the full current state), keep the latest version per subject, stop using opted-out subjects, and acknowledge on
+privacy.optout.acks. Acknowledgement ids are derived from (system, subject, version), so a restart that reads
+the topic again re-sends the same ids and the pipeline counts each acknowledgement once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+
+from services.common.events import Event
+from services.common.kafka import EventProducer, event_message
+from services.common.serde import DecodeError, SingleObjectCodec
+from services.common.topics import OPTOUT_ACKS, OPTOUT_STATE, TopicNames
+
+log = logging.getLogger(__name__)
+ACK_NAMESPACE = uuid.UUID("6f1c2f3e-7a4b-4b8e-9a51-0c0ffee00000")
+
+
+@dataclass(frozen=True)
+class SubjectState:
+    version: int
+    sale_opt_out: bool
+    share_opt_out: bool
+    limit_sensitive: tuple[str, ...]
+    event_id: str
+    request_id: str | None
+
+
+class ReferenceSubscriber:
+    def __init__(self, name: str, kafka_config: dict[str, Any], topics: TopicNames) -> None:
+        self.name = name
+        self.topics = topics
+        self.codec = SingleObjectCodec()
+        self.producer = EventProducer(kafka_config, client_id=f"downstream-{name}")
+        # No committed offsets: every start reads the compacted topic from its beginning.
+        self.consumer = Consumer({**kafka_config, "group.id": f"downstream-{name}-{uuid.uuid4()}",
+                                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})  # fmt: skip
+        self.state: dict[str, SubjectState] = {}
+        self.acknowledged = 0
+        self.last_loop_at = datetime.now(UTC)
+
+    def run(self, stop: threading.Event) -> None:
+        """Rebuild from the beginning, acknowledge the latest version of each subject, then follow live."""
+        try:
+            ends = self._assign_from_beginning()
+            self._catch_up(ends, stop)
+            for subject_key in list(self.state):
+                self._acknowledge(subject_key)
+            while not stop.is_set():
+                self.last_loop_at = datetime.now(UTC)
+                message = self.consumer.poll(0.5)
+                if message is not None and message.error() is None and self._apply(message):
+                    self._acknowledge(self._subject_of(message))
+        finally:
+            self.consumer.close()
+            self.producer.close()
+
+    def _catch_up(self, ends: dict[int, int], stop: threading.Event) -> None:
+        """Older versions still in the uncompacted head are applied but not acknowledged: only the latest is."""
+        while ends and not stop.is_set():
+            self.last_loop_at = datetime.now(UTC)
+            for message in self.consumer.consume(500, timeout=0.5):
+                if message.error() is None:
+                    self._apply(message)
+                    partition, offset = message.partition(), message.offset()
+                    if partition is not None and offset is not None and offset + 1 >= ends.get(partition, 0):
+                        ends.pop(partition, None)
+
+    def opted_out(self, subject_key: str) -> bool:
+        state = self.state.get(subject_key)
+        return bool(state and (state.sale_opt_out or state.share_opt_out))
+
+    def _assign_from_beginning(self) -> dict[int, int]:
+        """Assign every partition from its start; returns the end offsets of the partitions that hold data."""
+        topic = self.topics(OPTOUT_STATE)
+        partitions = self.consumer.list_topics(topic, timeout=15).topics[topic].partitions
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        ends = {}
+        for partition in partitions:
+            low, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=15)
+            if high > low:
+                ends[partition] = high
+        return ends
+
+    def _apply(self, message: Message) -> bool:
+        """Keep the record if it is newer than what we hold for its subject; True when it was."""
+        try:
+            event = self.codec.decode(message.value())
+        except DecodeError:
+            log.warning("undecodable state record skipped", extra={"downstream": self.name})
+            return False
+        payload = event.payload
+        current = self.state.get(event.subject_key)
+        if current is not None and current.version >= payload["version"]:
+            return False
+        self.state[event.subject_key] = SubjectState(
+            payload["version"], payload["sale_opt_out"], payload["share_opt_out"],
+            tuple(payload["limit_sensitive"]), event.event_id, event.request_id,
+        )  # fmt: skip
+        return True
+
+    @staticmethod
+    def _subject_of(message: Message) -> str:
+        key = message.key()
+        return key.decode() if isinstance(key, bytes) else str(key)
+
+    def _acknowledge(self, subject_key: str) -> None:
+        state = self.state[subject_key]
+        ack = Event(
+            "OptOutAcknowledged", subject_key, f"downstream:{self.name}", request_id=state.request_id,
+            event_id=str(uuid.uuid5(ACK_NAMESPACE, f"{self.name}|{subject_key}|{state.version}")),
+            payload={"downstream": self.name, "state_version": state.version, "state_event_id": state.event_id,
+                     "sale_opt_out": state.sale_opt_out, "share_opt_out": state.share_opt_out},
+        )  # fmt: skip
+        self.producer.send_all([event_message(self.topics(OPTOUT_ACKS), ack, self.codec)])
+        self.acknowledged += 1
+
+
+def main() -> None:
+    """`python -m services.optout.subscriber --name NAME`: run the reference subscriber until SIGTERM."""
+    import argparse
+    import signal
+
+    from services.common.logs import configure_logging
+    from services.common.settings import CommonSettings
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name", default="adtech-sync", help="the downstream system's registered name")
+    name = parser.parse_args().name
+    settings = CommonSettings()
+    configure_logging(f"downstream-{name}", settings.log_level, settings.log_file)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    log.info("reference subscriber started", extra={"downstream": name})
+    ReferenceSubscriber(name, settings.kafka_config(), TopicNames(settings.topic_namespace)).run(stop)
+
+
+if __name__ == "__main__":
+    main()
