@@ -32,6 +32,8 @@ def parse(argv: list[str]) -> Settings:
         warmup=50 if quick else 200,
         kafka_round_trips=100 if quick else 500,
         kafka_bulk_messages=5_000 if quick else 50_000,
+        optout_samples=20 if quick else 200,
+        optout_background_rate=20.0,
         pg_commits=200 if quick else 2_000,
         http_round_trips=200 if quick else 1_000,
     )

@@ -83,7 +83,8 @@ def infrastructure(keep_dir: Path | None = None) -> Iterator[Infra]:
 def pipeline_config(infra: Infra, customers: int) -> PipelineConfig:
     """Fresh PostgreSQL databases, a fresh topic namespace and a demo identity source of `customers` rows."""
     suffix = uuid.uuid4().hex[:10]
-    urls = [infra.postgres.create_database(f"bench_{role}_{suffix}") for role in ("intake", "audit", "keys")]
+    roles = ("intake", "audit", "keys", "optout")
+    urls = [infra.postgres.create_database(f"bench_{role}_{suffix}") for role in roles]
     identity = company.seed(infra.work_dir / f"identity-{suffix}.db", count=customers)
     return PipelineConfig(
         bootstrap_servers=infra.bootstrap_servers,
@@ -93,6 +94,7 @@ def pipeline_config(infra: Infra, customers: int) -> PipelineConfig:
         keystore_url=urls[2],
         identity_source_url=f"sqlite:///{identity}",
         log_dir=infra.work_dir / "logs",
+        optout_db_url=urls[3],
     )
 
 

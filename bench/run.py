@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from rich.console import Console
 
-from bench import floors, infra, intake_load, latency
+from bench import floors, infra, intake_load, latency, optout
 from bench.report import TIMES, Figure, Report
 from bench.stats import summarise
 from services.common.localstack.kafka import DEFAULT_KAFKA_VERSION
@@ -33,6 +33,8 @@ class Settings:
     warmup: int
     kafka_round_trips: int
     kafka_bulk_messages: int
+    optout_samples: int
+    optout_background_rate: float
     pg_commits: int
     http_round_trips: int
 
@@ -49,6 +51,7 @@ class Measured:
     drain_s: float | None = None
     e2e: latency.EndToEnd | None = None
     rss: dict[str, int | None] | None = None
+    propagation: optout.Propagation | None = None
 
 
 def run(settings: Settings, console: Console) -> Report:
@@ -93,9 +96,13 @@ def measure(
     measured.e2e = latency.submit_to_timeline(
         pipeline.intake.url, pipeline.audit.url, pipeline.auth, bodies.take(settings.latency_samples)
     )
+    console.log(f"opt-out propagation: {settings.optout_samples} samples under "
+                f"{settings.optout_background_rate:.0f} opt-outs/s of background load")  # fmt: skip
+    measured.propagation = optout.measure(pipeline, settings.optout_samples, settings.optout_background_rate)
     measured.rss = {
         "intake": infra.peak_rss_bytes(infra.service_pid(pipeline, "intake")),
         "audit": infra.peak_rss_bytes(infra.service_pid(pipeline, "audit")),
+        "optout": infra.peak_rss_bytes(infra.service_pid(pipeline, "optout")),
         "kafka broker": max((infra.peak_rss_bytes(pid) or 0 for pid in stack.broker_pids()), default=None),
     }
     return measured
@@ -106,8 +113,11 @@ def build_report(settings: Settings, m: Measured, machine_info: dict[str, Any], 
     load, http_load = summarise(m.load.latencies), summarise(m.http_load.latencies)
     e2e, submit = summarise(m.e2e.timeline), summarise(m.e2e.submit)
     rtt, commit, http = summarise(m.kafka.round_trips), summarise(m.commits.commits), summarise(m.http)
+    assert m.propagation is not None
+    to_state, to_ack = summarise(m.propagation.to_state), summarise(m.propagation.to_ack)
+    bg = f"{m.propagation.background_rate:.0f}/s background"
     c = settings.concurrency
-    rss_sum = (m.rss["intake"] or 0) + (m.rss["audit"] or 0)
+    rss_sum = (m.rss["intake"] or 0) + (m.rss["audit"] or 0) + (m.rss["optout"] or 0)
     figures = [
         Figure(
             f"intake durable requests/s ({c} clients)",
@@ -149,10 +159,27 @@ def build_report(settings: Settings, m: Measured, machine_info: dict[str, Any], 
             len(m.load.accepted) / m.kafka.bulk_rate if m.kafka.bulk_rate else None,
             f"Kafka moving {len(m.load.accepted)} msgs in bulk",
         ),
+        Figure(
+            f"opt-out signal → state on topic p50 ({bg})",
+            "latency",
+            to_state.p50,
+            2 * rtt.p50,
+            f"2{TIMES} Kafka produce→consume p50 (intake→optout→topic)",
+        ),
+        Figure("opt-out signal → state on topic p99", "latency", to_state.p99, 2 * rtt.p99, f"2{TIMES} Kafka p99"),
+        Figure(
+            "opt-out signal → downstream ack p50",
+            "latency",
+            to_ack.p50,
+            3 * rtt.p50,
+            f"3{TIMES} Kafka produce→consume p50 (+ downstream hop)",
+        ),
+        Figure("opt-out signal → downstream ack p99", "latency", to_ack.p99, 3 * rtt.p99, f"3{TIMES} Kafka p99"),
         Figure("peak RSS intake", "size", m.rss["intake"]),
         Figure("peak RSS audit", "size", m.rss["audit"]),
+        Figure("peak RSS optout", "size", m.rss["optout"]),
         Figure(
-            "peak RSS intake + audit",
+            "peak RSS intake + audit + optout",
             "size",
             rss_sum or None,
             field=f"~1.2 GiB with worker (= {1.2 * 2**30 / rss_sum:.1f}{TIMES} ours)" if rss_sum else "~1.2 GiB",
@@ -188,6 +215,8 @@ def build_report(settings: Settings, m: Measured, machine_info: dict[str, Any], 
         "pg_commit": commit.as_dict(),
         "healthz": http.as_dict(),
         "rss_bytes": m.rss,
+        "optout_to_state": to_state.as_dict(),
+        "optout_to_ack": {**to_ack.as_dict(), **optout.as_dict(m.propagation)},
         "service_log_problem_lines": problems,
         "service_logs": str(LOG_COPY_DIR),
     }
