@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from services.audit import handlers, orm
 from services.audit.settings import AuditSettings
-from services.common.consumer import ConsumerRunner, DeadLetterTopics
+from services.common.consumer import ConsumerRunner
 from services.common.runtime import ServiceRuntime
-from services.common.topics import ALL_TOPICS, DLQ, FAILURES, TopicNames
+from services.common.topics import ALL_TOPICS, DLQ, TopicNames
 
 AUDITED_TOPICS = tuple(spec for spec in ALL_TOPICS if spec is not DLQ)
 
@@ -32,15 +32,5 @@ class Audit:
 
 def bootstrap(settings: AuditSettings) -> Audit:
     runtime = ServiceRuntime(settings, "audit", orm.metadata)
-    consumer = ConsumerRunner(
-        group_id=settings.consumer_group,
-        topics=audited_topic_names(runtime.topics),
-        kafka_config=settings.kafka_config(),
-        engine=runtime.engine,
-        inbox=orm.inbox,
-        handler=handlers.handle,
-        codec=runtime.codec,
-        producer=runtime.producer,
-        dead_letters=DeadLetterTopics(runtime.topics(DLQ), runtime.topics(FAILURES)),
-    )
+    consumer = runtime.consumer(settings.consumer_group, AUDITED_TOPICS, orm.inbox, handlers.handle)
     return Audit(runtime, consumer)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import OperationalError
 
 from services.common.runtime import ServiceRuntime
 
@@ -53,3 +56,31 @@ def require_token(
 
 
 ApiToken = Annotated[None, Depends(require_token)]
+
+
+class Service(Protocol):
+    runtime: ServiceRuntime
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def service_app(service: Service, api_token: str, title: str, description: str, store: str) -> FastAPI:
+    """The FastAPI shell every service shares: start/stop with the app, token, ops routes, store-down as 503."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        service.start()
+        yield
+        service.stop()
+
+    app = FastAPI(title=title, version="1", lifespan=lifespan, description=description)
+    app.state.api_token = api_token
+    app.include_router(ops_router(service.runtime))
+
+    @app.exception_handler(OperationalError)
+    async def store_down(_request: Request, _exc: OperationalError) -> JSONResponse:
+        return JSONResponse({"detail": f"{store} unavailable; nothing was changed, try again"}, status_code=503)
+
+    return app

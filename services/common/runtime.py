@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from confluent_kafka.admin import AdminClient
 
+from services.common.consumer import ConsumerRunner, DeadLetterTopics, Handler
 from services.common.db import make_engine, ping
 from services.common.kafka import EventProducer
 from services.common.serde import SingleObjectCodec
 from services.common.settings import CommonSettings
-from services.common.topics import TopicNames, ensure_topics
+from services.common.topics import DLQ, FAILURES, TopicNames, TopicSpec, ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,28 @@ class ServiceRuntime:
         self._wait_until(self._broker_answers, "Kafka", wait_seconds)
         self.metadata.create_all(self.engine)
         ensure_topics(self.admin, self.topics, self.settings.topic_partitions, self.settings.topic_replication_factor)
+
+    def consumer(
+        self,
+        group_id: str,
+        topics: tuple[TopicSpec, ...],
+        inbox: sa.Table,
+        handler: Handler,
+        after_commit: Callable[[], None] | None = None,
+    ) -> ConsumerRunner:
+        """A consumer group member with the runtime's broker, database, codec and dead-letter topics."""
+        return ConsumerRunner(
+            group_id=group_id,
+            topics=[self.topics(spec) for spec in topics],
+            kafka_config=self.settings.kafka_config(),
+            engine=self.engine,
+            inbox=inbox,
+            handler=handler,
+            codec=self.codec,
+            producer=self.producer,
+            dead_letters=DeadLetterTopics(self.topics(DLQ), self.topics(FAILURES)),
+            after_commit=after_commit,
+        )
 
     def start_worker(
         self, name: str, run: Callable[[threading.Event], None], last_loop_at: Callable[[], datetime]

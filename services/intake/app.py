@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request, Response, status
@@ -12,11 +10,10 @@ from fastapi.responses import JSONResponse
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
 from slowapi.util import get_remote_address
-from sqlalchemy.exc import OperationalError
 
 from services.common.clocks import ExtensionNotAllowed
 from services.common.events import utcnow
-from services.common.http import ApiToken, ops_router
+from services.common.http import ApiToken, service_app
 from services.common.identity import InvalidIdentifier
 from services.common.metrics import GPC_SIGNALS, REQUESTS_ACCEPTED, REQUESTS_REJECTED
 from services.intake.api_models import (
@@ -43,21 +40,14 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     limiter = Limiter(key_func=get_remote_address)
     intake: Intake = bootstrap(settings)
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        intake.start()
-        yield
-        intake.stop()
-
-    app = FastAPI(
-        title="CCPA intake",
-        version="1",
-        lifespan=lifespan,
-        description="Consumer privacy requests (CCPA/CPRA): submit, track, extend; GPC support.",
+    app = service_app(
+        intake,
+        settings.api_token.get_secret_value(),
+        "CCPA intake",
+        "Consumer privacy requests (CCPA/CPRA): submit, track, extend; GPC; consent look-up.",
+        "request store",
     )
-    app.state.api_token = settings.api_token.get_secret_value()
     app.state.limiter = limiter
-    app.include_router(ops_router(intake.runtime))
     _install_error_handlers(app)
     service = intake.service
 
@@ -174,7 +164,3 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def too_many(_request: Request, exc: RateLimitExceeded) -> JSONResponse:
         REQUESTS_REJECTED.labels("rate_limited").inc()
         return JSONResponse({"detail": f"rate limit exceeded: {exc.detail}"}, status_code=429)
-
-    @app.exception_handler(OperationalError)
-    async def store_down(_request: Request, _exc: OperationalError) -> JSONResponse:
-        return JSONResponse({"detail": "request store unavailable; nothing was saved, try again"}, status_code=503)

@@ -10,11 +10,25 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 PORT_VARIABLES = {"intake": "CCPA_INTAKE_PORT", "audit": "CCPA_AUDIT_PORT", "optout": "CCPA_OPTOUT_PORT"}
+
+
+def wait_until_ready(url: str, alive: Callable[[], bool], timeout: float) -> bool:
+    """Poll `url`/readyz until it answers 200 (True), the process dies or the time is up (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
 
 
 class ServiceProcess:
@@ -47,17 +61,9 @@ class ServiceProcess:
         return self
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.running():
-                raise RuntimeError(f"{self.service} exited with {self.returncode()}:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.service} not ready after {timeout:.0f}s:\n{self.log_tail()}")
+        if not wait_until_ready(self.url, self.running, timeout):
+            state = f"exited with {self.returncode()}" if not self.running() else f"not ready after {timeout:.0f}s"
+            raise RuntimeError(f"{self.service} {state}:\n{self.log_tail()}")
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None

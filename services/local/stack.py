@@ -9,16 +9,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
 
 from services.common.localstack.kafka import KafkaCluster
 from services.common.localstack.ports import recorded_pid, terminate, write_pid
 from services.demo import company
 from services.local import secrets
+from services.local.process import wait_until_ready
 
 
 @dataclass(frozen=True)
@@ -136,21 +134,13 @@ class LocalStack:
         write_pid(self._pid_file(spec), process.pid)
 
     def _wait_ready(self, spec: ServiceSpec, timeout: float) -> None:
-        if not spec.http:
-            if self._pid(spec) is None:
-                raise RuntimeError(f"{spec.name} exited during start-up; see {self.logs / spec.name}.log")
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._pid(spec) is None:
-                raise RuntimeError(f"{spec.name} exited during start-up; see {self.logs / spec.name}.log")
-            try:
-                if httpx.get(f"{self.url(spec)}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"{spec.name} not ready after {timeout:.0f}s; see {self.logs / spec.name}.log")
+        def alive() -> bool:
+            return self._pid(spec) is not None
+
+        ready = wait_until_ready(self.url(spec), alive, timeout) if spec.http else alive()
+        if not ready:
+            state = "exited during start-up" if not alive() else f"not ready after {timeout:.0f}s"
+            raise RuntimeError(f"{spec.name} {state}; see {self.logs / spec.name}.log")
 
     def _pid(self, spec: ServiceSpec) -> int | None:
         # The command-line check guards against a recycled PID belonging to something else.

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from fastapi import FastAPI
 
 from services.common.events import utcnow
-from services.common.http import ApiToken, ops_router
+from services.common.http import ApiToken, service_app
 from services.optout import rules
 from services.optout.bootstrap import bootstrap
 from services.optout.handlers import load_state, state_payload
@@ -22,25 +18,9 @@ from services.optout.settings import OptoutSettings
 def create_app(settings: OptoutSettings | None = None) -> FastAPI:
     settings = settings or OptoutSettings()
     optout = bootstrap(settings)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        optout.start()
-        yield
-        optout.stop()
-
-    app = FastAPI(
-        title="CCPA opt-out",
-        version="1",
-        lifespan=lifespan,
-        description="Consent state per subject: sale/sharing opt-outs, limits, GPC, GPP/USP strings.",
-    )
-    app.state.api_token = settings.api_token.get_secret_value()
-    app.include_router(ops_router(optout.runtime))
-
-    @app.exception_handler(OperationalError)
-    async def store_down(_request: Request, _exc: OperationalError) -> JSONResponse:
-        return JSONResponse({"detail": "consent store unavailable; try again"}, status_code=503)
+    app = service_app(optout, settings.api_token.get_secret_value(), "CCPA opt-out",
+                      "Consent state per subject: sale/sharing opt-outs, limits, GPC, GPP/USP strings.",
+                      "consent store")  # fmt: skip
 
     @app.get("/v1/consent/{subject_key}", tags=["consent"])
     def consent(subject_key: str, _token: ApiToken) -> dict[str, Any]:

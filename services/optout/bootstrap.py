@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.consumer import ConsumerRunner, DeadLetterTopics
+from services.common.consumer import ConsumerRunner
 from services.common.crypto import KeyStore, Sealer
 from services.common.db import make_engine
 from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
-from services.common.topics import CONSENT_CHANGES, DLQ, FAILURES, OPTOUT_ACKS, REQUESTS
+from services.common.topics import CONSENT_CHANGES, OPTOUT_ACKS, REQUESTS
 from services.optout import orm
 from services.optout.handlers import OptoutHandlers
 from services.optout.overdue import OverdueWatch
@@ -45,17 +45,7 @@ def bootstrap(settings: OptoutSettings) -> Optout:
     relay = OutboxRelay(runtime.engine, orm.outbox, runtime.producer)
     handlers = OptoutHandlers(outbox, topics, Sealer(keystore), systems, settings.downstream_systems,
                               settings.ack_sla_seconds)  # fmt: skip
-    consumer = ConsumerRunner(
-        group_id=settings.consumer_group,
-        topics=[topics(REQUESTS), topics(CONSENT_CHANGES), topics(OPTOUT_ACKS)],
-        kafka_config=settings.kafka_config(),
-        engine=runtime.engine,
-        inbox=orm.inbox,
-        handler=handlers.handle,
-        codec=runtime.codec,
-        producer=runtime.producer,
-        dead_letters=DeadLetterTopics(topics(DLQ), topics(FAILURES)),
-        after_commit=relay.wakeup.set,
-    )
+    consumer = runtime.consumer(settings.consumer_group, (REQUESTS, CONSENT_CHANGES, OPTOUT_ACKS), orm.inbox,
+                                handlers.handle, after_commit=relay.wakeup.set)  # fmt: skip
     overdue = OverdueWatch(runtime.engine, outbox, topics, relay.wakeup, settings.overdue_check_seconds)
     return Optout(runtime, consumer, relay, overdue, systems)

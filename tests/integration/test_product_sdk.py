@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import uuid
 
@@ -51,8 +50,9 @@ def consent_events(events: ConsentEvents, bootstrap: str) -> list[dict[str, obje
             for m in read_topic(bootstrap, events.topic)]  # fmt: skip
 
 
-def test_gpc_middleware_follows_the_spec_and_emits_once_per_browser(events: ConsentEvents,
-                                                                    kafka_bootstrap: str) -> None:
+def test_gpc_middleware_follows_the_spec_and_emits_once_per_browser(
+    events: ConsentEvents, kafka_bootstrap: str
+) -> None:
     client = shop(events)
     cases = [
         ([("Sec-GPC", "1"), ("X-Device-Id", "browser-a")], True),
@@ -66,13 +66,15 @@ def test_gpc_middleware_follows_the_spec_and_emits_once_per_browser(events: Cons
         assert client.get("/", headers=headers).json() == {"gpc": honoured}
     emitted = consent_events(events, kafka_bootstrap)
     assert sorted(e["subject_key"] for e in emitted) == sorted(
-        [events.subject_key("device_id", "browser-a"), events.subject_key("device_id", "browser-d")])
+        [events.subject_key("device_id", "browser-a"), events.subject_key("device_id", "browser-d")]
+    )
     assert all(e["source"] == "gpc" and e["sale_opt_out"] and e["scope"] == "device" for e in emitted)
-    assert all(b"browser" not in base64.b64encode(str(e).encode()) for e in emitted)
+    assert all("browser-" not in repr(e) for e in emitted), "device ids travel only as keyed hashes"
 
 
-def test_consent_events_hash_identifiers_and_mark_the_consumers_own_action(events: ConsentEvents,
-                                                                           kafka_bootstrap: str) -> None:
+def test_consent_events_hash_identifiers_and_mark_the_consumers_own_action(
+    events: ConsentEvents, kafka_bootstrap: str
+) -> None:
     events.opt_out("email", " Shopper@Example.com ")
     events.opt_in("email", "shopper@example.com")
     events.age_known("account_id", "acct-9", "13_15")
