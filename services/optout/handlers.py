@@ -13,18 +13,28 @@ import sqlalchemy as sa
 from services.common.clocks import deadlines_for
 from services.common.consumer import Delivery
 from services.common.crypto import Sealed, Sealer
+from services.common.errors import PoisonMessage
 from services.common.events import Event, strictly_after
 from services.common.outbox import Outbox
 from services.common.request_types import RequestType
 from services.common.topics import OPTOUT_RESULTS, OPTOUT_STATE, TopicNames
 from services.optout import orm, rules
-from services.optout.gpp import USCA_SENSITIVE_SLOTS, usca_for, usp_for
+from services.optout.gpp import (
+    USCA_SENSITIVE_SLOTS,
+    PrivacyStringError,
+    california_choices,
+    decode_gpp,
+    decode_usp,
+    usca_for,
+    usp_for,
+)
 from services.optout.rules import ConsentInput, ConsentState, Outcome
 from services.optout.systems import SystemsOfRecord
 
 log = logging.getLogger(__name__)
 PRODUCER = "optout"
 USCA_SLOTS = frozenset(USCA_SENSITIVE_SLOTS)
+SIGNAL_SOURCES = frozenset({"gpp", "usp"})
 OPT_OUT_FAMILY = {RequestType.OPT_OUT.value, RequestType.LIMIT.value, RequestType.OPT_IN.value}
 
 
@@ -219,13 +229,35 @@ def request_input(payload: Mapping[str, Any]) -> ConsentInput:
 
 def consent_input(payload: Mapping[str, Any]) -> ConsentInput:
     limits = payload.get("limit_sensitive") or []
-    return ConsentInput(
+    change = ConsentInput(
         source=payload["source"], received_at=payload["effective_at"], sale_opt_out=payload["sale_opt_out"],
         share_opt_out=payload["share_opt_out"], limit=frozenset(limits) if limits else None,
         consumer_action=bool(payload.get("consumer_action")), parental_consent=payload["source"] == "parent",
         age_band=payload.get("age_band"), financial_incentive=payload.get("financial_incentive"),
         affirmed_opt_out=bool(payload.get("affirmed_opt_out")), scope=payload.get("scope") or "consumer",
     )  # fmt: skip
+    if payload["source"] in SIGNAL_SOURCES and payload.get("signal"):
+        return replace(change, **signal_choices(payload["source"], payload["signal"]))
+    return change
+
+
+def signal_choices(source: str, signal: str) -> dict[str, Any]:
+    """Opt-outs and limits a GPP or US Privacy string carries; a malformed string is a poison message.
+
+    A string that says "did not opt out" is not an opt-in (§7025(c)(5)), so only opt-outs and limits are taken.
+    """
+    try:
+        if source == "usp":
+            usp = decode_usp(signal)
+            return {"sale_opt_out": True if usp.opt_out_sale == "Y" else None}
+        choices = california_choices(decode_gpp(signal))
+    except PrivacyStringError as exc:
+        raise PoisonMessage(f"{source} signal: {exc}") from exc
+    return {
+        "sale_opt_out": True if choices.sale_opt_out else None,
+        "share_opt_out": True if choices.share_opt_out else None,
+        "limit": frozenset(choices.limit_sensitive) or None,
+    }
 
 
 def state_payload(state: ConsentState) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from services.common.identity import normalise
 from services.common.kafka import EventProducer, event_message
 from services.common.serde import SingleObjectCodec
 from services.common.topics import CONSENT_CHANGES, TopicNames
+from services.optout.gpp import decode_gpp, decode_usp
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -60,6 +61,14 @@ class ConsentEvents:
 
     def limit(self, kind: str, value: str, categories: list[str]) -> Event:
         return self._emit(kind, value, source="product_event", limit_sensitive=sorted(categories))
+
+    def privacy_string(self, kind: str, value: str, string: str) -> Event:
+        """A GPP string (or a 4-character US Privacy string) the CMP produced; validated here, before it leaves."""
+        if len(string) == 4:
+            decode_usp(string)
+            return self._emit(kind, value, source="usp", signal=string)
+        decode_gpp(string)
+        return self._emit(kind, value, source="gpp", signal=string)
 
     def age_known(self, kind: str, value: str, age_band: str) -> Event:
         """Actual knowledge of the consumer's age band: under_13 | 13_15 | 16_plus (§1798.120(c))."""

@@ -178,3 +178,29 @@ def test_a_downstream_down_then_up_acknowledges_late_and_the_timeline_shows_it(
     ack = next(e for e in timeline["entries"] if e["event_type"] == "OptOutAcknowledged")
     assert overdue["details"]["downstream"] == "adtech-sync"
     assert ack["occurred_at"] > overdue["details"]["acknowledge_by"]
+
+
+def test_a_gpp_string_from_a_product_service_is_applied(optout_pipeline: Pipeline,
+                                                       demo_customers: list[Customer]) -> None:  # fmt: skip
+    from services.common.settings import decode_key
+    from services.optout.gpp import usca_for
+    from services.optout.sdk import ConsentEvents
+
+    pipeline, customer = optout_pipeline, demo_customers[6]
+    secret = decode_key(pipeline.secrets["CCPA_SUBJECT_KEY_SECRET"], "CCPA_SUBJECT_KEY_SECRET")
+    events = ConsentEvents({"bootstrap.servers": pipeline.config.bootstrap_servers}, secret, "cmp",
+                           pipeline.config.topic_namespace)  # fmt: skip
+    try:
+        events.privacy_string("email", customer.email, usca_for(False, True, {"health"}, gpc=None))
+    finally:
+        events.close()
+    subject = events.subject_key("email", customer.email)
+
+    def state() -> dict[str, object] | None:
+        response = httpx.get(f"{pipeline.optout.url}/v1/consent/{subject}", headers=pipeline.auth)  # type: ignore[union-attr]
+        body = response.json()
+        return body if body["known"] else None
+
+    current = wait_for(state, what="the GPP opt-out to reach the consent state")
+    assert (current["sale_opt_out"], current["share_opt_out"]) == (True, True)
+    assert current["limit_sensitive"] == ["health"] and current["source"] == "gpp"

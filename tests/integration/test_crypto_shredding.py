@@ -1,0 +1,49 @@
+"""Crypto-shredding through the CLI: identifiers already on the topic become unreadable everywhere."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+
+from services.common.crypto import KeyShredded, KeyStore, Sealed, Sealer
+from services.common.serde import SingleObjectCodec
+from services.common.settings import decode_key
+from services.common.topics import REQUESTS, TopicNames
+from services.local.pipeline import Pipeline
+from tests.support import read_topic
+
+pytestmark = pytest.mark.integration
+
+
+def sealer_of(pipeline: Pipeline) -> Sealer:
+    import json
+
+    masters = {kid: decode_key(v, kid) for kid, v in json.loads(pipeline.secrets["CCPA_MASTER_KEYS"]).items()}
+    engine = sa.create_engine(pipeline.config.keystore_url)
+    return Sealer(KeyStore(engine, masters, pipeline.secrets["CCPA_ACTIVE_MASTER_KEY"]))
+
+
+def test_shredding_a_subject_makes_its_identifiers_on_the_topic_unreadable(pipeline: Pipeline) -> None:
+    with httpx.Client(timeout=10) as client:
+        response = client.post(f"{pipeline.intake.url}/v1/requests",
+                               json={"type": "opt_out", "identifiers": {"email": "shred.me@example.com"}})  # fmt: skip
+    request_id = response.json()["request_id"]
+    topic = TopicNames(pipeline.config.topic_namespace)(REQUESTS)
+    message = next(m for m in read_topic(pipeline.config.bootstrap_servers, topic)
+                   if dict(m.headers() or []).get("request_id") == request_id.encode())  # fmt: skip
+    event = SingleObjectCodec().decode(message.value())
+    sealed, sealer = Sealed.from_record(event.payload["identifiers"]), sealer_of(pipeline)
+    assert sealer.open(sealed, event.subject_key, request_id) == {"email": "shred.me@example.com"}
+    with pytest.raises(InvalidTag):
+        sealer.open(sealed, event.subject_key, "another-request")
+
+    result = subprocess.run([sys.executable, "-m", "services.cli", "keys", "shred", event.subject_key],
+                            env=pipeline.env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0 and "shredded 1 data key" in result.stdout, result.stdout + result.stderr
+    with pytest.raises(KeyShredded):
+        sealer.open(sealed, event.subject_key, request_id)
