@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
+from services.common.db import create_tables
 from services.common.identity import IdentifierKind
 
 
@@ -88,7 +89,7 @@ class KeyStore:
         self.engine = engine
         self.master_keys = dict(master_keys)
         self.active_master_key = active_master_key
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     def key_for_subject(self, subject_key: str) -> tuple[str, bytes]:
         try:

@@ -58,3 +58,18 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def create_tables(metadata: sa.MetaData, engine: sa.Engine, attempts: int = 3) -> None:
+    """create_all that tolerates another process creating the same tables at the same moment.
+
+    create_all checks, then creates: two services starting together against a shared database (the key store)
+    can both see a table missing, and the slower one fails with "already exists". Checking again settles it.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            metadata.create_all(engine)
+            return
+        except (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
+            if attempt == attempts or "already exists" not in str(exc.orig):
+                raise

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from confluent_kafka.admin import AdminClient
 
 from services.common.consumer import ConsumerRunner, DeadLetterTopics, Handler
-from services.common.db import make_engine, ping
+from services.common.db import create_tables, make_engine, ping
 from services.common.kafka import EventProducer
 from services.common.serde import SingleObjectCodec
 from services.common.settings import CommonSettings
@@ -53,7 +53,7 @@ class ServiceRuntime:
         """Pre-start: wait for the broker and the database, then create tables and topics."""
         self._wait_until(lambda: ping(self.engine), "database", wait_seconds)
         self._wait_until(self._broker_answers, "Kafka", wait_seconds)
-        self.metadata.create_all(self.engine)
+        create_tables(self.metadata, self.engine)
         ensure_topics(self.admin, self.topics, self.settings.topic_partitions, self.settings.topic_replication_factor)
 
     def consumer(
