@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export CCPA_LOCAL_DIR ?= .local
 
-.PHONY: install system-deps python-deps kafka-jars up down status run demo test test-unit bench lint clean
+.PHONY: install system-deps python-deps kafka-jars up down status run demo test test-unit bench lint k8s clean
 
 install: system-deps python-deps kafka-jars
 
@@ -54,6 +54,13 @@ lint: python-deps
 	$(PY) -m ruff check services tests bench
 	$(PY) -m ruff format --check services tests bench
 	$(PY) -m mypy
+
+# Render both overlays with kustomize (installed from the Go module proxy into $(HOME)/go/bin).
+KUSTOMIZE ?= $(HOME)/go/bin/kustomize
+k8s:
+	@[ -x $(KUSTOMIZE) ] || GOFLAGS=-mod=mod go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
+	$(KUSTOMIZE) build deploy/k8s/overlays/dev > /dev/null && echo "overlays/dev renders"
+	$(KUSTOMIZE) build deploy/k8s/overlays/production > /dev/null && echo "overlays/production renders"
 
 clean: down
 	rm -rf $(VENV) $(CCPA_LOCAL_DIR)/logs $(CCPA_LOCAL_DIR)/pids
