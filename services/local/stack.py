@@ -81,10 +81,12 @@ class LocalStack:
 
     def up(self) -> dict[str, str]:
         env = self.environment()
-        for spec in SERVICES:
-            self._start(spec, env)
-        for spec in SERVICES:
-            self._wait_ready(spec, timeout=90)
+        # HTTP services first: they create the topics the background subscribers read.
+        for group in ([spec for spec in SERVICES if spec.http], [spec for spec in SERVICES if not spec.http]):
+            for spec in group:
+                self._start(spec, env)
+            for spec in group:
+                self._wait_ready(spec, timeout=90)
         return env
 
     def down(self) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,7 +84,7 @@ class ReferenceSubscriber:
     def _assign_from_beginning(self) -> dict[int, int]:
         """Assign every partition from its start; returns the end offsets of the partitions that hold data."""
         topic = self.topics(OPTOUT_STATE)
-        partitions = self.consumer.list_topics(topic, timeout=15).topics[topic].partitions
+        partitions = self._partitions(topic)
         self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         ends = {}
         for partition in partitions:
@@ -108,6 +109,17 @@ class ReferenceSubscriber:
             tuple(payload["limit_sensitive"]), event.event_id, event.request_id,
         )  # fmt: skip
         return True
+
+    def _partitions(self, topic: str, timeout: float = 120.0) -> list[int]:
+        """The state topic's partitions, waiting for the opt-out service to create it if we started first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            metadata = self.consumer.list_topics(topic, timeout=10).topics.get(topic)
+            if metadata is not None and metadata.error is None and metadata.partitions:
+                return sorted(metadata.partitions)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topic {topic} does not exist after {timeout:.0f}s; is the opt-out service up?")
+            time.sleep(0.5)
 
     @staticmethod
     def _subject_of(message: Message) -> str:
