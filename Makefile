@@ -61,6 +61,7 @@ k8s:
 	@[ -x $(KUSTOMIZE) ] || GOFLAGS=-mod=mod go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
 	$(KUSTOMIZE) build deploy/k8s/overlays/dev > /dev/null && echo "overlays/dev renders"
 	$(KUSTOMIZE) build deploy/k8s/overlays/production > /dev/null && echo "overlays/production renders"
+	$(KUSTOMIZE) build deploy/k8s/overlays/production-topics > /dev/null && echo "overlays/production-topics renders"
 
 clean: down
 	rm -rf $(VENV) $(CCPA_LOCAL_DIR)/logs $(CCPA_LOCAL_DIR)/pids
