@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
+KAFKA_LOGGER = logging.getLogger("librdkafka")
 
 
 def decode_key(value: str, name: str) -> bytes:
@@ -72,7 +74,8 @@ class CommonSettings(BaseSettings):
         return decode_key(self.subject_key_secret.get_secret_value(), "CCPA_SUBJECT_KEY_SECRET")
 
     def kafka_config(self) -> dict[str, Any]:
-        return {"bootstrap.servers": self.kafka_bootstrap_servers, **self.kafka_extra_config}
+        # librdkafka's own messages go through Python logging: JSON lines, PI filter, like everything else.
+        return {"bootstrap.servers": self.kafka_bootstrap_servers, "logger": KAFKA_LOGGER, **self.kafka_extra_config}
 
 
 class ApiSettings(CommonSettings):
