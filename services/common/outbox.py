@@ -13,7 +13,7 @@ from services.common import faults
 from services.common.db import UtcDateTime
 from services.common.events import Event
 from services.common.kafka import EventProducer, OutgoingMessage, event_message
-from services.common.metrics import OUTBOX_PUBLISHED
+from services.common.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED
 from services.common.serde import SingleObjectCodec
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.wakeup = threading.Event()
         self.last_loop_at = datetime.now(UTC)
+        # Counted when Prometheus scrapes, not on the publishing path: a growing backlog means the relay is stuck.
+        OUTBOX_PENDING.set_function(self.pending_count)
 
     def publish_pending(self) -> int:
         with self.engine.begin() as conn:

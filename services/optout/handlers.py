@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -31,7 +30,6 @@ from services.optout.gpp import (
 from services.optout.rules import ConsentInput, ConsentState, Outcome
 from services.optout.systems import SystemsOfRecord
 
-log = logging.getLogger(__name__)
 PRODUCER = "optout"
 USCA_SLOTS = frozenset(USCA_SENSITIVE_SLOTS)
 SIGNAL_SOURCES = frozenset({"gpp", "usp"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import datetime
 
 import httpx
@@ -261,6 +262,7 @@ def test_token_guards_everything_but_submission(pipeline: Pipeline) -> None:
     assert [no_token.status_code, wrong.status_code, audit.status_code, extend.status_code] == [401] * 4
     assert health.status_code == 200 and health.json()["workers"] == {"timeline-consumer": True}
     assert 'ccpa_requests_accepted_total{channel="api",request_type="opt_out"} 1.0' in metrics.text
+    assert re.search(r"^ccpa_outbox_pending \d", metrics.text, re.M), "the outbox backlog is exported"
 
 
 def test_submission_is_rate_limited(pipeline_config: PipelineConfig) -> None:
