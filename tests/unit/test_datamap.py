@@ -148,3 +148,17 @@ def test_not_yaml_and_missing_file(tmp_path: Path) -> None:
     assert "not valid YAML" in problems_of("stores: [")[0]
     with pytest.raises(DataMapError, match="cannot read the file"):
         load_datamap(tmp_path / "absent.yaml")
+
+
+def test_follow_false_needs_an_identifier_and_stops_the_walk_there() -> None:
+    [problem] = problems_of(VALID.replace("{name: ip, category: F}", "{name: ip, category: F, follow: false}"))
+    assert "follow: false" in problem
+    from services.common.stores.base import FoundRecord
+    from services.common.stores.walk import identifiers_in
+
+    datamap = parse_datamap(VALID.replace("{name: email, identifies: email,", "{name: email, identifies: email, "
+                                          "follow: false,"), env={})  # fmt: skip
+    app = datamap.store("app")
+    assert app is not None
+    found = identifiers_in(datamap, app, [FoundRecord("app", "users", "users:1", {"id": 7, "email": "a@b.example"})])
+    assert found == {"account_id": frozenset({"7"})}

@@ -97,6 +97,11 @@ class Field(Strict):
     sensitive: str | None = None
     identifies: Annotated[str, PydanticField(pattern=IDENTIFIER_KIND)] | None = None
     references: str | None = PydanticField(default=None, description="table.field or store.table.field")
+    follow: bool = PydanticField(
+        default=True,
+        description="false: searched with the values the walk has, but values found here are not followed "
+        "(shared identifiers such as a household phone would reach other people's records)",
+    )
     withheld: str | None = PydanticField(default=None, description="§7024(d) kind: shown only as 'held'")
     label: str | None = None
     purposes: tuple[str, ...] = ()
@@ -118,6 +123,8 @@ class Field(Strict):
             raise ValueError(f"unknown withheld kind {self.withheld!r}; expected one of: " + ", ".join(WITHHELD_KINDS))
         if self.identifies and self.references:
             raise ValueError("give either `identifies` or `references`, not both")
+        if not self.follow and not (self.identifies or self.references):
+            raise ValueError("`follow: false` only applies to a field that `identifies` or `references` a kind")
         return self
 
     @property

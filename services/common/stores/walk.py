@@ -37,7 +37,8 @@ class WalkResult:
 
 
 def identifiers_in(datamap: DataMap, store: Store, records: Iterable[FoundRecord]) -> dict[str, frozenset[str]]:
-    """Identifier values the records hold, by kind: every field that `identifies` a kind or `references` one."""
+    """Identifier values the records hold, by kind: every field that `identifies` a kind or `references` one,
+    unless the data map says not to follow it."""
     found: dict[str, set[str]] = {}
     for record in records:
         collection = store.collection(record.collection)
@@ -45,7 +46,7 @@ def identifiers_in(datamap: DataMap, store: Store, records: Iterable[FoundRecord
             continue
         for data_field in collection.fields:
             kind = datamap.identifier_kind(store, collection, data_field)
-            if kind and data_field.name in record.values:
+            if kind and data_field.follow and data_field.name in record.values:
                 found.setdefault(kind, set()).update(identifier_values(kind, record.values[data_field.name]))
     return {kind: frozenset(values) for kind, values in found.items() if values}
 
