@@ -8,6 +8,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from services.demo.cli import demo_generate, demo_subjects
+from services.discovery.scanner.cli import discover_scan
 from services.optout.gpp_cli import gpp_app
 
 app = typer.Typer(no_args_is_help=True, help="CCPA privacy pipeline")
@@ -17,10 +19,15 @@ keys_app = typer.Typer(
     no_args_is_help=True, help="Key management: shred a subject's data key, re-wrap under a new master key"
 )
 audit_app = typer.Typer(no_args_is_help=True, help="Audit maintenance")
+discover_app = typer.Typer(no_args_is_help=True, help="PI discovery: scan stores for PI the data map misses")
 app.add_typer(stack_app, name="stack")
 app.add_typer(demo_app, name="demo")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(discover_app, name="discover")
+demo_app.command("generate")(demo_generate)
+demo_app.command("subjects")(demo_subjects)
+discover_app.command("scan")(discover_scan)
 app.add_typer(gpp_app, name="gpp", help="Decode and encode IAB GPP and US Privacy strings")
 console = Console()
 
@@ -29,7 +36,7 @@ LOCAL_DIR = Path(os.environ.get("CCPA_LOCAL_DIR", ".local"))
 
 @app.command()
 def serve(service: str) -> None:
-    """Run one service in the foreground (intake, audit, optout)."""
+    """Run one service in the foreground (intake, audit, discovery, optout)."""
     from services.common.serve import serve as run_service
 
     run_service(service)
