@@ -175,17 +175,21 @@ class Sealer:
         self.keystore = keystore
 
     def seal(self, document: Mapping[str, Any], subject_key: str, request_id: str) -> Sealed:
-        key_id, key = self.keystore.key_for_subject(subject_key)
-        nonce = os.urandom(12)
-        plaintext = json.dumps(document, sort_keys=True).encode()
-        ciphertext = AESGCM(key).encrypt(nonce, plaintext, _aad(request_id, subject_key))
-        return Sealed(key_id, nonce, ciphertext)
+        return self.seal_bytes(json.dumps(document, sort_keys=True).encode(), subject_key, request_id)
 
     def open(self, sealed: Sealed, subject_key: str, request_id: str) -> dict[str, Any]:
-        key = self.keystore.key_by_id(sealed.key_id)
-        plaintext = AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, _aad(request_id, subject_key))
-        document: dict[str, Any] = json.loads(plaintext)
+        document: dict[str, Any] = json.loads(self.open_bytes(sealed, subject_key, request_id))
         return document
+
+    def seal_bytes(self, plaintext: bytes, subject_key: str, request_id: str) -> Sealed:
+        """Binary documents (a rendered report, a zip) under the subject's shreddable data key."""
+        key_id, key = self.keystore.key_for_subject(subject_key)
+        nonce = os.urandom(12)
+        return Sealed(key_id, nonce, AESGCM(key).encrypt(nonce, plaintext, _aad(request_id, subject_key)))
+
+    def open_bytes(self, sealed: Sealed, subject_key: str, request_id: str) -> bytes:
+        key = self.keystore.key_by_id(sealed.key_id)
+        return AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, _aad(request_id, subject_key))
 
 
 def _aad(request_id: str, subject_key: str) -> bytes:

@@ -13,6 +13,7 @@ SERVICES = {
     "intake": ("services.intake.app", "services.intake.settings", "IntakeSettings"),
     "audit": ("services.audit.app", "services.audit.settings", "AuditSettings"),
     "optout": ("services.optout.app", "services.optout.settings", "OptoutSettings"),
+    "discovery": ("services.discovery.app", "services.discovery.settings", "DiscoverySettings"),
 }
 
 

@@ -117,6 +117,27 @@ class Extension(BaseModel):
     max_respond_by: datetime | None
 
 
+class Response(BaseModel):
+    """How the request was complied with (or why not), as the acting service reported it."""
+
+    outcome: str
+    summary: str
+    responded_at: datetime
+    by: str
+
+
+class ReportLinks(BaseModel):
+    """The access report: expiring download links bound to this request, one per format."""
+
+    ready_at: datetime
+    expires_at: datetime
+    records: int
+    period_start: date
+    period_end: date
+    sha256: str
+    links: dict[str, str]
+
+
 class RequestStatus(BaseModel):
     request_id: str
     type: str
@@ -129,6 +150,8 @@ class RequestStatus(BaseModel):
     extension: Extension
     verification: dict[str, Any]
     denial: dict[str, Any] | None
+    response: Response | None = None
+    report: ReportLinks | None = None
 
 
 class ConsentLookup(Strict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Request, Response, status
+from fastapi import FastAPI, Header, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from slowapi import Limiter
@@ -21,12 +21,21 @@ from services.intake.api_models import (
     ConsentLookup,
     ExtendRequest,
     Extension,
+    ReportLinks,
     RequestStatus,
     SubmitRequest,
 )
+from services.intake.api_models import Response as ResponseModel
 from services.intake.bootstrap import Intake, bootstrap
 from services.intake.consent import OptoutUnavailable
 from services.intake.handlers import IdempotencyConflict, RequestNotFound
+from services.intake.reports import (
+    LinkExpired,
+    LinkInvalid,
+    ReportNotReady,
+    ReportUnavailable,
+    expiry_of,
+)
 from services.intake.settings import IntakeSettings
 
 
@@ -74,15 +83,41 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     @app.get("/v1/requests/{request_id}", response_model=RequestStatus, tags=["requests"])
     def get_request(request_id: str, _token: ApiToken) -> RequestStatus:
-        """Status, acknowledgement, due date and extension of one request."""
-        return _status(service.get(request_id))
+        """Status, due date, extension, the response and, when ready, the access report's download links."""
+        return status_of(request_id)
 
     @app.post("/v1/requests/{request_id}/extend", response_model=RequestStatus, tags=["requests"])
     def extend(request_id: str, body: ExtendRequest, _token: ApiToken) -> RequestStatus:
         """Take the one extension (to 90 days in all), with the reason told to the consumer."""
         service.extend(request_id, body.reason, utcnow())
         intake.relay.wakeup.set()
-        return _status(service.get(request_id))
+        return status_of(request_id)
+
+    @app.get("/v1/requests/{request_id}/report", tags=["requests"], response_class=Response)
+    def download_report(
+        request_id: str,
+        expires: Annotated[int, Query(description="From the link: when it stops working (Unix time)")],
+        signature: Annotated[str, Query(max_length=128, description="From the link: binds it to this request")],
+        format: Annotated[str, Query(pattern="^(json|csv|html)$", description="json | csv (zip) | html")] = "json",
+    ) -> Response:
+        """The access report through its expiring link (no API token: the signed link is the credential)."""
+        download = intake.downloads.download(request_id, format, expires, signature)
+        intake.relay.wakeup.set()
+        disposition = "inline" if format == "html" else f'attachment; filename="{download.filename}"'
+        headers = {"Content-Disposition": disposition, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+        return Response(download.content, media_type=download.media_type, headers=headers)
+
+    def status_of(request_id: str) -> RequestStatus:
+        current = _status(service.get(request_id))
+        if (answer := service.response_of(request_id)) is not None:
+            current.response = ResponseModel(outcome=answer.outcome, summary=answer.summary,
+                                             responded_at=answer.responded_at, by=answer.producer)  # fmt: skip
+        if (report := intake.downloads.report_of(request_id)) is not None and expiry_of(report) > utcnow():
+            links = intake.downloads.links.links(request_id, expiry_of(report), list(report.formats))
+            current.report = ReportLinks(ready_at=report.ready_at, expires_at=report.expires_at, records=report.records,
+                                         period_start=report.period_start, period_end=report.period_end,
+                                         sha256=report.sha256, links=links)  # fmt: skip
+        return current
 
     @app.post("/v1/consent/lookup", tags=["consent"])
     def consent_lookup(body: ConsentLookup, _token: ApiToken) -> dict[str, Any]:
@@ -158,6 +193,22 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OptoutUnavailable)
     async def optout_down(_request: Request, exc: OptoutUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(LinkInvalid)
+    async def link_invalid(_request: Request, exc: LinkInvalid) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_403_FORBIDDEN)
+
+    @app.exception_handler(LinkExpired)
+    async def link_expired(_request: Request, exc: LinkExpired) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_410_GONE)
+
+    @app.exception_handler(ReportNotReady)
+    async def report_not_ready(_request: Request, exc: ReportNotReady) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(ReportUnavailable)
+    async def report_unavailable(_request: Request, exc: ReportUnavailable) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.exception_handler(RateLimitExceeded)

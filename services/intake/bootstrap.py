@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from services.common.consumer import ConsumerRunner
 from services.common.crypto import KeyStore, Sealer
 from services.common.db import make_engine
 from services.common.outbox import Outbox, OutboxRelay
 from services.common.request_types import RequestType
 from services.common.runtime import ServiceRuntime
+from services.common.topics import DELETION_RESULTS, DISCOVERY_RESULTS, OPTOUT_RESULTS
 from services.intake import orm
 from services.intake.consent import ConsentLookupService
 from services.intake.handlers import IntakeService
+from services.intake.reports import ReportDownloads, ReportLinks
+from services.intake.results import ResultHandlers
 from services.intake.settings import IntakeSettings
 from services.intake.verification import (
     IdentitySource,
@@ -31,14 +35,18 @@ class Intake:
     service: IntakeService
     relay: OutboxRelay
     consent: ConsentLookupService
+    results: ConsumerRunner
+    downloads: ReportDownloads
 
     def start(self) -> None:
         self.runtime.prepare()
         self.runtime.start_worker("outbox-relay", self.relay.run, lambda: self.relay.last_loop_at)
+        self.runtime.start_worker("results-consumer", self.results.run, lambda: self.results.last_loop_at)
 
     def stop(self) -> None:
         self.runtime.shutdown()
         self.consent.close()
+        self.downloads.close()
 
 
 def bootstrap(settings: IntakeSettings) -> Intake:
@@ -53,8 +61,14 @@ def bootstrap(settings: IntakeSettings) -> Intake:
         subject_secret=settings.subject_key_bytes(),
         topics=runtime.topics,
     )
-    consent = ConsentLookupService(service, settings.optout_url, settings.api_token.get_secret_value())
-    return Intake(runtime, service, OutboxRelay(runtime.engine, orm.outbox, runtime.producer), consent)
+    token = settings.api_token.get_secret_value()
+    consent = ConsentLookupService(service, settings.optout_url, token)
+    relay = OutboxRelay(runtime.engine, orm.outbox, runtime.producer)
+    result_topics = (DISCOVERY_RESULTS, DELETION_RESULTS, OPTOUT_RESULTS)
+    results = runtime.consumer(settings.consumer_group, result_topics, orm.inbox, ResultHandlers().handle)
+    links = ReportLinks(settings.subject_key_bytes(), settings.public_base_url)
+    downloads = ReportDownloads(runtime.engine, service.outbox, runtime.topics, links, settings.discovery_url, token)
+    return Intake(runtime, service, relay, consent, results, downloads)
 
 
 def identity_source(settings: IntakeSettings) -> IdentitySource:

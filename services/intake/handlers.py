@@ -121,6 +121,10 @@ class IntakeService:
         with self.engine.connect() as conn:
             return self._row(conn, request_id, lock=False)
 
+    def response_of(self, request_id: str) -> sa.Row[Any] | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(orm.responses).where(orm.responses.c.request_id == request_id)).first()
+
     def _row(self, conn: sa.Connection, request_id: str, lock: bool) -> sa.Row[Any]:
         query = sa.select(orm.requests).where(orm.requests.c.request_id == request_id)
         row = conn.execute(query.with_for_update() if lock else query).first()

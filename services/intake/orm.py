@@ -1,10 +1,11 @@
-"""Intake's own tables: requests (identifiers encrypted), idempotency keys, outbox."""
+"""Intake's own tables: requests (identifiers encrypted), idempotency keys, responses, reports, inbox, outbox."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from services.common.db import UtcDateTime
+from services.common.inbox import inbox_table
 from services.common.outbox import outbox_table
 
 metadata = sa.MetaData()
@@ -49,4 +50,30 @@ idempotency_keys = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
 )
 
+# What the acting services answered (from their result topics): the response the consumer is told about.
+responses = sa.Table(
+    "responses",
+    metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("responded_at", Timestamp, nullable=False),
+    sa.Column("producer", sa.String(32), nullable=False),
+)
+
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("request_type", sa.String(32), nullable=False),
+    sa.Column("formats", sa.JSON, nullable=False),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("ready_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+)
+
+inbox = inbox_table(metadata)
 outbox = outbox_table(metadata)

@@ -31,3 +31,6 @@ class IntakeSettings(ApiSettings):
     )
     gpc_last_update: date = date(2026, 11, 26)
     optout_url: str = Field("http://127.0.0.1:8004", description="The opt-out service, for consent look-ups")
+    discovery_url: str = Field("http://127.0.0.1:8002", description="The discovery service, which holds reports")
+    public_base_url: str = Field("http://127.0.0.1:8000", description="Where consumers reach intake: report links")
+    consumer_group: str = "ccpa-intake"

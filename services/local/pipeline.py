@@ -29,6 +29,8 @@ class PipelineConfig:
     log_dir: Path
     submit_rate_limit: str = "100000/minute"
     optout_db_url: str | None = None
+    discovery_db_url: str | None = None
+    datamap_path: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -45,6 +47,7 @@ def pipeline_env(config: PipelineConfig, stack_secrets: dict[str, str]) -> dict[
         "CCPA_SUBMIT_RATE_LIMIT": config.submit_rate_limit,
         "CCPA_ENVIRONMENT": "test",
         **_optout_env(config),
+        **_discovery_env(config),
         **config.extra_env,
     }
 
@@ -57,18 +60,36 @@ def _optout_env(config: PipelineConfig) -> dict[str, str]:
             "CCPA_DOWNSTREAM_SYSTEMS": json.dumps([DOWNSTREAM])}  # fmt: skip
 
 
+def _discovery_env(config: PipelineConfig) -> dict[str, str]:
+    if config.discovery_db_url is None:
+        return {}
+    env = {"CCPA_DISCOVERY_DATABASE_URL": config.discovery_db_url}
+    if config.datamap_path is not None:
+        env["CCPA_DATAMAP"] = str(config.datamap_path)
+    return env
+
+
 class Pipeline:
-    """intake + audit, and with an optout database also optout and the reference downstream subscriber."""
+    """intake + audit; with an optout database also optout and the reference downstream subscriber; with a
+    discovery database also discovery (its data map and the demo stores' DEMO_* variables in extra_env)."""
 
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
         self.secrets = secrets.generate()
-        optout_port = free_port()
-        self.env = {**pipeline_env(config, self.secrets), "CCPA_OPTOUT_URL": f"http://127.0.0.1:{optout_port}"}
-        self.intake = ServiceProcess("intake", self.env, free_port(), config.log_dir)
+        optout_port, discovery_port, intake_port = free_port(), free_port(), free_port()
+        self.env = {
+            **pipeline_env(config, self.secrets),
+            "CCPA_OPTOUT_URL": f"http://127.0.0.1:{optout_port}",
+            "CCPA_DISCOVERY_URL": f"http://127.0.0.1:{discovery_port}",
+            "CCPA_PUBLIC_BASE_URL": f"http://127.0.0.1:{intake_port}",
+        }
+        self.intake = ServiceProcess("intake", self.env, intake_port, config.log_dir)
         self.audit = ServiceProcess("audit", self.env, free_port(), config.log_dir)
         self.optout = ServiceProcess("optout", self.env, optout_port, config.log_dir) if config.optout_db_url else None
         self.downstream = SubscriberProcess(DOWNSTREAM, self.env, config.log_dir) if config.optout_db_url else None
+        self.discovery = (
+            ServiceProcess("discovery", self.env, discovery_port, config.log_dir) if config.discovery_db_url else None
+        )
 
     @property
     def token(self) -> str:
@@ -80,7 +101,7 @@ class Pipeline:
 
     @property
     def services(self) -> list[ServiceProcess]:
-        return [s for s in (self.intake, self.audit, self.optout) if s is not None]
+        return [s for s in (self.intake, self.audit, self.optout, self.discovery) if s is not None]
 
     def start(self) -> Pipeline:
         for service in self.services:

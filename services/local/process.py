@@ -15,7 +15,12 @@ from pathlib import Path
 
 import httpx
 
-PORT_VARIABLES = {"intake": "CCPA_INTAKE_PORT", "audit": "CCPA_AUDIT_PORT", "optout": "CCPA_OPTOUT_PORT"}
+PORT_VARIABLES = {
+    "intake": "CCPA_INTAKE_PORT",
+    "audit": "CCPA_AUDIT_PORT",
+    "discovery": "CCPA_DISCOVERY_PORT",
+    "optout": "CCPA_OPTOUT_PORT",
+}
 
 
 def wait_until_ready(url: str, alive: Callable[[], bool], timeout: float) -> bool:
@@ -118,3 +123,38 @@ class SubscriberProcess(ServiceProcess):
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
         return self
+
+
+class ProviderProcess(ServiceProcess):
+    """A demo service provider's privacy API (services/demo/providers.py) on its own port."""
+
+    def __init__(self, name: str, env: dict[str, str], port: int, data: Path, log_dir: Path) -> None:
+        super().__init__("optout", env, port, log_dir)
+        self.env = dict(env)
+        self.name = name
+        self.data = data
+        self.log_file = log_dir / f"provider-{name}.log"
+
+    def start(self, extra_env: dict[str, str] | None = None, wait: bool = True, timeout: float = 60.0
+              ) -> ServiceProcess:  # fmt: skip
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "services.demo.providers", "--name", self.name, "--port", str(self.port),
+                   "--data", str(self.data)]  # fmt: skip
+        with self.log_file.open("ab") as sink:
+            self.process = subprocess.Popen(command, env={**self.env, **(extra_env or {})}, stdout=sink,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            start_new_session=True)  # fmt: skip
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.running():
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"provider {self.name} did not start:\n{self.log_tail()}")

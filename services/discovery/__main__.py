@@ -1,0 +1,5 @@
+"""Run the discovery service on its own: `python -m services.discovery`."""
+
+from services.common.serve import serve
+
+serve("discovery")

@@ -1,0 +1,20 @@
+"""Discovery settings: its database, the data map, retry pacing for unavailable stores, report lifetime."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.common.settings import ApiSettings
+
+
+class DiscoverySettings(ApiSettings):
+    http_port: int = Field(8002, validation_alias="CCPA_DISCOVERY_PORT")
+    database_url: str = Field("sqlite:///.local/discovery.db", validation_alias="CCPA_DISCOVERY_DATABASE_URL")
+    datamap_path: str = Field("services/demo/datamap.yaml", validation_alias="CCPA_DATAMAP")
+    consumer_group: str = "ccpa-discovery"
+    concurrent_requests: int = Field(4, ge=1, description="Requests walked at the same time")
+    retry_initial_seconds: float = Field(2.0, gt=0, description="First wait before asking an unavailable store again")
+    retry_max_seconds: float = Field(300.0, gt=0, description="Longest wait between two searches of a store")
+    poll_seconds: float = Field(1.0, gt=0, description="How often due retries are looked for when nothing wakes us")
+    report_ttl_hours: float = Field(24.0 * 14, gt=0, description="How long a report and its download link live")
+    lease_seconds: float = Field(300.0, gt=0, description="A replica that crashed mid-walk loses its claim after this")

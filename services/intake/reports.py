@@ -1,0 +1,123 @@
+"""Access-report delivery: expiring links bound to one request, and downloads fetched from discovery, each one
+recorded on the timeline (ReportDownloaded) through the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from services.common.events import Event, utcnow
+from services.common.outbox import Outbox
+from services.common.topics import REQUESTS, TopicNames
+from services.intake import orm
+
+FORMATS = ("json", "csv", "html")
+PRODUCER = "intake"
+
+
+class LinkInvalid(PermissionError):
+    """The link's signature does not match this request and expiry."""
+
+
+class LinkExpired(PermissionError):
+    """The link (and the report behind it) is past its expiry."""
+
+
+class ReportUnavailable(RuntimeError):
+    """Discovery could not hand the report over right now."""
+
+
+class ReportNotReady(LookupError):
+    """The request has no report (yet, or not of this kind)."""
+
+
+class ReportLinks:
+    """HMAC-SHA256 over request id and expiry: a link for one request that stops working when the report expires."""
+
+    def __init__(self, secret: bytes, public_base_url: str) -> None:
+        # A key of its own, derived from the service secret, so a link signature says nothing about subject keys.
+        self.secret = HKDF(hashes.SHA256(), 32, salt=None, info=b"ccpa report links").derive(secret)
+        self.base = public_base_url.rstrip("/")
+
+    def signature(self, request_id: str, expires: int) -> str:
+        message = f"report-link|{request_id}|{expires}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+    def links(self, request_id: str, expires_at: datetime, formats: list[str]) -> dict[str, str]:
+        expires = int(expires_at.timestamp())
+        signature = self.signature(request_id, expires)
+        return {fmt: f"{self.base}/v1/requests/{request_id}/report?"
+                     + urlencode({"format": fmt, "expires": expires, "signature": signature})
+                for fmt in formats}  # fmt: skip
+
+    def verify(self, request_id: str, expires: int, signature: str, now: datetime) -> None:
+        if not hmac.compare_digest(self.signature(request_id, expires), signature):
+            raise LinkInvalid("this link is not valid for this request")
+        if now.timestamp() >= expires:
+            raise LinkExpired("this link has expired; ask us for a new copy of your report")
+
+
+@dataclass(frozen=True)
+class Download:
+    content: bytes
+    media_type: str
+    filename: str
+
+
+class ReportDownloads:
+    def __init__(self, engine: sa.Engine, outbox: Outbox, topics: TopicNames, links: ReportLinks,
+                 discovery_url: str, api_token: str) -> None:  # fmt: skip
+        self.engine = engine
+        self.outbox = outbox
+        self.topics = topics
+        self.links = links
+        self.client = httpx.Client(base_url=discovery_url, timeout=30.0,
+                                   headers={"Authorization": f"Bearer {api_token}"})  # fmt: skip
+
+    def report_of(self, request_id: str) -> sa.Row[Any] | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(orm.reports).where(orm.reports.c.request_id == request_id)).first()
+
+    def download(self, request_id: str, fmt: str, expires: int, signature: str) -> Download:
+        self.links.verify(request_id, expires, signature, utcnow())
+        report = self.report_of(request_id)
+        if report is None or fmt not in report.formats:
+            raise ReportNotReady(f"no {fmt} report for this request")
+        try:
+            response = self.client.get(f"/internal/v1/reports/{request_id}/{fmt}")
+        except httpx.HTTPError as exc:
+            raise ReportUnavailable(f"the report store did not answer ({type(exc).__name__})") from exc
+        if response.status_code == 404:
+            raise LinkExpired("the report has expired; ask us for a new copy")
+        if response.status_code != 200:
+            raise ReportUnavailable(f"the report store answered {response.status_code}")
+        self._record(request_id, fmt, response)
+        filename = response.headers.get("x-report-filename", f"report.{fmt}")
+        return Download(response.content, response.headers["content-type"], filename)
+
+    def _record(self, request_id: str, fmt: str, response: httpx.Response) -> None:
+        with self.engine.begin() as conn:
+            subject_key = conn.execute(sa.select(orm.requests.c.subject_key)
+                                       .where(orm.requests.c.request_id == request_id)).scalar_one()  # fmt: skip
+            event = Event("ReportDownloaded", subject_key, PRODUCER, request_id=request_id,
+                          payload={"format": fmt, "sha256": response.headers.get("x-report-sha256", ""),
+                                   "bytes": len(response.content)})  # fmt: skip
+            self.outbox.add(conn, self.topics(REQUESTS), [event])
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def expiry_of(row: Any) -> datetime:
+    expires: datetime = row.expires_at
+    return expires if expires.tzinfo else expires.replace(tzinfo=UTC)
