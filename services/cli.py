@@ -79,13 +79,16 @@ def stack_status() -> None:
 def demo_run() -> None:
     """Submit requests of every type to the running local stack and print their timelines."""
     from services.demo import scenario
+    from services.demo.generator import DemoTarget, demo_env
     from services.local import secrets
     from services.local.stack import SERVICES, LocalStack
 
     stack = LocalStack(LOCAL_DIR)
-    intake, audit = (stack.url(spec) for spec in SERVICES[:2])
+    urls = {spec.name: stack.url(spec) for spec in SERVICES}
     token = secrets.load_or_create(LOCAL_DIR / "secrets.json")["CCPA_API_TOKEN"]
-    scenario.run(intake, audit, token, LOCAL_DIR / "demo" / "identity.db")
+    target = DemoTarget.from_manifest(LOCAL_DIR / "demo" / "manifest.json")
+    app_db = Path(target.app_db_url.removeprefix("sqlite:///"))
+    scenario.run(urls["intake"], urls["audit"], token, app_db, demo_env(target))
 
 
 @keys_app.command("shred")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
+from services.demo import showcase
 from services.demo.company import Customer, customers
+from services.demo.generator import DATAMAP_PATH
 
 
 @dataclass
@@ -27,6 +30,8 @@ class DemoRequest:
 
 
 PROPAGATED = ("RequestSubmitted", "OptOutState", "OptOutApplied", "RequestCompleted", "OptOutAcknowledged")
+DISCOVERED = ("RequestSubmitted", "DiscoveryStarted", "DiscoveryCompleted")
+ANSWERED = (*DISCOVERED, "ReportReady", "RequestCompleted")
 
 
 def next_run(counter: Path) -> int:
@@ -37,10 +42,11 @@ def next_run(counter: Path) -> int:
 
 
 def load_customers(identity_db: Path, limit: int, run: int = 0) -> list[Customer]:
+    """`limit` customers from a new place each run; the first is a multiple of 10, present in every demo store."""
     engine = sa.create_engine(f"sqlite:///{identity_db}")
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(customers)).scalar_one()
-        offset = (run * limit) % max(1, total - limit)
+        offset = (run * 10) % max(10, (total - limit) // 10 * 10)
         query = sa.select(customers).order_by(customers.c.account_id).offset(offset).limit(limit)
         rows = conn.execute(query).all()
     engine.dispose()
@@ -67,6 +73,7 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
                 },
                 "date_range": {"start": "2022-01-01"},
             },
+            expected=ANSWERED,
         ),
         DemoRequest(
             "know specific pieces, only 2 data points: answered as categories (§7024(a))",
@@ -76,6 +83,7 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
                 "identifiers": {"email": b.email},
                 "verification": {"data_points": {"name": b.full_name}},
             },
+            expected=ANSWERED,
         ),
         DemoRequest(
             "delete, verified",
@@ -85,6 +93,7 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
                 "identifiers": {"email": c.email, "phone": c.phone},
                 "verification": {"data_points": {"postal_code": c.postal_code}},
             },
+            expected=DISCOVERED,
         ),
         DemoRequest(
             "delete from someone we cannot verify: denied",
@@ -100,6 +109,7 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
                 "verification": {"data_points": {"name": d.full_name, "date_of_birth": d.date_of_birth}},
                 "corrections": {"postal_code": "94107"},
             },
+            expected=DISCOVERED,
         ),
         DemoRequest(
             "opt out of sale/sharing from a browser sending Sec-GPC: 1",
@@ -202,8 +212,13 @@ def _summary(entry: dict[str, Any]) -> str:
         "OptOutApplied": ("systems_updated", "downstream_expected"),
         "OptOutAcknowledged": ("downstream", "state_version"),
         "RequestCompleted": ("outcome", "summary"),
+        "DiscoveryStarted": ("request_type", "stores"),
+        "StoreSearched": ("store", "outcome", "records", "categories"),
+        "DiscoveryCompleted": ("records", "categories"),
+        "ReportReady": ("formats", "records", "period_start", "expires_at"),
+        "ReportDownloaded": ("format", "bytes"),
     }.get(entry["event_type"], tuple(details)[:3])
-    return ", ".join(f"{key}={details.get(key)}" for key in keys)
+    return ", ".join(f"{key}={details.get(key)}" for key in keys)[:160]
 
 
 def print_consent(console: Console, intake: httpx.Client, token: str, identifiers: dict[str, str]) -> None:
@@ -219,7 +234,7 @@ def print_consent(console: Console, intake: httpx.Client, token: str, identifier
     )
 
 
-def run(intake_url: str, audit_url: str, token: str, identity_db: Path) -> None:
+def run(intake_url: str, audit_url: str, token: str, identity_db: Path, demo_env: Mapping[str, str]) -> None:
     console = Console(width=None if sys.stdout.isatty() else 150)
     people = load_customers(identity_db, 5, next_run(identity_db.parent / "demo-runs"))
     requests = demo_requests(people)
@@ -230,13 +245,23 @@ def run(intake_url: str, audit_url: str, token: str, identity_db: Path) -> None:
         submit_all(intake, requests)
         extend_first(intake, requests[0], token)
         started = time.monotonic()
+        know = showcase.wait_for_report(intake, token, requests[0].request_id)
+        answered = time.monotonic() - started
+        report, paths = showcase.download_all(know, identity_db.parent / "reports")
+        requests[0].expected = (*requests[0].expected, *("ReportDownloaded",) * len(paths))
         timelines = wait_for_timelines(audit, token, requests)
+        for request in requests:
+            request.status = intake.get(f"/v1/requests/{request.request_id}",
+                                        headers={"Authorization": f"Bearer {token}"}).json()["status"]  # fmt: skip
     console.print(
-        f"[bold]{len(requests)} requests submitted; every timeline complete in audit "
+        f"[bold]{len(requests)} requests submitted; the know-specific request was answered with its report "
+        f"{answered:.2f}s after submission; every timeline complete in audit "
         f"{time.monotonic() - started:.2f}s after the last submission.[/bold]\n"
     )
     for request in requests:
         print_timeline(console, request, timelines[request.request_id])
+    showcase.print_report(console, know, report, paths)
+    showcase.scan_demo(console, DATAMAP_PATH, demo_env)
     with httpx.Client(base_url=intake_url, timeout=10) as intake:
         print_consent(
             console, intake, token, {"email": people[0].email, "device_id": f"browser-{people[0].account_id}"}

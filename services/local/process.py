@@ -23,12 +23,12 @@ PORT_VARIABLES = {
 }
 
 
-def wait_until_ready(url: str, alive: Callable[[], bool], timeout: float) -> bool:
-    """Poll `url`/readyz until it answers 200 (True), the process dies or the time is up (False)."""
+def wait_until_ready(url: str, alive: Callable[[], bool], timeout: float, path: str = "/readyz") -> bool:
+    """Poll `url` + `path` until it answers 200 (True), the process dies or the time is up (False)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and alive():
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
                 return True
         except httpx.HTTPError:
             pass

@@ -1,4 +1,5 @@
-"""The whole local stack in the background: Kafka (unless KAFKA_BOOTSTRAP_SERVERS), then every service.
+"""The whole local stack in the background: Kafka (unless KAFKA_BOOTSTRAP_SERVERS), Redis, the demo company's
+stores and provider servers, then every service.
 
 Logs go to .local/logs, PIDs to .local/pids; `down` stops exactly the recorded processes.
 """
@@ -9,14 +10,18 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from services.common.localstack.kafka import KafkaCluster
 from services.common.localstack.ports import recorded_pid, terminate, write_pid
+from services.common.localstack.redis import RedisServer
 from services.demo import company
+from services.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company
 from services.local import secrets
 from services.local.process import wait_until_ready
+
+DEMO_SUBJECTS = int(os.environ.get("CCPA_DEMO_SUBJECTS", "5000"))
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,7 @@ class ServiceSpec:
     default_port: int
     module: str = ""
     arguments: tuple[str, ...] = ()
+    ready_path: str = "/readyz"
 
     @property
     def command(self) -> list[str]:
@@ -36,10 +42,18 @@ class ServiceSpec:
         return bool(self.port_variable)
 
 
-# discovery (8002) and deletion (8003) join this list as they are built.
+# The demo company's two service providers (their privacy API), then the pipeline's services.
+PROVIDERS = tuple(
+    ServiceSpec(f"provider-{name}", f"DEMO_{name.upper()}_PORT", port, "services.demo.providers",
+                ("--name", name, "--port", os.environ.get(f"DEMO_{name.upper()}_PORT", str(port)), "--data",
+                 f"{{demo}}/providers/{name}.db"), ready_path="/healthz")
+    for name, port in (("mailer", 8091), ("shipper", 8092))
+)  # fmt: skip
 SERVICES = (
+    *PROVIDERS,
     ServiceSpec("intake", "CCPA_INTAKE_PORT", 8000),
     ServiceSpec("audit", "CCPA_AUDIT_PORT", 8001),
+    ServiceSpec("discovery", "CCPA_DISCOVERY_PORT", 8002),
     ServiceSpec("optout", "CCPA_OPTOUT_PORT", 8004),
     ServiceSpec("downstream-adtech-sync", "", 0, "services.optout.subscriber", ("--name", "adtech-sync")),
 )
@@ -63,11 +77,38 @@ class LocalStack:
         cluster.start(timeout=90)
         return cluster.bootstrap_servers
 
+    @property
+    def redis(self) -> RedisServer:
+        return RedisServer(self.root / "redis", port=int(os.environ.get("CCPA_REDIS_PORT", "6390")))
+
+    def demo_target(self) -> DemoTarget:
+        redis_url = os.environ.get("DEMO_REDIS_URL")
+        if not redis_url:
+            server = self.redis
+            if not server.is_running():
+                server.start()
+            redis_url = server.url
+        target = DemoTarget.in_directory(self.root / "demo", redis_url=redis_url)
+        return replace(target, mailer_url=self._provider_url("mailer"), shipper_url=self._provider_url("shipper"))
+
+    def _provider_url(self, name: str) -> str:
+        spec = next(s for s in PROVIDERS if s.name == f"provider-{name}")
+        return self.url(spec)
+
     def environment(self) -> dict[str, str]:
-        identity_db = company.seed(self.root / "demo" / "identity.db")
+        target = self.demo_target()
+        generate_company(target, DEMO_SUBJECTS)
+        identity_db = target.app_db_url.removeprefix("sqlite:///")
         return {
             **os.environ,
             **secrets.load_or_create(self.root / "secrets.json"),
+            **demo_env(target),
+            "CCPA_DATAMAP": os.environ.get("CCPA_DATAMAP", str(DATAMAP_PATH)),
+            "CCPA_DISCOVERY_DATABASE_URL": os.environ.get(
+                "CCPA_DISCOVERY_DATABASE_URL", f"sqlite:///{self.root}/discovery.db"
+            ),
+            "CCPA_DISCOVERY_URL": f"http://127.0.0.1:{os.environ.get('CCPA_DISCOVERY_PORT', 8002)}",
+            "CCPA_PUBLIC_BASE_URL": f"http://127.0.0.1:{os.environ.get('CCPA_INTAKE_PORT', 8000)}",
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap(),
             "CCPA_KEYSTORE_URL": os.environ.get("CCPA_KEYSTORE_URL", f"sqlite:///{self.root}/keystore.db"),
             "CCPA_INTAKE_DATABASE_URL": os.environ.get("CCPA_INTAKE_DATABASE_URL", f"sqlite:///{self.root}/intake.db"),
@@ -100,6 +141,9 @@ class LocalStack:
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and KafkaCluster.exists_in(self.kafka_dir):
             KafkaCluster.from_dir(self.kafka_dir).stop()
             stopped.append("kafka")
+        if self.redis.is_running():
+            self.redis.stop()
+            stopped.append("redis")
         return stopped
 
     def status(self) -> dict[str, str]:
@@ -126,7 +170,7 @@ class LocalStack:
         log_file = self.logs / f"{spec.name}.log"
         with log_file.open("ab") as sink:
             process = subprocess.Popen(
-                spec.command,
+                [part.replace("{demo}", str(self.root / "demo")) for part in spec.command],
                 env={**env, "CCPA_LOG_FILE": str(self.logs / f"{spec.name}.json.log")},
                 stdout=sink,
                 stderr=subprocess.STDOUT,
@@ -139,7 +183,7 @@ class LocalStack:
         def alive() -> bool:
             return self._pid(spec) is not None
 
-        ready = wait_until_ready(self.url(spec), alive, timeout) if spec.http else alive()
+        ready = wait_until_ready(self.url(spec), alive, timeout, spec.ready_path) if spec.http else alive()
         if not ready:
             state = "exited during start-up" if not alive() else f"not ready after {timeout:.0f}s"
             raise RuntimeError(f"{spec.name} {state}; see {self.logs / spec.name}.log")

@@ -17,12 +17,13 @@ import sqlalchemy as sa
 
 from services.common.localstack import DatabaseServer
 from services.common.localstack.ports import free_port
+from services.common.topics import ALL_TOPICS, TopicNames
 from services.demo import company
 from services.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company
 from services.local.pipeline import Pipeline
 from services.local.process import ProviderProcess
 from tests.conftest import fresh_pipeline_config
-from tests.support import wait_for
+from tests.support import read_topic, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -220,3 +221,25 @@ def test_store_down_makes_the_request_wait_and_complete_after_recovery(world: Wo
     status = completed(world, request_id, timeout=60)
     report = download(status["report"]["links"]["json"]).json()
     assert {entry["store"]: entry["status"] for entry in report["searched"]}["mailer"] == "found"
+
+
+def test_no_identifier_of_a_discovered_subject_in_topics_logs_or_discovery_tables(world: World) -> None:
+    """Runs after the others: discovery handled subject 0 (found everywhere) and more; none of it is in clear."""
+    subject = world.customers[0]
+    needles = [subject.email, subject.phone, subject.full_name, subject.account_id, subject.phone.removeprefix("+1")]
+    config = world.pipeline.config
+    topics = TopicNames(config.topic_namespace)
+    for spec in ALL_TOPICS:
+        for message in read_topic(config.bootstrap_servers, topics(spec)):
+            raw = (message.value() or b"") + (message.key() or b"")
+            assert not [n for n in needles if n.encode() in raw], f"identifier in clear on {topics(spec)}"
+    for log in config.log_dir.glob("*.log"):
+        text = log.read_text(errors="replace")
+        assert not [n for n in needles if n in text], f"identifier in clear in {log.name}"
+    engine = sa.create_engine(str(config.discovery_db_url))
+    with engine.connect() as conn:
+        for table in sa.inspect(conn).get_table_names():
+            rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()  # table names from the catalogue
+            dumped = repr(rows)
+            assert not [n for n in needles if n in dumped], f"identifier in clear in discovery table {table}"
+    engine.dispose()
