@@ -49,6 +49,7 @@ test-unit: python-deps
 
 bench: install
 	$(PY) -m bench
+	$(PY) -m bench.discovery
 
 lint: python-deps
 	$(PY) -m ruff check services tests bench

@@ -1,0 +1,211 @@
+"""`python -m bench.discovery`: right-to-know latency and PI-scanner throughput on the demo company.
+
+For each size (100k and 1M subjects by default) the demo company is generated (SQLite app and marketing
+databases, Redis, log files, two provider servers), then:
+- floor: the bare walk over the same stores, in-process (indexed lookups, no Kafka, no report, no encryption);
+- value: know_specific submitted over HTTP → ReportReady on the timeline (server clocks: received_at → ReportReady);
+- scanner: `scan()` over the demo data map, rows/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
+
+from bench import infra
+from bench.report import TIMES
+from bench.stats import Summary, summarise
+from services.common.datamap import DataMap
+from services.common.localstack.ports import free_port
+from services.common.localstack.redis import RedisServer
+from services.common.stores import open_connector, walk
+from services.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company, load_demo_datamap
+from services.discovery.scanner import ScanOptions, scan
+from services.local.pipeline import Pipeline, PipelineConfig
+from services.local.process import ProviderProcess
+
+RESULTS = infra.REPO_ROOT / ".local" / "bench" / "discovery.json"
+DATA_DIR = infra.REPO_ROOT / ".local" / "bench"
+
+
+@dataclasses.dataclass
+class SizeResult:
+    subjects: int
+    generation_s: float
+    floor: Summary
+    report_ready: Summary
+    client_observed: Summary
+    scanner_rows_per_s: float
+    scanner_records: int
+
+
+def sample_subjects(app_db_url: str, subjects: int, samples: int, seed: int = 11) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    picks = sorted({f"acct-{rng.randrange(subjects):07d}" for _ in range(samples)})
+    engine = sa.create_engine(app_db_url)
+    customers = sa.Table("customers", sa.MetaData(), autoload_with=engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(customers).where(customers.c.account_id.in_(picks))).mappings().all()
+    engine.dispose()
+    return [dict(row) for row in rows]
+
+
+def floor_walks(datamap: DataMap, env: dict[str, str], people: list[dict[str, Any]]) -> list[float]:
+    connectors = {store.name: open_connector(datamap, store, env) for store in datamap.stores}
+    try:
+        walk(datamap, connectors, {"email": frozenset([people[0]["email"]])})  # warm connections and reflection
+        timings = []
+        for person in people:
+            started = time.perf_counter()
+            result = walk(datamap, connectors, {"email": frozenset([person["email"]])})
+            timings.append(time.perf_counter() - started)
+            assert not result.failures, result.failures
+        return timings
+    finally:
+        for connector in connectors.values():
+            connector.close()
+
+
+def know_request(person: dict[str, Any]) -> dict[str, Any]:
+    points = {key: person[column] for key, column in
+              (("name", "full_name"), ("postal_code", "postal_code"), ("date_of_birth", "date_of_birth"))}  # fmt: skip
+    return {"type": "know_specific", "channel": "api", "identifiers": {"email": person["email"]},
+            "verification": {"data_points": points, "signed_declaration": True}}  # fmt: skip
+
+
+def measure_pipeline(pipeline: Pipeline, people: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
+    """Sequential know_specific requests; each timed from intake's receipt to ReportReady on the timeline."""
+    server, client = [], []
+    with httpx.Client(timeout=30) as http:
+        for person in people:
+            started = time.perf_counter()
+            response = http.post(f"{pipeline.intake.url}/v1/requests", json=know_request(person))
+            response.raise_for_status()
+            request_id = response.json()["request_id"]
+            while (
+                not http.get(f"{pipeline.intake.url}/v1/requests/{request_id}", headers=pipeline.auth)
+                .json()
+                .get("report")
+            ):
+                time.sleep(0.005)
+            client.append(time.perf_counter() - started)
+            server.append(_server_latency(http, pipeline, request_id))
+    return server, client
+
+
+def _server_latency(http: httpx.Client, pipeline: Pipeline, request_id: str) -> float:
+    url = f"{pipeline.audit.url}/v1/requests/{request_id}/timeline"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        entries = http.get(url, headers=pipeline.auth).json().get("entries", [])
+        times = {entry["event_type"]: entry for entry in entries}
+        if "ReportReady" in times and "RequestSubmitted" in times:
+            received = _instant(times["RequestSubmitted"]["details"]["received_at"])
+            return _instant(times["ReportReady"]["occurred_at"]) - received
+        time.sleep(0.02)
+    raise RuntimeError(f"ReportReady of {request_id} never reached the timeline")
+
+
+def _instant(text: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text).timestamp()
+
+
+def run_size(stack: infra.Infra, redis: RedisServer, subjects: int, samples: int, console: Console) -> SizeResult:
+    ports = {"mailer": free_port(), "shipper": free_port()}
+    db_index = {100_000: 1, 1_000_000: 2}.get(subjects, 3)
+    target = dataclasses.replace(
+        DemoTarget.in_directory(DATA_DIR / f"demo-{subjects}", redis_url=redis.url.rsplit("/", 1)[0] + f"/{db_index}"),
+        mailer_url=f"http://127.0.0.1:{ports['mailer']}", shipper_url=f"http://127.0.0.1:{ports['shipper']}",
+    )  # fmt: skip
+    console.log(f"generating the demo company with {subjects:,} subjects (reused when unchanged)")
+    company = generate_company(target, subjects, progress=sys.stdout.isatty())
+    env = {**os.environ, **demo_env(target)}
+    datamap = load_demo_datamap(target)
+    people = sample_subjects(target.app_db_url, subjects, samples)
+    work = stack.work_dir / f"size-{subjects}"
+    with ExitStack() as cleanup:
+        for name, port in ports.items():
+            provider = ProviderProcess(name, env, port, target.provider_data(name), work / "logs").start()
+            cleanup.callback(provider.stop)
+        console.log("floor: the bare walk over the same stores")
+        floor = floor_walks(datamap, env, people)
+        console.log("scanner over the demo stores")
+        scanned = scan(datamap, ScanOptions(), source=str(DATAMAP_PATH))
+        pipeline = Pipeline(_config(stack, target, work)).start()
+        cleanup.callback(pipeline.stop)
+        console.log(f"{len(people)} know_specific requests, one after another")
+        measure_pipeline(pipeline, people[:3])  # warm-up: first connections, reflection, JIT-less caches
+        server, client = measure_pipeline(pipeline, people)
+    return SizeResult(subjects, company.elapsed_seconds, summarise(floor), summarise(server), summarise(client),
+                      scanned.rows_per_second, scanned.records)  # fmt: skip
+
+
+def _config(stack: infra.Infra, target: DemoTarget, work: Path) -> PipelineConfig:
+    suffix = uuid.uuid4().hex[:10]
+    urls = [stack.postgres.create_database(f"bench_{role}_{suffix}") for role in ("intake", "audit", "keys", "disc")]
+    return PipelineConfig(
+        bootstrap_servers=stack.bootstrap_servers, topic_namespace=f"bench-{suffix}.", intake_db_url=urls[0],
+        audit_db_url=urls[1], keystore_url=urls[2], identity_source_url=target.app_db_url, log_dir=work / "logs",
+        discovery_db_url=urls[3], datamap_path=DATAMAP_PATH, extra_env=demo_env(target),
+    )  # fmt: skip
+
+
+def render(results: list[SizeResult], console: Console) -> None:
+    table = Table(title="Right to know: submit → report ready, beside the floor (bare walk over the same stores)")
+    for column in ("subjects", "report ready p50", "p99", "client p50", "floor p50", "floor p99", "p50 / floor",
+                   "scanner rows/s", "generation"):  # fmt: skip
+        table.add_column(column, justify="right")
+    for r in results:
+        ratio = r.report_ready.p50 / r.floor.p50 if r.floor.p50 else 0.0
+        table.add_row(f"{r.subjects:,}", _ms(r.report_ready.p50), _ms(r.report_ready.p99), _ms(r.client_observed.p50),
+                      _ms(r.floor.p50), _ms(r.floor.p99), f"{ratio:.1f}{TIMES}", f"{r.scanner_rows_per_s:,.0f}",
+                      f"{r.generation_s:.0f} s" if r.generation_s else "reused")  # fmt: skip
+    console.print(table)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.discovery", description=__doc__)
+    parser.add_argument("--subjects", default=os.environ.get("BENCH_DISCOVERY_SUBJECTS", "100000,1000000"),
+                        help="comma-separated demo sizes (default 100000,1000000)")  # fmt: skip
+    parser.add_argument("--samples", type=int, default=50, help="know requests per size (default 50)")
+    args = parser.parse_args(argv)
+    sizes = [int(size) for size in args.subjects.split(",") if size.strip()]
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    results = []
+    with infra.infrastructure() as stack:
+        redis = RedisServer(stack.work_dir / "redis")
+        redis.start()
+        try:
+            for size in sizes:
+                results.append(run_size(stack, redis, size, args.samples, console))
+        finally:
+            redis.stop()
+    render(results, console)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2, default=str) + "\n")
+    console.print(f"[bold]json[/]: {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
