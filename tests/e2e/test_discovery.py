@@ -3,21 +3,27 @@ log files, two provider servers) → report → expiring link → download on th
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
 import json
 import uuid
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from services.common.crypto import KeyStore, Sealer
+from services.common.events import Event, utcnow
+from services.common.kafka import EventProducer, event_message
 from services.common.localstack import DatabaseServer
 from services.common.localstack.ports import free_port
-from services.common.topics import ALL_TOPICS, TopicNames
+from services.common.serde import SingleObjectCodec
+from services.common.topics import ALL_TOPICS, REQUESTS, TopicNames
 from services.demo import company
 from services.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company
 from services.local.pipeline import Pipeline
@@ -242,4 +248,49 @@ def test_no_identifier_of_a_discovered_subject_in_topics_logs_or_discovery_table
             rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()  # table names from the catalogue
             dumped = repr(rows)
             assert not [n for n in needles if n in dumped], f"identifier in clear in discovery table {table}"
+    engine.dispose()
+
+
+INJECTIONS = {
+    "email": "x' or '1'='1@example.com",
+    "account_id": "acct-0000000' OR '1'='1' --",
+    "device_id": "1; DROP TABLE customers; --",
+}
+
+
+def test_identifiers_shaped_like_sql_injection_are_harmless(world: World) -> None:
+    """Published the way intake publishes a verified request, so discovery walks every store with them."""
+    pipeline, config = world.pipeline, world.pipeline.config
+    keys = json.loads(pipeline.secrets["CCPA_MASTER_KEYS"])
+    master = {key_id: base64.b64decode(value) for key_id, value in keys.items()}
+    keystore = KeyStore(sa.create_engine(config.keystore_url), master, pipeline.secrets["CCPA_ACTIVE_MASTER_KEY"])
+    request_id, subject_key, now = str(uuid.uuid4()), uuid.uuid4().hex * 2, utcnow()
+    sealed = Sealer(keystore).seal(INJECTIONS, subject_key, request_id)
+    payload = {
+        "request_type": "know_specific", "requested_type": "know_specific", "channel": "api", "received_at": now,
+        "acknowledged_at": now, "respond_by": now + timedelta(days=45), "max_extended_respond_by": None,
+        "identifier_kinds": sorted(INJECTIONS), "identifiers": sealed.to_record(), "corrections": None,
+        "verification_required": "reasonably_high", "verification_achieved": "reasonably_high",
+        "verification_outcome": "verified", "authorized_agent": False, "agent_permission_verified": False,
+        "gpc": False, "date_range_start": None, "date_range_end": None, "limit_categories": [],
+    }  # fmt: skip
+    event = Event("RequestSubmitted", subject_key, "intake", payload, request_id=request_id)
+    producer = EventProducer({"bootstrap.servers": config.bootstrap_servers}, client_id="test-injection")
+    try:
+        topic = TopicNames(config.topic_namespace)(REQUESTS)
+        producer.send_all([event_message(topic, event, SingleObjectCodec())])
+    finally:
+        producer.close()
+
+    def report_ready() -> list[str] | None:
+        kinds = [entry["event_type"] for entry in world.timeline(request_id)]
+        return kinds if "ReportReady" in kinds else None
+
+    kinds = wait_for(report_ready, timeout=60, what="the injected request's report")
+    searched = [e["details"] for e in world.timeline(request_id) if e["event_type"] == "StoreSearched"]
+    assert kinds.count("StoreSearched") == len(STORES)
+    assert {details["outcome"] for details in searched} == {"none"}, searched
+    engine = sa.create_engine(world.target.app_db_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM customers")).scalar_one() == SUBJECTS
     engine.dispose()
