@@ -24,3 +24,15 @@ REQUESTS_ACCEPTED = Counter(
 REQUESTS_REJECTED = Counter("ccpa_requests_rejected_total", "Submissions refused, by reason", ["reason"])
 GPC_SIGNALS = Counter("ccpa_gpc_signals_total", "Requests that carried Sec-GPC: 1")
 TIMELINE_ENTRIES = Counter("ccpa_audit_timeline_entries_total", "Timeline entries materialised", ["event_type"])
+STORE_SEARCHES = Counter(
+    "ccpa_discovery_store_searches_total",
+    "Store searches by discovery walks, by store and outcome (found, none, unavailable)",
+    ["store", "outcome"],
+)
+WALK_SECONDS = Histogram(
+    "ccpa_discovery_walk_seconds",
+    "Time to walk every store for one request (one attempt)",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+DISCOVERY_RUNS = Counter("ccpa_discovery_runs_total", "Discovery attempts, by result", ["result"])
+REPORT_DOWNLOADS = Counter("ccpa_report_downloads_total", "Access-report downloads through intake", ["format"])

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.datamap import DataMap
 from services.common.events import Event, utcnow
+from services.common.metrics import DISCOVERY_RUNS, STORE_SEARCHES, WALK_SECONDS
 from services.common.outbox import Outbox
 from services.common.stores.base import FoundRecord, StoreConnector
 from services.common.stores.walk import WalkResult, walk
@@ -103,8 +104,10 @@ class DiscoveryWorker:
             self._finish(run, "abandoned")
             return
         seeds = {kind: frozenset([value]) for kind, value in identifiers.items()}
-        result = walk(self.datamap, self.connectors, seeds)
+        with WALK_SECONDS.time():
+            result = walk(self.datamap, self.connectors, seeds)
         self.record(run, result)
+        DISCOVERY_RUNS.labels("complete" if not result.failures else "retry").inc()
 
     def record(self, run: sa.Row[Any], result: WalkResult) -> None:
         attempt = run.attempts + 1
@@ -127,9 +130,11 @@ class DiscoveryWorker:
     def _outcomes(self, result: WalkResult) -> Iterator[StoreOutcome]:
         for store in self.datamap.stores:
             if store.name in result.failures:
-                yield unavailable_outcome(store, result.failures[store.name])
+                outcome = unavailable_outcome(store, result.failures[store.name])
             else:
-                yield found_outcome(self.datamap, store, result.records.get(store.name, []))
+                outcome = found_outcome(self.datamap, store, result.records.get(store.name, []))
+            STORE_SEARCHES.labels(store.name, outcome.outcome).inc()
+            yield outcome
 
     def _store_events(self, conn: sa.Connection, run: sa.Row[Any], outcomes: Sequence[StoreOutcome], attempt: int,
                       tick: Ticker) -> list[Event]:  # fmt: skip

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from services.common.events import Event, utcnow
+from services.common.metrics import REPORT_DOWNLOADS
 from services.common.outbox import Outbox
 from services.common.topics import REQUESTS, TopicNames
 from services.intake import orm
@@ -102,6 +103,7 @@ class ReportDownloads:
         if response.status_code != 200:
             raise ReportUnavailable(f"the report store answered {response.status_code}")
         self._record(request_id, fmt, response)
+        REPORT_DOWNLOADS.labels(fmt).inc()
         filename = response.headers.get("x-report-filename", f"report.{fmt}")
         return Download(response.content, response.headers["content-type"], filename)
 
