@@ -90,11 +90,15 @@ class DiscoveryWorker:
         return claimed
 
     def process_safely(self, run: sa.Row[Any]) -> None:
+        # The heartbeat moves with every walk, not only between batches: a batch of slow walks is not a dead loop.
+        self.last_loop_at = datetime.now(UTC)
         try:
             self.process(run)
         except Exception:
             log.exception("discovery run failed; it will be retried", extra={"request_id": run.request_id})
             self._reschedule_only(run)
+        finally:
+            self.last_loop_at = datetime.now(UTC)
 
     def process(self, run: sa.Row[Any]) -> None:
         try:

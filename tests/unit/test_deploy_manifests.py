@@ -9,13 +9,16 @@ import pytest
 import yaml
 
 from services.audit.settings import AuditSettings
+from services.common.datamap import load_datamap
+from services.common.datamap.loader import ENV_REFERENCE
 from services.common.serve import SERVICES
 from services.common.topics import ALL_TOPICS
+from services.discovery.settings import DiscoverySettings
 from services.intake.settings import IntakeSettings
 from services.optout.settings import OptoutSettings
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
-SETTINGS = (IntakeSettings, AuditSettings, OptoutSettings)
+SETTINGS = (IntakeSettings, AuditSettings, OptoutSettings, DiscoverySettings)
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
@@ -46,7 +49,7 @@ def test_every_config_key_is_a_setting_some_service_reads() -> None:
     assert unknown == []
 
 
-@pytest.mark.parametrize("service", ["intake", "audit", "optout"])
+@pytest.mark.parametrize("service", ["intake", "audit", "optout", "discovery"])
 def test_deployments_run_a_real_module_safely(service: str) -> None:
     deployment = next(d for d in documents(K8S / "base" / f"{service}.yaml") if d["kind"] == "Deployment")
     pod = deployment["spec"]["template"]["spec"]
@@ -59,3 +62,45 @@ def test_deployments_run_a_real_module_safely(service: str) -> None:
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["terminationGracePeriodSeconds"] >= 30
     assert {source.get("secretRef", {}).get("name") for source in container["envFrom"]} >= {"ccpa-secrets"}
+
+
+def discovery_pod() -> dict[str, Any]:
+    deployment = next(d for d in documents(K8S / "base" / "discovery.yaml") if d["kind"] == "Deployment")
+    pod: dict[str, Any] = deployment["spec"]["template"]["spec"]
+    return pod
+
+
+def dev_secret_keys(name: str) -> set[str]:
+    overlay = documents(K8S / "overlays" / "dev" / "kustomization.yaml")[0]
+    generator = next(g for g in overlay["secretGenerator"] if g["name"] == name)
+    return {literal.split("=", 1)[0] for literal in generator["literals"]}
+
+
+def test_discovery_mounts_the_data_map_where_the_config_points() -> None:
+    config = documents(K8S / "base" / "config.yaml")[0]["data"]
+    pod = discovery_pod()
+    container = pod["containers"][0]
+    volume = next(v for v in pod["volumes"] if v.get("configMap", {}).get("name") == "ccpa-datamap")
+    mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
+    assert mount["readOnly"] is True
+    item = next(i for i in volume["configMap"]["items"] if i["key"] == "datamap.yaml")
+    assert f"{mount['mountPath']}/{item['path']}" == config["CCPA_DATAMAP"]
+    assert container["ports"][0]["containerPort"] == int(config["CCPA_DISCOVERY_PORT"])
+    assert config["CCPA_DISCOVERY_URL"].endswith(f":{config['CCPA_DISCOVERY_PORT']}")
+    kustomization = documents(K8S / "base" / "kustomization.yaml")[0]
+    generator = next(g for g in kustomization["configMapGenerator"] if g["name"] == "ccpa-datamap")
+    assert generator["files"] == ["datamap.yaml"]
+
+
+def test_the_placeholder_data_map_validates_with_the_dev_secrets() -> None:
+    path = K8S / "base" / "datamap.yaml"
+    without_comments = yaml.safe_dump(yaml.safe_load(path.read_text()))
+    required = {name for name, default in ENV_REFERENCE.findall(without_comments) if not default}
+    assert required and required <= dev_secret_keys("ccpa-discovery-secrets")
+    assert load_datamap(path, env=dict.fromkeys(required, "postgresql+psycopg://u:p@db:5432/app")).stores
+
+
+@pytest.mark.parametrize("service", ["intake", "optout", "discovery"])
+def test_services_that_hold_key_material_get_the_keystore_and_master_keys(service: str) -> None:
+    keys = {"CCPA_KEYSTORE_URL", "CCPA_MASTER_KEYS", "CCPA_ACTIVE_MASTER_KEY", f"CCPA_{service.upper()}_DATABASE_URL"}
+    assert keys <= dev_secret_keys(f"ccpa-{service}-secrets")
