@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from services.deletion.cli import backups_reapply
 from services.demo.cli import demo_generate, demo_subjects
 from services.discovery.scanner.cli import discover_scan
 from services.optout.gpp_cli import gpp_app
@@ -19,12 +20,15 @@ keys_app = typer.Typer(
     no_args_is_help=True, help="Key management: shred a subject's data key, re-wrap under a new master key"
 )
 audit_app = typer.Typer(no_args_is_help=True, help="Audit maintenance")
+backups_app = typer.Typer(no_args_is_help=True, help="Backups: erase again what the suppression ledger covers")
 discover_app = typer.Typer(no_args_is_help=True, help="PI discovery: scan stores for PI the data map misses")
 app.add_typer(stack_app, name="stack")
 app.add_typer(demo_app, name="demo")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(discover_app, name="discover")
+app.add_typer(backups_app, name="backups")
+backups_app.command("reapply")(backups_reapply)
 demo_app.command("generate")(demo_generate)
 demo_app.command("subjects")(demo_subjects)
 discover_app.command("scan")(discover_scan)
