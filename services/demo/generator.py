@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from services.common.datamap import DataMap, load_datamap
 from services.demo import schema
 from services.demo.jobs import DemoGenerationError, run_jobs
-from services.demo.providers import PROVIDER_METADATA, PROVIDERS, token_env
+from services.demo.providers import PROVIDER_METADATA, PROVIDERS, signing_secret_env, token_env
 from services.demo.sinks import clear_redis, recreate_tables
 from services.demo.traces import LOG_FILES
 
@@ -121,7 +121,7 @@ def provider_tokens(provider_dir: Path) -> dict[str, str]:
     """The providers' bearer tokens: set in the environment, else generated once into provider_dir/tokens.json."""
     path = provider_dir / "tokens.json"
     stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    names = [token_env(provider) for provider in PROVIDERS]
+    names = [name for provider in PROVIDERS for name in (token_env(provider), signing_secret_env(provider))]
     if sorted(stored) != sorted(names):
         stored = {name: secrets.token_urlsafe(24) for name in names}
         provider_dir.mkdir(parents=True, exist_ok=True)

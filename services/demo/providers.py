@@ -1,8 +1,10 @@
-"""The demo's two service providers (mailer, shipper): their record storage and the privacy API discovery calls.
+"""The demo's two service providers (mailer, shipper): their record storage and the privacy API the pipeline calls.
 
 Each provider keeps its records in one SQLite file. `POST /privacy/v1/access` answers every record matching any
-identifier of a kind the provider knows. Run one with
-`python -m services.demo.providers --name mailer --port 8091 --data .local/demo/providers/mailer.db`.
+identifier of a kind the provider knows; signed deletion and correction instructions change those records
+(services/demo/provider_instructions.py, docs/providers.md). Run one with
+`python -m services.demo.providers --name mailer --port 8091 --data .local/demo/providers/mailer.db`
+(DEMO_MAILER_TOKEN and DEMO_MAILER_SIGNING_SECRET in the environment).
 """
 
 from __future__ import annotations
@@ -19,7 +21,18 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from services.common.db import create_tables, make_engine
 from services.common.http import ApiToken
+from services.common.signing import DEFAULT_TOLERANCE_SECONDS
+from services.demo.provider_instructions import (
+    MAX_VALUES,
+    Applier,
+    InstructionReceiver,
+    ReceivedInstruction,
+    Refused,
+    instruction_router,
+    privacy_metadata,
+)
 
 mailer_metadata = sa.MetaData()
 contacts = sa.Table(
@@ -93,7 +106,6 @@ PROVIDERS: dict[str, tuple[RecordType, ...]] = {
     ),
 }
 PROVIDER_METADATA = {"mailer": mailer_metadata, "shipper": shipper_metadata}
-MAX_VALUES = 1000
 
 
 def token_env(name: str) -> str:
@@ -119,19 +131,26 @@ class AccessAnswer(BaseModel):
 
 def find_records(engine: sa.Engine, record_types: Sequence[RecordType], query: AccessQuery) -> list[ProviderRecord]:
     """Every record of every type matching a value of a kind it can be searched by (parameterised queries only)."""
-    wanted = {kind: sorted({_normalise(kind, value) for value in values}) for kind, values in query.identifiers.items()}
+    wanted = _wanted(query.identifiers)
     found: list[ProviderRecord] = []
     with engine.connect() as connection:
         for record_type in record_types:
-            table = record_type.table
-            matches = [
-                table.c[column].in_(wanted[kind]) for kind, column in record_type.searchable.items() if wanted.get(kind)
-            ]
-            if not matches:
+            where = _matching(record_type, wanted)
+            if where is None:
                 continue
-            for row in connection.execute(sa.select(table).where(sa.or_(*matches))).mappings():
+            for row in connection.execute(sa.select(record_type.table).where(where)).mappings():
                 found.append(_record(record_type, dict(row)))
     return found
+
+
+def _wanted(identifiers: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    return {kind: sorted({_normalise(kind, value) for value in values}) for kind, values in identifiers.items()}
+
+
+def _matching(record_type: RecordType, wanted: Mapping[str, list[str]]) -> sa.ColumnElement[bool] | None:
+    table = record_type.table
+    matches = [table.c[column].in_(wanted[kind]) for kind, column in record_type.searchable.items() if wanted.get(kind)]
+    return sa.or_(*matches) if matches else None
 
 
 def _normalise(kind: str, value: str) -> str:
@@ -148,15 +167,65 @@ def _record(record_type: RecordType, values: dict[str, Any]) -> ProviderRecord:
     )
 
 
-def provider_app(name: str, data_path: Path, token: str) -> FastAPI:
-    """The privacy API of provider `name` (mailer or shipper) over its SQLite file, behind a bearer token."""
+def erase(conn: sa.Connection, record_types: Sequence[RecordType], wanted: Mapping[str, list[str]]) -> int:
+    matches = ((rt.table, _matching(rt, wanted)) for rt in record_types)
+    return sum(conn.execute(sa.delete(table).where(where)).rowcount for table, where in matches if where is not None)
+
+
+def correct(conn: sa.Connection, record_types: Sequence[RecordType], wanted: Mapping[str, list[str]],
+            corrections: Mapping[str, str]) -> int:  # fmt: skip
+    """Set corrected values on the consumer's records; keys are `field` (every record type with it) or
+    `collection.field`. An unknown field refuses the whole instruction (422), so nothing is half-corrected."""
+    plan = correction_plan(record_types, corrections)
+    total = 0
+    for record_type in record_types:
+        values, where = plan.get(record_type.table.name), _matching(record_type, wanted)
+        if values and where is not None:
+            total += conn.execute(sa.update(record_type.table).where(where).values(values)).rowcount
+    return total
+
+
+def correction_plan(record_types: Sequence[RecordType], corrections: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """table → {column: corrected value}; the record id cannot be corrected."""
+    plan: dict[str, dict[str, str]] = {}
+    unknown = []
+    for key, value in corrections.items():
+        collection, _, column = key.rpartition(".")
+        hits = [rt for rt in record_types if collection in ("", rt.table.name)
+                and column in rt.table.c and column != rt.record_id]  # fmt: skip
+        unknown += [] if hits else [key]
+        for record_type in hits:
+            kind = next((k for k, c in record_type.searchable.items() if c == column), "")
+            plan.setdefault(record_type.table.name, {})[column] = _normalise(kind, value)
+    if unknown:
+        raise Refused(422, {"detail": "unknown field(s) to correct: " + ", ".join(sorted(unknown))[:300]})
+    return plan
+
+
+def records_applier(record_types: Sequence[RecordType]) -> Applier:
+    """Deletes or corrects the records an instruction's identifiers find, in the receiver's transaction."""
+
+    def apply(conn: sa.Connection, instruction: ReceivedInstruction) -> int:
+        wanted = _wanted(instruction.identifiers)
+        if instruction.kind == "delete":
+            return erase(conn, record_types, wanted)
+        return correct(conn, record_types, wanted, instruction.corrections)
+
+    return apply
+
+
+def provider_app(name: str, data_path: Path, token: str, signing_secret: str = "",
+                 tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS) -> FastAPI:  # fmt: skip
+    """The privacy API of provider `name` (mailer or shipper) over its SQLite file, behind a bearer token.
+    Deletion and correction instructions are refused (503) unless `signing_secret` is given."""
     if name not in PROVIDERS:
         raise ValueError(f"unknown provider {name!r}; expected one of: {', '.join(PROVIDERS)}")
     if not token:
         raise ValueError(f"provider {name} needs a bearer token (set {token_env(name)})")
     if not Path(data_path).is_file():
         raise FileNotFoundError(f"provider {name}: no data at {data_path}; run `ccpa demo generate` first")
-    engine = sa.create_engine(f"sqlite:///{data_path}")
+    engine = make_engine(f"sqlite:///{data_path}")
+    create_tables(privacy_metadata, engine)
     record_types = PROVIDERS[name]
 
     @asynccontextmanager
@@ -166,6 +235,8 @@ def provider_app(name: str, data_path: Path, token: str) -> FastAPI:
 
     app = FastAPI(title=f"{name} (demo service provider)", version="1", lifespan=lifespan)
     app.state.api_token = token
+    receiver = InstructionReceiver(engine, records_applier(record_types), signing_secret, tolerance_seconds)
+    app.include_router(instruction_router(receiver))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -180,6 +251,10 @@ def provider_app(name: str, data_path: Path, token: str) -> FastAPI:
     return app
 
 
+def signing_secret_env(name: str) -> str:
+    return f"DEMO_{name.upper()}_SIGNING_SECRET"
+
+
 def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
@@ -189,8 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True, help="the provider's SQLite file")
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
+    secrets = (os.environ.get(token_env(args.name), ""), os.environ.get(signing_secret_env(args.name), ""))
     try:
-        app = provider_app(args.name, args.data, os.environ.get(token_env(args.name), ""))
+        app = provider_app(args.name, args.data, *secrets)
     except (ValueError, FileNotFoundError) as exc:
         raise SystemExit(str(exc)) from None
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

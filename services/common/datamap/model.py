@@ -206,8 +206,13 @@ class Recipient(Strict):
     role: Literal["service_provider", "contractor", "third_party"]
     category: str = PydanticField(description="the category of recipient the consumer is told, e.g. 'email delivery'")
     description: str | None = None
-    deletion_url: str | None = None
+    deletion_url: str | None = PydanticField(
+        default=None, description="where deletion instructions go; default: the provider store's /privacy/v1/deletions"
+    )
     auth: Auth | None = None
+    signing_secret_env: str | None = PydanticField(
+        default=None, description="environment variable holding the HMAC secret instructions are signed with"
+    )
     disproportionate_effort: str | None = PydanticField(
         default=None, description="§7022: why notifying this recipient is impossible or disproportionate"
     )
