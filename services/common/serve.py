@@ -14,6 +14,7 @@ SERVICES = {
     "audit": ("services.audit.app", "services.audit.settings", "AuditSettings"),
     "optout": ("services.optout.app", "services.optout.settings", "OptoutSettings"),
     "discovery": ("services.discovery.app", "services.discovery.settings", "DiscoverySettings"),
+    "deletion": ("services.deletion.app", "services.deletion.settings", "DeletionSettings"),
 }
 
 

@@ -30,6 +30,7 @@ class PipelineConfig:
     submit_rate_limit: str = "100000/minute"
     optout_db_url: str | None = None
     discovery_db_url: str | None = None
+    deletion_db_url: str | None = None
     datamap_path: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -64,6 +65,8 @@ def _discovery_env(config: PipelineConfig) -> dict[str, str]:
     if config.discovery_db_url is None:
         return {}
     env = {"CCPA_DISCOVERY_DATABASE_URL": config.discovery_db_url}
+    if config.deletion_db_url is not None:
+        env["CCPA_DELETION_DATABASE_URL"] = config.deletion_db_url
     if config.datamap_path is not None:
         env["CCPA_DATAMAP"] = str(config.datamap_path)
     return env
@@ -76,7 +79,7 @@ class Pipeline:
     def __init__(self, config: PipelineConfig) -> None:
         self.config = config
         self.secrets = secrets.generate()
-        optout_port, discovery_port, intake_port = free_port(), free_port(), free_port()
+        optout_port, discovery_port, intake_port, deletion_port = free_port(), free_port(), free_port(), free_port()
         self.env = {
             **pipeline_env(config, self.secrets),
             "CCPA_OPTOUT_URL": f"http://127.0.0.1:{optout_port}",
@@ -90,6 +93,9 @@ class Pipeline:
         self.discovery = (
             ServiceProcess("discovery", self.env, discovery_port, config.log_dir) if config.discovery_db_url else None
         )
+        self.deletion = (
+            ServiceProcess("deletion", self.env, deletion_port, config.log_dir) if config.deletion_db_url else None
+        )
 
     @property
     def token(self) -> str:
@@ -101,7 +107,8 @@ class Pipeline:
 
     @property
     def services(self) -> list[ServiceProcess]:
-        return [s for s in (self.intake, self.audit, self.optout, self.discovery) if s is not None]
+        services = (self.intake, self.audit, self.optout, self.discovery, self.deletion)
+        return [s for s in services if s is not None]
 
     def start(self) -> Pipeline:
         for service in self.services:

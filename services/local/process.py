@@ -19,6 +19,7 @@ PORT_VARIABLES = {
     "intake": "CCPA_INTAKE_PORT",
     "audit": "CCPA_AUDIT_PORT",
     "discovery": "CCPA_DISCOVERY_PORT",
+    "deletion": "CCPA_DELETION_PORT",
     "optout": "CCPA_OPTOUT_PORT",
 }
 

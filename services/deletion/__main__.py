@@ -1,0 +1,5 @@
+"""Run the deletion service on its own: `python -m services.deletion`."""
+
+from services.common.serve import serve
+
+serve("deletion")

@@ -1,0 +1,88 @@
+"""Composition root of deletion: data map, erasure engine, ledger, holds, provider instructions, consumer, worker."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+from services.common.consumer import ConsumerRunner
+from services.common.crypto import KeyStore, Sealer
+from services.common.datamap import DataMap, load_datamap
+from services.common.db import create_tables, make_engine
+from services.common.outbox import Outbox, OutboxRelay
+from services.common.runtime import ServiceRuntime
+from services.common.stores.base import StoreConnector
+from services.common.stores.factory import open_connector
+from services.common.topics import DISCOVERY_RESULTS, REQUESTS
+from services.deletion import orm
+from services.deletion.erasure import ErasureEngine, ErasureJournal, Ledger, LegalHolds, erasure_keys
+from services.deletion.erasure import metadata as erasure_metadata
+from services.deletion.handlers import DeletionHandlers
+from services.deletion.notices import ProviderNotices
+from services.deletion.providers.confirmations import StatusPoller
+from services.deletion.providers.instructions import InstructionQueue
+from services.deletion.providers.instructions import metadata as instruction_metadata
+from services.deletion.providers.model import PollPolicy, ProviderDirectory
+from services.deletion.providers.sender import InstructionSender
+from services.deletion.settings import DeletionSettings
+from services.deletion.worker import DeletionWorker, Ports
+
+ERASED_KINDS = ("sql", "redis", "jsonl")
+
+
+@dataclass
+class Deletion:
+    runtime: ServiceRuntime
+    datamap: DataMap
+    ports: Ports
+    consumer: ConsumerRunner
+    worker: DeletionWorker
+    relay: OutboxRelay
+
+    def start(self) -> None:
+        self.runtime.prepare()
+        create_tables(erasure_metadata, self.runtime.engine)
+        create_tables(instruction_metadata, self.runtime.engine)
+        notices = self.ports.notices
+        self.runtime.start_worker("request-consumer", self.consumer.run, lambda: self.consumer.last_loop_at)
+        self.runtime.start_worker("deletion-worker", self.worker.run, lambda: self.worker.last_loop_at)
+        self.runtime.start_worker("provider-instructions", notices.run, lambda: notices.last_loop_at)
+        self.runtime.start_worker("outbox-relay", self.relay.run, lambda: self.relay.last_loop_at)
+
+    def stop(self) -> None:
+        self.runtime.shutdown()
+        self.ports.erasure.close()
+        for connector in self.ports.verifiers.values():
+            connector.close()
+
+
+def bootstrap(settings: DeletionSettings) -> Deletion:
+    datamap = load_datamap(settings.datamap_path)
+    runtime = ServiceRuntime(settings, "deletion", orm.metadata)
+    engine = runtime.engine
+    keystore = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
+    sealer = Sealer(keystore)
+    keys = erasure_keys(os.environ)
+    journal = ErasureJournal(engine)
+    directory = ProviderDirectory.from_datamap(datamap)
+    queue = InstructionQueue(sealer)
+    poller = StatusPoller(engine, queue, directory, os.environ, policy=PollPolicy(first_seconds=1.0))
+    sender = InstructionSender(engine, queue, directory, os.environ, poller=poller)
+    notices = ProviderNotices(datamap, queue, directory, sender, poller,
+                              timedelta(days=settings.provider_confirm_days))  # fmt: skip
+    verifiers: dict[str, StoreConnector] = {
+        store.name: open_connector(datamap, store, os.environ) for store in datamap.stores if store.kind in ERASED_KINDS
+    }
+    ports = Ports(engine, Outbox(orm.outbox, runtime.codec), sealer, ErasureEngine(datamap, keys.deidentify, journal),
+                  journal, Ledger(engine, keys.ledger), LegalHolds(engine), notices, verifiers)  # fmt: skip
+    relay = OutboxRelay(engine, orm.outbox, runtime.producer)
+    worker = DeletionWorker(ports, datamap, runtime.topics, settings, relay.wakeup)
+
+    def wake() -> None:
+        relay.wakeup.set()
+        worker.wakeup.set()
+
+    consumer = runtime.consumer(settings.consumer_group, (REQUESTS, DISCOVERY_RESULTS), orm.inbox,
+                                DeletionHandlers().handle, after_commit=wake)  # fmt: skip
+    return Deletion(runtime, datamap, ports, consumer, worker, relay)

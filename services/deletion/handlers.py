@@ -1,0 +1,50 @@
+"""Deletion use cases on the event streams: a verified delete request opens a job; discovery's inventory for it
+(every identifier the walk reached, sealed) makes the job ready to erase."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.common.consumer import Delivery
+from services.common.crypto import Sealed
+from services.common.events import Event, utcnow
+from services.deletion import orm
+from services.discovery.handlers import needs_discovery
+
+PRODUCER = "deletion"
+
+
+def is_erasure(payload: Mapping[str, Any]) -> bool:
+    return payload["request_type"] == "delete" and needs_discovery(payload)
+
+
+class DeletionHandlers:
+    def handle(self, event: Event, conn: sa.Connection, _delivery: Delivery) -> None:
+        if not event.request_id:
+            return
+        if event.event_type == "RequestSubmitted" and is_erasure(event.payload):
+            self._upsert(conn, event, {"received_at": event.payload["received_at"], "stage": "discovering"})
+        elif event.event_type == "DiscoveryCompleted" and event.payload["request_type"] == "delete":
+            sealed = event.payload.get("identifiers")
+            if sealed is None:
+                return
+            self._upsert(conn, event, {"identifiers_sealed": Sealed.from_record(sealed).to_json(),
+                                       "stage": "erasing", "next_attempt_at": utcnow()})  # fmt: skip
+
+    def _upsert(self, conn: sa.Connection, event: Event, values: dict[str, Any]) -> None:
+        row = {"request_id": event.request_id, "subject_key": event.subject_key, "operation": "delete",
+               "received_at": event.occurred_at, "stage": "discovering", "attempts": 0, "verifications": 0,
+               "next_attempt_at": utcnow(), **values}  # fmt: skip
+        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(orm.jobs).values(**row)
+        # Only discovery's inventory moves a job forward; a late RequestSubmitted never sets it back.
+        changed: dict[str, Any] = {key: insert.excluded[key] for key in values if key not in ("received_at", "stage")}
+        if values.get("stage") == "erasing":
+            changed["stage"] = sa.case((orm.jobs.c.stage == "discovering", "erasing"), else_=orm.jobs.c.stage)
+        if "received_at" in values:
+            changed["received_at"] = insert.excluded.received_at
+        conn.execute(insert.on_conflict_do_update(index_elements=["request_id"], set_=changed) if changed
+                     else insert.on_conflict_do_nothing(index_elements=["request_id"]))  # fmt: skip

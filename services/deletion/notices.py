@@ -1,0 +1,99 @@
+"""Recipients of a deletion: one signed instruction each (persisted with the job's transaction), their state read
+back for the timeline and the consumer's response, and the loop that sends and polls them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.common.datamap import DataMap
+from services.deletion.providers.confirmations import StatusPoller
+from services.deletion.providers.instructions import InstructionQueue, InstructionRow
+from services.deletion.providers.model import Notice, ProviderDirectory, State
+from services.deletion.providers.overdue import OverdueInstruction, overdue
+from services.deletion.providers.sender import InstructionSender
+
+log = logging.getLogger(__name__)
+WAITING = frozenset({State.PENDING, State.DELIVERED, State.MANUAL, State.FAILED})
+
+
+@dataclass
+class NoticeStatus:
+    confirmed: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    not_notified: dict[str, str] = field(default_factory=dict)
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (event type, instruction, payload)
+
+
+def status_of(rows: list[InstructionRow], roles: Mapping[str, str]) -> NoticeStatus:
+    status = NoticeStatus()
+    for row in sorted(rows, key=lambda r: r.recipient):
+        base = {"recipient": row.recipient, "role": roles.get(row.recipient, ""), "operation": row.kind,
+                "instruction_id": row.instruction_id, "confirm_by": row.deadline}  # fmt: skip
+        if row.state is State.NOT_NOTIFIED:
+            status.not_notified[row.recipient] = row.reason or ""
+            status.events.append(("ProviderInstructed", row.instruction_id,
+                                  {**base, "outcome": "not_notified", "explanation": row.reason}))  # fmt: skip
+            continue
+        if row.delivered_at is not None or row.state is State.CONFIRMED:
+            status.events.append(("ProviderInstructed", row.instruction_id,
+                                  {**base, "outcome": "delivered", "explanation": None}))  # fmt: skip
+        elif row.state in (State.MANUAL, State.FAILED):
+            status.events.append(("ProviderInstructed", row.instruction_id,
+                                  {**base, "outcome": row.state.value, "explanation": row.reason}))  # fmt: skip
+        if row.state is State.CONFIRMED:
+            status.confirmed.append(row.recipient)
+            status.events.append(("ProviderConfirmed", f"{row.instruction_id}#confirmed",
+                                  {"recipient": row.recipient, "instruction_id": row.instruction_id,
+                                   "confirmation_id": row.confirmation_id}))  # fmt: skip
+        elif row.state in WAITING:
+            status.pending.append(row.recipient)
+    return status
+
+
+class ProviderNotices:
+    def __init__(self, datamap: DataMap, queue: InstructionQueue, directory: ProviderDirectory,
+                 sender: InstructionSender, poller: StatusPoller, confirm_within: timedelta) -> None:  # fmt: skip
+        self.recipients = [recipient.name for recipient in datamap.recipients]
+        self.roles = {recipient.name: recipient.role for recipient in datamap.recipients}
+        self.queue = queue
+        self.directory = directory
+        self.sender = sender
+        self.poller = poller
+        self.confirm_within = confirm_within
+        self.last_loop_at = datetime.now(UTC)
+
+    def enqueue(self, conn: sa.Connection, job: Any, identifiers: Mapping[str, frozenset[str]]) -> None:
+        if not self.recipients:
+            return
+        notice = Notice(job.request_id, job.subject_key, "delete", {k: sorted(v) for k, v in identifiers.items()},
+                        datetime.now(UTC) + self.confirm_within)  # fmt: skip
+        self.queue.enqueue(conn, notice, self.recipients, self.directory)
+
+    def status(self, conn: sa.Connection, job: Any) -> NoticeStatus:
+        return status_of(self.queue.for_request(conn, job.request_id), self.roles)
+
+    def overdue(self, conn: sa.Connection) -> list[OverdueInstruction]:
+        return overdue(conn, datetime.now(UTC))
+
+    def wakeup(self) -> None:
+        self.sender.wakeup.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Send what is due and poll what is unconfirmed, until stopped."""
+        while not stop.is_set():
+            self.last_loop_at = datetime.now(UTC)
+            try:
+                busy = self.sender.send_due() + self.poller.poll_due()
+            except Exception:
+                log.exception("provider instruction pass failed; instructions stay queued and will be retried")
+                busy = 0
+            if not busy:
+                self.sender.wakeup.wait(0.5)
+                self.sender.wakeup.clear()

@@ -1,0 +1,44 @@
+"""Deletion's own tables: one job per delete request, its stage and attempts; inbox and outbox. The erasure
+journal, suppression ledger, legal holds and provider instructions live beside them (their own metadata)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from services.common.db import UtcDateTime
+from services.common.inbox import inbox_table
+from services.common.outbox import outbox_table
+
+metadata = sa.MetaData()
+Timestamp = UtcDateTime()
+
+jobs = sa.Table(
+    "deletion_jobs",
+    metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("subject_key", sa.String(64), nullable=False),
+    sa.Column("operation", sa.String(16), nullable=False),  # delete
+    sa.Column("received_at", Timestamp, nullable=False),
+    sa.Column("identifiers_sealed", sa.JSON),  # from DiscoveryCompleted: every identifier the walk reached
+    sa.Column("stage", sa.String(16), nullable=False),  # discovering | erasing | verifying | answering | complete
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("verifications", sa.Integer, nullable=False, default=0),
+    sa.Column("verified", sa.Boolean),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("lease_until", Timestamp),
+    sa.Column("erased_at", Timestamp),
+    sa.Column("completed_at", Timestamp),
+    sa.Index("ix_deletion_jobs_due", "stage", "next_attempt_at"),
+)
+
+# Which per-store and per-recipient events a job has put on the timeline, so retries do not repeat them.
+reported = sa.Table(
+    "deletion_reported",
+    metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("subject", sa.String(200), primary_key=True),  # store name or instruction id
+    sa.Column("event_type", sa.String(40), primary_key=True),
+)
+
+inbox = inbox_table(metadata)
+outbox = outbox_table(metadata)

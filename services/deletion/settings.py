@@ -1,0 +1,23 @@
+"""Deletion settings: its database, the data map, retry pacing, how long providers get to confirm."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.common.settings import ApiSettings
+
+
+class DeletionSettings(ApiSettings):
+    http_port: int = Field(8003, validation_alias="CCPA_DELETION_PORT")
+    database_url: str = Field("sqlite:///.local/deletion.db", validation_alias="CCPA_DELETION_DATABASE_URL")
+    datamap_path: str = Field("services/demo/datamap.yaml", validation_alias="CCPA_DATAMAP")
+    consumer_group: str = "ccpa-deletion"
+    retry_initial_seconds: float = Field(2.0, gt=0, description="First wait before erasing in a failed store again")
+    retry_max_seconds: float = Field(300.0, gt=0, description="Longest wait between two attempts")
+    poll_seconds: float = Field(1.0, gt=0)
+    lease_seconds: float = Field(300.0, gt=0)
+    verification_attempts: int = Field(3, ge=1, description="Erase-and-verify rounds before answering unverified")
+    provider_grace_seconds: float = Field(
+        30.0, ge=0, description="How long the response waits for provider confirmations before listing them pending"
+    )
+    provider_confirm_days: float = Field(10.0, gt=0, description="A provider unconfirmed after this is overdue")

@@ -1,0 +1,56 @@
+"""Pure rules after erasure: what may remain (exempt or held records), what may not, and what the consumer is told."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from services.common.stores.base import FoundRecord
+from services.deletion.erasure import StoreOutcome
+
+KEPT_ACTIONS = ("retained", "held")
+
+
+@dataclass(frozen=True)
+class Verification:
+    verified: bool
+    remaining: dict[tuple[str, str], int]  # (store, collection) → records found that no exemption covers
+    exempt_records: int
+
+
+def verify(found: Iterable[FoundRecord], outcomes: Sequence[StoreOutcome]) -> Verification:
+    """Records a fresh walk still finds are allowed only up to what the erasure kept (retained or held)."""
+    kept: Counter[tuple[str, str]] = Counter()
+    for outcome in outcomes:
+        for collection, actions in outcome.counts.items():
+            kept[(outcome.store, collection)] += sum(actions.get(action, 0) for action in KEPT_ACTIONS)
+    seen = Counter((record.store, record.collection) for record in found)
+    remaining = {key: count - kept[key] for key, count in seen.items() if count > kept[key]}
+    exempt = sum(min(count, kept[key]) for key, count in seen.items())
+    return Verification(not remaining, remaining, exempt)
+
+
+def store_records(outcome: StoreOutcome) -> int:
+    """Records erased or de-identified in a store."""
+    return outcome.total("deleted") + outcome.total("deidentified")
+
+
+def response_summary(outcomes: Sequence[StoreOutcome], verified: bool, confirmed: Sequence[str],
+                     pending: Sequence[str], not_notified: Mapping[str, str]) -> tuple[str, str]:  # fmt: skip
+    """(outcome, summary): what the consumer is told about how the request was complied with (§7022)."""
+    erased = sum(store_records(outcome) for outcome in outcomes)
+    exempt = [item for outcome in outcomes for item in outcome.exempt]
+    parts = [f"We deleted or de-identified {erased} record(s) about you in {len(outcomes)} system(s)"]
+    if exempt:
+        kept = "; ".join(sorted({f"{item.collection}: {item.reason}" for item in exempt}))
+        parts.append(f"we kept {sum(item.records for item in exempt)} record(s) as the law allows ({kept})")
+    if confirmed:
+        parts.append(f"{', '.join(confirmed)} confirmed deletion")
+    if pending:
+        parts.append(f"{', '.join(pending)} were instructed to delete and have not confirmed yet")
+    for recipient, explanation in sorted(not_notified.items()):
+        parts.append(f"we did not notify {recipient}: {explanation}")
+    parts.append("a new search found nothing else" if verified else "a new search still found records; we continue")
+    in_part = bool(exempt) or bool(not_notified) or not verified
+    return ("complied_in_part" if in_part else "complied"), "; ".join(parts) + "."

@@ -1,0 +1,258 @@
+"""The deletion worker: erase in every store per the data map, record the suppression entries, instruct the
+recipients, verify by a fresh walk, and answer. Each stage commits with its events; a failed store is retried."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.common.crypto import KeyShredded, Sealed, Sealer
+from services.common.datamap import DataMap
+from services.common.events import Event, utcnow
+from services.common.outbox import Outbox
+from services.common.stores.base import StoreConnector
+from services.common.stores.walk import walk
+from services.common.topics import DELETION_RESULTS, TopicNames
+from services.deletion import orm
+from services.deletion.erasure import ErasureEngine, ErasureJournal, Ledger, LegalHolds, StoreOutcome, plan_erasure
+from services.deletion.handlers import PRODUCER
+from services.deletion.notices import ProviderNotices
+from services.deletion.settings import DeletionSettings
+from services.deletion.verification import response_summary, store_records, verify
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Ports:
+    """The adapters a deletion needs, wired by bootstrap."""
+
+    engine: sa.Engine
+    outbox: Outbox
+    sealer: Sealer
+    erasure: ErasureEngine
+    journal: ErasureJournal
+    ledger: Ledger
+    holds: LegalHolds
+    notices: ProviderNotices
+    verifiers: Mapping[str, StoreConnector]  # the erased stores, searched again
+
+
+class DeletionWorker:
+    def __init__(self, ports: Ports, datamap: DataMap, topics: TopicNames, settings: DeletionSettings,
+                 relay_wakeup: threading.Event) -> None:  # fmt: skip
+        self.ports = ports
+        self.datamap = datamap
+        self.topic = topics(DELETION_RESULTS)
+        self.settings = settings
+        self.relay_wakeup = relay_wakeup
+        self.wakeup = threading.Event()
+        self.last_loop_at = datetime.now(UTC)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.last_loop_at = datetime.now(UTC)
+            jobs = self.claim_due()
+            for job in jobs:
+                self.step_safely(job)
+            self.report_overdue()
+            if not jobs:
+                self.wakeup.wait(self.settings.poll_seconds)
+                self.wakeup.clear()
+
+    def claim_due(self, limit: int = 8) -> list[sa.Row[Any]]:
+        now, jobs = utcnow(), orm.jobs
+        free = sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)
+        due = sa.and_(jobs.c.stage.in_(("erasing", "verifying", "answering")), jobs.c.next_attempt_at <= now, free)
+        claimed = []
+        with self.ports.engine.begin() as conn:
+            for row in conn.execute(sa.select(jobs).where(due).order_by(jobs.c.next_attempt_at).limit(limit)).all():
+                lease = now + timedelta(seconds=self.settings.lease_seconds)
+                taken = conn.execute(sa.update(jobs).where(jobs.c.request_id == row.request_id, due)
+                                     .values(lease_until=lease))  # fmt: skip
+                if taken.rowcount == 1:
+                    claimed.append(row)
+        return claimed
+
+    def step_safely(self, job: sa.Row[Any]) -> None:
+        self.last_loop_at = datetime.now(UTC)
+        try:
+            {"erasing": self.erase, "verifying": self.verify, "answering": self.answer}[job.stage](job)
+        except KeyShredded:
+            log.warning("identifiers shredded before erasure; job abandoned", extra={"request_id": job.request_id})
+            self._move(job, "abandoned")
+        except Exception:
+            log.exception("deletion step failed; it will be retried", extra={"request_id": job.request_id})
+            self._move(job, job.stage, retry=True)
+        finally:
+            self.relay_wakeup.set()
+
+    def identifiers(self, job: sa.Row[Any]) -> dict[str, frozenset[str]]:
+        opened = self.ports.sealer.open(Sealed.from_json(job.identifiers_sealed), job.subject_key, job.request_id)
+        return {kind: frozenset(values) for kind, values in opened.items() if values}
+
+    def erase(self, job: sa.Row[Any]) -> None:
+        identifiers = self.identifiers(job)
+        holds = self.ports.holds.for_subject(job.subject_key)
+        plan = plan_erasure(self.datamap, identifiers, subject_key=job.subject_key, holds=holds)
+        outcome = self.ports.erasure.erase(plan, self._journal_key(job.request_id, job.verifications))
+        with self.ports.engine.begin() as conn:
+            events = [self._store_event(conn, job, store) for store in outcome.stores]
+            events += [self._unavailable_event(job, store, reason) for store, reason in outcome.failures.items()]
+            if outcome.complete:
+                self.ports.ledger.add(conn, job.request_id, identifiers, subject_key=job.subject_key)
+                self.ports.notices.enqueue(conn, job, identifiers)
+                self._move(job, "verifying", conn=conn, erased=True)
+            else:
+                self._move(job, "erasing", conn=conn, retry=True)
+            self.ports.outbox.add(conn, self.topic, [event for event in events if event is not None])
+        self.ports.notices.wakeup()
+
+    def verify(self, job: sa.Row[Any]) -> None:
+        result = walk(self.datamap, self.ports.verifiers, self.identifiers(job))
+        if result.failures:
+            self._move(job, "verifying", retry=True)
+            return
+        outcomes = self._outcomes(job, job.verifications + 1)
+        found = [record for records in result.records.values() for record in records]
+        check = verify(found, outcomes)
+        attempt = job.verifications + 1
+        event = self._event(job, "DeletionVerified", {
+            "verified": check.verified, "exempt_records": check.exempt_records, "attempt": attempt,
+            "remaining": [{"store": s, "collection": c, "records": n} for (s, c), n in sorted(check.remaining.items())],
+        })  # fmt: skip
+        again = not check.verified and attempt < self.settings.verification_attempts
+        with self.ports.engine.begin() as conn:
+            conn.execute(sa.update(orm.jobs).where(orm.jobs.c.request_id == job.request_id)
+                         .values(verifications=attempt, verified=check.verified))  # fmt: skip
+            self._move(job, "erasing" if again else "answering", conn=conn)
+            self.ports.outbox.add(conn, self.topic, [event])
+
+    def answer(self, job: sa.Row[Any]) -> None:
+        with self.ports.engine.begin() as conn:
+            status = self.ports.notices.status(conn, job)
+            events = self._provider_events(conn, job, status)
+            waited = utcnow() - (job.erased_at or utcnow()) >= timedelta(seconds=self.settings.provider_grace_seconds)
+            if status.pending and not waited:
+                self._move(job, "answering", conn=conn, retry_in=1.0)
+            else:
+                events += self._final_events(job, status)
+                self._move(job, "complete", conn=conn, completed=True)
+            self.ports.outbox.add(conn, self.topic, events)
+
+    def report_overdue(self) -> None:
+        with self.ports.engine.begin() as conn:
+            events = [Event("ProviderOverdue", item.subject_key, PRODUCER, request_id=item.request_id,
+                            payload={"recipient": item.recipient, "instruction_id": item.instruction_id,
+                                     "confirm_by": item.deadline})
+                      for item in self.ports.notices.overdue(conn)]  # fmt: skip
+            self.ports.outbox.add(conn, self.topic, events)
+
+    def _final_events(self, job: sa.Row[Any], status: Any) -> list[Event]:
+        outcomes = self._outcomes(job, job.verifications)
+        verified = bool(job.verified)
+        outcome, summary = response_summary(outcomes, verified, status.confirmed, status.pending, status.not_notified)
+        exemptions = [_exemption(store.store, item) for store in outcomes for item in store.exempt]
+        stores = [{"store": store.store, "outcome": "held" if store.total("held") else "done",
+                   "records": store_records(store)} for store in outcomes]  # fmt: skip
+        not_notified = [f"{name}: {why}" for name, why in sorted(status.not_notified.items())]
+        completed = self._event(job, "DeletionCompleted", {
+            "operation": "delete", "verified": verified, "stores": stores, "exemptions": exemptions,
+            "providers_confirmed": list(status.confirmed), "providers_pending": list(status.pending),
+            "not_notified": not_notified,
+        })  # fmt: skip
+        return [completed, self._event(job, "RequestCompleted", {"outcome": outcome, "summary": summary})]
+
+    def _provider_events(self, conn: sa.Connection, job: sa.Row[Any], status: Any) -> list[Event]:
+        events = []
+        for kind, instruction_id, payload in status.events:
+            if self._first_report(conn, job.request_id, instruction_id, kind):
+                events.append(self._event(job, kind, payload))
+        return events
+
+    def _store_event(self, conn: sa.Connection, job: sa.Row[Any], store: StoreOutcome) -> Event | None:
+        if not self._first_report(conn, job.request_id, f"{store.store}#{job.verifications}", "StoreErased"):
+            return None
+        actions = [{"collection": collection, "action": action, "records": count}
+                   for collection, counted in sorted(store.counts.items())
+                   for action, count in sorted(counted.items()) if count]  # fmt: skip
+        kind = next((s.kind for s in self.datamap.stores if s.name == store.store), "")
+        return self._event(job, "StoreErased", {
+            "store": store.store, "store_kind": kind, "operation": "delete",
+            "outcome": "held" if store.total("held") else "done", "attempt": job.attempts + 1, "actions": actions,
+            "exemptions": [_exemption(store.store, item) for item in store.exempt], "reason": None,
+        })  # fmt: skip
+
+    def _unavailable_event(self, job: sa.Row[Any], store: str, reason: str) -> Event:
+        kind = next((s.kind for s in self.datamap.stores if s.name == store), "")
+        return self._event(job, "StoreErased", {
+            "store": store, "store_kind": kind, "operation": "delete", "outcome": "unavailable",
+            "attempt": job.attempts + 1, "actions": [], "exemptions": [], "reason": reason,
+        })  # fmt: skip
+
+    def _outcomes(self, job: sa.Row[Any], rounds: int) -> list[StoreOutcome]:
+        """Every store's outcome, summed over the erase rounds so far (a round per failed verification)."""
+        merged: dict[str, StoreOutcome] = {}
+        for erase_round in range(rounds):
+            key = self._journal_key(job.request_id, erase_round)
+            for store in self.datamap.stores:
+                if (outcome := self.ports.journal.recorded(key, store.name)) is not None:
+                    merged[store.name] = _merged(merged.get(store.name), outcome)
+        return list(merged.values())
+
+    @staticmethod
+    def _journal_key(request_id: str, erase_round: int) -> str:
+        # Each verification round that found leftovers erases again under a journal entry of its own.
+        return request_id if not erase_round else f"{request_id}#{erase_round}"
+
+    def _first_report(self, conn: sa.Connection, request_id: str, subject: str, event_type: str) -> bool:
+        table = orm.reported
+        key = (table.c.request_id == request_id, table.c.subject == subject, table.c.event_type == event_type)
+        exists = conn.execute(sa.select(table.c.request_id).where(*key)).first()
+        if exists is None:
+            conn.execute(sa.insert(table).values(request_id=request_id, subject=subject, event_type=event_type))
+        return exists is None
+
+    def _move(self, job: sa.Row[Any], stage: str, conn: sa.Connection | None = None, retry: bool = False,
+              retry_in: float | None = None, erased: bool = False, completed: bool = False) -> None:  # fmt: skip
+        values: dict[str, Any] = {"stage": stage, "lease_until": None, "next_attempt_at": utcnow()}
+        if retry:
+            delay = min(self.settings.retry_max_seconds, self.settings.retry_initial_seconds * 2**job.attempts)
+            values |= {"attempts": job.attempts + 1, "next_attempt_at": utcnow() + timedelta(seconds=delay)}
+        if retry_in is not None:
+            values["next_attempt_at"] = utcnow() + timedelta(seconds=retry_in)
+        if erased:
+            values["erased_at"] = utcnow()
+        if completed:
+            values["completed_at"] = utcnow()
+        statement = sa.update(orm.jobs).where(orm.jobs.c.request_id == job.request_id).values(**values)
+        if conn is not None:
+            conn.execute(statement)
+            return
+        with self.ports.engine.begin() as own:
+            own.execute(statement)
+
+    def _event(self, job: sa.Row[Any], event_type: str, payload: dict[str, Any]) -> Event:
+        return Event(event_type, job.subject_key, PRODUCER, request_id=job.request_id, payload=payload)
+
+
+def _merged(before: StoreOutcome | None, after: StoreOutcome) -> StoreOutcome:
+    if before is None:
+        return after
+    counts = {name: dict(actions) for name, actions in before.counts.items()}
+    for name, actions in after.counts.items():
+        for action, records in actions.items():
+            counts.setdefault(name, {})[action] = counts.get(name, {}).get(action, 0) + records
+    return StoreOutcome(before.store, counts, before.exempt + after.exempt)
+
+
+def _exemption(store: str, item: Any) -> dict[str, Any]:
+    until = item.retain_until.date().isoformat() if item.retain_until else None
+    return {"store": store, "collection": item.collection, "code": item.code, "basis": item.reason,
+            "records": item.records, "retain_until": until}  # fmt: skip
