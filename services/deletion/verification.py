@@ -48,7 +48,7 @@ def response_summary(outcomes: Sequence[StoreOutcome], verified: bool, confirmed
     if confirmed:
         parts.append(f"{', '.join(confirmed)} confirmed deletion")
     if pending:
-        parts.append(f"{', '.join(pending)} were instructed to delete and have not confirmed yet")
+        parts.append(f"{', '.join(pending)} have been or are being instructed to delete and have not confirmed yet")
     for recipient, explanation in sorted(not_notified.items()):
         parts.append(f"we did not notify {recipient}: {explanation}")
     parts.append("a new search found nothing else" if verified else "a new search still found records; we continue")

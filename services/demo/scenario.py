@@ -32,6 +32,7 @@ class DemoRequest:
 PROPAGATED = ("RequestSubmitted", "OptOutState", "OptOutApplied", "RequestCompleted", "OptOutAcknowledged")
 DISCOVERED = ("RequestSubmitted", "DiscoveryStarted", "DiscoveryCompleted")
 ANSWERED = (*DISCOVERED, "ReportReady", "RequestCompleted")
+ERASED = (*DISCOVERED, "StoreErased", "DeletionVerified", "ProviderConfirmed", "DeletionCompleted", "RequestCompleted")
 
 
 def next_run(counter: Path) -> int:
@@ -55,7 +56,8 @@ def load_customers(identity_db: Path, limit: int, run: int = 0) -> list[Customer
 
 
 def demo_requests(people: list[Customer]) -> list[DemoRequest]:
-    a, b, c, d, e = people[:5]
+    a, b, f, d, e = people[:5]
+    c = people[10]  # like a, in every demo store: the deletion reaches all of them
     return [
         DemoRequest(
             "know specific pieces, 3 data points + signed declaration",
@@ -93,7 +95,7 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
                 "identifiers": {"email": c.email, "phone": c.phone},
                 "verification": {"data_points": {"postal_code": c.postal_code}},
             },
-            expected=DISCOVERED,
+            expected=ERASED,
         ),
         DemoRequest(
             "delete from someone we cannot verify: denied",
@@ -123,7 +125,7 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
         ),
         DemoRequest(
             "opt out of sale/sharing with the web form",
-            {"type": "opt_out", "channel": "web_form", "identifiers": {"email": c.email}},
+            {"type": "opt_out", "channel": "web_form", "identifiers": {"email": f.email}},
             expected=PROPAGATED,
         ),
         DemoRequest(
@@ -217,6 +219,11 @@ def _summary(entry: dict[str, Any]) -> str:
         "DiscoveryCompleted": ("records", "categories"),
         "ReportReady": ("formats", "records", "period_start", "expires_at"),
         "ReportDownloaded": ("format", "bytes"),
+        "StoreErased": ("store", "outcome", "actions"),
+        "ProviderInstructed": ("recipient", "outcome", "explanation"),
+        "ProviderConfirmed": ("recipient",),
+        "DeletionVerified": ("verified", "remaining", "exempt_records"),
+        "DeletionCompleted": ("verified", "providers_confirmed", "providers_pending"),
     }.get(entry["event_type"], tuple(details)[:3])
     return ", ".join(f"{key}={details.get(key)}" for key in keys)[:160]
 
@@ -236,7 +243,7 @@ def print_consent(console: Console, intake: httpx.Client, token: str, identifier
 
 def run(intake_url: str, audit_url: str, token: str, identity_db: Path, demo_env: Mapping[str, str]) -> None:
     console = Console(width=None if sys.stdout.isatty() else 150)
-    people = load_customers(identity_db, 5, next_run(identity_db.parent / "demo-runs"))
+    people = load_customers(identity_db, 11, next_run(identity_db.parent / "demo-runs"))
     requests = demo_requests(people)
     with (
         httpx.Client(base_url=intake_url, timeout=10) as intake,
@@ -249,7 +256,7 @@ def run(intake_url: str, audit_url: str, token: str, identity_db: Path, demo_env
         answered = time.monotonic() - started
         report, paths = showcase.download_all(know, identity_db.parent / "reports")
         requests[0].expected = (*requests[0].expected, *("ReportDownloaded",) * len(paths))
-        timelines = wait_for_timelines(audit, token, requests)
+        timelines = wait_for_timelines(audit, token, requests, timeout=120.0)
         for request in requests:
             request.status = intake.get(f"/v1/requests/{request.request_id}",
                                         headers={"Authorization": f"Bearer {token}"}).json()["status"]  # fmt: skip
@@ -261,6 +268,8 @@ def run(intake_url: str, audit_url: str, token: str, identity_db: Path, demo_env
     for request in requests:
         print_timeline(console, request, timelines[request.request_id])
     showcase.print_report(console, know, report, paths)
+    with httpx.Client(base_url=intake_url, timeout=10) as intake:
+        showcase.print_answer(console, intake, token, requests[2].request_id, "Delete request, as the consumer sees it")
     showcase.scan_demo(console, DATAMAP_PATH, demo_env)
     with httpx.Client(base_url=intake_url, timeout=10) as intake:
         print_consent(

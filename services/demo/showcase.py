@@ -78,3 +78,11 @@ def scan_demo(console: Console, datamap_path: Path, env: Mapping[str, str]) -> N
                   f"ones precision {score.precision:.2f}, recall {score.recall:.2f}, decoys flagged "
                   f"{len(score.decoys_flagged)}; {result.rows_per_second:,.0f} rows/s[/bold]")  # fmt: skip
     console.print("  " + ", ".join(found) + "\n")
+
+
+def print_answer(console: Console, intake: httpx.Client, token: str, request_id: str, title: str) -> None:
+    """What the consumer is told: the status intake shows and how the request was complied with."""
+    status = intake.get(f"/v1/requests/{request_id}", headers={"Authorization": f"Bearer {token}"}).json()
+    response = status.get("response") or {}
+    console.print(f"[bold]{title}[/bold]: status {status['status']}, {response.get('outcome', 'pending')}")
+    console.print(f"  {response.get('summary', '')}\n")

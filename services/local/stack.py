@@ -54,6 +54,7 @@ SERVICES = (
     ServiceSpec("intake", "CCPA_INTAKE_PORT", 8000),
     ServiceSpec("audit", "CCPA_AUDIT_PORT", 8001),
     ServiceSpec("discovery", "CCPA_DISCOVERY_PORT", 8002),
+    ServiceSpec("deletion", "CCPA_DELETION_PORT", 8003),
     ServiceSpec("optout", "CCPA_OPTOUT_PORT", 8004),
     ServiceSpec("downstream-adtech-sync", "", 0, "services.optout.subscriber", ("--name", "adtech-sync")),
 )
@@ -108,6 +109,10 @@ class LocalStack:
                 "CCPA_DISCOVERY_DATABASE_URL", f"sqlite:///{self.root}/discovery.db"
             ),
             "CCPA_DISCOVERY_URL": f"http://127.0.0.1:{os.environ.get('CCPA_DISCOVERY_PORT', 8002)}",
+            "CCPA_DELETION_DATABASE_URL": os.environ.get(
+                "CCPA_DELETION_DATABASE_URL", f"sqlite:///{self.root}/deletion.db"
+            ),
+            "CCPA_PROVIDER_GRACE_SECONDS": os.environ.get("CCPA_PROVIDER_GRACE_SECONDS", "15"),
             "CCPA_PUBLIC_BASE_URL": f"http://127.0.0.1:{os.environ.get('CCPA_INTAKE_PORT', 8000)}",
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap(),
             "CCPA_KEYSTORE_URL": os.environ.get("CCPA_KEYSTORE_URL", f"sqlite:///{self.root}/keystore.db"),
