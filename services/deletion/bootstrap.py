@@ -16,6 +16,8 @@ from services.common.stores.base import StoreConnector
 from services.common.stores.factory import open_connector
 from services.common.topics import DISCOVERY_RESULTS, REQUESTS
 from services.deletion import orm
+from services.deletion.corrections import CorrectionExecutor, KeptCorrections
+from services.deletion.corrections import metadata as corrections_metadata
 from services.deletion.erasure import ErasureEngine, ErasureJournal, Ledger, LegalHolds, erasure_keys
 from services.deletion.erasure import metadata as erasure_metadata
 from services.deletion.handlers import DeletionHandlers
@@ -44,6 +46,7 @@ class Deletion:
         self.runtime.prepare()
         create_tables(erasure_metadata, self.runtime.engine)
         create_tables(instruction_metadata, self.runtime.engine)
+        create_tables(corrections_metadata, self.runtime.engine)
         notices = self.ports.notices
         self.runtime.start_worker("request-consumer", self.consumer.run, lambda: self.consumer.last_loop_at)
         self.runtime.start_worker("deletion-worker", self.worker.run, lambda: self.worker.last_loop_at)
@@ -55,6 +58,7 @@ class Deletion:
         self.ports.erasure.close()
         for connector in self.ports.verifiers.values():
             connector.close()
+        self.ports.corrections.close()
 
 
 def bootstrap(settings: DeletionSettings) -> Deletion:
@@ -74,8 +78,10 @@ def bootstrap(settings: DeletionSettings) -> Deletion:
     verifiers: dict[str, StoreConnector] = {
         store.name: open_connector(datamap, store, os.environ) for store in datamap.stores if store.kind in ERASED_KINDS
     }
+    executor = CorrectionExecutor(datamap)
     ports = Ports(engine, Outbox(orm.outbox, runtime.codec), sealer, ErasureEngine(datamap, keys.deidentify, journal),
-                  journal, Ledger(engine, keys.ledger), LegalHolds(engine), notices, verifiers)  # fmt: skip
+                  journal, Ledger(engine, keys.ledger), LegalHolds(engine), notices, verifiers, executor,
+                  KeptCorrections(engine, sealer, executor))  # fmt: skip
     relay = OutboxRelay(engine, orm.outbox, runtime.producer)
     worker = DeletionWorker(ports, datamap, runtime.topics, settings, relay.wakeup)
 

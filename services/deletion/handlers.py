@@ -1,5 +1,5 @@
-"""Deletion use cases on the event streams: a verified delete request opens a job; discovery's inventory for it
-(every identifier the walk reached, sealed) makes the job ready to erase."""
+"""Deletion use cases on the event streams: a verified delete or correct request opens a job; discovery's inventory
+for it (every identifier the walk reached, sealed) makes the job ready to erase or correct."""
 
 from __future__ import annotations
 
@@ -18,22 +18,31 @@ from services.discovery.handlers import needs_discovery
 PRODUCER = "deletion"
 
 
-def is_erasure(payload: Mapping[str, Any]) -> bool:
-    return payload["request_type"] == "delete" and needs_discovery(payload)
+OPERATIONS = ("delete", "correct")
+
+
+def acts_on(payload: Mapping[str, Any]) -> bool:
+    return payload["request_type"] in OPERATIONS and needs_discovery(payload)
 
 
 class DeletionHandlers:
     def handle(self, event: Event, conn: sa.Connection, _delivery: Delivery) -> None:
         if not event.request_id:
             return
-        if event.event_type == "RequestSubmitted" and is_erasure(event.payload):
-            self._upsert(conn, event, {"received_at": event.payload["received_at"], "stage": "discovering"})
-        elif event.event_type == "DiscoveryCompleted" and event.payload["request_type"] == "delete":
+        payload = event.payload
+        if event.event_type == "RequestSubmitted" and acts_on(payload):
+            corrections = payload.get("corrections")
+            values = {"received_at": payload["received_at"], "stage": "discovering",
+                      "operation": payload["request_type"]}  # fmt: skip
+            if corrections:
+                values["corrections_sealed"] = Sealed.from_record(corrections).to_json()
+            self._upsert(conn, event, values)
+        elif event.event_type == "DiscoveryCompleted" and payload["request_type"] in OPERATIONS:
             sealed = event.payload.get("identifiers")
             if sealed is None:
                 return
-            self._upsert(conn, event, {"identifiers_sealed": Sealed.from_record(sealed).to_json(),
-                                       "stage": "erasing", "next_attempt_at": utcnow()})  # fmt: skip
+            self._upsert(conn, event, {"identifiers_sealed": Sealed.from_record(sealed).to_json(), "stage": "erasing",
+                                       "next_attempt_at": utcnow(), "operation": payload["request_type"]})  # fmt: skip
 
     def _upsert(self, conn: sa.Connection, event: Event, values: dict[str, Any]) -> None:
         row = {"request_id": event.request_id, "subject_key": event.subject_key, "operation": "delete",

@@ -76,6 +76,15 @@ class ProviderNotices:
                         datetime.now(UTC) + self.confirm_within)  # fmt: skip
         self.queue.enqueue(conn, notice, self.recipients, self.directory)
 
+    def enqueue_corrections(self, conn: sa.Connection, job: Any, identifiers: Mapping[str, frozenset[str]],
+                            per_recipient: Mapping[str, Mapping[str, str]]) -> None:  # fmt: skip
+        """One correct notice per recipient holding a corrected field, in its own field names."""
+        deadline = datetime.now(UTC) + self.confirm_within
+        for recipient, corrections in sorted(per_recipient.items()):
+            notice = Notice(job.request_id, job.subject_key, "correct", {k: sorted(v) for k, v in identifiers.items()},
+                            deadline, corrections=dict(corrections))  # fmt: skip
+            self.queue.enqueue(conn, notice, [recipient], self.directory)
+
     def status(self, conn: sa.Connection, job: Any) -> NoticeStatus:
         return status_of(self.queue.for_request(conn, job.request_id), self.roles)
 

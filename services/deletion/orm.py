@@ -17,9 +17,10 @@ jobs = sa.Table(
     metadata,
     sa.Column("request_id", sa.String(36), primary_key=True),
     sa.Column("subject_key", sa.String(64), nullable=False),
-    sa.Column("operation", sa.String(16), nullable=False),  # delete
+    sa.Column("operation", sa.String(16), nullable=False),  # delete | correct
     sa.Column("received_at", Timestamp, nullable=False),
     sa.Column("identifiers_sealed", sa.JSON),  # from DiscoveryCompleted: every identifier the walk reached
+    sa.Column("corrections_sealed", sa.JSON),  # correct requests: data point → corrected value, sealed by intake
     sa.Column("stage", sa.String(16), nullable=False),  # discovering | erasing | verifying | answering | complete
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("verifications", sa.Integer, nullable=False, default=0),

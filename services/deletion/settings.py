@@ -20,4 +20,7 @@ class DeletionSettings(ApiSettings):
     provider_grace_seconds: float = Field(
         30.0, ge=0, description="How long the response waits for provider confirmations before listing them pending"
     )
+    recheck_corrections_seconds: float = Field(
+        300.0, gt=0, description="How often kept corrections are compared with the stores (§7023(k))"
+    )
     provider_confirm_days: float = Field(10.0, gt=0, description="A provider unconfirmed after this is overdue")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from services.common.stores.base import FoundRecord
 from services.deletion.erasure import StoreOutcome
@@ -53,4 +54,25 @@ def response_summary(outcomes: Sequence[StoreOutcome], verified: bool, confirmed
         parts.append(f"we did not notify {recipient}: {explanation}")
     parts.append("a new search found nothing else" if verified else "a new search still found records; we continue")
     in_part = bool(exempt) or bool(not_notified) or not verified
+    return ("complied_in_part" if in_part else "complied"), "; ".join(parts) + "."
+
+
+def correction_summary(done: Sequence[Any], unknown: Sequence[str], verified: bool, confirmed: Sequence[str],
+                       pending: Sequence[str], not_notified: Mapping[str, str]) -> tuple[str, str]:  # fmt: skip
+    """(outcome, summary) of a correct request: fields and counts, never the values (§7023(j), §7024(d))."""
+    labels = sorted({item.label for item in done if item.records})
+    records = sum(item.records for item in done)
+    systems = len({item.store for item in done if item.records})
+    parts = [f"We corrected your {', '.join(labels) or 'information'} in {records} record(s) in {systems} system(s)"
+             if records else "We found no record holding the information you asked us to correct"]  # fmt: skip
+    if unknown:
+        parts.append(f"we hold no {', '.join(unknown)} about you")
+    if confirmed:
+        parts.append(f"{', '.join(confirmed)} confirmed the correction")
+    if pending:
+        parts.append(f"{', '.join(pending)} have been instructed to correct it and have not confirmed yet")
+    for recipient, explanation in sorted(not_notified.items()):
+        parts.append(f"we did not notify {recipient}: {explanation}")
+    parts.append("we will keep it corrected" if verified else "the corrected value did not hold; we continue")
+    in_part = bool(unknown) or bool(not_notified) or not verified or not records
     return ("complied_in_part" if in_part else "complied"), "; ".join(parts) + "."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,11 +21,18 @@ from services.common.stores.base import StoreConnector
 from services.common.stores.walk import walk
 from services.common.topics import DELETION_RESULTS, TopicNames
 from services.deletion import orm
+from services.deletion.corrections import (
+    Corrected,
+    CorrectionExecutor,
+    KeptCorrections,
+    provider_corrections,
+    unknown_keys,
+)
 from services.deletion.erasure import ErasureEngine, ErasureJournal, Ledger, LegalHolds, StoreOutcome, plan_erasure
 from services.deletion.handlers import PRODUCER
 from services.deletion.notices import ProviderNotices
 from services.deletion.settings import DeletionSettings
-from services.deletion.verification import response_summary, store_records, verify
+from services.deletion.verification import correction_summary, response_summary, store_records, verify
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,8 @@ class Ports:
     holds: LegalHolds
     notices: ProviderNotices
     verifiers: Mapping[str, StoreConnector]  # the erased stores, searched again
+    corrections: CorrectionExecutor
+    kept: KeptCorrections
 
 
 class DeletionWorker:
@@ -54,6 +64,7 @@ class DeletionWorker:
         self.relay_wakeup = relay_wakeup
         self.wakeup = threading.Event()
         self.last_loop_at = datetime.now(UTC)
+        self.next_recheck = 0.0
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -62,6 +73,9 @@ class DeletionWorker:
             for job in jobs:
                 self.step_safely(job)
             self.report_overdue()
+            if time.monotonic() >= self.next_recheck:
+                self.next_recheck = time.monotonic() + self.settings.recheck_corrections_seconds
+                self.recheck_corrections()
             if not jobs:
                 self.wakeup.wait(self.settings.poll_seconds)
                 self.wakeup.clear()
@@ -98,6 +112,9 @@ class DeletionWorker:
         return {kind: frozenset(values) for kind, values in opened.items() if values}
 
     def erase(self, job: sa.Row[Any]) -> None:
+        if job.operation == "correct":
+            self.correct(job)
+            return
         identifiers = self.identifiers(job)
         holds = self.ports.holds.for_subject(job.subject_key)
         plan = plan_erasure(self.datamap, identifiers, subject_key=job.subject_key, holds=holds)
@@ -114,7 +131,40 @@ class DeletionWorker:
             self.ports.outbox.add(conn, self.topic, [event for event in events if event is not None])
         self.ports.notices.wakeup()
 
+    def correct(self, job: sa.Row[Any]) -> None:
+        identifiers, corrections = self.identifiers(job), self.corrections(job)
+        done = self.ports.corrections.apply(identifiers, corrections)
+        with self.ports.engine.begin() as conn:
+            events = [self._correction_event(conn, job, store, [d for d in done if d.store == store], "done")
+                      for store in sorted({item.store for item in done})]  # fmt: skip
+            self.ports.kept.keep(conn, job.request_id, job.subject_key, identifiers, corrections, done)
+            self.ports.notices.enqueue_corrections(conn, job, identifiers,
+                                                   provider_corrections(self.datamap, corrections))  # fmt: skip
+            self._move(job, "verifying", conn=conn, erased=True)
+            self.ports.outbox.add(conn, self.topic, [event for event in events if event is not None])
+        self.ports.notices.wakeup()
+
+    def corrections(self, job: sa.Row[Any]) -> dict[str, str]:
+        opened = self.ports.sealer.open(Sealed.from_json(job.corrections_sealed), job.subject_key, job.request_id)
+        return {str(key): str(value) for key, value in opened.items()}
+
+    def recheck_corrections(self) -> None:
+        """§7023(k): a refresh that brought an old value back is reverted, and the timeline says so."""
+        reverted = self.ports.kept.recheck()
+        with self.ports.engine.begin() as conn:
+            events = [Event("StoreErased", row.subject_key, PRODUCER, request_id=row.request_id, payload={
+                "store": item.store, "store_kind": "sql", "operation": "correct", "outcome": "reapplied",
+                "attempt": 1, "actions": [{"collection": f"{item.collection}.{item.field}", "action": "corrected",
+                                           "records": item.records}], "exemptions": [], "reason": None,
+            }) for row, item in reverted]  # fmt: skip
+            self.ports.outbox.add(conn, self.topic, events)
+        if reverted:
+            self.relay_wakeup.set()
+
     def verify(self, job: sa.Row[Any]) -> None:
+        if job.operation == "correct":
+            self.verify_correction(job)
+            return
         result = walk(self.datamap, self.ports.verifiers, self.identifiers(job))
         if result.failures:
             self._move(job, "verifying", retry=True)
@@ -132,6 +182,20 @@ class DeletionWorker:
             conn.execute(sa.update(orm.jobs).where(orm.jobs.c.request_id == job.request_id)
                          .values(verifications=attempt, verified=check.verified))  # fmt: skip
             self._move(job, "erasing" if again else "answering", conn=conn)
+            self.ports.outbox.add(conn, self.topic, [event])
+
+    def verify_correction(self, job: sa.Row[Any]) -> None:
+        stale = self.ports.corrections.apply(self.identifiers(job), self.corrections(job), changed_only=True)
+        verified = not any(item.records for item in stale)
+        event = self._event(job, "DeletionVerified", {
+            "verified": verified, "exempt_records": 0, "attempt": job.verifications + 1,
+            "remaining": [{"store": i.store, "collection": f"{i.collection}.{i.field}", "records": i.records}
+                          for i in stale if i.records],
+        })  # fmt: skip
+        with self.ports.engine.begin() as conn:
+            conn.execute(sa.update(orm.jobs).where(orm.jobs.c.request_id == job.request_id)
+                         .values(verifications=job.verifications + 1, verified=verified))  # fmt: skip
+            self._move(job, "answering", conn=conn)
             self.ports.outbox.add(conn, self.topic, [event])
 
     def answer(self, job: sa.Row[Any]) -> None:
@@ -155,6 +219,8 @@ class DeletionWorker:
             self.ports.outbox.add(conn, self.topic, events)
 
     def _final_events(self, job: sa.Row[Any], status: Any) -> list[Event]:
+        if job.operation == "correct":
+            return self._correction_answer(job, status)
         outcomes = self._outcomes(job, job.verifications)
         verified = bool(job.verified)
         outcome, summary = response_summary(outcomes, verified, status.confirmed, status.pending, status.not_notified)
@@ -168,6 +234,30 @@ class DeletionWorker:
             "not_notified": not_notified,
         })  # fmt: skip
         return [completed, self._event(job, "RequestCompleted", {"outcome": outcome, "summary": summary})]
+
+    def _correction_answer(self, job: sa.Row[Any], status: Any) -> list[Event]:
+        corrections = self.corrections(job)
+        done = self.ports.corrections.apply(self.identifiers(job), corrections)
+        outcome, summary = correction_summary(done, unknown_keys(self.datamap, list(corrections)), bool(job.verified),
+                                              status.confirmed, status.pending, status.not_notified)  # fmt: skip
+        stores = [{"store": store, "outcome": "done", "records": sum(d.records for d in done if d.store == store)}
+                  for store in sorted({d.store for d in done})]  # fmt: skip
+        completed = self._event(job, "DeletionCompleted", {
+            "operation": "correct", "verified": bool(job.verified), "stores": stores, "exemptions": [],
+            "providers_confirmed": list(status.confirmed), "providers_pending": list(status.pending),
+            "not_notified": [f"{name}: {why}" for name, why in sorted(status.not_notified.items())],
+        })  # fmt: skip
+        return [completed, self._event(job, "RequestCompleted", {"outcome": outcome, "summary": summary})]
+
+    def _correction_event(self, conn: sa.Connection, job: sa.Row[Any], store: str, done: list[Corrected],
+                          outcome: str) -> Event | None:  # fmt: skip
+        if not self._first_report(conn, job.request_id, f"{store}#correct", "StoreErased"):
+            return None
+        actions = [{"collection": f"{d.collection}.{d.field}", "action": "corrected", "records": d.records}
+                   for d in done]  # fmt: skip
+        return self._event(job, "StoreErased", {"store": store, "store_kind": "sql", "operation": "correct",
+                                                "outcome": outcome, "attempt": job.attempts + 1, "actions": actions,
+                                                "exemptions": [], "reason": None})  # fmt: skip
 
     def _provider_events(self, conn: sa.Connection, job: sa.Row[Any], status: Any) -> list[Event]:
         events = []

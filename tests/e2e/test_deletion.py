@@ -125,3 +125,46 @@ def test_replayed_erasure_gives_the_same_counts(world: World) -> None:
     again = wait_for(replayed, timeout=60, what="the replayed erasure's store events")
     second = {e["details"]["store"]: e["details"]["actions"] for e in again[len(first) :]}
     assert second == first
+
+
+def postal_codes(world: World, account_id: str) -> set[str]:
+    engine = sa.create_engine(world.target.app_db_url)
+    with engine.connect() as conn:
+        codes = {row[0] for row in conn.execute(sa.text("SELECT postal_code FROM customers WHERE account_id = :a"),
+                                                {"a": account_id})}  # fmt: skip
+        codes |= {row[0] for row in conn.execute(sa.text("SELECT postal_code FROM addresses WHERE account_id = :a"),
+                                                 {"a": account_id})}  # fmt: skip
+    engine.dispose()
+    return codes
+
+
+def test_correction_reaches_every_system_of_record_and_the_provider_and_stays_corrected(world: World) -> None:
+    subject = world.customers[10]
+    corrected = "90210"
+    verification = {"data_points": {"name": subject.full_name, "date_of_birth": subject.date_of_birth}}
+    request_id = submit(world, subject, "correct", corrections={"postal_code": corrected}, verification=verification)
+    status = answered(world, request_id)
+    assert status["response"]["by"] == "deletion" and "corrected your postal code" in status["response"]["summary"]
+    assert postal_codes(world, subject.account_id) == {corrected}
+    shipper = sa.create_engine(f"sqlite:///{world.target.provider_data('shipper')}")
+    with shipper.connect() as conn:
+        held = {row[0] for row in conn.execute(sa.text("SELECT postal_code FROM shipments WHERE recipient_email = :e"),
+                                               {"e": subject.email})}  # fmt: skip
+    shipper.dispose()
+    assert held == {corrected}
+    assert corrected not in repr(world.timeline(request_id))  # fields and counts, never the value
+
+    # A nightly refresh from a data vendor writes the old value back: it is found and reverted (§7023(k)).
+    engine = sa.create_engine(world.target.app_db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE customers SET postal_code = :old WHERE account_id = :a"),
+                     {"old": subject.postal_code, "a": subject.account_id})  # fmt: skip
+    engine.dispose()
+    wait_for(lambda: postal_codes(world, subject.account_id) == {corrected}, timeout=30, what="the correction kept")
+
+    def reapplied() -> list[dict[str, Any]] | None:
+        found = [e for e in entries(world, request_id, "StoreErased") if e["details"]["outcome"] == "reapplied"]
+        return found or None
+
+    [entry] = wait_for(reapplied, what="the revert on the timeline")
+    assert entry["details"]["actions"] == [{"collection": "customers.postal_code", "action": "corrected", "records": 1}]

@@ -103,6 +103,9 @@ class Field(Strict):
         "(shared identifiers such as a household phone would reach other people's records)",
     )
     withheld: str | None = PydanticField(default=None, description="§7024(d) kind: shown only as 'held'")
+    corrects: str | None = PydanticField(
+        default=None, description="the data point a correct request names for this field (default: the field's name)"
+    )
     label: str | None = None
     purposes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()

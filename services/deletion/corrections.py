@@ -1,0 +1,180 @@
+"""Right to correct (§1798.106, §7023): the corrected value goes into every field the data map says holds that
+data point (`corrects: <name>`, or a field of that name), in SQL systems of record and at providers; each
+correction is kept, so a later refresh that brings the old value back is found and reverted (§7023(k)).
+
+Values are never echoed: events and answers name fields, not values (and §7024(d) fields not even by value hint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.common.crypto import Sealed, Sealer
+from services.common.datamap import Collection, DataMap, Field, Store
+from services.common.db import UtcDateTime
+from services.common.stores.sql import column_value, sql_engine
+from services.common.stores.values import search_fields
+
+metadata = sa.MetaData()
+kept_corrections = sa.Table(
+    "kept_corrections",
+    metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("store", sa.String(200), primary_key=True),
+    sa.Column("collection", sa.String(200), primary_key=True),
+    sa.Column("field", sa.String(200), primary_key=True),
+    sa.Column("subject_key", sa.String(64), nullable=False),
+    sa.Column("sealed", sa.JSON, nullable=False),  # the identifiers and the corrected value, under the subject's key
+    sa.Column("corrected_at", UtcDateTime(), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    store: Store
+    collection: Collection
+    field: Field
+    key: str  # the data point the consumer named
+
+
+@dataclass(frozen=True)
+class Corrected:
+    store: str
+    collection: str
+    field: str
+    label: str
+    records: int  # records of the subject holding the field (the same on every replay)
+
+
+def corrects(field: Field, key: str) -> bool:
+    return (field.corrects or field.name) == key
+
+
+def targets(datamap: DataMap, keys: list[str], kinds: tuple[str, ...] = ("sql",)) -> list[Target]:
+    return [Target(store, collection, field, key) for key in keys for store in datamap.stores if store.kind in kinds
+            for collection in store.collections for field in collection.fields if corrects(field, key)]  # fmt: skip
+
+
+def unknown_keys(datamap: DataMap, keys: list[str]) -> list[str]:
+    """Data points the consumer asked to correct that no store holds."""
+    return [key for key in keys if not targets(datamap, [key], ("sql", "redis", "jsonl", "http"))]
+
+
+def provider_corrections(datamap: DataMap, corrections: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Recipient → {collection.field: value} in the provider's own field names."""
+    found: dict[str, dict[str, str]] = {}
+    for target in targets(datamap, list(corrections), ("http",)):
+        if target.store.recipient:
+            key = f"{target.collection.name}.{target.field.name}"
+            found.setdefault(target.store.recipient, {})[key] = corrections[target.key]
+    return found
+
+
+class CorrectionExecutor:
+    """Writes corrections into the SQL systems of record, one transaction per store."""
+
+    def __init__(self, datamap: DataMap) -> None:
+        self.datamap = datamap
+        self._engines: dict[str, sa.Engine] = {}
+        self._tables: dict[tuple[str, str], sa.Table] = {}
+
+    def apply(self, identifiers: Mapping[str, frozenset[str]], corrections: Mapping[str, str],
+              only: tuple[str, str, str] | None = None, changed_only: bool = False) -> list[Corrected]:  # fmt: skip
+        done = []
+        by_store: dict[str, list[Target]] = {}
+        for target in targets(self.datamap, list(corrections)):
+            if only is None or (target.store.name, target.collection.name, target.field.name) == only:
+                by_store.setdefault(target.store.name, []).append(target)
+        for store_targets in by_store.values():
+            with self._engine(store_targets[0].store).begin() as conn:
+                for target in store_targets:
+                    done.append(self._apply_one(conn, target, identifiers, corrections[target.key], changed_only))
+        return done
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+
+    def _apply_one(self, conn: sa.Connection, target: Target, identifiers: Mapping[str, frozenset[str]], value: str,
+                   changed_only: bool) -> Corrected:  # fmt: skip
+        table = self._table(conn, target)
+        column = table.c[target.field.name]
+        subject = sa.or_(*self._conditions(table, target, identifiers))
+        new_value = column_value(column.type, value) if not isinstance(column.type, sa.String) else value
+        differs = column.is_distinct_from(new_value)
+        held = conn.execute(sa.select(sa.func.count()).select_from(table).where(subject)).scalar_one()
+        stale = conn.execute(sa.select(sa.func.count()).select_from(table).where(subject, differs)).scalar_one()
+        conn.execute(sa.update(table).where(subject, differs).values({column.name: new_value}))
+        records = stale if changed_only else held
+        return Corrected(target.store.name, target.collection.name, target.field.name, target.field.display_name,
+                         records)  # fmt: skip
+
+    def _conditions(self, table: sa.Table, target: Target,
+                    identifiers: Mapping[str, frozenset[str]]) -> Iterator[sa.ColumnElement[bool]]:  # fmt: skip
+        for search in search_fields(self.datamap, target.store, target.collection, identifiers):
+            column = table.c[search.field.name]
+            values = [v for raw in search.values if (v := column_value(column.type, raw)) is not None]
+            matched = sa.func.lower(column) if search.kind == "email" and isinstance(column.type, sa.String) else column
+            if values:
+                yield matched.in_(values)
+        yield sa.false()
+
+    def _engine(self, store: Store) -> sa.Engine:
+        if store.name not in self._engines:
+            assert store.url is not None
+            self._engines[store.name] = sql_engine(store.url, store.timeout_seconds, read_only=False)
+        return self._engines[store.name]
+
+    def _table(self, conn: sa.Connection, target: Target) -> sa.Table:
+        key = (target.store.name, target.collection.name)
+        if key not in self._tables:
+            self._tables[key] = sa.Table(target.collection.name, sa.MetaData(), autoload_with=conn)
+        return self._tables[key]
+
+
+class KeptCorrections:
+    """Remembers each correction (sealed) and puts it back when a refresh overwrote it."""
+
+    def __init__(self, engine: sa.Engine, sealer: Sealer, executor: CorrectionExecutor) -> None:
+        self.engine = engine
+        self.sealer = sealer
+        self.executor = executor
+
+    def keep(self, conn: sa.Connection, request_id: str, subject_key: str, identifiers: Mapping[str, frozenset[str]],
+             corrections: Mapping[str, str], done: list[Corrected]) -> None:  # fmt: skip
+        now = datetime.now(UTC)
+        for item in done:
+            key = next(target.key for target in targets(self.executor.datamap, list(corrections))
+                       if (target.store.name, target.collection.name, target.field.name)
+                       == (item.store, item.collection, item.field))  # fmt: skip
+            document = {"identifiers": {k: sorted(v) for k, v in identifiers.items()}, "key": key,
+                        "value": corrections[key]}  # fmt: skip
+            sealed = self.sealer.seal(document, subject_key, request_id).to_json()
+            table = kept_corrections
+            same = (table.c.request_id == request_id, table.c.store == item.store,
+                    table.c.collection == item.collection, table.c.field == item.field)  # fmt: skip
+            exists = conn.execute(sa.select(table.c.request_id).where(*same)).first()
+            if exists is None:
+                conn.execute(sa.insert(kept_corrections).values(
+                    request_id=request_id, store=item.store, collection=item.collection, field=item.field,
+                    subject_key=subject_key, sealed=sealed, corrected_at=now))  # fmt: skip
+
+    def recheck(self) -> list[tuple[Any, Corrected]]:
+        """Every kept correction whose value was overwritten since, reverted; returns (row, what was reverted)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(kept_corrections)).all()
+        reverted = []
+        for row in rows:
+            document = self.sealer.open(Sealed.from_json(row.sealed), row.subject_key, row.request_id)
+            identifiers = {kind: frozenset(values) for kind, values in document["identifiers"].items()}
+            only = (row.store, row.collection, row.field)
+            corrections = {document["key"]: document["value"]}
+            for item in self.executor.apply(identifiers, corrections, only=only, changed_only=True):
+                if item.records:
+                    reverted.append((row, item))
+        return reverted
