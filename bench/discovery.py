@@ -1,10 +1,14 @@
-"""`python -m bench.discovery`: right-to-know latency and PI-scanner throughput on the demo company.
+"""`python -m bench.discovery`: right-to-know and deletion latency, queued-deletion throughput and PI-scanner
+throughput on the demo company.
 
 For each size (100k and 1M subjects by default) the demo company is generated (SQLite app and marketing
 databases, Redis, log files, two provider servers), then:
 - floor: the bare walk over the same stores, in-process (indexed lookups, no Kafka, no report, no encryption);
 - value: know_specific submitted over HTTP → ReportReady on the timeline (server clocks: received_at → ReportReady);
-- scanner: `scan()` over the demo data map, rows/s.
+- scanner: `scan()` over the demo data map, rows/s;
+- deletion floor: plan + erase + walk in-process over the same stores (no Kafka, no providers, no journal);
+- deletion: delete submitted over HTTP → DeletionVerified on the timeline (received_at → verified), one at a time;
+- queued deletions: N submitted at once, until the last is verified: deletions/s.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from services.common.datamap import DataMap
 from services.common.localstack.ports import free_port
 from services.common.localstack.redis import RedisServer
 from services.common.stores import open_connector, walk
+from services.deletion.erasure import ErasureEngine, plan_erasure
 from services.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company, load_demo_datamap
 from services.discovery.scanner import ScanOptions, scan
 from services.local.pipeline import Pipeline, PipelineConfig
@@ -51,6 +56,10 @@ class SizeResult:
     client_observed: Summary
     scanner_rows_per_s: float
     scanner_records: int
+    deletion_floor: Summary | None = None
+    deletion_verified: Summary | None = None
+    queued: int = 0
+    queued_per_s: float = 0.0
 
 
 def sample_subjects(app_db_url: str, subjects: int, samples: int, seed: int = 11) -> list[dict[str, Any]]:
@@ -107,17 +116,68 @@ def measure_pipeline(pipeline: Pipeline, people: list[dict[str, Any]]) -> tuple[
     return server, client
 
 
-def _server_latency(http: httpx.Client, pipeline: Pipeline, request_id: str) -> float:
+def _server_latency(http: httpx.Client, pipeline: Pipeline, request_id: str, until: str = "ReportReady",
+                    timeout: float = 30.0) -> float:  # fmt: skip
     url = f"{pipeline.audit.url}/v1/requests/{request_id}/timeline"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         entries = http.get(url, headers=pipeline.auth).json().get("entries", [])
         times = {entry["event_type"]: entry for entry in entries}
-        if "ReportReady" in times and "RequestSubmitted" in times:
+        if until in times and "RequestSubmitted" in times:
             received = _instant(times["RequestSubmitted"]["details"]["received_at"])
-            return _instant(times["ReportReady"]["occurred_at"]) - received
+            return _instant(times[until]["occurred_at"]) - received
         time.sleep(0.02)
-    raise RuntimeError(f"ReportReady of {request_id} never reached the timeline")
+    raise RuntimeError(f"{until} of {request_id} never reached the timeline")
+
+
+def delete_request(person: dict[str, Any]) -> dict[str, Any]:
+    points = {"name": person["full_name"], "postal_code": person["postal_code"]}
+    return {"type": "delete", "channel": "api", "identifiers": {"email": person["email"]},
+            "verification": {"data_points": points}}  # fmt: skip
+
+
+def floor_deletions(datamap: DataMap, env: dict[str, str], people: list[dict[str, Any]]) -> list[float]:
+    """Plan, erase and walk again in-process: what a deletion costs on these stores without the pipeline."""
+    stores = [store for store in datamap.stores if store.kind != "http"]
+    connectors = {store.name: open_connector(datamap, store, env) for store in stores}
+    erasure = ErasureEngine(datamap, b"k" * 32)
+    try:
+        timings = []
+        for person in people:
+            started = time.perf_counter()
+            found = walk(datamap, connectors, {"email": frozenset([person["email"]])})
+            erasure.erase(plan_erasure(datamap, found.identifiers))
+            walk(datamap, connectors, found.identifiers)
+            timings.append(time.perf_counter() - started)
+        return timings
+    finally:
+        erasure.close()
+        for connector in connectors.values():
+            connector.close()
+
+
+def measure_deletions(pipeline: Pipeline, people: list[dict[str, Any]]) -> list[float]:
+    with httpx.Client(timeout=30) as http:
+        latencies = []
+        for person in people:
+            response = http.post(f"{pipeline.intake.url}/v1/requests", json=delete_request(person))
+            response.raise_for_status()
+            latencies.append(_server_latency(http, pipeline, response.json()["request_id"], "DeletionVerified", 300))
+        return latencies
+
+
+def measure_queued(pipeline: Pipeline, people: list[dict[str, Any]]) -> float:
+    """Deletions/s: all submitted at once, timed until the last one's verification is on the timeline."""
+    with httpx.Client(timeout=30) as http:
+        started = time.perf_counter()
+        ids = []
+        for person in people:
+            response = http.post(f"{pipeline.intake.url}/v1/requests", json=delete_request(person))
+            response.raise_for_status()
+            ids.append(response.json()["request_id"])
+        for request_id in ids:
+            _server_latency(http, pipeline, request_id, "DeletionVerified", 3600)
+        return len(ids) / (time.perf_counter() - started)
 
 
 def _instant(text: str) -> float:
@@ -126,7 +186,8 @@ def _instant(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
 
 
-def run_size(stack: infra.Infra, redis: RedisServer, subjects: int, samples: int, console: Console) -> SizeResult:
+def run_size(stack: infra.Infra, redis: RedisServer, subjects: int, samples: int, queued: int,
+             console: Console) -> SizeResult:  # fmt: skip
     ports = {"mailer": free_port(), "shipper": free_port()}
     db_index = {100_000: 1, 1_000_000: 2}.get(subjects, 3)
     target = dataclasses.replace(
@@ -138,6 +199,10 @@ def run_size(stack: infra.Infra, redis: RedisServer, subjects: int, samples: int
     env = {**os.environ, **demo_env(target)}
     datamap = load_demo_datamap(target)
     people = sample_subjects(target.app_db_url, subjects, samples)
+    doomed = [p for p in sample_subjects(target.app_db_url, subjects, samples * 2 + queued, seed=23)
+              if p["account_id"] not in {q["account_id"] for q in people}]  # fmt: skip
+    floor_doomed, pipeline_doomed = doomed[: samples // 2], doomed[samples // 2 : samples]
+    queued_doomed = doomed[samples : samples + queued]
     work = stack.work_dir / f"size-{subjects}"
     with ExitStack() as cleanup:
         for name, port in ports.items():
@@ -152,17 +217,25 @@ def run_size(stack: infra.Infra, redis: RedisServer, subjects: int, samples: int
         console.log(f"{len(people)} know_specific requests, one after another")
         measure_pipeline(pipeline, people[:3])  # warm-up: first connections, reflection, JIT-less caches
         server, client = measure_pipeline(pipeline, people)
+        console.log(f"deletion floor over {len(floor_doomed)} subjects, then {len(pipeline_doomed)} deletions")
+        deletion_floor = floor_deletions(datamap, env, floor_doomed)
+        deleted = measure_deletions(pipeline, pipeline_doomed)
+        console.log(f"{len(queued_doomed)} deletions queued at once")
+        rate = measure_queued(pipeline, queued_doomed) if queued_doomed else 0.0
     return SizeResult(subjects, company.elapsed_seconds, summarise(floor), summarise(server), summarise(client),
-                      scanned.rows_per_second, scanned.records)  # fmt: skip
+                      scanned.rows_per_second, scanned.records, summarise(deletion_floor), summarise(deleted),
+                      len(queued_doomed), rate)  # fmt: skip
 
 
 def _config(stack: infra.Infra, target: DemoTarget, work: Path) -> PipelineConfig:
     suffix = uuid.uuid4().hex[:10]
-    urls = [stack.postgres.create_database(f"bench_{role}_{suffix}") for role in ("intake", "audit", "keys", "disc")]
+    roles = ("intake", "audit", "keys", "disc", "del")
+    urls = [stack.postgres.create_database(f"bench_{role}_{suffix}") for role in roles]
     return PipelineConfig(
         bootstrap_servers=stack.bootstrap_servers, topic_namespace=f"bench-{suffix}.", intake_db_url=urls[0],
         audit_db_url=urls[1], keystore_url=urls[2], identity_source_url=target.app_db_url, log_dir=work / "logs",
-        discovery_db_url=urls[3], datamap_path=DATAMAP_PATH, extra_env=demo_env(target),
+        discovery_db_url=urls[3], deletion_db_url=urls[4], datamap_path=DATAMAP_PATH,
+        extra_env={**demo_env(target), "CCPA_PROVIDER_GRACE_SECONDS": "0"},
     )  # fmt: skip
 
 
@@ -177,6 +250,18 @@ def render(results: list[SizeResult], console: Console) -> None:
                       _ms(r.floor.p50), _ms(r.floor.p99), f"{ratio:.1f}{TIMES}", f"{r.scanner_rows_per_s:,.0f}",
                       f"{r.generation_s:.0f} s" if r.generation_s else "reused")  # fmt: skip
     console.print(table)
+    deletions = Table(title="Right to delete: submit → verified (every store erased and searched again), beside the "
+                            "floor (plan + erase + walk in-process); queued deletions")  # fmt: skip
+    for column in ("subjects", "verified p50", "p99", "floor p50", "floor p99", "p50 / floor", "queued", "deletions/s"):
+        deletions.add_column(column, justify="right")
+    for r in results:
+        if r.deletion_verified is None or r.deletion_floor is None:
+            continue
+        ratio = r.deletion_verified.p50 / r.deletion_floor.p50 if r.deletion_floor.p50 else 0.0
+        deletions.add_row(f"{r.subjects:,}", _ms(r.deletion_verified.p50), _ms(r.deletion_verified.p99),
+                          _ms(r.deletion_floor.p50), _ms(r.deletion_floor.p99), f"{ratio:.1f}{TIMES}", str(r.queued),
+                          f"{r.queued_per_s:.2f}")  # fmt: skip
+    console.print(deletions)
 
 
 def _ms(seconds: float) -> str:
@@ -188,6 +273,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--subjects", default=os.environ.get("BENCH_DISCOVERY_SUBJECTS", "100000,1000000"),
                         help="comma-separated demo sizes (default 100000,1000000)")  # fmt: skip
     parser.add_argument("--samples", type=int, default=50, help="know requests per size (default 50)")
+    parser.add_argument("--queued", type=int, default=100, help="deletions queued at once per size (default 100)")
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.subjects.split(",") if size.strip()]
     console = Console(width=None if sys.stdout.isatty() else 150)
@@ -197,7 +283,7 @@ def main(argv: list[str]) -> int:
         redis.start()
         try:
             for size in sizes:
-                results.append(run_size(stack, redis, size, args.samples, console))
+                results.append(run_size(stack, redis, size, args.samples, args.queued, console))
         finally:
             redis.stop()
     render(results, console)
