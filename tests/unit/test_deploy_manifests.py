@@ -13,12 +13,13 @@ from services.common.datamap import load_datamap
 from services.common.datamap.loader import ENV_REFERENCE
 from services.common.serve import SERVICES
 from services.common.topics import ALL_TOPICS
+from services.deletion.settings import DeletionSettings
 from services.discovery.settings import DiscoverySettings
 from services.intake.settings import IntakeSettings
 from services.optout.settings import OptoutSettings
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
-SETTINGS = (IntakeSettings, AuditSettings, OptoutSettings, DiscoverySettings)
+SETTINGS = (IntakeSettings, AuditSettings, OptoutSettings, DiscoverySettings, DeletionSettings)
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
@@ -49,7 +50,7 @@ def test_every_config_key_is_a_setting_some_service_reads() -> None:
     assert unknown == []
 
 
-@pytest.mark.parametrize("service", ["intake", "audit", "optout", "discovery"])
+@pytest.mark.parametrize("service", ["intake", "audit", "optout", "discovery", "deletion"])
 def test_deployments_run_a_real_module_safely(service: str) -> None:
     deployment = next(d for d in documents(K8S / "base" / f"{service}.yaml") if d["kind"] == "Deployment")
     pod = deployment["spec"]["template"]["spec"]
@@ -64,8 +65,8 @@ def test_deployments_run_a_real_module_safely(service: str) -> None:
     assert {source.get("secretRef", {}).get("name") for source in container["envFrom"]} >= {"ccpa-secrets"}
 
 
-def discovery_pod() -> dict[str, Any]:
-    deployment = next(d for d in documents(K8S / "base" / "discovery.yaml") if d["kind"] == "Deployment")
+def service_pod(service: str) -> dict[str, Any]:
+    deployment = next(d for d in documents(K8S / "base" / f"{service}.yaml") if d["kind"] == "Deployment")
     pod: dict[str, Any] = deployment["spec"]["template"]["spec"]
     return pod
 
@@ -76,31 +77,43 @@ def dev_secret_keys(name: str) -> set[str]:
     return {literal.split("=", 1)[0] for literal in generator["literals"]}
 
 
-def test_discovery_mounts_the_data_map_where_the_config_points() -> None:
+@pytest.mark.parametrize("service", ["discovery", "deletion"])
+def test_data_map_services_mount_the_data_map_where_the_config_points(service: str) -> None:
     config = documents(K8S / "base" / "config.yaml")[0]["data"]
-    pod = discovery_pod()
+    pod = service_pod(service)
     container = pod["containers"][0]
     volume = next(v for v in pod["volumes"] if v.get("configMap", {}).get("name") == "ccpa-datamap")
     mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
     assert mount["readOnly"] is True
     item = next(i for i in volume["configMap"]["items"] if i["key"] == "datamap.yaml")
     assert f"{mount['mountPath']}/{item['path']}" == config["CCPA_DATAMAP"]
-    assert container["ports"][0]["containerPort"] == int(config["CCPA_DISCOVERY_PORT"])
-    assert config["CCPA_DISCOVERY_URL"].endswith(f":{config['CCPA_DISCOVERY_PORT']}")
+    assert container["ports"][0]["containerPort"] == int(config[f"CCPA_{service.upper()}_PORT"])
     kustomization = documents(K8S / "base" / "kustomization.yaml")[0]
     generator = next(g for g in kustomization["configMapGenerator"] if g["name"] == "ccpa-datamap")
     assert generator["files"] == ["datamap.yaml"]
 
 
-def test_the_placeholder_data_map_validates_with_the_dev_secrets() -> None:
+def test_intake_reaches_discovery_on_its_port() -> None:
+    config = documents(K8S / "base" / "config.yaml")[0]["data"]
+    assert config["CCPA_DISCOVERY_URL"].endswith(f":{config['CCPA_DISCOVERY_PORT']}")
+
+
+@pytest.mark.parametrize(("service", "settings"), [("discovery", DiscoverySettings), ("deletion", DeletionSettings)])
+def test_long_walks_are_not_killed_before_their_claim_lease_runs_out(service: str, settings: type[Any]) -> None:
+    probe = service_pod(service)["containers"][0]["livenessProbe"]
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= settings.model_fields["lease_seconds"].default
+
+
+@pytest.mark.parametrize("service", ["discovery", "deletion"])
+def test_the_placeholder_data_map_validates_with_the_dev_secrets(service: str) -> None:
     path = K8S / "base" / "datamap.yaml"
     without_comments = yaml.safe_dump(yaml.safe_load(path.read_text()))
     required = {name for name, default in ENV_REFERENCE.findall(without_comments) if not default}
-    assert required and required <= dev_secret_keys("ccpa-discovery-secrets")
+    assert required and required <= dev_secret_keys(f"ccpa-{service}-secrets")
     assert load_datamap(path, env=dict.fromkeys(required, "postgresql+psycopg://u:p@db:5432/app")).stores
 
 
-@pytest.mark.parametrize("service", ["intake", "optout", "discovery"])
+@pytest.mark.parametrize("service", ["intake", "optout", "discovery", "deletion"])
 def test_services_that_hold_key_material_get_the_keystore_and_master_keys(service: str) -> None:
     keys = {"CCPA_KEYSTORE_URL", "CCPA_MASTER_KEYS", "CCPA_ACTIVE_MASTER_KEY", f"CCPA_{service.upper()}_DATABASE_URL"}
     assert keys <= dev_secret_keys(f"ccpa-{service}-secrets")
