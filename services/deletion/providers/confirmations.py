@@ -139,7 +139,7 @@ class StatusPoller:
             response = self.client.get(url, headers=headers, timeout=timeout)
         except httpx.HTTPError as exc:
             return Answer(Step.RETRY, detail=f"poll failed ({type(exc).__name__})")
-        answer = read_status(response.status_code, _json(response))
+        answer = read_status(response.status_code, json_object(response))
         waiting = Answer(Step.RETRY, detail=f"HTTP {response.status_code}: not completed yet",
                          status_code=response.status_code)  # fmt: skip
         return _via(answer, "poll") if answer else waiting
@@ -162,7 +162,8 @@ def _via(answer: Answer, channel: str) -> Answer:
     return Answer(answer.step, answer.confirmation_id, f"{answer.detail} ({channel})"[:300], answer.status_code)
 
 
-def _json(response: httpx.Response) -> dict[str, Any] | None:
+def json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The response body when it is a JSON object, else None (a provider answering HTML or a list)."""
     try:
         body = response.json()
     except ValueError:

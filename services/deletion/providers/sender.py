@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from services.common.crypto import KeyShredded
 from services.common.signing import sign
-from services.deletion.providers.confirmations import StatusPoller
+from services.deletion.providers.confirmations import StatusPoller, json_object
 from services.deletion.providers.instructions import InstructionQueue, InstructionRow
 from services.deletion.providers.model import (
     Answer,
@@ -119,7 +119,7 @@ class InstructionSender:
             response = self.client.post(url, content=body, headers=headers, timeout=timeout)
         except httpx.HTTPError as exc:
             return Answer(Step.RETRY, detail=f"request failed ({type(exc).__name__})")
-        return read_answer(response.status_code, _json(response), response.headers.get("Retry-After"))
+        return read_answer(response.status_code, json_object(response), response.headers.get("Retry-After"))
 
     def _record(self, row: InstructionRow, answer: Answer) -> None:
         now = self.clock()
@@ -144,11 +144,3 @@ class InstructionSender:
                   "state": str(state) if state else None}  # fmt: skip
         level = logging.WARNING if answer.step in (Step.RETRY, Step.FAILED) else logging.INFO
         log.log(level, "provider instruction attempt", extra=fields)
-
-
-def _json(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
