@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common import faults
 from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.datamap import DataMap
 from services.common.events import Event, utcnow
@@ -119,6 +120,7 @@ class DeletionWorker:
         holds = self.ports.holds.for_subject(job.subject_key)
         plan = plan_erasure(self.datamap, identifiers, subject_key=job.subject_key, holds=holds)
         outcome = self.ports.erasure.erase(plan, self._journal_key(job.request_id, job.verifications))
+        faults.crash_if("deletion.after_erase")  # the stores changed; the stage and its events not yet
         with self.ports.engine.begin() as conn:
             events = [self._store_event(conn, job, store) for store in outcome.stores]
             events += [self._unavailable_event(job, store, reason) for store, reason in outcome.failures.items()]

@@ -168,3 +168,26 @@ def test_correction_reaches_every_system_of_record_and_the_provider_and_stays_co
 
     [entry] = wait_for(reapplied, what="the revert on the timeline")
     assert entry["details"]["actions"] == [{"collection": "customers.postal_code", "action": "corrected", "records": 1}]
+
+
+def test_deletion_killed_after_erasing_resumes_without_double_counts(world: World) -> None:
+    """kill -9 after the stores changed but before the stage and its events committed: the restarted service
+    finishes the request, and each store's counts are the records discovery found there, counted once."""
+    deletion = world.pipeline.deletion
+    assert deletion is not None
+    deletion.stop()
+    # The dead worker's claim on the job lapses after its lease; a short one keeps the test short.
+    deletion.start(extra_env={"CCPA_FAULTS": "deletion.after_erase", "CCPA_LEASE_SECONDS": "3"})
+    request_id = delete(world, 0)
+    assert deletion.wait_exit(timeout=90) == 86
+    assert entries(world, request_id, "StoreErased") == []
+    deletion.start()
+    answered(world, request_id)
+    [discovered] = entries(world, request_id, "DiscoveryCompleted")
+    found: dict[str, int] = {}
+    for entry in discovered["details"]["inventory"]:
+        found[entry["store"]] = found.get(entry["store"], 0) + entry["records"]
+    erased = {e["details"]["store"]: sum(a["records"] for a in e["details"]["actions"])
+              for e in entries(world, request_id, "StoreErased")}  # fmt: skip
+    assert set(erased) == ERASED_STORES
+    assert erased == {store: found[store] for store in ERASED_STORES}

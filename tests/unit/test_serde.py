@@ -35,7 +35,8 @@ RECORDS_PER_SCHEMA = 40
 EVENT_TYPES = sorted(
     path.name.removeprefix("privacy.events.").removesuffix(".avsc")
     for path in SCHEMA_DIR.glob("*.avsc")
-    if path.name != f"{ENCRYPTED_VALUE}.avsc"
+    # nested records (EncryptedValue, Exemption) never travel alone: only envelopes with a payload are events
+    if any(field["name"] == "payload" for field in json.loads(path.read_text())["fields"])
 )
 
 
@@ -181,7 +182,7 @@ class TestRoundTrip:
             assert decoded.occurred_at.tzinfo is not None
 
     def test_every_event_schema_has_a_round_trip_case(self, catalog: SchemaCatalog) -> None:
-        schema_types = {c.event_type for c in catalog.by_name.values() if c.name != ENCRYPTED_VALUE}
+        schema_types = {c.event_type for c in catalog.by_name.values() if c.is_event}
         assert schema_types == set(EVENT_TYPES)
 
     def test_defaults_of_optional_fields_round_trip(self, codec: SingleObjectCodec) -> None:
