@@ -41,5 +41,15 @@ reported = sa.Table(
     sa.Column("event_type", sa.String(40), primary_key=True),
 )
 
+# Each store's outcome per erase round (held stores included, which the erasure journal leaves out on purpose).
+store_outcomes = sa.Table(
+    "deletion_store_outcomes",
+    metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("erase_round", sa.Integer, primary_key=True),
+    sa.Column("store", sa.String(200), primary_key=True),
+    sa.Column("outcome", sa.Text, nullable=False),  # StoreOutcome as JSON: counts and exemptions, no identifiers
+)
+
 inbox = inbox_table(metadata)
 outbox = outbox_table(metadata)

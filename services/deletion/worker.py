@@ -122,11 +122,14 @@ class DeletionWorker:
         outcome = self.ports.erasure.erase(plan, self._journal_key(job.request_id, job.verifications))
         faults.crash_if("deletion.after_erase")  # the stores changed; the stage and its events not yet
         with self.ports.engine.begin() as conn:
+            self._save_outcomes(conn, job, outcome.stores)
             events = [self._store_event(conn, job, store) for store in outcome.stores]
             events += [self._unavailable_event(job, store, reason) for store, reason in outcome.failures.items()]
             if outcome.complete:
-                self.ports.ledger.add(conn, job.request_id, identifiers, subject_key=job.subject_key)
-                self.ports.notices.enqueue(conn, job, identifiers)
+                # A hold on the subject keeps everything: no suppression entry, no instruction to delete elsewhere.
+                if not any(hold.store is None for hold in holds):
+                    self.ports.ledger.add(conn, job.request_id, identifiers, subject_key=job.subject_key)
+                    self.ports.notices.enqueue(conn, job, identifiers)
                 self._move(job, "verifying", conn=conn, erased=True)
             else:
                 self._move(job, "erasing", conn=conn, retry=True)
@@ -288,14 +291,25 @@ class DeletionWorker:
             "attempt": job.attempts + 1, "actions": [], "exemptions": [], "reason": reason,
         })  # fmt: skip
 
+    def _save_outcomes(self, conn: sa.Connection, job: sa.Row[Any], outcomes: tuple[StoreOutcome, ...]) -> None:
+        table = orm.store_outcomes
+        for outcome in outcomes:
+            key = (table.c.request_id == job.request_id, table.c.erase_round == job.verifications,
+                   table.c.store == outcome.store)  # fmt: skip
+            conn.execute(sa.delete(table).where(*key))
+            conn.execute(sa.insert(table).values(request_id=job.request_id, erase_round=job.verifications,
+                                                 store=outcome.store, outcome=outcome.to_json()))  # fmt: skip
+
     def _outcomes(self, job: sa.Row[Any], rounds: int) -> list[StoreOutcome]:
         """Every store's outcome, summed over the erase rounds so far (a round per failed verification)."""
+        table = orm.store_outcomes
+        with self.ports.engine.connect() as conn:
+            rows = conn.execute(sa.select(table).where(table.c.request_id == job.request_id,
+                                                       table.c.erase_round < rounds)
+                                .order_by(table.c.erase_round, table.c.store)).all()  # fmt: skip
         merged: dict[str, StoreOutcome] = {}
-        for erase_round in range(rounds):
-            key = self._journal_key(job.request_id, erase_round)
-            for store in self.datamap.stores:
-                if (outcome := self.ports.journal.recorded(key, store.name)) is not None:
-                    merged[store.name] = _merged(merged.get(store.name), outcome)
+        for row in rows:
+            merged[row.store] = _merged(merged.get(row.store), StoreOutcome.from_json(row.outcome))
         return list(merged.values())
 
     @staticmethod

@@ -3,12 +3,16 @@ log files) → signed instructions to both providers, confirmed → re-discovery
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
+from services.common.crypto import subject_key_of
+from services.common.identity import IdentifierKind
 from services.common.localstack import DatabaseServer
 from tests.e2e.demo_world import World, demo_world, publish_request, submit
 from tests.support import wait_for
@@ -191,3 +195,51 @@ def test_deletion_killed_after_erasing_resumes_without_double_counts(world: Worl
               for e in entries(world, request_id, "StoreErased")}  # fmt: skip
     assert set(erased) == ERASED_STORES
     assert erased == {store: found[store] for store in ERASED_STORES}
+
+
+def subject_key(world: World, email: str) -> str:
+    secret = base64.b64decode(world.pipeline.secrets["CCPA_SUBJECT_KEY_SECRET"])
+    return subject_key_of(secret, IdentifierKind.EMAIL, email.lower())
+
+
+def test_a_legal_hold_keeps_everything_and_is_reported(world: World) -> None:
+    subject = world.customers[15]
+    deletion = world.pipeline.deletion
+    assert deletion is not None
+    body = {"reason": "litigation matter 2026-114", "subject_key": subject_key(world, subject.email)}
+    hold = httpx.post(f"{deletion.url}/v1/legal-holds", headers=world.pipeline.auth, json=body)
+    assert hold.status_code == 201, hold.text
+    request_id = delete(world, 15)
+    status = answered(world, request_id)
+    assert status["response"]["outcome"] == "complied_in_part"
+    assert "legal hold: litigation matter 2026-114" in status["response"]["summary"]
+    erased = entries(world, request_id, "StoreErased")
+    actions = [action for entry in erased for action in entry["details"]["actions"]]
+    assert actions and {action["action"] for action in actions} == {"held"}  # stores without records: nothing to do
+    assert "held" in {entry["details"]["outcome"] for entry in erased}
+    assert entries(world, request_id, "ProviderInstructed") == []  # nothing is deleted elsewhere either
+    assert postal_codes(world, subject.account_id)  # the records are still there
+    released = httpx.delete(f"{deletion.url}/v1/legal-holds/{hold.json()['hold_id']}", headers=world.pipeline.auth)
+    assert released.json()["released"] is True
+
+
+def test_unconfirmed_instructions_show_as_overdue(world: World) -> None:
+    """Recipients without an endpoint must be instructed by other means; unconfirmed past the deadline, the
+    timeline says so, once per instruction."""
+    deletion = world.pipeline.deletion
+    assert deletion is not None
+    deletion.stop()
+    deletion.start(extra_env={"CCPA_PROVIDER_CONFIRM_DAYS": "0.00002"})  # a deadline about 2 s away
+    try:
+        request_id = delete(world, 5)
+        answered(world, request_id)
+
+        def overdue() -> list[dict[str, Any]] | None:
+            found = entries(world, request_id, "ProviderOverdue")
+            return found if len(found) >= 2 else None
+
+        late = {entry["details"]["recipient"] for entry in wait_for(overdue, timeout=60, what="overdue recipients")}
+        assert late == {"paybridge", "brightlist"}
+    finally:
+        deletion.stop()
+        deletion.start()
