@@ -284,6 +284,7 @@ def main(argv: list[str]) -> int:
         try:
             for size in sizes:
                 results.append(run_size(stack, redis, size, args.samples, args.queued, console))
+                render(results[-1:], console)  # each size as soon as it is measured: a long run can be stopped
         finally:
             redis.stop()
     render(results, console)
