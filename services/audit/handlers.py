@@ -10,10 +10,10 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.audit import orm
 from services.common.consumer import Delivery
+from services.common.db import insert_for
 from services.common.events import Event
 from services.common.metrics import TIMELINE_ENTRIES
 
@@ -116,7 +116,7 @@ def _update_record(conn: sa.Connection, event: Event, values: dict[str, Any]) ->
 
 
 def _upsert(conn: sa.Connection, table: sa.Table, keys: list[str], row: dict[str, Any], update: bool) -> Any:
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table).values(**row)
+    insert = insert_for(conn, table).values(**row)
     if not update:
         return insert.on_conflict_do_nothing(index_elements=keys)
     changed = {column: insert.excluded[column] for column in row if column not in keys}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -73,3 +75,12 @@ def create_tables(metadata: sa.MetaData, engine: sa.Engine, attempts: int = 3) -
         except (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
             if attempt == attempts or "already exists" not in str(exc.orig):
                 raise
+
+
+def insert_for(conn: sa.Connection, table: sa.Table) -> Any:
+    """INSERT with ON CONFLICT support for the connection's dialect: the services' own databases are PostgreSQL
+    (production) or SQLite (local)."""
+    inserts = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if conn.dialect.name not in inserts:
+        raise ValueError(f"{table.name} needs PostgreSQL or SQLite for ON CONFLICT, not {conn.dialect.name}")
+    return inserts[conn.dialect.name](table)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from services.common.db import UtcDateTime
+from services.common.db import UtcDateTime, insert_for
 
 
 def inbox_table(metadata: sa.MetaData) -> sa.Table:
@@ -22,8 +21,7 @@ def inbox_table(metadata: sa.MetaData) -> sa.Table:
 
 def claim(conn: sa.Connection, inbox: sa.Table, consumer: str, event_id: str) -> bool:
     """True if this consumer has not seen the event before; the claim commits with the handler's effects."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(inbox).values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
+    statement = insert_for(conn, inbox).values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
     # RETURNING, not rowcount: drivers report -1 for a skipped or even a done INSERT ... ON CONFLICT.
     inserted = statement.on_conflict_do_nothing(index_elements=["consumer", "event_id"]).returning(inbox.c.event_id)
     return conn.execute(inserted).first() is not None

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from services.common.db import insert_for
 
 TIMESTAMP_HEADER = "X-CCPA-Timestamp"
 SIGNATURE_HEADER = "X-CCPA-Signature"
@@ -145,12 +145,7 @@ class SqlNonceStore:
             self.purged_at = self.clock()
             conn.execute(sa.delete(self.table).where(self.table.c.expires_at < int(self.purged_at)))
         values = {"nonce": nonce, "expires_at": expires_at}
-        if conn.dialect.name == "postgresql":
-            insert = postgres_insert(self.table).values(values).on_conflict_do_nothing()
-        elif conn.dialect.name == "sqlite":
-            insert = sqlite_insert(self.table).values(values).on_conflict_do_nothing()  # type: ignore[assignment]
-        else:
-            raise ValueError(f"SqlNonceStore supports sqlite and postgresql, not {conn.dialect.name}")
+        insert = insert_for(conn, self.table).values(values).on_conflict_do_nothing()
         # RETURNING rather than rowcount: psycopg reports no rowcount for a skipped ON CONFLICT insert.
         return conn.execute(insert.returning(self.table.c.nonce)).first() is not None
 

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.consumer import Delivery
 from services.common.crypto import Sealed
+from services.common.db import insert_for
 from services.common.events import Event, utcnow
 from services.deletion import orm
 from services.discovery.handlers import needs_discovery
@@ -48,7 +48,7 @@ class DeletionHandlers:
         row = {"request_id": event.request_id, "subject_key": event.subject_key, "operation": "delete",
                "received_at": event.occurred_at, "stage": "discovering", "attempts": 0, "verifications": 0,
                "next_attempt_at": utcnow(), **values}  # fmt: skip
-        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(orm.jobs).values(**row)
+        insert = insert_for(conn, orm.jobs).values(**row)
         # Only discovery's inventory moves a job forward; a late RequestSubmitted never sets it back.
         changed: dict[str, Any] = {key: insert.excluded[key] for key in values if key not in ("received_at", "stage")}
         if values.get("stage") == "erasing":

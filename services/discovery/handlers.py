@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.consumer import Delivery
 from services.common.crypto import Sealed
 from services.common.datamap import DataMap
+from services.common.db import insert_for
 from services.common.events import Event, strictly_after
 from services.common.outbox import Outbox
 from services.common.request_types import RequestType
@@ -101,6 +101,6 @@ class DiscoveryHandlers:
 
 
 def _insert_once(conn: sa.Connection, row: dict[str, Any]) -> bool:
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(orm.runs).values(**row)
+    insert = insert_for(conn, orm.runs).values(**row)
     statement = insert.on_conflict_do_nothing(index_elements=["request_id"]).returning(orm.runs.c.request_id)
     return conn.execute(statement).first() is not None

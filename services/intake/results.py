@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.consumer import Delivery
+from services.common.db import insert_for
 from services.common.events import Event
 from services.intake import orm
 
@@ -57,6 +57,6 @@ class ResultHandlers:
 
 
 def _upsert(conn: sa.Connection, table: sa.Table, row: dict[str, object]) -> None:
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table).values(**row)
+    insert = insert_for(conn, table).values(**row)
     changed = {column: insert.excluded[column] for column in row if column != "request_id"}
     conn.execute(insert.on_conflict_do_update(index_elements=["request_id"], set_=changed))

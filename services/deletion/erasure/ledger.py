@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from services.common.db import insert_for
 from services.common.stores.values import batched, identifier_values, normalise_identifier
 from services.deletion.erasure.tables import suppression_ledger
 
@@ -44,10 +44,10 @@ class Ledger:
                          "deleted_at": moment}
                 for kind, values in identifiers.items() for value in values
                 if (digest := self.digest(kind, value))}  # fmt: skip
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         added = 0
         for batch in batched(list(rows.values()), BATCH_SIZE):
-            statement = insert(suppression_ledger).values(list(batch)).on_conflict_do_nothing(index_elements=["digest"])
+            rows_batch = insert_for(conn, suppression_ledger).values(list(batch))
+            statement = rows_batch.on_conflict_do_nothing(index_elements=["digest"])
             added += len(conn.execute(statement.returning(suppression_ledger.c.digest)).all())
         return added
 

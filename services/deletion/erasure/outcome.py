@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from services.common.db import insert_for
 from services.deletion.erasure.tables import erasure_journal
 
 Action = Literal["deleted", "deidentified", "retained", "held"]
@@ -143,10 +143,10 @@ class ErasureJournal:
 
 def _insert_absent(conn: sa.Connection, request_id: str, outcome: StoreOutcome, state: str) -> bool:
     """True when this call wrote the row; an existing row (the first counts) is left as it is."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     row = {"request_id": request_id, "store": outcome.store, "state": state, "outcome": outcome.to_json(),
            "recorded_at": datetime.now(UTC)}  # fmt: skip
-    statement = insert(erasure_journal).values(row).on_conflict_do_nothing(index_elements=["request_id", "store"])
+    insert = insert_for(conn, erasure_journal).values(row)
+    statement = insert.on_conflict_do_nothing(index_elements=["request_id", "store"])
     return conn.execute(statement.returning(erasure_journal.c.store)).first() is not None
 
 
