@@ -227,6 +227,10 @@ def test_masks_null_rewrite_hash_and_hmac() -> None:
     assert masked(device, "dev-1", KEY) == hmac.new(KEY, b"dev-1", hashlib.sha256).hexdigest()
     assert masked(device, "dev-1", b"o" * 32) != masked(device, "dev-1", KEY)
     assert masked(FieldMask("note", "hash"), None, KEY) is None
+    ip = FieldMask("ip", "hmac", kind="ip_address")
+    once = masked(ip, "203.0.113.7", KEY)
+    assert masked(ip, once, KEY) == once, "a replayed erasure does not hash a digest again (or null it)"
+    assert masked(FieldMask("note", "hash"), once.upper(), KEY) != once.upper(), "only our lower-case digests"
     with pytest.raises(ValueError, match="at least 32 bytes"):
         check_hmac_key(b"short")
 

@@ -469,19 +469,3 @@ def test_walk_stops_after_max_rounds() -> None:
                   max_rounds=1)  # fmt: skip
     assert result.rounds == 1 and result.exhausted
     assert [r.collection for r in result.records["app"]] == ["users"]
-
-
-def test_candidate_lines_give_true_line_numbers_across_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    import io
-
-    from services.common.stores import jsonl
-
-    monkeypatch.setattr(jsonl, "BLOCK_CHARS", 7)  # lines straddle blocks; some are longer than a block
-    lines = ['{"u": "a@x.io"}', '{"u": "b@x.io"}', "", '{"u": "A@X.IO", "n": 1}', '{"u": "c"}', '{"u": "a@x.io"}']
-    found = list(jsonl.candidate_lines(io.StringIO("\n".join(lines)), jsonl.candidate_forms(["a@x.io"])))
-    assert found == [(1, lines[0]), (4, lines[3]), (6, lines[5])]
-    assert list(jsonl.candidate_lines(io.StringIO("\n".join(lines) + "\n"), jsonl.candidate_forms(["zz"]))) == []
-    accented = ['{"n": "José"}', '{"u": "A@X.io", "n": "Zoë"}']  # non-ASCII text: the case-insensitive fallback
-    assert list(jsonl.candidate_lines(io.StringIO("\n".join(accented)), jsonl.candidate_forms(["a@x.io"]))) == [
-        (2, accented[1])
-    ]

@@ -1,9 +1,12 @@
 """JSON-lines store connector: log files matched by a glob, rotated (`.1`) and gzipped (`.gz`) ones included;
 a line is the subject's when one of its identifying fields holds a known value.
 
-Files are read in large blocks and a fast substring search for the wanted values picks the candidate lines;
-only those are parsed and checked field by field, so a search costs one pass over the bytes, not a JSON parse
-per line.
+Files are read in large blocks and one multi-pattern search per block picks the candidate lines (linescan.py);
+only those are parsed and checked field by field, so a search costs one pass over the bytes.
+
+Searches that arrive while a pass is running share the next pass: the first waiting caller takes every queued
+search and answers them all from one read of the files (group search). Concurrent walks, such as a discovery
+service walking several requests at once, therefore read a log store once per round, not once per request.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import gzip
 import json
 import logging
 import re
-from collections.abc import Iterator
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from services.common.datamap.model import Collection, DataMap, Store
 from services.common.stores.base import FoundRecord, Identifiers, StoreUnavailable
+from services.common.stores.linescan import Finder, candidate_forms, scan_blocks
 from services.common.stores.values import (
     SearchField,
     identifier_values,
@@ -30,44 +35,88 @@ from services.common.stores.values import (
 
 log = logging.getLogger(__name__)
 ROTATED_SUFFIX = re.compile(r"\.(?:\d+(?:\.gz)?|gz)$")
-BLOCK_CHARS = 8 << 20
+__all__ = ["JsonLinesConnector", "candidate_forms", "log_files", "lookup", "parsed_line"]
+
+
+@dataclass
+class _Search:
+    identifiers: Identifiers
+    found: list[FoundRecord] = field(default_factory=list)
+    error: StoreUnavailable | None = None
+    done: bool = False
 
 
 class JsonLinesConnector:
     def __init__(self, datamap: DataMap, store: Store) -> None:
         self.datamap = datamap
         self.store = store
+        self._queued: list[_Search] = []
+        self._queue_lock = threading.Lock()
+        self._pass_lock = threading.Lock()
 
     def search(self, identifiers: Identifiers) -> list[FoundRecord]:
-        found = []
-        for collection in searched_collections(self.store):
-            targets = search_fields(self.datamap, self.store, collection, identifiers)
-            if targets and collection.path:
-                for path in log_files(collection.path):
-                    found.extend(self._search_file(collection, path, targets))
-        return found
+        mine = _Search(identifiers)
+        with self._queue_lock:
+            self._queued.append(mine)
+        with self._pass_lock:
+            if not mine.done:  # else an earlier pass answered it while this caller waited
+                with self._queue_lock:
+                    batch, self._queued = self._queued, []
+                self.search_many(batch)
+        if mine.error is not None:
+            raise mine.error
+        return mine.found
+
+    def search_many(self, searches: list[_Search]) -> None:
+        """Answer every search from one pass over each file; a file that cannot be read fails them all."""
+        try:
+            for collection in searched_collections(self.store):
+                asked = [(search, targets) for search in searches if (targets := self._targets(collection, search))]
+                if asked and collection.path:
+                    for path in log_files(collection.path):
+                        self._search_file(collection, path, asked)
+        except StoreUnavailable as exc:
+            for search in searches:
+                search.error, search.found = exc, []
+        finally:
+            for search in searches:
+                search.done = True
 
     def close(self) -> None:
         """Nothing stays open between searches."""
 
-    def _search_file(self, collection: Collection, path: Path, targets: list[SearchField]) -> list[FoundRecord]:
-        wanted = [(target, frozenset(target.values)) for target in targets]
-        forms = candidate_forms([value for target in targets for value in target.values])
-        found, malformed = [], 0
+    def _targets(self, collection: Collection, search: _Search) -> list[SearchField]:
+        return search_fields(self.datamap, self.store, collection, search.identifiers)
+
+    def _search_file(self, collection: Collection, path: Path, asked: list[tuple[_Search, list[SearchField]]]) -> None:
+        # (field, kind) → value → the searches that want it: a candidate line is checked once, not once per search.
+        wanted: dict[tuple[str, str], dict[str, list[_Search]]] = {}
+        for search, targets in asked:
+            for target in targets:
+                values = wanted.setdefault((target.field.name, target.kind), {})
+                for value in target.values:
+                    values.setdefault(value, []).append(search)
+        finder = Finder(candidate_forms(value for values in wanted.values() for value in values))
+        malformed = 0
         try:
             with _open(path) as stream:
-                for number, line in candidate_lines(stream, forms):
-                    entry = _parsed(line)
-                    if entry is None:
-                        malformed += bool(line.strip())
-                    elif any(_holds(entry, target, values) for target, values in wanted):
-                        found.append(self._record(collection, path, number, entry))
+                for block in scan_blocks(stream, finder):
+                    for number, start, end in block.spans:
+                        line = block.line(start, end)
+                        entry = parsed_line(line)
+                        if entry is None:
+                            malformed += bool(line.strip())
+                            continue
+                        owners = _owners(entry, wanted)
+                        if owners:
+                            record = self._record(collection, path, number, entry)
+                            for search in owners:
+                                search.found.append(record)
         except (OSError, EOFError, UnicodeError) as exc:
             raise StoreUnavailable(self.store.name, f"cannot read {path.name}: {_why(exc)}") from None
         if malformed:
             log.debug("skipped malformed log lines", extra={"store": self.store.name, "file": path.name,
                                                             "lines": malformed})  # fmt: skip
-        return found
 
     def _record(self, collection: Collection, path: Path, number: int, entry: dict[str, Any]) -> FoundRecord:
         raw = {field.name: value for field in collection.fields if (value := lookup(entry, field.name)) is not None}
@@ -75,55 +124,14 @@ class JsonLinesConnector:
                            occurred_at(collection, raw))  # fmt: skip
 
 
-def candidate_forms(values: Iterator[str] | list[str]) -> tuple[str, ...]:
-    """Each wanted value as written and as JSON would escape it, lower-cased (emails are compared lower-cased)."""
-    forms: set[str] = set()
-    for value in values:
-        forms.update({value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
-                      value.replace("/", "\\/")})  # fmt: skip
-    return tuple(sorted(form.lower() for form in forms if form))
-
-
-def candidate_lines(stream: IO[str], forms: tuple[str, ...]) -> Iterator[tuple[int, str]]:
-    """(line number, line) of every line holding one of the forms, reading the stream in large blocks."""
-    first_line, carry = 1, ""
-    while True:
-        block = stream.read(BLOCK_CHARS)
-        buffer = carry + block
-        if not buffer:
-            return
-        cut = buffer.rfind("\n") + 1 if block else len(buffer)
-        if cut == 0:
-            carry = buffer  # a line longer than a block: keep reading until it ends
-            continue
-        text, carry = buffer[:cut], buffer[cut:]
-        yield from _matching_lines(text, forms, first_line)
-        first_line += text.count("\n")
-        if not block:
-            return
-
-
-def _matching_lines(text: str, forms: tuple[str, ...], first_line: int) -> Iterator[tuple[int, str]]:
-    lowered = text.lower() if text.isascii() else None  # str.lower keeps offsets only for ASCII text
-    haystack = lowered if lowered is not None else text
-    starts = sorted({text.rfind("\n", 0, hit) + 1 for form in forms for hit in _hits(haystack, form, lowered is None)})
-    counted_to, number = 0, first_line
-    for start in starts:
-        end = text.find("\n", start)
-        number += text.count("\n", counted_to, start)
-        counted_to = start
-        yield number, text[start : len(text) if end == -1 else end]
-
-
-def _hits(haystack: str, form: str, case_sensitive_fallback: bool) -> Iterator[int]:
-    """Offsets of `form` (str.find is a fast two-way search); non-ASCII text is searched case-insensitively by regex."""
-    if case_sensitive_fallback:
-        yield from (match.start() for match in re.finditer(re.escape(form), haystack, re.IGNORECASE))
-        return
-    position = haystack.find(form)
-    while position != -1:
-        yield position
-        position = haystack.find(form, position + 1)
+def _owners(entry: dict[str, Any], wanted: dict[tuple[str, str], dict[str, list[_Search]]]) -> list[_Search]:
+    owners: dict[int, _Search] = {}
+    for (name, kind), values in wanted.items():
+        value = lookup(entry, name)
+        if value is not None:
+            for text in identifier_values(kind, value):
+                owners.update((id(search), search) for search in values.get(text, ()))
+    return list(owners.values())
 
 
 def log_files(pattern: str) -> list[Path]:
@@ -145,23 +153,22 @@ def lookup(entry: dict[str, Any], name: str) -> Any:
     return node
 
 
-def _holds(entry: dict[str, Any], target: SearchField, values: frozenset[str]) -> bool:
-    value = lookup(entry, target.field.name)
-    return value is not None and any(text in values for text in identifier_values(target.kind, value))
-
-
-def _parsed(line: str) -> dict[str, Any] | None:
+def parsed_line(line: bytes) -> dict[str, Any] | None:
+    """The line's JSON object (bytes that are not UTF-8 read as U+FFFD, as a text reader would), or None."""
     try:
-        entry = json.loads(line)
+        try:
+            entry = json.loads(line)
+        except UnicodeDecodeError:
+            entry = json.loads(line.decode("utf-8", "replace"))
     except ValueError:
         return None
     return entry if isinstance(entry, dict) else None
 
 
-def _open(path: Path) -> IO[str]:
+def _open(path: Path) -> IO[bytes]:
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return path.open(encoding="utf-8", errors="replace")
+        return gzip.open(path, "rb")  # type: ignore[return-value]  # GzipFile is a binary IO
+    return path.open("rb")
 
 
 def _why(exc: BaseException) -> str:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Protocol
 
 from services.common.datamap.model import DataMap, Store
@@ -59,17 +60,50 @@ class ErasureEngine:
         self._erasers: dict[str, StoreEraser] = {}
 
     def erase(self, plan: ErasurePlan, request_id: str | None = None, dry_run: bool = False) -> ErasureOutcome:
-        outcomes, failures = [], {}
-        for store_plan in plan.stores:
-            try:
-                outcomes.append(self.erase_store(store_plan, request_id, dry_run))
-            except StoreUnavailable as exc:
-                failures[exc.store] = exc.reason
-            except ErasureError as exc:
-                failures[exc.store] = exc.problem
-            except Exception as exc:
-                failures[store_plan.store.name] = _unexpected(store_plan.store.name, exc)
-        return ErasureOutcome(tuple(outcomes), failures)
+        return self.erase_many([(plan, request_id)], dry_run)[0]
+
+    def erase_many(self, requests: Sequence[tuple[ErasurePlan, str | None]],
+                   dry_run: bool = False) -> list[ErasureOutcome]:  # fmt: skip
+        """Several requests' plans, store by store. Log stores erase the whole batch in one pass over their files;
+        SQL and Redis stores take one transaction per request. A store failing fails only there."""
+        found: list[list[StoreOutcome]] = [[] for _ in requests]
+        failures: list[dict[str, str]] = [{} for _ in requests]
+        for name, items in _by_store(requests).items():
+            eraser = self.eraser(items[0][1].store)
+            if isinstance(eraser, JsonLinesEraser) and not dry_run and len(items) > 1:
+                results = self._erase_log_batch(eraser, [(plan, requests[index][1]) for index, plan in items])
+            else:
+                results = [_attempt(name, partial(self.erase_store, plan, requests[index][1], dry_run))
+                           for index, plan in items]  # fmt: skip
+            for (index, _), result in zip(items, results, strict=True):
+                if isinstance(result, StoreOutcome):
+                    found[index].append(result)
+                else:
+                    failures[index][name] = result
+        return [ErasureOutcome(tuple(stores), failed) for stores, failed in zip(found, failures, strict=True)]
+
+    def _erase_log_batch(self, eraser: JsonLinesEraser,
+                         items: list[tuple[StorePlan, str | None]]) -> list[StoreOutcome | str]:  # fmt: skip
+        """Done (journaled) and held stores as erase_store treats them; all the others in one pass."""
+        results: list[StoreOutcome | str | None] = [None] * len(items)
+        batch: list[tuple[int, StorePlan, str | None]] = []
+        for position, (plan, request_id) in enumerate(items):
+            done = self.journal.recorded(request_id, plan.store.name) if self.journal and request_id else None
+            if done is not None or plan.hold is not None:
+                results[position] = _attempt(plan.store.name, partial(self.erase_store, plan, request_id))
+            else:
+                batch.append((position, plan, request_id))
+        journal = self.journal
+        settles = [journal.settler(request_id) if journal and request_id else unsettled for _, _, request_id in batch]
+        erased = eraser.erase_many([(plan, settle) for (_, plan, _), settle in zip(batch, settles, strict=True)])
+        for (position, _, request_id), outcome in zip(batch, erased, strict=True):
+            if isinstance(outcome, StoreUnavailable):
+                results[position] = outcome.reason
+                continue
+            if journal and request_id:
+                journal.record(request_id, outcome)
+            results[position] = outcome
+        return [result if result is not None else "not erased" for result in results]
 
     def erase_store(self, plan: StorePlan, request_id: str | None = None, dry_run: bool = False) -> StoreOutcome:
         journal = self.journal if request_id and not dry_run else None
@@ -101,6 +135,27 @@ def held(seen: StoreOutcome, reason: str) -> StoreOutcome:
     exempt = tuple(Exemption(name, LEGAL_HOLD, f"legal hold: {reason}", actions["held"])
                    for name, actions in counts.items())  # fmt: skip
     return replace(seen, counts=counts, exempt=exempt)
+
+
+def _by_store(requests: Sequence[tuple[ErasurePlan, str | None]]) -> dict[str, list[tuple[int, StorePlan]]]:
+    """Store name → (request's place, its plan for the store), stores in plan order."""
+    stores: dict[str, list[tuple[int, StorePlan]]] = {}
+    for index, (plan, _) in enumerate(requests):
+        for store_plan in plan.stores:
+            stores.setdefault(store_plan.store.name, []).append((index, store_plan))
+    return stores
+
+
+def _attempt(store: str, erase: Callable[[], StoreOutcome]) -> StoreOutcome | str:
+    """The store's outcome, or why it could not be erased (without identifier values)."""
+    try:
+        return erase()
+    except StoreUnavailable as exc:
+        return exc.reason
+    except ErasureError as exc:
+        return exc.problem
+    except Exception as exc:
+        return _unexpected(store, exc)
 
 
 def _unexpected(store: str, exc: Exception) -> str:

@@ -1,0 +1,71 @@
+"""Candidate-line search over log blocks: true line numbers and byte spans, in ASCII and other text, with few
+forms (str.find) and many (Aho-Corasick), across block edges."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+
+import pytest
+
+from services.common.stores.linescan import FIND_LIMIT, Finder, candidate_forms, scan_blocks
+
+
+def spans(data: bytes, forms: tuple[str, ...], block_bytes: int | None = None) -> list[tuple[int, bytes]]:
+    found = []
+    for block in scan_blocks(io.BytesIO(data), Finder(forms), block_bytes):
+        found += [(number, block.line(start, end)) for number, start, end in block.spans]
+    return found
+
+
+def naive(lines: list[bytes], values: list[str]) -> list[tuple[int, bytes]]:
+    """The lines whose decoded `u` holds any value, lower-cased: what the fast search must agree with."""
+    wanted = [value.lower() for value in values]
+    return [(number, line) for number, line in enumerate(lines, 1)
+            if any(value in json.loads(line)["u"].lower() for value in wanted)]  # fmt: skip
+
+
+LINES = [b'{"u": "a@x.io"}', b'{"u": "b@x.io"}', b"", b'{"u": "A@X.IO", "n": 1}', b'{"u": "c"}', b'{"u": "a@x.io"}']
+
+
+@pytest.mark.parametrize("block_bytes", [7, 16, 1 << 20])
+def test_lines_straddling_blocks_keep_their_numbers(block_bytes: int) -> None:
+    data = b"\n".join(LINES)
+    assert spans(data, candidate_forms(["a@x.io"]), block_bytes) == [(1, LINES[0]), (4, LINES[3]), (6, LINES[5])]
+    assert spans(data + b"\n", candidate_forms(["zz"]), block_bytes) == []
+
+
+def test_text_that_is_not_ascii_maps_hits_back_to_byte_spans() -> None:
+    lines = ['{"n": "José"}', '{"u": "A@X.io", "n": "Zoë"}', '{"n": "İstanbul", "u": "b@x.io"}', '{"u": "a@x.io"}']
+    data = "\n".join(lines).encode()
+    found = spans(data, candidate_forms(["a@x.io", "b@x.io"]))
+    assert found == [(2, lines[1].encode()), (3, lines[2].encode()), (4, lines[3].encode())]
+
+
+def test_bytes_that_are_not_utf8_do_not_shift_lines() -> None:
+    data = b'{"n": "\xff\xfe"}\n{"u": "a@x.io", "n": "\xc3"}\n{"u": "b"}\n'
+    assert spans(data, candidate_forms(["a@x.io"])) == [(2, b'{"u": "a@x.io", "n": "\xc3"}')]
+
+
+def test_json_escaped_values_are_found() -> None:
+    line = json.dumps({"u": "Zoë/x@x.io"}).encode().replace(b"/", b"\\/")  # Zo\u00eb\/x…, as some loggers write
+    assert spans(line, candidate_forms(["ZOË/X@x.io"])) == [(1, line)]
+
+
+@pytest.mark.parametrize("wanted", [3, FIND_LIMIT * 20])
+def test_few_and_many_forms_agree_with_a_naive_search(wanted: int) -> None:
+    rng = random.Random(wanted)
+    names = ["ann", "bo", "Zoë", "İlkay", "chen"]
+    lines = [json.dumps({"u": f"{rng.choice(names)}{rng.randrange(400)}@x.io", "ip": f"10.0.{rng.randrange(99)}.1"},
+                        ensure_ascii=rng.random() < 0.5).encode() for _ in range(3000)]  # fmt: skip
+    values = [f"{rng.choice(names).upper()}{rng.randrange(400)}@X.IO" for _ in range(wanted)]
+    finder_forms = candidate_forms(values)
+    assert (len(finder_forms) > FIND_LIMIT) == (wanted > FIND_LIMIT)
+    data = b"\n".join(lines)
+    assert spans(data, finder_forms, 4096) == naive(lines, values)
+
+
+def test_an_empty_finder_reads_blocks_and_finds_nothing() -> None:
+    blocks = list(scan_blocks(io.BytesIO(b"a\nb\nc"), Finder(()), 2))
+    assert b"".join(block.data for block in blocks) == b"a\nb\nc" and all(not block.spans for block in blocks)
