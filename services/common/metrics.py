@@ -34,5 +34,10 @@ WALK_SECONDS = Histogram(
     "Time to walk every store for one request (one attempt)",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+ERASURE_BATCH = Histogram(
+    "ccpa_deletion_erasure_batch_size",
+    "Deletions erased together (one pass over each log store for all of them)",
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250),
+)
 DISCOVERY_RUNS = Counter("ccpa_discovery_runs_total", "Discovery attempts, by result", ["result"])
 REPORT_DOWNLOADS = Counter("ccpa_report_downloads_total", "Access-report downloads through intake", ["format"])

@@ -15,6 +15,11 @@ class DeletionSettings(ApiSettings):
     retry_initial_seconds: float = Field(2.0, gt=0, description="First wait before erasing in a failed store again")
     retry_max_seconds: float = Field(300.0, gt=0, description="Longest wait between two attempts")
     poll_seconds: float = Field(1.0, gt=0)
+    claim_batch: int = Field(64, ge=1, description="Jobs claimed per loop; those due for erasure are erased together")
+    erasure_linger_seconds: float = Field(
+        0.0, ge=0, description="How long the first deletion due waits for others to join its erasure batch"
+    )
+    concurrent_steps: int = Field(8, ge=1, description="Verification, answer and correction steps run at once")
     lease_seconds: float = Field(300.0, gt=0)
     verification_attempts: int = Field(3, ge=1, description="Erase-and-verify rounds before answering unverified")
     provider_grace_seconds: float = Field(

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from services.common import faults
 from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.datamap import DataMap
 from services.common.events import Event, utcnow
+from services.common.metrics import ERASURE_BATCH
 from services.common.outbox import Outbox
 from services.common.stores.base import StoreConnector
 from services.common.stores.walk import walk
@@ -29,7 +31,16 @@ from services.deletion.corrections import (
     provider_corrections,
     unknown_keys,
 )
-from services.deletion.erasure import ErasureEngine, ErasureJournal, Ledger, LegalHolds, StoreOutcome, plan_erasure
+from services.deletion.erasure import (
+    ErasureEngine,
+    ErasureJournal,
+    ErasureOutcome,
+    Ledger,
+    LegalHold,
+    LegalHolds,
+    StoreOutcome,
+    plan_erasure,
+)
 from services.deletion.handlers import PRODUCER
 from services.deletion.notices import ProviderNotices
 from services.deletion.settings import DeletionSettings
@@ -66,20 +77,48 @@ class DeletionWorker:
         self.wakeup = threading.Event()
         self.last_loop_at = datetime.now(UTC)
         self.next_recheck = 0.0
+        self.pool = ThreadPoolExecutor(settings.concurrent_steps, thread_name_prefix="deletion-step")
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            self.last_loop_at = datetime.now(UTC)
-            jobs = self.claim_due()
-            for job in jobs:
-                self.step_safely(job)
-            self.report_overdue()
-            if time.monotonic() >= self.next_recheck:
-                self.next_recheck = time.monotonic() + self.settings.recheck_corrections_seconds
-                self.recheck_corrections()
-            if not jobs:
-                self.wakeup.wait(self.settings.poll_seconds)
-                self.wakeup.clear()
+        try:
+            while not stop.is_set():
+                self.last_loop_at = datetime.now(UTC)
+                self.linger(stop)
+                jobs = self.claim_due(self.settings.claim_batch)
+                self.step_all(jobs)
+                self.report_overdue()
+                if time.monotonic() >= self.next_recheck:
+                    self.next_recheck = time.monotonic() + self.settings.recheck_corrections_seconds
+                    self.recheck_corrections()
+                if not jobs:
+                    self.wakeup.wait(self.settings.poll_seconds)
+                    self.wakeup.clear()
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def linger(self, stop: threading.Event) -> None:
+        """With a linger set, the first deletion due for erasure waits that long, so the ones arriving meanwhile
+        join its batch (a log store is then rewritten once for all of them)."""
+        if self.settings.erasure_linger_seconds <= 0:
+            return
+        jobs = orm.jobs
+        due = sa.and_(jobs.c.stage == "erasing", jobs.c.operation == "delete", jobs.c.next_attempt_at <= utcnow(),
+                      sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < utcnow()))  # fmt: skip
+        with self.ports.engine.connect() as conn:
+            oldest = conn.scalar(sa.select(sa.func.min(jobs.c.next_attempt_at)).where(due))
+        if oldest is not None:
+            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+            wait = (oldest + timedelta(seconds=self.settings.erasure_linger_seconds) - utcnow()).total_seconds()
+            if wait > 0:
+                stop.wait(wait)
+
+    def step_all(self, jobs: list[sa.Row[Any]]) -> None:
+        """Deletions due for erasure are erased together (a log store is rewritten once for all of them); every
+        other step runs concurrently, so the verification walks of many requests share their log passes."""
+        erasing = [job for job in jobs if job.stage == "erasing" and job.operation == "delete"]
+        if erasing:
+            self.erase_batch(erasing)
+        list(self.pool.map(self.step_safely, [job for job in jobs if job not in erasing]))
 
     def claim_due(self, limit: int = 8) -> list[sa.Row[Any]]:
         now, jobs = utcnow(), orm.jobs
@@ -99,14 +138,18 @@ class DeletionWorker:
         self.last_loop_at = datetime.now(UTC)
         try:
             {"erasing": self.erase, "verifying": self.verify, "answering": self.answer}[job.stage](job)
-        except KeyShredded:
-            log.warning("identifiers shredded before erasure; job abandoned", extra={"request_id": job.request_id})
-            self._move(job, "abandoned")
-        except Exception:
-            log.exception("deletion step failed; it will be retried", extra={"request_id": job.request_id})
-            self._move(job, job.stage, retry=True)
+        except Exception as exc:
+            self._failed(job, exc)
         finally:
             self.relay_wakeup.set()
+
+    def _failed(self, job: sa.Row[Any], exc: Exception) -> None:
+        if isinstance(exc, KeyShredded):
+            log.warning("identifiers shredded before erasure; job abandoned", extra={"request_id": job.request_id})
+            self._move(job, "abandoned")
+            return
+        log.error("deletion step failed; it will be retried", exc_info=exc, extra={"request_id": job.request_id})
+        self._move(job, job.stage, retry=True)
 
     def identifiers(self, job: sa.Row[Any]) -> dict[str, frozenset[str]]:
         opened = self.ports.sealer.open(Sealed.from_json(job.identifiers_sealed), job.subject_key, job.request_id)
@@ -116,11 +159,39 @@ class DeletionWorker:
         if job.operation == "correct":
             self.correct(job)
             return
-        identifiers = self.identifiers(job)
-        holds = self.ports.holds.for_subject(job.subject_key)
-        plan = plan_erasure(self.datamap, identifiers, subject_key=job.subject_key, holds=holds)
-        outcome = self.ports.erasure.erase(plan, self._journal_key(job.request_id, job.verifications))
-        faults.crash_if("deletion.after_erase")  # the stores changed; the stage and its events not yet
+        self.erase_batch([job])
+
+    def erase_batch(self, jobs: list[sa.Row[Any]]) -> None:
+        """Plan each deletion, erase them all store by store, then settle each in its own transaction."""
+        planned = []
+        for job in jobs:
+            self.last_loop_at = datetime.now(UTC)
+            try:
+                identifiers = self.identifiers(job)
+                holds = self.ports.holds.for_subject(job.subject_key)
+                plan = plan_erasure(self.datamap, identifiers, subject_key=job.subject_key, holds=holds)
+                planned.append((job, identifiers, holds, plan))
+            except Exception as exc:
+                self._failed(job, exc)
+        ERASURE_BATCH.observe(len(planned))
+        try:
+            outcomes = self.ports.erasure.erase_many([(plan, self._journal_key(job.request_id, job.verifications))
+                                                      for job, _, _, plan in planned])  # fmt: skip
+        except Exception as exc:
+            for job, *_ in planned:
+                self._failed(job, exc)
+            return
+        faults.crash_if("deletion.after_erase")  # the stores changed; the stages and their events not yet
+        for (job, identifiers, holds, _), outcome in zip(planned, outcomes, strict=True):
+            try:
+                self._settle_erasure(job, identifiers, holds, outcome)
+            except Exception as exc:
+                self._failed(job, exc)
+        self.relay_wakeup.set()
+        self.ports.notices.wakeup()
+
+    def _settle_erasure(self, job: sa.Row[Any], identifiers: dict[str, frozenset[str]], holds: tuple[LegalHold, ...],
+                        outcome: ErasureOutcome) -> None:  # fmt: skip
         with self.ports.engine.begin() as conn:
             self._save_outcomes(conn, job, outcome.stores)
             events = [self._store_event(conn, job, store) for store in outcome.stores]
@@ -134,7 +205,6 @@ class DeletionWorker:
             else:
                 self._move(job, "erasing", conn=conn, retry=True)
             self.ports.outbox.add(conn, self.topic, [event for event in events if event is not None])
-        self.ports.notices.wakeup()
 
     def correct(self, job: sa.Row[Any]) -> None:
         identifiers, corrections = self.identifiers(job), self.corrections(job)

@@ -197,6 +197,34 @@ def test_deletion_killed_after_erasing_resumes_without_double_counts(world: Worl
     assert erased == {store: found[store] for store in ERASED_STORES}
 
 
+def test_deletions_queued_together_are_erased_in_one_batch_each_with_its_own_counts(world: World) -> None:
+    """Five deletions wait while the service is down; on restart they are erased together (one pass over the
+    logs), and each is answered and verified with exactly the records discovery found for its own subject."""
+    deletion = world.pipeline.deletion
+    assert deletion is not None
+    deletion.stop()
+    requests = [delete(world, index) for index in (21, 22, 23, 24, 25)]
+    for request_id in requests:
+        wait_for(lambda r=request_id: entries(world, r, "DiscoveryCompleted"), timeout=60, what="discovery")
+    deletion.start(extra_env={"CCPA_ERASURE_LINGER_SECONDS": "5"})  # the first waits for the others to join it
+    for request_id in requests:
+        answered(world, request_id)
+    for request_id in requests:
+        [discovered] = entries(world, request_id, "DiscoveryCompleted")
+        found: dict[str, int] = {}
+        for entry in discovered["details"]["inventory"]:
+            found[entry["store"]] = found.get(entry["store"], 0) + entry["records"]
+        erased = {e["details"]["store"]: sum(a["records"] for a in e["details"]["actions"])
+                  for e in entries(world, request_id, "StoreErased")}  # fmt: skip
+        assert set(erased) == ERASED_STORES and erased == {store: found.get(store, 0) for store in ERASED_STORES}
+        assert [e["details"]["verified"] for e in entries(world, request_id, "DeletionVerified")] == [True]
+    metrics = httpx.get(f"{deletion.url}/metrics").text
+    assert "ccpa_deletion_erasure_batch_size_count 1.0" in metrics, "one batch"
+    assert "ccpa_deletion_erasure_batch_size_sum 5.0" in metrics, "of all five"
+    deletion.stop()
+    deletion.start()
+
+
 def subject_key(world: World, email: str) -> str:
     secret = base64.b64decode(world.pipeline.secrets["CCPA_SUBJECT_KEY_SECRET"])
     return subject_key_of(secret, IdentifierKind.EMAIL, email.lower())
