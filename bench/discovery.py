@@ -21,6 +21,7 @@ import random
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,7 @@ class SizeResult:
     scanner_records: int
     deletion_floor: Summary | None = None
     deletion_verified: Summary | None = None
-    queued: int = 0
-    queued_per_s: float = 0.0
+    queued: Queued | None = None
 
 
 def sample_subjects(app_db_url: str, subjects: int, samples: int, seed: int = 11) -> list[dict[str, Any]]:
@@ -166,18 +166,82 @@ def measure_deletions(pipeline: Pipeline, people: list[dict[str, Any]]) -> list[
         return latencies
 
 
-def measure_queued(pipeline: Pipeline, people: list[dict[str, Any]]) -> float:
-    """Deletions/s: all submitted at once, timed until the last one's verification is on the timeline."""
-    with httpx.Client(timeout=30) as http:
+def floor_queued(datamap: DataMap, env: dict[str, str], people: list[dict[str, Any]], batch: int = 64) -> float:
+    """Deletions/s of the same machinery in-process: concurrent walks (sharing log passes), erasure in batches
+    as the worker takes them, concurrent verification walks. No Kafka, no databases of the services, no providers."""
+    stores = [store for store in datamap.stores if store.kind != "http"]
+    connectors = {store.name: open_connector(datamap, store, env) for store in stores}
+    erasure = ErasureEngine(datamap, b"k" * 32)
+    pool = ThreadPoolExecutor(32)
+    try:
         started = time.perf_counter()
-        ids = []
-        for person in people:
+
+        def walked(seeds: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+            return walk(datamap, connectors, seeds).identifiers
+
+        found = list(pool.map(walked, [{"email": frozenset([person["email"]])} for person in people]))
+        for first in range(0, len(found), batch):
+            erasure.erase_many([(plan_erasure(datamap, ids), None) for ids in found[first : first + batch]])
+        list(pool.map(walked, found))
+        return len(people) / (time.perf_counter() - started)
+    finally:
+        pool.shutdown()
+        erasure.close()
+        for connector in connectors.values():
+            connector.close()
+
+
+@dataclasses.dataclass
+class Queued:
+    deletions: int
+    submit_s: float  # intake accepting them all
+    discovery_s: float  # first submitted → the last one's discovery complete
+    deletion_s: float  # deletion service started on the full queue → the last one verified
+    floor_per_s: float
+
+    @property
+    def per_s(self) -> float:
+        return self.deletions / self.deletion_s if self.deletion_s else 0.0
+
+
+def measure_queued(pipeline: Pipeline, people: list[dict[str, Any]], floor_per_s: float) -> Queued:
+    """The deletion service is stopped while the requests are submitted and discovered, so all of them are
+    queued when it starts; deletions/s is counted from its start until the last one is verified."""
+    deletion = pipeline.deletion
+    assert deletion is not None and pipeline.config.deletion_db_url and pipeline.config.discovery_db_url
+    deletion.stop()
+    started = time.perf_counter()
+    with httpx.Client(timeout=30) as http, ThreadPoolExecutor(8) as pool:
+
+        def submit(person: dict[str, Any]) -> str:
             response = http.post(f"{pipeline.intake.url}/v1/requests", json=delete_request(person))
             response.raise_for_status()
-            ids.append(response.json()["request_id"])
-        for request_id in ids:
-            _server_latency(http, pipeline, request_id, "DeletionVerified", 3600)
-        return len(ids) / (time.perf_counter() - started)
+            return str(response.json()["request_id"])
+
+        ids = list(pool.map(submit, people))
+    submitted = time.perf_counter()
+    _wait_count(pipeline.config.discovery_db_url, "SELECT count(*) FROM discovery_runs WHERE status = 'complete' "
+                "AND request_id = ANY(:ids)", ids, "discovery")  # fmt: skip
+    discovered = time.perf_counter()
+    deletion.start()
+    resumed = time.perf_counter()
+    _wait_count(pipeline.config.deletion_db_url, "SELECT count(*) FROM deletion_jobs WHERE verifications > 0 "
+                "AND stage IN ('answering', 'complete') AND request_id = ANY(:ids)", ids, "verification")  # fmt: skip
+    return Queued(len(ids), submitted - started, discovered - started, time.perf_counter() - resumed, floor_per_s)
+
+
+def _wait_count(url: str, query: str, ids: list[str], what: str, timeout: float = 4 * 3600) -> None:
+    engine = sa.create_engine(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if conn.execute(sa.text(query), {"ids": ids}).scalar_one() >= len(ids):
+                    return
+            time.sleep(0.5)
+        raise RuntimeError(f"{what} of {len(ids)} queued deletions did not finish in {timeout:.0f} s")
+    finally:
+        engine.dispose()
 
 
 def _instant(text: str) -> float:
@@ -199,10 +263,11 @@ def run_size(stack: infra.Infra, redis: RedisServer, subjects: int, samples: int
     env = {**os.environ, **demo_env(target)}
     datamap = load_demo_datamap(target)
     people = sample_subjects(target.app_db_url, subjects, samples)
-    doomed = [p for p in sample_subjects(target.app_db_url, subjects, samples * 2 + queued, seed=23)
+    doomed = [p for p in sample_subjects(target.app_db_url, subjects, samples * 2 + 2 * queued, seed=23)
               if p["account_id"] not in {q["account_id"] for q in people}]  # fmt: skip
     floor_doomed, pipeline_doomed = doomed[: samples // 2], doomed[samples // 2 : samples]
-    queued_doomed = doomed[samples : samples + queued]
+    floor_queue = doomed[samples : samples + min(queued, 500)]
+    queued_doomed = doomed[samples + len(floor_queue) : samples + len(floor_queue) + queued]
     work = stack.work_dir / f"size-{subjects}"
     with ExitStack() as cleanup:
         for name, port in ports.items():
@@ -220,11 +285,15 @@ def run_size(stack: infra.Infra, redis: RedisServer, subjects: int, samples: int
         console.log(f"deletion floor over {len(floor_doomed)} subjects, then {len(pipeline_doomed)} deletions")
         deletion_floor = floor_deletions(datamap, env, floor_doomed)
         deleted = measure_deletions(pipeline, pipeline_doomed)
-        console.log(f"{len(queued_doomed)} deletions queued at once")
-        rate = measure_queued(pipeline, queued_doomed) if queued_doomed else 0.0
+        queue = None
+        if queued_doomed:
+            console.log(f"queued floor: {len(floor_queue)} deletions in-process")
+            floor_rate = floor_queued(datamap, env, floor_queue)
+            console.log(f"{len(queued_doomed)} deletions queued while the deletion service is stopped")
+            queue = measure_queued(pipeline, queued_doomed, floor_rate)
     return SizeResult(subjects, company.elapsed_seconds, summarise(floor), summarise(server), summarise(client),
                       scanned.rows_per_second, scanned.records, summarise(deletion_floor), summarise(deleted),
-                      len(queued_doomed), rate)  # fmt: skip
+                      queue)  # fmt: skip
 
 
 def _config(stack: infra.Infra, target: DemoTarget, work: Path) -> PipelineConfig:
@@ -251,17 +320,24 @@ def render(results: list[SizeResult], console: Console) -> None:
                       f"{r.generation_s:.0f} s" if r.generation_s else "reused")  # fmt: skip
     console.print(table)
     deletions = Table(title="Right to delete: submit → verified (every store erased and searched again), beside the "
-                            "floor (plan + erase + walk in-process); queued deletions")  # fmt: skip
-    for column in ("subjects", "verified p50", "p99", "floor p50", "floor p99", "p50 / floor", "queued", "deletions/s"):
+                            "floor (plan + erase + walk in-process)")  # fmt: skip
+    for column in ("subjects", "verified p50", "p99", "floor p50", "floor p99", "p50 / floor"):
         deletions.add_column(column, justify="right")
+    queues = Table(title="Queued deletions: all submitted and discovered while the deletion service is stopped, "
+                         "then erased and verified; floor: the same erase and walks in-process")  # fmt: skip
+    for column in ("subjects", "queued", "submit", "discovered", "deletion", "deletions/s", "floor deletions/s"):
+        queues.add_column(column, justify="right")
     for r in results:
-        if r.deletion_verified is None or r.deletion_floor is None:
-            continue
-        ratio = r.deletion_verified.p50 / r.deletion_floor.p50 if r.deletion_floor.p50 else 0.0
-        deletions.add_row(f"{r.subjects:,}", _ms(r.deletion_verified.p50), _ms(r.deletion_verified.p99),
-                          _ms(r.deletion_floor.p50), _ms(r.deletion_floor.p99), f"{ratio:.1f}{TIMES}", str(r.queued),
-                          f"{r.queued_per_s:.2f}")  # fmt: skip
+        if r.deletion_verified is not None and r.deletion_floor is not None:
+            ratio = r.deletion_verified.p50 / r.deletion_floor.p50 if r.deletion_floor.p50 else 0.0
+            deletions.add_row(f"{r.subjects:,}", _ms(r.deletion_verified.p50), _ms(r.deletion_verified.p99),
+                              _ms(r.deletion_floor.p50), _ms(r.deletion_floor.p99), f"{ratio:.1f}{TIMES}")  # fmt: skip
+        if r.queued is not None:
+            q = r.queued
+            queues.add_row(f"{r.subjects:,}", f"{q.deletions:,}", f"{q.submit_s:.0f} s", f"{q.discovery_s:.0f} s",
+                           f"{q.deletion_s:.0f} s", f"{q.per_s:.1f}", f"{q.floor_per_s:.1f}")  # fmt: skip
     console.print(deletions)
+    console.print(queues)
 
 
 def _ms(seconds: float) -> str:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from services.common.crypto import Sealed, Sealer
 from services.common.datamap import Collection, DataMap, Field, Store
 from services.common.db import UtcDateTime
-from services.common.stores.sql import column_value, sql_engine
+from services.common.stores.sql import column_value, reflect_table, sql_engine
 from services.common.stores.values import search_fields
 
 metadata = sa.MetaData()
@@ -133,7 +133,7 @@ class CorrectionExecutor:
     def _table(self, conn: sa.Connection, target: Target) -> sa.Table:
         key = (target.store.name, target.collection.name)
         if key not in self._tables:
-            self._tables[key] = sa.Table(target.collection.name, sa.MetaData(), autoload_with=conn)
+            self._tables[key] = reflect_table(conn, target.collection.name)
         return self._tables[key]
 
 

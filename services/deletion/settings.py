@@ -19,7 +19,7 @@ class DeletionSettings(ApiSettings):
     erasure_linger_seconds: float = Field(
         0.0, ge=0, description="How long the first deletion due waits for others to join its erasure batch"
     )
-    concurrent_steps: int = Field(8, ge=1, description="Verification, answer and correction steps run at once")
+    concurrent_steps: int = Field(32, ge=1, description="Verification, answer and correction steps run at once")
     lease_seconds: float = Field(300.0, gt=0)
     verification_attempts: int = Field(3, ge=1, description="Erase-and-verify rounds before answering unverified")
     provider_grace_seconds: float = Field(

@@ -54,6 +54,8 @@ customers = sa.Table(
     sa.Column("do_not_share", sa.Boolean, nullable=False, default=False),
     sa.Column("limit_sensitive", sa.String(500), nullable=False, default=""),
 )
+# Emails are matched case-insensitively (lower(email) = :value): without this index every look-up is a table scan.
+sa.Index("ix_customers_email_lower", sa.func.lower(customers.c.email))
 
 SYSTEM_OF_RECORD = {
     "name": "demo-crm",

@@ -39,7 +39,7 @@ __all__ = [
     "read_manifest",
 ]
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: indexes on lower(email)
 DATAMAP_PATH = Path(__file__).with_name("datamap.yaml")
 FIRST_ACCOUNT = "acct-0000000"  # subject 0 is in every store, the session cache included
 

@@ -161,3 +161,7 @@ campaign_clicks = sa.Table(
     sa.Column("ip", sa.String(45), nullable=False, index=True),
     sa.Column("landing_url", sa.String(500), nullable=False),
 )
+
+# Emails are matched case-insensitively (lower(email) IN …): an index on the expression keeps that a look-up.
+sa.Index("ix_subscribers_email_lower", sa.func.lower(subscribers.c.email))
+sa.Index("ix_campaign_clicks_email_lower", sa.func.lower(campaign_clicks.c.email))

@@ -12,7 +12,7 @@ class DiscoverySettings(ApiSettings):
     database_url: str = Field("sqlite:///.local/discovery.db", validation_alias="CCPA_DISCOVERY_DATABASE_URL")
     datamap_path: str = Field("services/demo/datamap.yaml", validation_alias="CCPA_DATAMAP")
     consumer_group: str = "ccpa-discovery"
-    concurrent_requests: int = Field(4, ge=1, description="Requests walked at the same time")
+    concurrent_requests: int = Field(16, ge=1, description="Requests walked at once (they share log passes)")
     retry_initial_seconds: float = Field(2.0, gt=0, description="First wait before asking an unavailable store again")
     retry_max_seconds: float = Field(300.0, gt=0, description="Longest wait between two searches of a store")
     poll_seconds: float = Field(1.0, gt=0, description="How often due retries are looked for when nothing wakes us")

@@ -1,11 +1,15 @@
 """Finding candidate lines in large log files fast: the files are read in blocks of whole lines, and one
-multi-pattern search per block (Aho-Corasick, so a thousand wanted values cost what one does) picks the lines that
+multi-pattern search per block (Aho-Corasick, so a thousand wanted values cost what one does, and even one value is
+found faster than by str.find, thanks to its rare-byte prefilter) picks the lines that
 hold any wanted value as text. Only those lines are parsed by the callers; everything else is bytes they skip or
 copy untouched.
 
-The search is case-insensitive: blocks and forms are lower-cased. A pure-ASCII block is lower-cased as bytes
-(offsets unchanged); a block with other text is decoded and lower-cased character by character, and its hits are
-mapped back to byte offsets through line numbers, which decoding never shifts.
+The search is case-insensitive: blocks and forms are lower-cased. Blocks are lower-cased as bytes (ASCII letters
+only, offsets unchanged), which is exact whenever every form is ASCII: the only other characters whose lower case
+holds ASCII (İ, the Kelvin sign) are searched for too, and a block holding one, or any block when some form is not
+ASCII, is decoded and lower-cased character by character instead; its hits are mapped back to byte offsets through
+line numbers, which decoding never shifts. Blocks are handed out without copying: a block is the chunk read, with
+the range of whole lines it covers.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from typing import IO
 import ahocorasick_rs
 
 BLOCK_BYTES = 8 << 20
-FIND_LIMIT = 8  # up to this many forms, repeated str.find beats building an automaton
 
 
 def candidate_forms(values: Iterable[str]) -> tuple[str, ...]:
@@ -38,33 +41,46 @@ class Finder:
 
     def __init__(self, forms: Iterable[str]) -> None:
         self.text_forms = tuple(sorted({form for form in forms if form}))
-        self.byte_forms = tuple(form.encode() for form in self.text_forms)
+        self.ascii = all(form.isascii() for form in self.text_forms)
+        self._patterns = [form.encode() for form in self.text_forms] + list(UNSAFE_FOR_BYTES)
         self._bytes_automaton: ahocorasick_rs.BytesAhoCorasick | None = None
         self._text_automaton: ahocorasick_rs.AhoCorasick | None = None
 
     def __bool__(self) -> bool:
         return bool(self.text_forms)
 
-    def in_bytes(self, haystack: bytes) -> list[int]:
-        if len(self.byte_forms) <= FIND_LIMIT:
-            return _found(haystack, self.byte_forms)
+    def in_bytes(self, haystack: bytes) -> list[int] | None:
+        """Hits in an ASCII-lower-cased haystack; None when it must be searched as text instead."""
+        if not self.ascii:
+            return None
         if self._bytes_automaton is None:
-            self._bytes_automaton = ahocorasick_rs.BytesAhoCorasick(list(self.byte_forms))
-        return [start for _, start, _ in self._bytes_automaton.find_matches_as_indexes(haystack)]
+            self._bytes_automaton = ahocorasick_rs.BytesAhoCorasick(self._patterns)
+        sentinel = len(self.text_forms)
+        hits = []
+        for index, start, _ in self._bytes_automaton.find_matches_as_indexes(haystack):
+            if index >= sentinel:
+                return None
+            hits.append(start)
+        return hits
 
     def in_text(self, haystack: str) -> list[int]:
-        if len(self.text_forms) <= FIND_LIMIT:
-            return _found(haystack, self.text_forms)
         if self._text_automaton is None:
             self._text_automaton = ahocorasick_rs.AhoCorasick(list(self.text_forms))
         return [start for _, start, _ in self._text_automaton.find_matches_as_indexes(haystack)]
 
 
+# Non-ASCII characters whose lower case holds an ASCII letter (U+0130 → "i̇", U+212A → "k"), in UTF-8.
+UNSAFE_FOR_BYTES = ("\u0130".encode(), "\u212a".encode())
+
+
 @dataclass
 class Block:
-    """Whole lines of a file; `spans` are the candidate lines as (line number, start, end), end before the newline."""
+    """The whole lines `data[start:end]`; `spans` are the candidate lines as (line number, start, end), offsets into
+    `data`, end before the newline."""
 
     data: bytes
+    start: int
+    end: int
     first_line: int
     spans: list[tuple[int, int, int]] = field(default_factory=list)
 
@@ -78,33 +94,50 @@ def scan_blocks(stream: IO[bytes], finder: Finder, block_bytes: int | None = Non
     first_line, carry = 1, b""
     while True:
         chunk = stream.read(size)
-        buffer = carry + chunk if carry else chunk
-        if not buffer:
-            return
-        cut = buffer.rfind(b"\n") + 1 if chunk else len(buffer)
-        if cut == 0:
-            carry = buffer  # a line longer than a block: keep reading until it ends
-            continue
-        data, carry = buffer[:cut], buffer[cut:]
-        yield Block(data, first_line, _spans(data, finder, first_line) if finder else [])
-        first_line += data.count(b"\n")
+        begin = 0
+        if carry:
+            # The line cut at the end of the last chunk, completed with this chunk's first line: a small block.
+            newline = chunk.find(b"\n")
+            if chunk and newline == -1:
+                carry += chunk  # a line longer than a block: keep reading until it ends
+                continue
+            begin = newline + 1 if chunk else 0
+            head = carry + chunk[:begin]
+            yield _block(head, 0, len(head), first_line, finder)
+            first_line += head.count(b"\n")
+            carry = b""
         if not chunk:
             return
+        cut = chunk.rfind(b"\n", begin) + 1
+        if cut == 0:
+            carry = chunk[begin:]
+            continue
+        if cut > begin:
+            yield _block(chunk, begin, cut, first_line, finder)
+            first_line += chunk.count(b"\n", begin, cut)
+        carry = chunk[cut:]
 
 
-def _spans(data: bytes, finder: Finder, first_line: int) -> list[tuple[int, int, int]]:
-    if data.isascii():
-        starts = sorted({data.rfind(b"\n", 0, hit) + 1 for hit in finder.in_bytes(data.lower())})
+def _block(data: bytes, start: int, end: int, first_line: int, finder: Finder) -> Block:
+    return Block(data, start, end, first_line, _spans(data, start, end, finder, first_line) if finder else [])
+
+
+def _spans(data: bytes, start: int, end: int, finder: Finder, first_line: int) -> list[tuple[int, int, int]]:
+    hits = finder.in_bytes(data.lower())
+    if hits is not None:
+        starts = sorted({data.rfind(b"\n", start, hit) + 1 or start for hit in hits if start <= hit < end})
     else:
-        text = data.decode("utf-8", "replace")
+        piece = data[start:end]
+        text = piece.decode("utf-8", "replace")
         lowered = _lower_in_place(text)
-        starts = _byte_starts(data, text, sorted({lowered.rfind("\n", 0, hit) + 1 for hit in finder.in_text(lowered)}))
-    spans, counted_to, number = [], 0, first_line
-    for start in starts:
-        number += data.count(b"\n", counted_to, start)
-        counted_to = start
-        end = data.find(b"\n", start)
-        spans.append((number, start, len(data) if end == -1 else end))
+        found = sorted({lowered.rfind("\n", 0, hit) + 1 for hit in finder.in_text(lowered)})
+        starts = [start + offset for offset in _byte_starts(piece, text, found)]
+    spans, counted_to, number = [], start, first_line
+    for line_start in starts:
+        number += data.count(b"\n", counted_to, line_start)
+        counted_to = line_start
+        line_end = data.find(b"\n", line_start, end)
+        spans.append((number, line_start, end if line_end == -1 else line_end))
     return spans
 
 
@@ -127,13 +160,3 @@ def _lower_in_place(text: str) -> str:
     if len(lowered) == len(text):
         return lowered
     return "".join(low if len(low := char.lower()) == 1 else char for char in text)
-
-
-def _found(haystack: bytes | str, forms: tuple[bytes, ...] | tuple[str, ...]) -> list[int]:
-    hits: list[int] = []
-    for form in forms:
-        position = haystack.find(form)  # type: ignore[arg-type]  # bytes in bytes, str in str
-        while position != -1:
-            hits.append(position)
-            position = haystack.find(form, position + 1)  # type: ignore[arg-type]
-    return hits

@@ -12,6 +12,7 @@ import math
 import re
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -33,6 +34,9 @@ from services.common.stores.values import (
 )
 
 log = logging.getLogger(__name__)
+# Indexes on expressions, such as lower(email), are not reflected by every dialect. Reflection here needs only
+# columns and keys, so that warning says nothing useful (and catch_warnings is not thread-safe, hence global).
+warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", sa.exc.SAWarning)
 BATCH_SIZE = 500
 INT64_MAX = 2**63 - 1
 DIGITS = re.compile(r"[0-9]{1,19}")
@@ -84,9 +88,7 @@ class SqlConnector:
     def _table(self, conn: sa.Connection, collection: Collection) -> sa.Table:
         with self._reflecting:
             if collection.name not in self._tables:
-                schema, _, name = collection.name.rpartition(".")
-                self._tables[collection.name] = sa.Table(name, sa.MetaData(), schema=schema or None,
-                                                         autoload_with=conn)  # fmt: skip
+                self._tables[collection.name] = reflect_table(conn, collection.name)
             return self._tables[collection.name]
 
     def _selected_columns(self, table: sa.Table, collection: Collection) -> list[sa.ColumnElement[Any]]:
@@ -139,6 +141,12 @@ def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA query_only = ON")
     cursor.close()
+
+
+def reflect_table(conn: sa.Connection, qualified_name: str) -> sa.Table:
+    """The table as the database describes it (`schema.table` or `table`)."""
+    schema, _, name = qualified_name.rpartition(".")
+    return sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=conn)
 
 
 def search_queries(table: sa.Table, columns: list[sa.ColumnElement[Any]],

@@ -154,18 +154,18 @@ class _LogFile:
             _keep_owner(raw, before)
             with _writer(raw, self.path, before) as out, _open(self.path) as stream:
                 for block in scan_blocks(stream, self.finder):
-                    copied = 0
+                    view, copied = memoryview(block.data), block.start
                     for _, start, end in block.spans:
                         verdict = self._verdict(block.line(start, end), tallies)
                         if verdict is None:
                             continue
-                        out.write(block.data[copied:start])
+                        out.write(view[copied:start])
                         if isinstance(verdict, bytes):
                             out.write(verdict)
                         else:
                             end += block.data[end : end + 1] == b"\n"  # dropped: the line goes with its newline
                         copied, changed = end, True
-                    out.write(block.data[copied:])
+                    out.write(view[copied : block.end])
             raw.flush()
             os.fsync(raw.fileno())
         if not (write and changed):
