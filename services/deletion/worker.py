@@ -114,11 +114,14 @@ class DeletionWorker:
 
     def step_all(self, jobs: list[sa.Row[Any]]) -> None:
         """Deletions due for erasure are erased together (a log store is rewritten once for all of them); every
-        other step runs concurrently, so the verification walks of many requests share their log passes."""
+        other step runs concurrently, beside that batch, so the verification walks of many requests share their
+        log passes."""
         erasing = [job for job in jobs if job.stage == "erasing" and job.operation == "delete"]
+        others = [self.pool.submit(self.step_safely, job) for job in jobs if job not in erasing]
         if erasing:
-            self.erase_batch(erasing)
-        list(self.pool.map(self.step_safely, [job for job in jobs if job not in erasing]))
+            self.erase_batch(erasing)  # meanwhile the pool verifies and answers the others
+        for step in others:
+            step.result()
 
     def claim_due(self, limit: int = 8) -> list[sa.Row[Any]]:
         now, jobs = utcnow(), orm.jobs
