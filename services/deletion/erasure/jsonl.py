@@ -28,6 +28,7 @@ from services.deletion.erasure.outcome import OutcomeTally, Settle, StoreOutcome
 from services.deletion.erasure.plan import CollectionStep, StorePlan
 from services.deletion.erasure.strategies import masked_values
 
+GZIP_LEVEL = 6
 ATTEMPTS = 3  # a file that keeps growing while it is rewritten (a live log) is tried again this many times
 Batch = Sequence[tuple[StorePlan, Settle]]
 DROP = object()  # a line's verdict: it goes, with its newline
@@ -261,7 +262,9 @@ def _writer(raw: IO[bytes], path: Path, before: os.stat_result) -> Iterator[IO[b
     if path.suffix != ".gz":
         yield raw
         return
-    with gzip.GzipFile(filename=path.stem, mode="wb", fileobj=raw, mtime=int(before.st_mtime)) as compressed:
+    # Level 6, as gzip and logrotate write by default: a third of level 9's time for a few per cent more bytes.
+    with gzip.GzipFile(filename=path.stem, mode="wb", fileobj=raw, mtime=int(before.st_mtime),
+                       compresslevel=GZIP_LEVEL) as compressed:  # fmt: skip
         yield compressed  # type: ignore[misc]
 
 
