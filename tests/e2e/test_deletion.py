@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -187,14 +188,20 @@ def test_deletion_killed_after_erasing_resumes_without_double_counts(world: Worl
     assert entries(world, request_id, "StoreErased") == []
     deletion.start()
     answered(world, request_id)
+    found, erased = found_and_erased(world, request_id)
+    assert set(erased) == ERASED_STORES
+    assert erased == {store: found[store] for store in ERASED_STORES}
+
+
+def found_and_erased(world: World, request_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Records per store: found by the request's discovery, and counted by its StoreErased events."""
     [discovered] = entries(world, request_id, "DiscoveryCompleted")
     found: dict[str, int] = {}
     for entry in discovered["details"]["inventory"]:
         found[entry["store"]] = found.get(entry["store"], 0) + entry["records"]
     erased = {e["details"]["store"]: sum(a["records"] for a in e["details"]["actions"])
               for e in entries(world, request_id, "StoreErased")}  # fmt: skip
-    assert set(erased) == ERASED_STORES
-    assert erased == {store: found[store] for store in ERASED_STORES}
+    return found, erased
 
 
 def test_deletions_queued_together_are_erased_in_one_batch_each_with_its_own_counts(world: World) -> None:
@@ -205,17 +212,12 @@ def test_deletions_queued_together_are_erased_in_one_batch_each_with_its_own_cou
     deletion.stop()
     requests = [delete(world, index) for index in (21, 22, 23, 24, 25)]
     for request_id in requests:
-        wait_for(lambda r=request_id: entries(world, r, "DiscoveryCompleted"), timeout=60, what="discovery")
+        wait_for(partial(entries, world, request_id, "DiscoveryCompleted"), timeout=60, what="discovery")
     deletion.start(extra_env={"CCPA_ERASURE_LINGER_SECONDS": "5"})  # the first waits for the others to join it
     for request_id in requests:
         answered(world, request_id)
     for request_id in requests:
-        [discovered] = entries(world, request_id, "DiscoveryCompleted")
-        found: dict[str, int] = {}
-        for entry in discovered["details"]["inventory"]:
-            found[entry["store"]] = found.get(entry["store"], 0) + entry["records"]
-        erased = {e["details"]["store"]: sum(a["records"] for a in e["details"]["actions"])
-                  for e in entries(world, request_id, "StoreErased")}  # fmt: skip
+        found, erased = found_and_erased(world, request_id)
         assert set(erased) == ERASED_STORES and erased == {store: found.get(store, 0) for store in ERASED_STORES}
         assert [e["details"]["verified"] for e in entries(world, request_id, "DeletionVerified")] == [True]
     metrics = httpx.get(f"{deletion.url}/metrics").text
