@@ -162,3 +162,19 @@ def test_nothing_is_replaced_when_settling_fails(
     assert [getattr(result, "reason", result) for result in results] == ["journal down"] * 3
     assert contents(tmp_path / "logs") == before
     assert not [path for path in (tmp_path / "logs").iterdir() if path.name.startswith(".")], "no temporary left"
+
+
+def test_line_numbers_follow_the_file_after_it_is_rewritten(
+    company: DemoCompany, datamap: DataMap, identifiers: list[dict[str, frozenset[str]]], tmp_path: Path
+) -> None:
+    shutil.copytree(company.target.log_dir, tmp_path / "logs")
+    moved = logs_store(datamap, tmp_path / "logs")
+    connector = JsonLinesConnector(moved, logs(moved))
+    before = sorted(r.locator for r in connector.search(identifiers[-1]))
+    assert sorted(r.locator for r in connector.search(identifiers[-1])) == before, "cached counts, same numbers"
+    JsonLinesEraser(moved, logs(moved), KEY).erase_many(
+        [(log_plan(moved, ids), lambda o: o) for ids in identifiers[:-1]]
+    )
+    after = sorted(r.locator for r in connector.search(identifiers[-1]))
+    assert after == sorted(r.locator for r in JsonLinesConnector(moved, logs(moved)).search(identifiers[-1]))
+    assert after != before, "lines before the subject's were dropped, so its line numbers moved"

@@ -82,3 +82,16 @@ def test_the_characters_whose_lower_case_is_ascii_are_the_ones_searched_as_text(
     kelvin = '{"u": "\u212aate@x.io"}'.encode()  # KATE with a Kelvin sign lower-cases to kate
     assert spans(kelvin + b"\n" + b'{"u": "kate@x.io"}', candidate_forms(["kate@x.io"])) == [
         (1, kelvin), (2, b'{"u": "kate@x.io"}')]  # fmt: skip
+
+
+def test_cached_line_counts_give_the_same_numbers_and_unnumbered_scans_skip_them() -> None:
+    data = b"\n".join(LINES * 50)
+    forms = candidate_forms(["a@x.io"])
+    counts: list[int] = []
+    first = [span for b in scan_blocks(io.BytesIO(data), Finder(forms), 64, line_counts=counts) for span in b.spans]
+    assert counts and sum(counts) == data.count(b"\n")
+    again = [span for b in scan_blocks(io.BytesIO(data), Finder(forms), 64, line_counts=counts) for span in b.spans]
+    assert again == first and [number for number, _, _ in first][:3] == [1, 4, 6]
+    bare = [span for b in scan_blocks(io.BytesIO(data), Finder(forms), 64, numbered=False) for span in b.spans]
+    assert [(start, end) for _, start, end in bare] == [(start, end) for _, start, end in first]
+    assert {number for number, _, _ in bare} == {0}

@@ -11,12 +11,15 @@ service walking several requests at once, therefore read a log store once per ro
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import gzip
 import json
 import logging
+import os
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -53,6 +56,7 @@ class JsonLinesConnector:
         self._queued: list[_Search] = []
         self._queue_lock = threading.Lock()
         self._pass_lock = threading.Lock()
+        self._counts: dict[Path, tuple[tuple[int, int, int], list[int]]] = {}
 
     def search(self, identifiers: Identifiers) -> list[FoundRecord]:
         mine = _Search(identifiers)
@@ -99,8 +103,9 @@ class JsonLinesConnector:
         finder = Finder(candidate_forms(value for values in wanted.values() for value in values))
         malformed = 0
         try:
-            with _open(path) as stream:
-                for block in scan_blocks(stream, finder):
+            with _open(path) as (stream, signature):
+                counts = self._line_counts(path, signature)
+                for block in scan_blocks(stream, finder, line_counts=counts):
                     for number, start, end in block.spans:
                         line = block.line(start, end)
                         entry = parsed_line(line)
@@ -117,6 +122,15 @@ class JsonLinesConnector:
         if malformed:
             log.debug("skipped malformed log lines", extra={"store": self.store.name, "file": path.name,
                                                             "lines": malformed})  # fmt: skip
+
+    def _line_counts(self, path: Path, signature: tuple[int, int, int]) -> list[int]:
+        """Newlines per block of this version of the file (inode, size, mtime), kept between passes: counting
+        them is a third of a pass, and they change only when the file does."""
+        with self._queue_lock:
+            known = self._counts.get(path)
+            if known is None or known[0] != signature:
+                known = self._counts[path] = (signature, [])
+            return known[1]
 
     def _record(self, collection: Collection, path: Path, number: int, entry: dict[str, Any]) -> FoundRecord:
         raw = {field.name: value for field in collection.fields if (value := lookup(entry, field.name)) is not None}
@@ -165,10 +179,17 @@ def parsed_line(line: bytes) -> dict[str, Any] | None:
     return entry if isinstance(entry, dict) else None
 
 
-def _open(path: Path) -> IO[bytes]:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]  # GzipFile is a binary IO
-    return path.open("rb")
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[tuple[IO[bytes], tuple[int, int, int]]]:
+    """The file's bytes (decompressed for .gz) and the signature of the very file opened."""
+    with path.open("rb") as raw:
+        status = os.fstat(raw.fileno())
+        signature = (status.st_ino, status.st_size, status.st_mtime_ns)
+        if path.suffix == ".gz":
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unpacked:
+                yield unpacked, signature  # type: ignore[misc]  # GzipFile is a binary IO
+        else:
+            yield raw, signature
 
 
 def _why(exc: BaseException) -> str:

@@ -88,10 +88,27 @@ class Block:
         return self.data[start:end]
 
 
-def scan_blocks(stream: IO[bytes], finder: Finder, block_bytes: int | None = None) -> Iterator[Block]:
-    """Every block of the stream in order (all bytes, for callers that copy them), with its candidate lines."""
+def scan_blocks(stream: IO[bytes], finder: Finder, block_bytes: int | None = None, numbered: bool = True,
+                line_counts: list[int] | None = None) -> Iterator[Block]:  # fmt: skip
+    """Every block of the stream in order (all bytes, for callers that copy them), with its candidate lines.
+
+    Line numbers cost a count of every newline; `numbered=False` skips them (spans then carry 0). `line_counts`
+    caches the newlines of each block of one unchanged file across scans: entries present are used, missing ones
+    appended."""
     size = block_bytes or BLOCK_BYTES
-    first_line, carry = 1, b""
+    first_line, carry, index = 1, b"", 0
+
+    def newlines(data: bytes, start: int, end: int) -> int:
+        nonlocal index
+        if line_counts is not None and index < len(line_counts):
+            count = line_counts[index]
+        else:
+            count = data.count(b"\n", start, end)
+            if line_counts is not None:
+                line_counts.append(count)
+        index += 1
+        return count
+
     while True:
         chunk = stream.read(size)
         begin = 0
@@ -103,8 +120,8 @@ def scan_blocks(stream: IO[bytes], finder: Finder, block_bytes: int | None = Non
                 continue
             begin = newline + 1 if chunk else 0
             head = carry + chunk[:begin]
-            yield _block(head, 0, len(head), first_line, finder)
-            first_line += head.count(b"\n")
+            yield _block(head, 0, len(head), first_line if numbered else 0, finder)
+            first_line += newlines(head, 0, len(head)) if numbered else 0
             carry = b""
         if not chunk:
             return
@@ -113,8 +130,8 @@ def scan_blocks(stream: IO[bytes], finder: Finder, block_bytes: int | None = Non
             carry = chunk[begin:]
             continue
         if cut > begin:
-            yield _block(chunk, begin, cut, first_line, finder)
-            first_line += chunk.count(b"\n", begin, cut)
+            yield _block(chunk, begin, cut, first_line if numbered else 0, finder)
+            first_line += newlines(chunk, begin, cut) if numbered else 0
         carry = chunk[cut:]
 
 
@@ -123,6 +140,7 @@ def _block(data: bytes, start: int, end: int, first_line: int, finder: Finder) -
 
 
 def _spans(data: bytes, start: int, end: int, finder: Finder, first_line: int) -> list[tuple[int, int, int]]:
+    """Candidate lines; numbered from `first_line`, or all 0 when it is 0 (unnumbered)."""
     hits = finder.in_bytes(data.lower())
     if hits is not None:
         starts = sorted({data.rfind(b"\n", start, hit) + 1 or start for hit in hits if start <= hit < end})
@@ -134,8 +152,9 @@ def _spans(data: bytes, start: int, end: int, finder: Finder, first_line: int) -
         starts = [start + offset for offset in _byte_starts(piece, text, found)]
     spans, counted_to, number = [], start, first_line
     for line_start in starts:
-        number += data.count(b"\n", counted_to, line_start)
-        counted_to = line_start
+        if first_line:
+            number += data.count(b"\n", counted_to, line_start)
+            counted_to = line_start
         line_end = data.find(b"\n", line_start, end)
         spans.append((number, line_start, end if line_end == -1 else line_end))
     return spans

@@ -154,7 +154,7 @@ class _LogFile:
         with os.fdopen(descriptor, "wb") as raw:
             _keep_owner(raw, before)
             with _writer(raw, self.path, before) as out, _open(self.path) as stream:
-                for block in scan_blocks(stream, self.finder):
+                for block in scan_blocks(stream, self.finder, numbered=False):  # erasure needs no line numbers
                     view, copied = memoryview(block.data), block.start
                     for _, start, end in block.spans:
                         verdict = self._verdict(block.line(start, end), tallies)
