@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from types import FrameType
 
 from rich.console import Console
 
 from bench import report
-from bench.infra import REPO_ROOT
+from bench.infra import REPO_ROOT, interrupt
 from bench.run import Settings, run
 
 RESULTS = REPO_ROOT / ".local" / "bench" / "results.json"
@@ -39,13 +38,9 @@ def parse(argv: list[str]) -> Settings:
     )
 
 
-def _interrupt(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C: every `finally` stops what it started
-
-
 def main(argv: list[str]) -> int:
     settings = parse(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     console = Console(width=None if sys.stdout.isatty() else 150)
     try:
         result = run(settings, console)

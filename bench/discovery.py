@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 import random
+import signal
 import sys
 import time
 import uuid
@@ -351,6 +352,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--samples", type=int, default=50, help="know requests per size (default 50)")
     parser.add_argument("--queued", type=int, default=100, help="deletions queued at once per size (default 100)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, infra.interrupt)
     sizes = [int(size) for size in args.subjects.split(",") if size.strip()]
     console = Console(width=None if sys.stdout.isatty() else 150)
     results = []

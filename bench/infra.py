@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import sqlalchemy as sa
 
@@ -144,3 +145,8 @@ def submitted_count(engine: sa.Engine) -> int:
     )
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
+
+
+def interrupt(_signum: int, _frame: FrameType | None) -> None:
+    """A SIGTERM handler: cleans up like Ctrl-C, every `finally` stops what it started."""
+    raise KeyboardInterrupt
