@@ -147,12 +147,17 @@ class DeletionWorker:
             self.relay_wakeup.set()
 
     def _failed(self, job: sa.Row[Any], exc: Exception) -> None:
-        if isinstance(exc, KeyShredded):
-            log.warning("identifiers shredded before erasure; job abandoned", extra={"request_id": job.request_id})
-            self._move(job, "abandoned")
-            return
-        log.error("deletion step failed; it will be retried", exc_info=exc, extra={"request_id": job.request_id})
-        self._move(job, job.stage, retry=True)
+        """Log and reschedule (abandon, if its identifiers were shredded); never raises, so one job's failure
+        cannot stop the worker. If even rescheduling fails, the job's lease lapses and it is claimed again."""
+        try:
+            if isinstance(exc, KeyShredded):
+                log.warning("identifiers shredded before erasure; job abandoned", extra={"request_id": job.request_id})
+                self._move(job, "abandoned")
+                return
+            log.error("deletion step failed; it will be retried", exc_info=exc, extra={"request_id": job.request_id})
+            self._move(job, job.stage, retry=True)
+        except Exception:
+            log.exception("could not reschedule a failed step", extra={"request_id": job.request_id})
 
     def identifiers(self, job: sa.Row[Any]) -> dict[str, frozenset[str]]:
         opened = self.ports.sealer.open(Sealed.from_json(job.identifiers_sealed), job.subject_key, job.request_id)
@@ -284,7 +289,7 @@ class DeletionWorker:
             if status.pending and not waited:
                 self._move(job, "answering", conn=conn, retry_in=1.0)
             else:
-                events += self._final_events(job, status)
+                events += self._final_events(conn, job, status)
                 self._move(job, "complete", conn=conn, completed=True)
             self.ports.outbox.add(conn, self.topic, events)
 
@@ -296,10 +301,10 @@ class DeletionWorker:
                       for item in self.ports.notices.overdue(conn)]  # fmt: skip
             self.ports.outbox.add(conn, self.topic, events)
 
-    def _final_events(self, job: sa.Row[Any], status: Any) -> list[Event]:
+    def _final_events(self, conn: sa.Connection, job: sa.Row[Any], status: Any) -> list[Event]:
         if job.operation == "correct":
             return self._correction_answer(job, status)
-        outcomes = self._outcomes(job, job.verifications)
+        outcomes = self._outcomes(job, job.verifications, conn)
         verified = bool(job.verified)
         outcome, summary = response_summary(outcomes, verified, status.confirmed, status.pending, status.not_notified)
         exemptions = [_exemption(store.store, item) for store in outcomes for item in store.exempt]
@@ -373,13 +378,17 @@ class DeletionWorker:
             conn.execute(sa.insert(table).values(request_id=job.request_id, erase_round=job.verifications,
                                                  store=outcome.store, outcome=outcome.to_json()))  # fmt: skip
 
-    def _outcomes(self, job: sa.Row[Any], rounds: int) -> list[StoreOutcome]:
-        """Every store's outcome, summed over the erase rounds so far (a round per failed verification)."""
+    def _outcomes(self, job: sa.Row[Any], rounds: int, conn: sa.Connection | None = None) -> list[StoreOutcome]:
+        """Every store's outcome, summed over the erase rounds so far (a round per failed verification). Inside a
+        transaction pass its connection: a second one per step exhausts the pool when many steps run at once."""
         table = orm.store_outcomes
-        with self.ports.engine.connect() as conn:
-            rows = conn.execute(sa.select(table).where(table.c.request_id == job.request_id,
-                                                       table.c.erase_round < rounds)
-                                .order_by(table.c.erase_round, table.c.store)).all()  # fmt: skip
+        query = (sa.select(table).where(table.c.request_id == job.request_id, table.c.erase_round < rounds)
+                 .order_by(table.c.erase_round, table.c.store))  # fmt: skip
+        if conn is not None:
+            rows = conn.execute(query).all()
+        else:
+            with self.ports.engine.connect() as own:
+                rows = own.execute(query).all()
         merged: dict[str, StoreOutcome] = {}
         for row in rows:
             merged[row.store] = _merged(merged.get(row.store), StoreOutcome.from_json(row.outcome))
