@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from services.common.datamap.model import DataMap, Store
 from services.common.stores.base import StoreUnavailable
@@ -146,32 +146,43 @@ class _LogFile:
 
     def _pass(self, tallies: list[OutcomeTally] | None, write: bool) -> bool:
         """One read of the file, counting into `tallies` when given; True when the file did not change while it
-        was read. With `write`, the new file is left at `self.temporary` when some line changes."""
+        was read. With `write`, the new file is left at `self.temporary` when some line changes; without, nothing
+        is written at all (a dry run only counts)."""
         self.discard()
         self.before = before = os.stat(self.path)
+        if not write:
+            self._copy(_Discard(), tallies)
+            return _signature(os.stat(self.path)) == _signature(before)
         descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        self.temporary, changed = temporary, False
+        self.temporary = temporary
         with os.fdopen(descriptor, "wb") as raw:
             _keep_owner(raw, before)
-            with _writer(raw, self.path, before) as out, _open(self.path) as stream:
-                for block in scan_blocks(stream, self.finder, numbered=False):  # erasure needs no line numbers
-                    view, copied = memoryview(block.data), block.start
-                    for _, start, end in block.spans:
-                        verdict = self._verdict(block.line(start, end), tallies)
-                        if verdict is None:
-                            continue
-                        out.write(view[copied:start])
-                        if isinstance(verdict, bytes):
-                            out.write(verdict)
-                        else:
-                            end += block.data[end : end + 1] == b"\n"  # dropped: the line goes with its newline
-                        copied, changed = end, True
-                    out.write(view[copied : block.end])
+            with _writer(raw, self.path, before) as out:
+                changed = self._copy(out, tallies)
             raw.flush()
             os.fsync(raw.fileno())
-        if not (write and changed):
+        if not changed:
             self.discard()
         return _signature(os.stat(self.path)) == _signature(before)
+
+    def _copy(self, out: _Sink, tallies: list[OutcomeTally] | None) -> bool:
+        """The file's bytes to `out`, the subjects' lines dropped or replaced; True when some line changed."""
+        changed = False
+        with _open(self.path) as stream:
+            for block in scan_blocks(stream, self.finder, numbered=False):  # erasure needs no line numbers
+                view, copied = memoryview(block.data), block.start
+                for _, start, end in block.spans:
+                    verdict = self._verdict(block.line(start, end), tallies)
+                    if verdict is None:
+                        continue
+                    out.write(view[copied:start])
+                    if isinstance(verdict, bytes):
+                        out.write(verdict)
+                    else:
+                        end += block.data[end : end + 1] == b"\n"  # dropped: the line goes with its newline
+                    copied, changed = end, True
+                out.write(view[copied : block.end])
+        return changed
 
     def _verdict(self, line: bytes, tallies: list[OutcomeTally] | None) -> bytes | object | None:
         """None: the line stays as it is; DROP: it goes; else the bytes that replace it (its newline is kept)."""
@@ -201,6 +212,17 @@ class _LogFile:
         if not masked:
             return None
         return json.dumps(entry, ensure_ascii=False).encode() + (b"\r" if line.endswith(b"\r") else b"")
+
+
+class _Sink(Protocol):
+    def write(self, data: bytes | memoryview, /) -> int: ...
+
+
+class _Discard:
+    """Where a dry run's bytes go."""
+
+    def write(self, data: bytes | memoryview, /) -> int:
+        return len(data)
 
 
 def _owning_steps(entry: dict[str, Any], owners: dict[tuple[str, str], dict[str, list[_Wanted]]]) -> list[_Wanted]:
