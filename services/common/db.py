@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,18 +12,37 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 
 
-def make_engine(url: str) -> sa.Engine:
+@dataclass(frozen=True)
+class PoolSize:
+    """A service's connection pool: `size` kept open, `overflow` more opened under load, `timeout` seconds to wait
+    for one when all are taken. No code path holds two connections of one engine at once, so a pool of one is
+    slow but never stuck; the deletion e2e tests run that way to prove it."""
+
+    size: int = 10
+    overflow: int = 10
+    timeout: float = 30.0
+
+    def options(self) -> dict[str, Any]:
+        return {"pool_size": self.size, "max_overflow": self.overflow, "pool_timeout": self.timeout}
+
+
+def make_engine(url: str, pool: PoolSize = PoolSize()) -> sa.Engine:
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, pool)
     # hide_parameters: bound values (identifiers, in the identity source) never reach logs or error messages.
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool.options())
 
 
-def _sqlite_engine(url: str) -> sa.Engine:
+def _sqlite_engine(url: str, pool: PoolSize) -> sa.Engine:
     database = sa.engine.make_url(url).database
-    if database and database != ":memory:":
+    in_memory = database in (None, "", ":memory:")
+    if database and not in_memory:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
+    # A file database gets a QueuePool (SQLAlchemy's default for it), sized like any other; in memory it is one
+    # connection per thread (SingletonThreadPool), which takes no sizing.
+    sizing = {} if in_memory else pool.options()
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True,
+                              **sizing)  # fmt: skip
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]

@@ -41,7 +41,7 @@ class ServiceRuntime:
         self.settings = settings
         self.service = service
         self.metadata = metadata
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(settings.database_url, settings.database_pool())
         self.codec = SingleObjectCodec()
         self.topics = TopicNames(settings.topic_namespace)
         self.producer = EventProducer(settings.kafka_config(), client_id=f"ccpa-{service}")

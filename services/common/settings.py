@@ -10,6 +10,8 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.db import PoolSize
+
 MIN_SECRET_BYTES = 32
 KAFKA_LOGGER = logging.getLogger("librdkafka")
 
@@ -39,6 +41,15 @@ class CommonSettings(BaseSettings):
     topic_replication_factor: int = Field(1, ge=1)
     topic_partitions: int = Field(6, ge=1)
     database_url: str = "sqlite:///.local/service.db"
+    database_pool_size: int = Field(
+        10, ge=1, validation_alias="CCPA_DATABASE_POOL_SIZE", description="Connections to its own database kept open"
+    )
+    database_max_overflow: int = Field(
+        10, ge=0, validation_alias="CCPA_DATABASE_MAX_OVERFLOW", description="More opened when those are all in use"
+    )
+    database_pool_timeout: float = Field(
+        30.0, gt=0, validation_alias="CCPA_DATABASE_POOL_TIMEOUT", description="Seconds to wait for a free connection"
+    )
     subject_key_secret: SecretStr = Field(description="base64 32-byte HMAC key for subject keys")
     master_keys: SecretStr = Field(description='JSON {"kek-id": "base64 32-byte key", ...}: key-encryption keys')
     active_master_key: str = Field(description="Which master key wraps new data keys")
@@ -69,6 +80,9 @@ class CommonSettings(BaseSettings):
         if not isinstance(raw, dict) or not raw:
             raise ValueError("CCPA_MASTER_KEYS must be a non-empty JSON object of key id to base64 key")
         return {kid: decode_key(str(value), f"CCPA_MASTER_KEYS[{kid}]") for kid, value in raw.items()}
+
+    def database_pool(self) -> PoolSize:
+        return PoolSize(self.database_pool_size, self.database_max_overflow, self.database_pool_timeout)
 
     def subject_key_bytes(self) -> bytes:
         return decode_key(self.subject_key_secret.get_secret_value(), "CCPA_SUBJECT_KEY_SECRET")

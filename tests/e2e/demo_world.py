@@ -33,6 +33,10 @@ from tests.support import wait_for
 SUBJECTS = 40  # subjects 0, 10, 20, 30 are in every store
 GHOSTS = 5  # verifiable customers (in the identity source) who are in no store of the data map
 STORES = ("app-db", "marketing-db", "sessions", "web-logs", "mailer", "shipper")
+# Every service runs on a pool of one connection to its own database: a step that takes a second connection while
+# holding one then waits for itself and times out, where a larger pool would hide it until enough steps ran at once
+# (the deletion worker's 32 concurrent answers once deadlocked a pool of 10 + 10 that way).
+ONE_CONNECTION = {"CCPA_DATABASE_POOL_SIZE": "1", "CCPA_DATABASE_MAX_OVERFLOW": "0", "CCPA_DATABASE_POOL_TIMEOUT": "20"}
 
 
 @dataclasses.dataclass
@@ -82,7 +86,7 @@ def demo_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url:
         config = dataclasses.replace(
             config, discovery_db_url=discovery_db, deletion_db_url=deletion_db, datamap_path=DATAMAP_PATH,
             extra_env={**env, "CCPA_RETRY_INITIAL_SECONDS": "0.5", "CCPA_RETRY_MAX_SECONDS": "2",
-                       "CCPA_PROVIDER_GRACE_SECONDS": "20", "CCPA_RECHECK_CORRECTIONS_SECONDS": "1"},
+                       "CCPA_PROVIDER_GRACE_SECONDS": "20", "CCPA_RECHECK_CORRECTIONS_SECONDS": "1", **ONE_CONNECTION},
         )  # fmt: skip
         pipeline = Pipeline(config).start()
         try:
