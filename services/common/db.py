@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 class PoolSize:
     """A service's connection pool: `size` kept open, `overflow` more opened under load, `timeout` seconds to wait
     for one when all are taken. No code path holds two connections of one engine at once, so a pool of one is
-    slow but never stuck; the deletion e2e tests run that way to prove it."""
+    slow but never stuck; the discovery and deletion e2e worlds run every service that way to prove it."""
 
     size: int = 10
     overflow: int = 10
