@@ -10,13 +10,14 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from services.common import faults
 from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.datamap import DataMap
+from services.common.db import insert_for
 from services.common.events import Event, utcnow
 from services.common.metrics import ERASURE_BATCH
 from services.common.outbox import Outbox
@@ -47,6 +48,7 @@ from services.deletion.settings import DeletionSettings
 from services.deletion.verification import correction_summary, response_summary, store_records, verify
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -202,7 +204,9 @@ class DeletionWorker:
                         outcome: ErasureOutcome) -> None:  # fmt: skip
         with self.ports.engine.begin() as conn:
             self._save_outcomes(conn, job, outcome.stores)
-            events = [self._store_event(conn, job, store) for store in outcome.stores]
+            keyed = {(f"{store.store}#{job.verifications}", "StoreErased"): store for store in outcome.stores}
+            erased = self._unreported(conn, job.request_id, keyed)
+            events = [self._store_event(job, store) for store in erased]
             events += [self._unavailable_event(job, store, reason) for store, reason in outcome.failures.items()]
             if outcome.complete:
                 # A hold on the subject keeps everything: no suppression entry, no instruction to delete elsewhere.
@@ -212,19 +216,20 @@ class DeletionWorker:
                 self._move(job, "verifying", conn=conn, erased=True)
             else:
                 self._move(job, "erasing", conn=conn, retry=True)
-            self.ports.outbox.add(conn, self.topic, [event for event in events if event is not None])
+            self.ports.outbox.add(conn, self.topic, events)
 
     def correct(self, job: sa.Row[Any]) -> None:
         identifiers, corrections = self.identifiers(job), self.corrections(job)
         done = self.ports.corrections.apply(identifiers, corrections)
         with self.ports.engine.begin() as conn:
-            events = [self._correction_event(conn, job, store, [d for d in done if d.store == store], "done")
-                      for store in sorted({item.store for item in done})]  # fmt: skip
+            stores = {(f"{store}#correct", "StoreErased"): store for store in sorted({item.store for item in done})}
+            events = [self._correction_event(job, store, [d for d in done if d.store == store], "done")
+                      for store in self._unreported(conn, job.request_id, stores)]  # fmt: skip
             self.ports.kept.keep(conn, job.request_id, job.subject_key, identifiers, corrections, done)
             self.ports.notices.enqueue_corrections(conn, job, identifiers,
                                                    provider_corrections(self.datamap, corrections))  # fmt: skip
             self._move(job, "verifying", conn=conn, erased=True)
-            self.ports.outbox.add(conn, self.topic, [event for event in events if event is not None])
+            self.ports.outbox.add(conn, self.topic, events)
         self.ports.notices.wakeup()
 
     def corrections(self, job: sa.Row[Any]) -> dict[str, str]:
@@ -332,10 +337,7 @@ class DeletionWorker:
         })  # fmt: skip
         return [completed, self._event(job, "RequestCompleted", {"outcome": outcome, "summary": summary})]
 
-    def _correction_event(self, conn: sa.Connection, job: sa.Row[Any], store: str, done: list[Corrected],
-                          outcome: str) -> Event | None:  # fmt: skip
-        if not self._first_report(conn, job.request_id, f"{store}#correct", "StoreErased"):
-            return None
+    def _correction_event(self, job: sa.Row[Any], store: str, done: list[Corrected], outcome: str) -> Event:
         actions = [{"collection": f"{d.collection}.{d.field}", "action": "corrected", "records": d.records}
                    for d in done]  # fmt: skip
         return self._event(job, "StoreErased", {"store": store, "store_kind": "sql", "operation": "correct",
@@ -343,15 +345,10 @@ class DeletionWorker:
                                                 "exemptions": [], "reason": None})  # fmt: skip
 
     def _provider_events(self, conn: sa.Connection, job: sa.Row[Any], status: Any) -> list[Event]:
-        events = []
-        for kind, instruction_id, payload in status.events:
-            if self._first_report(conn, job.request_id, instruction_id, kind):
-                events.append(self._event(job, kind, payload))
-        return events
+        keyed = {(instruction_id, kind): (kind, payload) for kind, instruction_id, payload in status.events}
+        return [self._event(job, kind, payload) for kind, payload in self._unreported(conn, job.request_id, keyed)]
 
-    def _store_event(self, conn: sa.Connection, job: sa.Row[Any], store: StoreOutcome) -> Event | None:
-        if not self._first_report(conn, job.request_id, f"{store.store}#{job.verifications}", "StoreErased"):
-            return None
+    def _store_event(self, job: sa.Row[Any], store: StoreOutcome) -> Event:
         actions = [{"collection": collection, "action": action, "records": count}
                    for collection, counted in sorted(store.counts.items())
                    for action, count in sorted(counted.items()) if count]  # fmt: skip
@@ -399,13 +396,19 @@ class DeletionWorker:
         # Each verification round that found leftovers erases again under a journal entry of its own.
         return request_id if not erase_round else f"{request_id}#{erase_round}"
 
-    def _first_report(self, conn: sa.Connection, request_id: str, subject: str, event_type: str) -> bool:
+    @staticmethod
+    def _unreported(conn: sa.Connection, request_id: str, keyed: Mapping[tuple[str, str], T]) -> list[T]:
+        """The items whose (subject, event type) the request has not reported yet, in order, marked reported by one
+        INSERT … ON CONFLICT DO NOTHING RETURNING: a replayed or concurrent step reports nothing twice."""
+        if not keyed:
+            return []
         table = orm.reported
-        key = (table.c.request_id == request_id, table.c.subject == subject, table.c.event_type == event_type)
-        exists = conn.execute(sa.select(table.c.request_id).where(*key)).first()
-        if exists is None:
-            conn.execute(sa.insert(table).values(request_id=request_id, subject=subject, event_type=event_type))
-        return exists is None
+        rows = [{"request_id": request_id, "subject": subject, "event_type": kind} for subject, kind in keyed]
+        statement = (insert_for(conn, table).values(rows)
+                     .on_conflict_do_nothing(index_elements=["request_id", "subject", "event_type"])
+                     .returning(table.c.subject, table.c.event_type))  # fmt: skip
+        fresh = {(row.subject, row.event_type) for row in conn.execute(statement)}
+        return [item for key, item in keyed.items() if key in fresh]
 
     def _move(self, job: sa.Row[Any], stage: str, conn: sa.Connection | None = None, retry: bool = False,
               retry_in: float | None = None, erased: bool = False, completed: bool = False) -> None:  # fmt: skip
