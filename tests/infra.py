@@ -1,4 +1,4 @@
-"""Session fixtures for real infrastructure: Kafka, PostgreSQL and Redis on loopback (DESIGN.md §7).
+"""Session fixtures for real infrastructure: Kafka, PostgreSQL, MariaDB and Redis on loopback (DESIGN.md §7).
 
 Loaded by tests/conftest.py with `pytest_plugins = ["tests.infra"]`.
 """
@@ -22,8 +22,10 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from services.common.localstack import (
     DatabaseServer,
+    ExistingMariaDB,
     ExistingPostgres,
     KafkaCluster,
+    MariaDBServer,
     PostgresServer,
     RedisServer,
     free_port_block,
@@ -168,6 +170,32 @@ def pg_url(postgres_server: DatabaseServer) -> Iterator[str]:
     url = postgres_server.create_database(name)
     yield url
     postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[ExistingMariaDB]:
+    """$CCPA_TEST_MARIADB_URL's server (MySQL or MariaDB), or a throwaway MariaDB started for the session."""
+    if external := os.environ.get("CCPA_TEST_MARIADB_URL"):
+        yield ExistingMariaDB(external)
+        return
+    # Under /tmp, as for PostgreSQL: as root the server runs as the `mysql` user.
+    base_dir = Path(tempfile.mkdtemp(prefix="ccpa-mdb-"))
+    server = MariaDBServer(base_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def mariadb_url(mariadb_server: ExistingMariaDB) -> Iterator[str]:
+    """SQLAlchemy URL (mysql+pymysql) of a fresh, uniquely named MariaDB database, dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    url = mariadb_server.create_database(name)
+    yield url
+    mariadb_server.drop_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Helpers for tests that drive the pipeline: deadline polling, topic reading, request bodies."""
+"""Helpers for tests that drive the pipeline: deadline polling, topic reading, request bodies, SQL store URLs."""
 
 from __future__ import annotations
 
@@ -8,11 +8,22 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from services.demo.company import Customer
 
 T = TypeVar("T")
+# The SQL servers a store test runs against: each a fresh database on the session's server, or a SQLite file.
+SQL_BACKENDS = ("postgresql", "mariadb", "sqlite")
+_SERVER_FIXTURES = {"postgresql": "pg_url", "mariadb": "mariadb_url"}
+
+
+def sql_store_url(request: pytest.FixtureRequest, backend: str, sqlite_file: Any) -> str:
+    """SQLAlchemy URL of an empty database on `backend` (one of SQL_BACKENDS)."""
+    if backend == "sqlite":
+        return f"sqlite:///{sqlite_file}"
+    return str(request.getfixturevalue(_SERVER_FIXTURES[backend]))
 
 
 def wait_for(probe: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> T:

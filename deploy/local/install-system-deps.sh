@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what the local stack and the tests need and this machine lacks:
-# a JDK and Maven (Kafka from Maven Central), PostgreSQL and Redis (started by the tests on loopback).
+# a JDK and Maven (Kafka from Maven Central), PostgreSQL, MariaDB and Redis (started by the tests on loopback; MariaDB
+# is the real server behind the tests of the MySQL/MariaDB dialect of SQL stores).
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,7 @@ command -v java >/dev/null 2>&1 || missing+=(default-jdk-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+{ command -v mariadbd || [ -x /usr/sbin/mariadbd ]; } >/dev/null 2>&1 || missing+=(mariadb-server)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -1,7 +1,9 @@
-"""The local infrastructure really runs: Kafka round trip, PostgreSQL, Redis and a 3-broker cluster."""
+"""The local infrastructure really runs: Kafka round trip, PostgreSQL, MariaDB, Redis and a 3-broker cluster."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -12,6 +14,7 @@ import sqlalchemy as sa
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType  # type: ignore[attr-defined]
 
+from services.common.localstack import LocalStackError, MariaDBServer
 from services.common.localstack.ports import pid_alive
 from tests.infra import KafkaClusterFactory, TopicFactory, create_topic
 
@@ -75,6 +78,49 @@ def test_postgres_fixture_gives_working_database(pg_url: str) -> None:
         engine.dispose()
     assert state == "pending"
     assert database.startswith("test_")
+
+
+def test_mariadb_fixture_gives_working_utf8mb4_database(mariadb_url: str) -> None:
+    engine = sa.create_engine(mariadb_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE subject (subject_key VARCHAR(64) PRIMARY KEY, name TEXT)"))
+            connection.execute(sa.text("INSERT INTO subject VALUES ('sk-1', 'Zoë 🙂')"))
+        with engine.connect() as connection:
+            name = connection.execute(sa.text("SELECT name FROM subject WHERE subject_key = 'sk-1'")).scalar_one()
+            database = connection.execute(sa.text("SELECT DATABASE()")).scalar_one()
+    finally:
+        engine.dispose()
+    assert name == "Zoë 🙂"  # four-byte characters survive: the server speaks utf8mb4
+    assert database.startswith("test_")
+
+
+def test_mariadb_server_starts_again_on_its_data_and_stops_by_pid() -> None:
+    base_dir = Path(tempfile.mkdtemp(prefix="ccpa-mdb-"))
+    server = MariaDBServer(base_dir)
+    try:
+        server.start()
+        url = server.create_database("kept")
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE t (id INT PRIMARY KEY)"))
+            connection.execute(sa.text("INSERT INTO t VALUES (7)"))
+        engine.dispose()
+        pid = server.pid()
+        assert pid is not None
+        server.stop()
+        assert not pid_alive(pid) and server.pid() is None
+
+        server.start()  # the same data folder and password: the table is still there
+        engine = sa.create_engine(server.url("kept"))
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT id FROM t")).scalar_one() == 7
+        engine.dispose()
+        with pytest.raises(LocalStackError, match="must match"):
+            server.create_database("kept; DROP DATABASE mysql")
+    finally:
+        server.stop()
+        shutil.rmtree(base_dir, ignore_errors=True)
 
 
 def test_redis_set_get(redis_url: str) -> None:

@@ -1,6 +1,6 @@
 """Command line for the local servers.
 
-Usage: python -m services.common.localstack kafka|postgres|redis up|down|status [--dir D] [--port P];
+Usage: python -m services.common.localstack kafka|postgres|mariadb|redis up|down|status [--dir D] [--port P];
 `kafka fetch [--version V]` only downloads the broker jars (once per machine).
 """
 
@@ -19,6 +19,7 @@ from services.common.localstack.kafka import (
     default_cache_dir,
     fetch_kafka_jars,
 )
+from services.common.localstack.mariadb import MariaDBServer
 from services.common.localstack.ports import LocalStackError
 from services.common.localstack.postgres import PostgresServer
 from services.common.localstack.redis import RedisServer
@@ -106,6 +107,29 @@ def postgres_status(args: argparse.Namespace) -> int:
     return 0 if pid else 1
 
 
+def mariadb_up(args: argparse.Namespace) -> int:
+    server = MariaDBServer(args.dir, port=args.port)
+    if server.is_running():
+        say(f"MariaDB already running in {args.dir}: {server.url()}")
+        return 0
+    server.start(timeout=args.timeout)
+    say(f"MariaDB running in {args.dir} (log: {server.log_file})\nDATABASE_URL={server.url()}")
+    return 0
+
+
+def mariadb_down(args: argparse.Namespace) -> int:
+    MariaDBServer(args.dir).stop(timeout=args.timeout)
+    say(f"MariaDB in {args.dir} stopped")
+    return 0
+
+
+def mariadb_status(args: argparse.Namespace) -> int:
+    server = MariaDBServer(args.dir)
+    pid = server.pid()
+    say(f"MariaDB running (pid {pid}): {server.url()}" if pid else "MariaDB stopped")
+    return 0 if pid else 1
+
+
 def redis_up(args: argparse.Namespace) -> int:
     server = RedisServer(args.dir, port=args.port)
     if server.is_running():
@@ -132,6 +156,7 @@ def redis_status(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, dict[str, Command]] = {
     "kafka": {"up": kafka_up, "down": kafka_down, "status": kafka_status, "fetch": kafka_fetch},
     "postgres": {"up": postgres_up, "down": postgres_down, "status": postgres_status},
+    "mariadb": {"up": mariadb_up, "down": mariadb_down, "status": mariadb_status},
     "redis": {"up": redis_up, "down": redis_down, "status": redis_status},
 }
 
@@ -139,7 +164,7 @@ COMMANDS: dict[str, dict[str, Command]] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m services.common.localstack", description=__doc__)
     services = parser.add_subparsers(dest="service", required=True)
-    for service, default_port in (("kafka", None), ("postgres", 5432), ("redis", 6379)):
+    for service, default_port in (("kafka", None), ("postgres", 5432), ("mariadb", 3306), ("redis", 6379)):
         sub = services.add_parser(service, help=f"local {service} on 127.0.0.1")
         sub.add_argument("action", choices=sorted(COMMANDS[service]))
         sub.add_argument("--dir", type=Path, default=Path(".local") / service, help="state folder")
