@@ -1,5 +1,5 @@
-"""The erasure engine against real stores: PostgreSQL (with FOREIGN KEY constraints) and SQLite, Redis, and log
-files (rotated and gzipped). One subject is erased; the others are untouched; retention, holds, replay, the
+"""The erasure engine against real stores: PostgreSQL and MariaDB (with FOREIGN KEY constraints) and SQLite, Redis,
+and log files (rotated and gzipped). One subject is erased; the others are untouched; retention, holds, replay, the
 suppression ledger and the reapply after a pg_dump backup is restored.
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner
 
-from services.common.datamap import EXEMPTIONS, DataMap, load_datamap
+from services.common.datamap import EXEMPTIONS, DataMap, load_datamap, parse_datamap
 from services.common.db import make_engine
 from services.common.localstack import DatabaseServer
 from services.common.stores import WalkResult, open_connector, walk
@@ -44,6 +44,7 @@ from services.deletion.erasure import (
 )
 from services.demo.generator import DemoTarget, generate_company, load_demo_datamap
 from services.demo.subjects import iter_subjects
+from tests.support import SQL_BACKENDS, sql_store_url
 
 pytestmark = pytest.mark.integration
 SECRET = base64.b64encode(b"erasure-test-service-secret-32by").decode()
@@ -61,9 +62,9 @@ def hmac_of(value: str, length: int | None = None) -> str:
     return hmac.new(KEYS.deidentify, value.encode(), hashlib.sha256).hexdigest()[:length]
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
+@pytest.fixture(params=SQL_BACKENDS)
 def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return str(request.getfixturevalue("pg_url")) if request.param == "postgresql" else f"sqlite:///{tmp_path}/a.db"
+    return sql_store_url(request, request.param, tmp_path / "a.db")
 
 
 @pytest.fixture
@@ -508,3 +509,28 @@ def without(store: str, snapshot: dict[str, Any], subject: Subject) -> dict[str,
     if store == "cache":
         return {key: value for key, value in snapshot.items() if not key.endswith(f":{subject.account}")}
     return {name: [line for line in lines if not subject.marks(line)] for name, lines in snapshot.items()}
+
+
+def test_mariadb_erases_only_exact_matches_under_a_case_insensitive_collation(mariadb_url: str) -> None:
+    """utf8mb4_unicode_ci also equates accents and trailing spaces: those rows belong to someone else and stay."""
+    engine = sa.create_engine(mariadb_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE members (id INT PRIMARY KEY, email VARCHAR(200), KEY ix_email (email))")
+        conn.exec_driver_sql("INSERT INTO members VALUES (1, 'JOSE@example.com'), (2, 'josé@example.com'), "
+                             "(3, 'jose@example.com '), (4, 'ann@example.com')")  # fmt: skip
+    datamap = parse_datamap(
+        "business: Acme\nstores:\n  - name: shop\n    kind: sql\n    url: ${SHOP}\n    collections:\n"
+        "      - name: members\n        fields:\n          - {name: id, identifies: account_id, category: A}\n"
+        "          - {name: email, identifies: email, category: A}\n",
+        "members.yaml", {"SHOP": mariadb_url},
+    )  # fmt: skip
+    eraser = ErasureEngine(datamap, KEYS.deidentify)
+    try:
+        outcome = eraser.erase(plan_erasure(datamap, {"email": frozenset({"jose@example.com"})}), REQUEST)
+    finally:
+        eraser.close()
+    assert outcome.complete, outcome.failures
+    with engine.connect() as conn:
+        left = sorted(conn.execute(sa.text("SELECT id FROM members")).scalars())
+    engine.dispose()
+    assert left == [2, 3, 4]

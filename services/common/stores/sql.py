@@ -2,6 +2,13 @@
 
 Identifier values only ever travel as bound parameters, converted to the column's type first: a value that is not
 a valid integer for an integer column is dropped, so nothing shaped like SQL can change a query.
+
+A row matches when its column holds one of the values exactly (emails: lower-cased), on every dialect. PostgreSQL
+and SQLite compare exactly, so emails are compared as `lower(column)` (give the column an index on that
+expression). On MySQL/MariaDB a text column's collation is usually case-insensitive (`…_ci`): the column is then
+compared as it is, so a plain index on it serves the look-up (`lower(column)` would scan the table, as MariaDB has
+no indexes on expressions), and the rows the collation matches too loosely (accents, trailing spaces, other case
+for kinds that are not emails) are dropped after the read.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ class SqlConnector:
         self.store = store
         self.engine = sql_engine(store.url, store.timeout_seconds, read_only)
         self._tables: dict[str, sa.Table] = {}
+        self._folded: dict[str, frozenset[str]] = {}
         self._reflecting = threading.Lock()
 
     def search(self, identifiers: Identifiers) -> list[FoundRecord]:
@@ -78,18 +86,24 @@ class SqlConnector:
             return
         table = self._table(conn, collection)
         columns = self._selected_columns(table, collection)
+        folded = self.case_insensitive_columns(conn, collection)
         for target in targets:
-            for query in search_queries(table, columns, target):
-                for row in conn.execute(query):
-                    raw = dict(row._mapping)
-                    yield FoundRecord(self.store.name, collection.name, self._locator(table, collection, raw),
-                                      record_values(collection, raw), occurred_at(collection, raw))  # fmt: skip
+            for raw in matching_rows(conn, table, columns, target, folded):
+                yield FoundRecord(self.store.name, collection.name, self._locator(table, collection, raw),
+                                  record_values(collection, raw), occurred_at(collection, raw))  # fmt: skip
 
     def _table(self, conn: sa.Connection, collection: Collection) -> sa.Table:
         with self._reflecting:
             if collection.name not in self._tables:
                 self._tables[collection.name] = reflect_table(conn, collection.name)
             return self._tables[collection.name]
+
+    def case_insensitive_columns(self, conn: sa.Connection, collection: Collection) -> frozenset[str]:
+        """Columns of the collection's table whose collation ignores case (MySQL/MariaDB), read once."""
+        with self._reflecting:
+            if collection.name not in self._folded:
+                self._folded[collection.name] = case_insensitive_columns(conn, collection.name)
+            return self._folded[collection.name]
 
     def _selected_columns(self, table: sa.Table, collection: Collection) -> list[sa.ColumnElement[Any]]:
         names = [field.name for field in collection.fields]
@@ -149,17 +163,60 @@ def reflect_table(conn: sa.Connection, qualified_name: str) -> sa.Table:
     return sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=conn)
 
 
-def search_queries(table: sa.Table, columns: list[sa.ColumnElement[Any]],
-                   target: SearchField) -> Iterator[sa.Select[Any]]:  # fmt: skip
-    """SELECT the columns WHERE the target column IN (bound values), in batches of at most BATCH_SIZE."""
+def case_insensitive_columns(conn: sa.Connection, qualified_name: str) -> frozenset[str]:
+    """Text columns of the table whose collation ignores case (`…_ci`, MySQL/MariaDB); none on other dialects."""
+    if conn.dialect.name not in ("mysql", "mariadb"):
+        return frozenset()
+    schema, _, name = qualified_name.rpartition(".")
+    rows = conn.execute(
+        sa.text("SELECT column_name, collation_name FROM information_schema.columns "
+                "WHERE table_schema = COALESCE(:schema, DATABASE()) AND table_name = :name"),
+        {"schema": schema or None, "name": name},
+    )  # fmt: skip
+    return frozenset(column for column, collation in rows if collation and collation.lower().endswith("_ci"))
+
+
+def matching_rows(conn: sa.Connection, table: sa.Table, columns: list[sa.ColumnElement[Any]], target: SearchField,
+                  case_insensitive: frozenset[str] = frozenset()) -> Iterator[dict[str, Any]]:  # fmt: skip
+    """The rows (selected columns, and the target column) whose target column holds one of the target's values.
+
+    `case_insensitive` names columns whose collation ignores case: they are compared as they are, and the rows
+    the collation matched too loosely are dropped here, so every dialect gives the same rows.
+    """
     column = table.c[target.field.name]
-    converted = sorted({value for raw in target.values if (value := column_value(column.type, raw)) is not None},
-                       key=str)  # fmt: skip
+    folded = column.name in case_insensitive and isinstance(column.type, sa.String)
+    selected = columns if not folded or any(c.key == column.key for c in columns) else [*columns, column]
+    wanted = set(_converted(column, target))
+    for query in search_queries(table, selected, target, folded):
+        for row in conn.execute(query):
+            raw = dict(row._mapping)
+            if folded and _stored_as(target.kind, raw[column.name]) not in wanted:
+                continue
+            yield raw
+
+
+def _stored_as(kind: str, value: Any) -> Any:
+    return value.lower() if kind == "email" and isinstance(value, str) else value
+
+
+def search_queries(table: sa.Table, columns: list[sa.ColumnElement[Any]], target: SearchField,
+                   case_insensitive: bool = False) -> Iterator[sa.Select[Any]]:  # fmt: skip
+    """SELECT the columns WHERE the target column IN (bound values), in batches of at most BATCH_SIZE.
+
+    Emails are compared as lower(column), unless the column's collation already ignores case (`case_insensitive`:
+    see `matching_rows`, which then drops the rows such a collation matches too loosely).
+    """
+    column = table.c[target.field.name]
     matched: sa.ColumnElement[Any] = column
-    if target.kind == "email" and isinstance(column.type, sa.String):
+    if target.kind == "email" and isinstance(column.type, sa.String) and not case_insensitive:
         matched = sa.func.lower(column)
-    for batch in batched(converted, BATCH_SIZE):
+    for batch in batched(_converted(column, target), BATCH_SIZE):
         yield sa.select(*columns).where(matched.in_(list(batch)))
+
+
+def _converted(column: sa.ColumnElement[Any], target: SearchField) -> list[Any]:
+    values = {value for raw in target.values if (value := column_value(column.type, raw)) is not None}
+    return sorted(values, key=str)
 
 
 def column_value(column_type: sa.types.TypeEngine[Any], value: str) -> Any:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from services.common.datamap.model import DataMap, Store
 from services.common.stores.base import StoreUnavailable
-from services.common.stores.sql import BATCH_SIZE, SqlConnector, failure_reason, primary_key_columns, search_queries
+from services.common.stores.sql import BATCH_SIZE, SqlConnector, failure_reason, matching_rows, primary_key_columns
 from services.common.stores.values import batched, identifier_values, occurred_at, searched_collections
 from services.deletion.erasure.outcome import ErasureError, OutcomeTally, Settle, StoreOutcome, unsettled
 from services.deletion.erasure.plan import CollectionStep, FieldMask, StorePlan
@@ -103,14 +103,13 @@ class SqlEraser:
         selected = dict.fromkeys(name for name in names if name and name in table.c)
         columns: list[sa.ColumnElement[Any]] = [table.c[name] for name in selected]
         rows: dict[Key, dict[str, Any]] = {}
+        folded = self.connector.case_insensitive_columns(conn, step.collection)
         for target in step.match:
             if target.field.name not in table.c:
                 raise ErasureError(self.store.name, f"table {step.collection.name!r} has no column "
                                    f"{target.field.name!r} named in the data map")  # fmt: skip
-            for query in search_queries(table, columns, target):
-                for row in conn.execute(query):
-                    raw = dict(row._mapping)
-                    rows.setdefault(tuple(raw[name] for name in key_columns), raw)
+            for raw in matching_rows(conn, table, columns, target, folded):
+                rows.setdefault(tuple(raw[name] for name in key_columns), raw)
         return rows
 
     def _check_masks(self, table: sa.Table, name: str, masks: tuple[FieldMask, ...]) -> None:
