@@ -107,8 +107,10 @@ analytics_events = sa.Table(
     sa.Column("page_url", sa.String(300), nullable=False),
     sa.Column("city", sa.String(100), nullable=False),
     sa.Column("region", sa.String(2), nullable=False),
-    sa.Column("latitude", sa.Float),
-    sa.Column("longitude", sa.Float),
+    # Double precision on every dialect: MySQL/MariaDB's FLOAT (what sa.Float becomes there) keeps about 7
+    # significant digits, and precise geolocation (§1798.140(w)) would lose its fifth decimal.
+    sa.Column("latitude", sa.Double),
+    sa.Column("longitude", sa.Double),
     sa.Column("app_version", sa.String(20), nullable=False),
     sa.Column("geo_hint", sa.String(40)),
 )

@@ -48,11 +48,36 @@ def index_tables(url: str, metadata: sa.MetaData) -> None:
         with engine.begin() as connection:
             for table in metadata.sorted_tables:
                 for index in table.indexes:
-                    index.create(connection)
+                    if connection.dialect.name in ("mysql", "mariadb") and not _plain(index):
+                        _create_on_columns(connection, index)
+                    else:
+                        index.create(connection)
             if engine.dialect.name in ("sqlite", "postgresql"):
                 connection.exec_driver_sql("ANALYZE")
     finally:
         engine.dispose()
+
+
+def _plain(index: sa.Index) -> bool:
+    return all(isinstance(expression, sa.Column) for expression in index.expressions)
+
+
+def _create_on_columns(connection: sa.Connection, index: sa.Index) -> None:
+    """MariaDB has no indexes on expressions such as lower(email). Its text columns compare case-insensitively (a
+    `…_ci` collation), so the store connector compares them as they are, and an index on the columns serves."""
+    quote = connection.dialect.identifier_preparer.quote
+    columns = dict.fromkeys(
+        column.name
+        for expression in index.expressions
+        if isinstance(expression, sa.ColumnElement)
+        for column in sa.sql.visitors.iterate(expression)
+        if isinstance(column, sa.Column)
+    )
+    table = index.table
+    assert table is not None
+    connection.exec_driver_sql(
+        f"CREATE INDEX {quote(str(index.name))} ON {quote(table.name)} ({', '.join(quote(c) for c in columns)})"
+    )
 
 
 class _Loader(Protocol):

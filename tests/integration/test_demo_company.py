@@ -1,4 +1,5 @@
-"""The demo company generated into real stores (PostgreSQL, SQLite, Redis, log files) and its providers' API."""
+"""The demo company generated into real stores (PostgreSQL, MariaDB, SQLite, Redis, log files) and its providers'
+API."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from services.common.datamap import DataMap
-from services.common.localstack import DatabaseServer, free_port
+from services.common.localstack import DatabaseServer, ExistingMariaDB, free_port
+from services.common.stores import open_connector, walk
 from services.demo import company
 from services.demo.cli import demo_generate, demo_subjects
 from services.demo.generator import DemoCompany, DemoTarget, generate_company, load_demo_datamap
@@ -68,7 +70,25 @@ def sqlite_company(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     return generate_company(target, SUBJECTS, seed=7, parallel=True)
 
 
-@pytest.fixture(params=["pg_company", "sqlite_company"])
+@pytest.fixture(scope="module")
+def mariadb_company(
+    mariadb_server: ExistingMariaDB, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DemoCompany]:
+    """App and marketing databases in MariaDB (the MySQL dialect), generated inline."""
+    names = [f"demo_{role}_{uuid.uuid4().hex[:10]}" for role in ("app", "marketing")]
+    app_url, marketing_url = (mariadb_server.create_database(name) for name in names)
+    target = DemoTarget.in_directory(
+        tmp_path_factory.mktemp("mariadb-demo"),
+        redis_database(redis_url, 15),
+        app_db_url=app_url,
+        marketing_db_url=marketing_url,
+    )
+    yield generate_company(target, SUBJECTS, seed=7, parallel=False)
+    for name in names:
+        mariadb_server.drop_database(name)
+
+
+@pytest.fixture(params=["pg_company", "mariadb_company", "sqlite_company"])
 def generated(request: pytest.FixtureRequest) -> DemoCompany:
     demo: DemoCompany = request.getfixturevalue(request.param)
     return demo
@@ -130,7 +150,9 @@ def test_customers_are_exactly_the_company_customers(pg_company: DemoCompany) ->
     assert [company.Customer(*row) for row in rows] == company.generate(SUBJECTS, 7)
 
 
-def test_both_backends_hold_the_same_rows(pg_company: DemoCompany, sqlite_company: DemoCompany) -> None:
+def test_every_backend_holds_the_same_rows(
+    pg_company: DemoCompany, mariadb_company: DemoCompany, sqlite_company: DemoCompany
+) -> None:
     statements = (
         "SELECT order_id, account_id, placed_at, status, total_cents FROM orders ORDER BY order_id",
         "SELECT event_id, account_id, device_id, ip_address, latitude, occurred_at FROM analytics_events "
@@ -138,10 +160,35 @@ def test_both_backends_hold_the_same_rows(pg_company: DemoCompany, sqlite_compan
         "SELECT check_id, ssn FROM identity_checks ORDER BY check_id",
     )
     for statement in statements:
-        assert naive(query(pg_company.target.app_db_url, statement)) == naive(
-            query(sqlite_company.target.app_db_url, statement)
+        expected = naive(query(pg_company.target.app_db_url, statement))
+        assert naive(query(sqlite_company.target.app_db_url, statement)) == expected
+        assert naive(query(mariadb_company.target.app_db_url, statement)) == expected
+    assert pg_company.counts == sqlite_company.counts == mariadb_company.counts
+
+
+def test_a_walk_finds_the_same_records_on_every_backend(
+    pg_company: DemoCompany, mariadb_company: DemoCompany, sqlite_company: DemoCompany
+) -> None:
+    """From a subject's email, written in another case, through both SQL databases of the demo."""
+    subject = list(iter_subjects(SUBJECTS, 7))[20]  # every 10th subject is in every store
+    found = {}
+    for demo in (pg_company, mariadb_company, sqlite_company):
+        datamap = load_demo_datamap(demo.target)
+        connectors = {name: open_connector(datamap, store) for name in ("app-db", "marketing-db")
+                      if (store := datamap.store(name))}  # fmt: skip
+        try:
+            result = walk(datamap, connectors, {"email": frozenset({subject.customer.email.upper()})})
+        finally:
+            for connector in connectors.values():
+                connector.close()
+        assert result.complete and not result.failures
+        found[demo.target.app_db_url.split(":", 1)[0]] = (
+            sorted((r.store, r.collection, r.locator) for records in result.records.values() for r in records),
+            result.identifiers,
         )
-    assert pg_company.counts == sqlite_company.counts
+    [(pg_records, pg_identifiers)] = [value for key, value in found.items() if key.startswith("postgresql")]
+    assert len(pg_records) > 10 and {store for store, _, _ in pg_records} == {"app-db", "marketing-db"}
+    assert all(value == (pg_records, pg_identifiers) for value in found.values()), found.keys()
 
 
 def test_lookup_columns_are_indexed(pg_company: DemoCompany) -> None:

@@ -1,6 +1,6 @@
-"""The PI scanner against real stores: SQLite and PostgreSQL (every table and schema), Redis (SCAN, hashes, JSON
-strings, PI in key names) and JSON-lines logs (rotated and gzipped). Planted unmapped PI is found, decoys are not,
-and nothing sampled reaches the terminal, the JSON or the patch.
+"""The PI scanner against real stores: SQLite or MariaDB, and PostgreSQL (every table and schema), Redis (SCAN,
+hashes, JSON strings, PI in key names) and JSON-lines logs (rotated and gzipped). Planted unmapped PI is found,
+decoys are not, and nothing sampled reaches the terminal, the JSON or the patch.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 import json
 import random
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -25,6 +24,7 @@ from services.common.datamap import parse_datamap
 from services.discovery.scanner import ScanOptions, ScanResult, evaluate, result_json, scan, suggested_patch
 from services.discovery.scanner.cli import discover_scan
 from services.discovery.scanner.detectors import luhn_valid
+from tests.support import sql_store_url
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ recipients:
 stores:
   - name: app
     kind: sql
-    url: sqlite:///${APP_DB}
+    url: ${APP_DB_URL}
     collections:
       - name: users
         primary_key: [id]
@@ -145,37 +145,44 @@ class Planted:
         return int(f"{self.rng.choice([415, 212, 650])}{self.rng.randrange(200, 999)}{self.rng.randrange(10**4):04d}")
 
 
-def build_sqlite(path: Path, planted: Planted) -> None:
+def build_app(url: str, planted: Planted) -> None:
+    """The app database, in SQLite or MariaDB (the same DDL is valid in both)."""
     rng = planted.rng
-    with sqlite3.connect(path) as db:
-        db.executescript("""
-            CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, full_name TEXT, ssn TEXT, phone TEXT, dob DATE,
-                                password_hash TEXT, status TEXT, created_at TEXT, avatar BLOB);
-            CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER, order_number INTEGER, sku TEXT, total REAL,
-                                 promo_code TEXT, app_version TEXT, tracking_number TEXT, ref TEXT,
-                                 shipping_address TEXT, legacy_code TEXT);
-            CREATE TABLE support_tickets (id INTEGER PRIMARY KEY, user_id INTEGER, body TEXT, priority TEXT);
-            CREATE TABLE devices (id INTEGER PRIMARY KEY, device_id TEXT, os_version TEXT, lat REAL, lon REAL);
-        """)  # fmt: skip
+    engine = sa.create_engine(url)
+    with engine.begin() as db:
+        for ddl in (
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, full_name TEXT, ssn TEXT, phone TEXT, dob DATE, "
+            "password_hash TEXT, status TEXT, created_at TEXT, avatar BLOB)",
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER, order_number BIGINT, sku TEXT, total REAL, "
+            "promo_code TEXT, app_version TEXT, tracking_number TEXT, ref TEXT, shipping_address TEXT, "
+            "legacy_code TEXT)",
+            "CREATE TABLE support_tickets (id INTEGER PRIMARY KEY, user_id INTEGER, body TEXT, priority TEXT)",
+            "CREATE TABLE devices (id INTEGER PRIMARY KEY, device_id TEXT, os_version TEXT, lat REAL, lon REAL)",
+        ):
+            db.exec_driver_sql(ddl)
+        users, orders, tickets, devices = [], [], [], []
         for i in range(ROWS):
             born = date(1950, 1, 1) + timedelta(days=rng.randrange(20000))
-            db.execute("INSERT INTO users VALUES (?,?,?,?,?,?,?,?,?,?)", (
+            users.append((
                 i, planted.email(), planted.keep(f"Person Number{i}"), planted.ssn(), planted.phone(),
                 born.isoformat(), planted.keep(f"$2b$12${uuid.uuid4().hex}"), rng.choice(["active", "closed"]),
                 "2024-05-01T10:00:00Z", b"\x89PNG"))  # fmt: skip
             tracking = planted.card().replace(" ", "")  # Luhn-valid 16 digits, but named as a tracking number
-            db.execute("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?)", (
+            orders.append((
                 i, i, planted.ten_digits(), f"SKU-{rng.randrange(10**5)}", round(rng.uniform(5, 500), 2),
                 f"{rng.randrange(10**5):05d}", "1.2.3.4", tracking, str(planted.ten_digits()), planted.address(),
                 "A-17"))  # fmt: skip
             body = "Where is my parcel? It has been a week now."
             if i % 3 == 0:
                 body = f"Please call me back at {planted.phone()} or write to {planted.email()} about the refund."
-            db.execute("INSERT INTO support_tickets VALUES (?,?,?,?)", (i, i, body, rng.choice(["low", "high"])))
-            db.execute(
-                "INSERT INTO devices VALUES (?,?,?,?,?)",
-                (i, planted.keep(str(uuid.uuid4())), "14.2.1.0", rng.uniform(32.5, 42.0), rng.uniform(-124.4, -114.1)),
+            tickets.append((i, i, body, rng.choice(["low", "high"])))
+            devices.append(
+                (i, planted.keep(str(uuid.uuid4())), "14.2.1.0", rng.uniform(32.5, 42.0), rng.uniform(-124.4, -114.1))
             )
+        for table, rows in (("users", users), ("orders", orders), ("support_tickets", tickets), ("devices", devices)):
+            marks = ", ".join(["%s" if engine.dialect.name != "sqlite" else "?"] * len(rows[0]))
+            db.exec_driver_sql(f"INSERT INTO {table} VALUES ({marks})", rows)
+    engine.dispose()
 
 
 def build_postgres(url: str, planted: Planted) -> None:
@@ -226,16 +233,19 @@ def build_logs(folder: Path, planted: Planted) -> None:
         rotated.write(lines(150))
 
 
-@pytest.fixture
-def company(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[tuple[dict[str, str], Planted]]:
+@pytest.fixture(params=["sqlite", "mariadb"])
+def company(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str, redis_url: str
+) -> Iterator[tuple[dict[str, str], Planted]]:
+    """The app database in SQLite or MariaDB, the CRM in PostgreSQL, a Redis cache, rotated logs."""
     planted = Planted()
     env = {
-        "APP_DB": str(tmp_path / "app.db"),
+        "APP_DB_URL": sql_store_url(request, request.param, tmp_path / "app.db"),
         "CRM_DB": pg_url,
         "REDIS_URL": redis_url.rsplit("/", 1)[0] + f"/{REDIS_DB}",
         "LOG_DIR": str(tmp_path / "logs"),
     }
-    build_sqlite(tmp_path / "app.db", planted)
+    build_app(env["APP_DB_URL"], planted)
     build_postgres(pg_url, planted)
     build_redis(env["REDIS_URL"], planted)
     build_logs(tmp_path / "logs", planted)
@@ -356,7 +366,7 @@ def test_cli_reports_coverage_and_exits_zero_with_findings(company: tuple[dict[s
 def test_cli_exit_one_names_the_unreachable_store_and_scans_the_rest(company: tuple[dict[str, str], Planted],
                                                                      tmp_path: Path) -> None:  # fmt: skip
     env, _ = company
-    broken = {**env, "REDIS_URL": "redis://127.0.0.1:1/0", "APP_DB": str(tmp_path / "missing.db")}
+    broken = {**env, "REDIS_URL": "redis://127.0.0.1:1/0", "APP_DB_URL": f"sqlite:///{tmp_path / 'missing.db'}"}
     outcome = run_cli(tmp_path, broken, "--json", str(tmp_path / "scan.json"))
     assert outcome.exit_code == 1, outcome.output
     document = json.loads((tmp_path / "scan.json").read_text())
@@ -369,6 +379,6 @@ def test_cli_exit_one_names_the_unreachable_store_and_scans_the_rest(company: tu
 
 def test_cli_exit_two_on_a_bad_data_map(tmp_path: Path) -> None:
     (tmp_path / "datamap.yaml").write_text(DATAMAP.replace("kind: redis", "kind: mongo"))
-    outcome = run_cli(tmp_path, {"APP_DB": "x", "CRM_DB": "x", "REDIS_URL": "x", "LOG_DIR": "x"})
+    outcome = run_cli(tmp_path, {"APP_DB_URL": "x", "CRM_DB": "x", "REDIS_URL": "x", "LOG_DIR": "x"})
     assert outcome.exit_code == 2
     assert "invalid data map" in outcome.output and "stores[cache].kind" in outcome.output
