@@ -126,18 +126,7 @@ class DeletionWorker:
             step.result()
 
     def claim_due(self, limit: int = 8) -> list[sa.Row[Any]]:
-        now, jobs = utcnow(), orm.jobs
-        free = sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)
-        due = sa.and_(jobs.c.stage.in_(("erasing", "verifying", "answering")), jobs.c.next_attempt_at <= now, free)
-        claimed = []
-        with self.ports.engine.begin() as conn:
-            for row in conn.execute(sa.select(jobs).where(due).order_by(*_FINISH_FIRST).limit(limit)).all():
-                lease = now + timedelta(seconds=self.settings.lease_seconds)
-                taken = conn.execute(sa.update(jobs).where(jobs.c.request_id == row.request_id, due)
-                                     .values(lease_until=lease))  # fmt: skip
-                if taken.rowcount == 1:
-                    claimed.append(row)
-        return claimed
+        return claim_jobs(self.ports.engine, limit, self.settings.lease_seconds, self.settings.erasure_linger_seconds)
 
     def step_safely(self, job: sa.Row[Any]) -> None:
         self.last_loop_at = datetime.now(UTC)
@@ -435,6 +424,37 @@ class DeletionWorker:
 
 # Requests already erased are verified and answered before new ones are erased: with thousands queued, taking
 # them by due time alone starved verification until the whole queue was erased.
+def claim_jobs(engine: sa.Engine, limit: int, lease_seconds: float, linger_seconds: float = 0.0) -> list[sa.Row[Any]]:
+    """Lease up to `limit` due jobs, answers and verifications first. With a linger, deletions due for erasure are
+    claimed together, and only once the oldest of them has waited `linger_seconds`."""
+    now, jobs = utcnow(), orm.jobs
+    free = sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)
+    due = sa.and_(jobs.c.stage.in_(("erasing", "verifying", "answering")), jobs.c.next_attempt_at <= now, free)
+    chosen = due
+    if linger_seconds > 0:
+        # Decided in the claiming statement itself: a check before it (`DeletionWorker.linger`) could see none, and
+        # the claim then take the first to arrive alone while the others were still being consumed.
+        other = orm.jobs.alias("lingering")
+        has_lingered = sa.exists().where(
+            other.c.stage == "erasing", other.c.operation == "delete",
+            other.c.next_attempt_at <= now - timedelta(seconds=linger_seconds),
+            sa.or_(other.c.lease_until.is_(None), other.c.lease_until < now),
+        )  # fmt: skip
+        erasing = sa.and_(jobs.c.stage == "erasing", jobs.c.operation == "delete")
+        chosen = sa.and_(due, sa.or_(sa.not_(erasing), has_lingered))
+    claimed = []
+    with engine.begin() as conn:
+        # Each lease re-checks only that the job is still due and free (another replica may have taken it): the
+        # linger was decided by the SELECT, and leasing the oldest must not hold back the rest of its batch.
+        for row in conn.execute(sa.select(jobs).where(chosen).order_by(*_FINISH_FIRST).limit(limit)).all():
+            lease = now + timedelta(seconds=lease_seconds)
+            taken = conn.execute(sa.update(jobs).where(jobs.c.request_id == row.request_id, due)
+                                 .values(lease_until=lease))  # fmt: skip
+            if taken.rowcount == 1:
+                claimed.append(row)
+    return claimed
+
+
 _FINISH_FIRST = (sa.case((orm.jobs.c.stage == "answering", 0), (orm.jobs.c.stage == "verifying", 1), else_=2),
                  orm.jobs.c.next_attempt_at)  # fmt: skip
 

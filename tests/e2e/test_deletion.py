@@ -215,7 +215,8 @@ def test_deletions_queued_together_are_erased_in_one_batch_each_with_its_own_cou
         wait_for(partial(entries, world, request_id, "DiscoveryCompleted"), timeout=60, what="discovery")
     # The first due waits for the others to join it. On restart the service reads the five requests and their
     # discovery results from Kafka, each in its own transaction on a pool of one connection, shared with the relay
-    # and the provider loop: 5 s was once (in CI) not enough for all five to arrive.
+    # and the provider loop. (Twice in CI the batch split 1 + 4: the worker's linger check saw no job, then its
+    # claim took the first to arrive alone. The claim now decides the linger itself: test_deletion_claims.py.)
     deletion.start(extra_env={"CCPA_ERASURE_LINGER_SECONDS": "12"})
     for request_id in requests:
         answered(world, request_id)
