@@ -18,7 +18,7 @@ from services.common.datamap import DataMap, Store, parse_datamap
 from services.common.stores import FoundRecord, StoreConfigError, StoreUnavailable, identifiers_in, open_connector, walk
 from services.common.stores.http import HttpProviderConnector
 from services.common.stores.redis_store import decoded_value, key_locator, pattern_keys
-from services.common.stores.sql import column_value, row_locator, search_queries, sql_engine
+from services.common.stores.sql import column_value, failure_reason, row_locator, search_queries, sql_engine
 from services.common.stores.values import (
     SKIP,
     batched,
@@ -469,3 +469,18 @@ def test_walk_stops_after_max_rounds() -> None:
                   max_rounds=1)  # fmt: skip
     assert result.rounds == 1 and result.exhausted
     assert [r.collection for r in result.records["app"]] == ["users"]
+
+
+def test_a_sql_failure_reason_keeps_the_first_line_and_masks_personal_information() -> None:
+    class IntegrityError(Exception):
+        pass
+
+    mysql = IntegrityError(1062, "Duplicate entry 'ann@example.com' for key 'email'")
+    reason = failure_reason(sa.exc.IntegrityError("UPDATE members SET …", {"email": "x"}, mysql))
+    assert reason == "IntegrityError: (1062, \"Duplicate entry '[email]' for key 'email'\")"
+    postgres = IntegrityError('duplicate key value violates unique constraint "members_phone_key"\n'
+                              "DETAIL:  Key (phone)=(+14155550134) already exists.")  # fmt: skip
+    reason = failure_reason(sa.exc.IntegrityError("UPDATE …", {}, postgres))
+    assert reason == 'IntegrityError: duplicate key value violates unique constraint "members_phone_key"'
+    phone = failure_reason(sa.exc.DataError("SELECT …", {}, IntegrityError("bad value (415) 555-0134 here")))
+    assert "555" not in phone and "[phone]" in phone

@@ -28,6 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 
 from services.common.datamap.model import Collection, DataMap, Store
+from services.common.logs import scrub
 from services.common.stores.base import FoundRecord, Identifiers, StoreUnavailable
 from services.common.stores.values import (
     SearchField,
@@ -257,9 +258,11 @@ def row_locator(datamap: DataMap, store: Store, collection: Collection, primary_
 
 
 def failure_reason(exc: sa.exc.DBAPIError | sa.exc.TimeoutError) -> str:
-    """The driver's first line, without the statement, parameters or URL (SQLAlchemy appends those after it)."""
+    """The driver's first line, without the statement, parameters or URL (SQLAlchemy appends those after it), and
+    with emails and phone numbers masked: MySQL puts the offending value in that line ("Duplicate entry 'a@b.c' for
+    key 'email'"), and the reason travels on topics and the timeline."""
     if isinstance(exc, sa.exc.TimeoutError):
         return "no free connection in the pool in time"
     origin = exc.orig if exc.orig is not None else exc
     first_line = (str(origin).strip().splitlines() or [""])[0]
-    return f"{type(origin).__name__}: {first_line}"[:200]
+    return scrub(f"{type(origin).__name__}: {first_line}")[:200]
