@@ -5,7 +5,8 @@ For each size (100k and 1M subjects by default) the demo company is generated (S
 databases, Redis, log files, two provider servers), then:
 - floor: the bare walk over the same stores, in-process (indexed lookups, no Kafka, no report, no encryption);
 - value: know_specific submitted over HTTP → ReportReady on the timeline (server clocks: received_at → ReportReady);
-- scanner: `scan()` over the demo data map, rows/s;
+- scanner: `scan()` over the demo data map, rows/s, and precision / recall against the PI the demo plants outside
+  the data map (`services/demo/planted.py`);
 - deletion floor: plan + erase + walk in-process over the same stores (no Kafka, no providers, no journal);
 - deletion: delete submitted over HTTP → DeletionVerified on the timeline (received_at → verified), one at a time;
 - queued deletions: N submitted at once, until the last is verified: deletions/s.
@@ -41,7 +42,8 @@ from services.common.localstack.redis import RedisServer
 from services.common.stores import open_connector, walk
 from services.deletion.erasure import ErasureEngine, plan_erasure
 from services.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company, load_demo_datamap
-from services.discovery.scanner import ScanOptions, scan
+from services.demo.planted import DECOYS, PLANTED_PI
+from services.discovery.scanner import ScanOptions, evaluate, scan
 from services.local.pipeline import Pipeline, PipelineConfig
 from services.local.process import ProviderProcess
 
@@ -58,6 +60,8 @@ class SizeResult:
     client_observed: Summary
     scanner_rows_per_s: float
     scanner_records: int
+    scanner_precision: float
+    scanner_recall: float
     deletion_floor: Summary | None = None
     deletion_verified: Summary | None = None
     queued: Queued | None = None
@@ -278,6 +282,7 @@ def run_size(stack: infra.Infra, redis: RedisServer, subjects: int, samples: int
         floor = floor_walks(datamap, env, people)
         console.log("scanner over the demo stores")
         scanned = scan(datamap, ScanOptions(), source=str(DATAMAP_PATH))
+        score = evaluate(scanned, PLANTED_PI, DECOYS)
         pipeline = Pipeline(_config(stack, target, work)).start()
         cleanup.callback(pipeline.stop)
         console.log(f"{len(people)} know_specific requests, one after another")
@@ -293,7 +298,8 @@ def run_size(stack: infra.Infra, redis: RedisServer, subjects: int, samples: int
             console.log(f"{len(queued_doomed)} deletions queued while the deletion service is stopped")
             queue = measure_queued(pipeline, queued_doomed, floor_rate)
     return SizeResult(subjects, company.elapsed_seconds, summarise(floor), summarise(server), summarise(client),
-                      scanned.rows_per_second, scanned.records, summarise(deletion_floor), summarise(deleted),
+                      scanned.rows_per_second, scanned.records, score.precision, score.recall,
+                      summarise(deletion_floor), summarise(deleted),
                       queue)  # fmt: skip
 
 
@@ -312,12 +318,13 @@ def _config(stack: infra.Infra, target: DemoTarget, work: Path) -> PipelineConfi
 def render(results: list[SizeResult], console: Console) -> None:
     table = Table(title="Right to know: submit → report ready, beside the floor (bare walk over the same stores)")
     for column in ("subjects", "report ready p50", "p99", "client p50", "floor p50", "floor p99", "p50 / floor",
-                   "scanner rows/s", "generation"):  # fmt: skip
+                   "scanner rows/s", "scanner precision / recall", "generation"):  # fmt: skip
         table.add_column(column, justify="right")
     for r in results:
         ratio = r.report_ready.p50 / r.floor.p50 if r.floor.p50 else 0.0
         table.add_row(f"{r.subjects:,}", _ms(r.report_ready.p50), _ms(r.report_ready.p99), _ms(r.client_observed.p50),
                       _ms(r.floor.p50), _ms(r.floor.p99), f"{ratio:.1f}{TIMES}", f"{r.scanner_rows_per_s:,.0f}",
+                      f"{r.scanner_precision:.2f} / {r.scanner_recall:.2f}",
                       f"{r.generation_s:.0f} s" if r.generation_s else "reused")  # fmt: skip
     console.print(table)
     deletions = Table(title="Right to delete: submit → verified (every store erased and searched again), beside the "
@@ -338,7 +345,8 @@ def render(results: list[SizeResult], console: Console) -> None:
             queues.add_row(f"{r.subjects:,}", f"{q.deletions:,}", f"{q.submit_s:.0f} s", f"{q.discovery_s:.0f} s",
                            f"{q.deletion_s:.0f} s", f"{q.per_s:.1f}", f"{q.floor_per_s:.1f}")  # fmt: skip
     console.print(deletions)
-    console.print(queues)
+    if queues.row_count:
+        console.print(queues)
 
 
 def _ms(seconds: float) -> str:
