@@ -8,12 +8,25 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from services.common.db import make_engine
 from services.common.localstack import DatabaseServer
+from services.deletion import orm
 from services.demo import company
 from services.local.pipeline import Pipeline, PipelineConfig
 
 pytest_plugins = ["tests.infra"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def deletion_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """The deletion service's own tables, on each of the databases a service runs on."""
+    url = str(request.getfixturevalue("pg_url")) if request.param == "postgresql" else f"sqlite:///{tmp_path}/del.db"
+    engine = make_engine(url)
+    orm.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -146,15 +146,11 @@ def topic_factory(kafka_bootstrap: str) -> Iterator[TopicFactory]:
                 future.result(timeout=15)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[DatabaseServer]:
-    """$CCPA_TEST_POSTGRES_URL's server, or a throwaway cluster started for the session."""
-    if external := os.environ.get("CCPA_TEST_POSTGRES_URL"):
-        yield ExistingPostgres(external)
-        return
-    # Under /tmp rather than pytest's 0700 tmp dir: as root the server runs as the `postgres` user.
-    base_dir = Path(tempfile.mkdtemp(prefix="ccpa-pg-"))
-    server = PostgresServer(base_dir)
+def _throwaway(make: Callable[[Path], Any], prefix: str) -> Iterator[Any]:
+    """A server in a new folder under /tmp (as root, PostgreSQL and MariaDB run as their own OS users, who cannot
+    reach pytest's 0700 tmp dir), started for the session and stopped by PID."""
+    base_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    server = make(base_dir)
     server.start()
     try:
         yield server
@@ -163,13 +159,26 @@ def postgres_server() -> Iterator[DatabaseServer]:
         shutil.rmtree(base_dir, ignore_errors=True)
 
 
+def _fresh_database(server: DatabaseServer | ExistingMariaDB) -> Iterator[str]:
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    url = server.create_database(name)
+    yield url
+    server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[DatabaseServer]:
+    """$CCPA_TEST_POSTGRES_URL's server, or a throwaway cluster started for the session."""
+    if external := os.environ.get("CCPA_TEST_POSTGRES_URL"):
+        yield ExistingPostgres(external)
+    else:
+        yield from _throwaway(PostgresServer, "ccpa-pg-")
+
+
 @pytest.fixture
 def pg_url(postgres_server: DatabaseServer) -> Iterator[str]:
     """SQLAlchemy URL of a fresh, uniquely named database, dropped after the test."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    url = postgres_server.create_database(name)
-    yield url
-    postgres_server.drop_database(name)
+    yield from _fresh_database(postgres_server)
 
 
 @pytest.fixture(scope="session")
@@ -177,25 +186,14 @@ def mariadb_server() -> Iterator[ExistingMariaDB]:
     """$CCPA_TEST_MARIADB_URL's server (MySQL or MariaDB), or a throwaway MariaDB started for the session."""
     if external := os.environ.get("CCPA_TEST_MARIADB_URL"):
         yield ExistingMariaDB(external)
-        return
-    # Under /tmp, as for PostgreSQL: as root the server runs as the `mysql` user.
-    base_dir = Path(tempfile.mkdtemp(prefix="ccpa-mdb-"))
-    server = MariaDBServer(base_dir)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base_dir, ignore_errors=True)
+    else:
+        yield from _throwaway(MariaDBServer, "ccpa-mdb-")
 
 
 @pytest.fixture
 def mariadb_url(mariadb_server: ExistingMariaDB) -> Iterator[str]:
     """SQLAlchemy URL (mysql+pymysql) of a fresh, uniquely named MariaDB database, dropped after the test."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    url = mariadb_server.create_database(name)
-    yield url
-    mariadb_server.drop_database(name)
+    yield from _fresh_database(mariadb_server)
 
 
 @pytest.fixture(scope="session")

@@ -43,24 +43,30 @@ def redis_database(url: str, number: int) -> str:
     return urlsplit(url)._replace(path=f"/{number}").geturl()
 
 
-@pytest.fixture(scope="module")
-def pg_company(
-    postgres_server: DatabaseServer,
-    redis_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[DemoCompany]:
-    """App and marketing databases in PostgreSQL, generated inline."""
+def company_on_server(server: DatabaseServer | ExistingMariaDB, redis_url: str, folder: Path) -> Iterator[DemoCompany]:
+    """App and marketing databases on a database server, generated inline; dropped after the module."""
     names = [f"demo_{role}_{uuid.uuid4().hex[:10]}" for role in ("app", "marketing")]
-    app_url, marketing_url = (postgres_server.create_database(name) for name in names)
-    target = DemoTarget.in_directory(
-        tmp_path_factory.mktemp("pg-demo"),
-        redis_database(redis_url, 11),
-        app_db_url=app_url,
-        marketing_db_url=marketing_url,
-    )
+    app_url, marketing_url = (server.create_database(name) for name in names)
+    target = DemoTarget.in_directory(folder, redis_url, app_db_url=app_url, marketing_db_url=marketing_url)
     yield generate_company(target, SUBJECTS, seed=7, parallel=False)
     for name in names:
-        postgres_server.drop_database(name)
+        server.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def pg_company(
+    postgres_server: DatabaseServer, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DemoCompany]:
+    yield from company_on_server(postgres_server, redis_database(redis_url, 11), tmp_path_factory.mktemp("pg-demo"))
+
+
+@pytest.fixture(scope="module")
+def mariadb_company(
+    mariadb_server: ExistingMariaDB, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DemoCompany]:
+    """The MySQL dialect: MariaDB's collations and types (sa.Double, indexes without lower())."""
+    folder = tmp_path_factory.mktemp("mariadb-demo")
+    yield from company_on_server(mariadb_server, redis_database(redis_url, 15), folder)
 
 
 @pytest.fixture(scope="module")
@@ -68,24 +74,6 @@ def sqlite_company(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     """Everything in SQLite files, the second job in a child interpreter as for large companies."""
     target = DemoTarget.in_directory(tmp_path_factory.mktemp("sqlite-demo"), redis_database(redis_url, 12))
     return generate_company(target, SUBJECTS, seed=7, parallel=True)
-
-
-@pytest.fixture(scope="module")
-def mariadb_company(
-    mariadb_server: ExistingMariaDB, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DemoCompany]:
-    """App and marketing databases in MariaDB (the MySQL dialect), generated inline."""
-    names = [f"demo_{role}_{uuid.uuid4().hex[:10]}" for role in ("app", "marketing")]
-    app_url, marketing_url = (mariadb_server.create_database(name) for name in names)
-    target = DemoTarget.in_directory(
-        tmp_path_factory.mktemp("mariadb-demo"),
-        redis_database(redis_url, 15),
-        app_db_url=app_url,
-        marketing_db_url=marketing_url,
-    )
-    yield generate_company(target, SUBJECTS, seed=7, parallel=False)
-    for name in names:
-        mariadb_server.drop_database(name)
 
 
 @pytest.fixture(params=["pg_company", "mariadb_company", "sqlite_company"])

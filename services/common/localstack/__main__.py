@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 from services.common.localstack.kafka import (
     DEFAULT_KAFKA_VERSION,
@@ -84,80 +85,50 @@ def kafka_status(args: argparse.Namespace) -> int:
     return 0 if cluster.is_running() else 1
 
 
-def postgres_up(args: argparse.Namespace) -> int:
-    server = PostgresServer(args.dir, port=args.port)
-    if server.is_running():
-        say(f"PostgreSQL already running in {args.dir}: {server.url()}")
+class LocalServer(Protocol):
+    log_file: Path
+
+    def start(self, timeout: float = ...) -> None: ...
+
+    def stop(self, timeout: float = ...) -> None: ...
+
+    def pid(self) -> int | None: ...
+
+    def is_running(self) -> bool: ...
+
+
+def server_commands(label: str, make: Callable[..., LocalServer], url: Callable[[Any], str],
+                    variable: str) -> dict[str, Command]:  # fmt: skip
+    """up, down and status for a server kept in --dir (PostgreSQL, MariaDB, Redis)."""
+
+    def up(args: argparse.Namespace) -> int:
+        server = make(args.dir, port=args.port)
+        if server.is_running():
+            say(f"{label} already running in {args.dir}: {url(server)}")
+            return 0
+        server.start(timeout=args.timeout)
+        say(f"{label} running in {args.dir} (log: {server.log_file})\n{variable}={url(server)}")
         return 0
-    server.start(timeout=args.timeout)
-    say(f"PostgreSQL running in {args.dir} (log: {server.log_file})\nDATABASE_URL={server.url()}")
-    return 0
 
-
-def postgres_down(args: argparse.Namespace) -> int:
-    PostgresServer(args.dir).stop(timeout=args.timeout)
-    say(f"PostgreSQL in {args.dir} stopped")
-    return 0
-
-
-def postgres_status(args: argparse.Namespace) -> int:
-    server = PostgresServer(args.dir)
-    pid = server.pid()
-    say(f"PostgreSQL running (pid {pid}): {server.url()}" if pid else "PostgreSQL stopped")
-    return 0 if pid else 1
-
-
-def mariadb_up(args: argparse.Namespace) -> int:
-    server = MariaDBServer(args.dir, port=args.port)
-    if server.is_running():
-        say(f"MariaDB already running in {args.dir}: {server.url()}")
+    def down(args: argparse.Namespace) -> int:
+        make(args.dir).stop(timeout=args.timeout)
+        say(f"{label} in {args.dir} stopped")
         return 0
-    server.start(timeout=args.timeout)
-    say(f"MariaDB running in {args.dir} (log: {server.log_file})\nDATABASE_URL={server.url()}")
-    return 0
 
+    def status(args: argparse.Namespace) -> int:
+        server = make(args.dir)
+        pid = server.pid()
+        say(f"{label} running (pid {pid}): {url(server)}" if pid else f"{label} stopped")
+        return 0 if pid else 1
 
-def mariadb_down(args: argparse.Namespace) -> int:
-    MariaDBServer(args.dir).stop(timeout=args.timeout)
-    say(f"MariaDB in {args.dir} stopped")
-    return 0
-
-
-def mariadb_status(args: argparse.Namespace) -> int:
-    server = MariaDBServer(args.dir)
-    pid = server.pid()
-    say(f"MariaDB running (pid {pid}): {server.url()}" if pid else "MariaDB stopped")
-    return 0 if pid else 1
-
-
-def redis_up(args: argparse.Namespace) -> int:
-    server = RedisServer(args.dir, port=args.port)
-    if server.is_running():
-        say(f"Redis already running in {args.dir}: {server.url}")
-        return 0
-    server.start(timeout=args.timeout)
-    say(f"Redis running in {args.dir} (log: {server.log_file})\nREDIS_URL={server.url}")
-    return 0
-
-
-def redis_down(args: argparse.Namespace) -> int:
-    RedisServer(args.dir).stop(timeout=args.timeout)
-    say(f"Redis in {args.dir} stopped")
-    return 0
-
-
-def redis_status(args: argparse.Namespace) -> int:
-    server = RedisServer(args.dir)
-    pid = server.pid()
-    say(f"Redis running (pid {pid}): {server.url}" if pid else "Redis stopped")
-    return 0 if pid else 1
+    return {"up": up, "down": down, "status": status}
 
 
 COMMANDS: dict[str, dict[str, Command]] = {
     "kafka": {"up": kafka_up, "down": kafka_down, "status": kafka_status, "fetch": kafka_fetch},
-    "postgres": {"up": postgres_up, "down": postgres_down, "status": postgres_status},
-    "mariadb": {"up": mariadb_up, "down": mariadb_down, "status": mariadb_status},
-    "redis": {"up": redis_up, "down": redis_down, "status": redis_status},
+    "postgres": server_commands("PostgreSQL", PostgresServer, lambda server: server.url(), "DATABASE_URL"),
+    "mariadb": server_commands("MariaDB", MariaDBServer, lambda server: server.url(), "DATABASE_URL"),
+    "redis": server_commands("Redis", RedisServer, lambda server: server.url, "REDIS_URL"),
 }
 
 

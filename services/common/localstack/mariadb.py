@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import pwd
 import re
 import secrets
 import shutil
@@ -24,15 +23,13 @@ from sqlalchemy.engine import make_url
 from services.common.localstack.ports import (
     LOOPBACK,
     LocalStackError,
-    describe_exit,
     free_port,
-    log_tail,
+    launch,
+    prepare_server_dir,
     read_pid,
     recorded_pid,
+    server_account,
     terminate,
-    wait_for_exec,
-    wait_until,
-    write_pid,
 )
 
 INSTALL_HINT = "install MariaDB's server package (apt-get install -y mariadb-server)"
@@ -131,7 +128,7 @@ class MariaDBServer(ExistingMariaDB):
         if self.is_running():
             return
         mariadbd, install_db = find_mariadb_bin()
-        self._prepare_dirs()
+        prepare_server_dir(self.base_dir, SERVER_OS_USER, INSTALL_HINT)
         if len(str(self.socket)) > _MAX_SOCKET_PATH:
             raise LocalStackError(f"unix socket path {self.socket} is too long: use a shorter base folder")
         if not (self.data_dir / "mysql").is_dir():
@@ -141,18 +138,8 @@ class MariaDBServer(ExistingMariaDB):
                    f"--bind-address={LOOPBACK}", f"--port={port}", f"--log-error={self.log_file}",
                    f"--pid-file={self.base_dir / 'mariadbd.server.pid'}", *_SERVER_OPTIONS,
                    *self._user_option()]  # fmt: skip
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        wait_for_exec(process, "mariadbd")
-        write_pid(self.pid_file, process.pid)
-        self.port_file.write_text(f"{port}\n")
-        if not wait_until(lambda: self._answers_socket() or process.poll() is not None, timeout):
-            self.stop()
-            raise LocalStackError(f"mariadbd on port {port} does not accept connections\n{log_tail(self.log_file)}")
-        if process.poll() is not None:
-            raise LocalStackError(f"mariadbd {describe_exit(process.returncode)}\n{log_tail(self.log_file)}")
+        launch(command, "mariadbd", self.pid_file, self.port_file, port, self._answers_socket, timeout, self.log_file,
+               self.stop)  # fmt: skip
         self._create_client_user()
 
     def stop(self, timeout: float = 30) -> None:
@@ -161,19 +148,6 @@ class MariaDBServer(ExistingMariaDB):
         if pid is not None:
             terminate(pid, timeout)
         self.pid_file.unlink(missing_ok=True)
-
-    def _prepare_dirs(self) -> None:
-        self.base_dir.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() != 0:
-            return
-        account = _server_account()
-        os.chown(self.base_dir, account.pw_uid, account.pw_gid)
-        probe = subprocess.run(["runuser", "-u", SERVER_OS_USER, "--", "test", "-w", str(self.base_dir)], check=False)
-        if probe.returncode != 0:
-            raise LocalStackError(
-                f"the {SERVER_OS_USER!r} OS user cannot write {self.base_dir}: every parent folder must be "
-                "searchable by others (choose a folder under /tmp or the repository's .local)"
-            )
 
     def _install_db(self, install_db: Path) -> None:
         command = [str(install_db), "--no-defaults", f"--datadir={self.data_dir}", "--skip-test-db",
@@ -216,7 +190,7 @@ class MariaDBServer(ExistingMariaDB):
     def _user_option() -> list[str]:
         if os.geteuid() != 0:
             return []
-        _server_account()
+        server_account(SERVER_OS_USER, INSTALL_HINT)
         return [f"--user={SERVER_OS_USER}"]
 
 
@@ -224,12 +198,3 @@ def _checked(name: str) -> str:
     if not _DATABASE_NAME.match(name):
         raise LocalStackError(f"database name {name!r} must match {_DATABASE_NAME.pattern}")
     return name
-
-
-def _server_account() -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(SERVER_OS_USER)
-    except KeyError:
-        raise LocalStackError(
-            f"running MariaDB as root needs the {SERVER_OS_USER!r} OS user, which {INSTALL_HINT} creates"
-        ) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -137,3 +138,44 @@ def log_tail(path: Path, lines: int = 40) -> str:
     except OSError:
         return f"(no log at {path})"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def launch(command: list[str], name: str, pid_file: Path, port_file: Path, port: int, ready: Callable[[], bool],
+           timeout: float, log_file: Path, stop: Callable[[], None]) -> None:  # fmt: skip
+    """Start a server in its own session, record its PID and port, and wait until `ready()` or it exits."""
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    wait_for_exec(process, name)
+    write_pid(pid_file, process.pid)
+    port_file.write_text(f"{port}\n")
+    if not wait_until(lambda: ready() or process.poll() is not None, timeout):
+        stop()
+        raise LocalStackError(f"{name} on port {port} did not answer in {timeout:g}s\n{log_tail(log_file)}")
+    if process.poll() is not None:
+        raise LocalStackError(f"{name} {describe_exit(process.returncode)}\n{log_tail(log_file)}")
+
+
+def server_account(os_user: str, install_hint: str) -> pwd.struct_passwd:
+    """The OS account a server that refuses to run as root runs as (its Debian package creates it)."""
+    try:
+        return pwd.getpwnam(os_user)
+    except KeyError:
+        raise LocalStackError(
+            f"running it as root needs the {os_user!r} OS user, which {install_hint} creates"
+        ) from None
+
+
+def prepare_server_dir(base_dir: Path, os_user: str, install_hint: str) -> None:
+    """Create `base_dir`; as root, give it to `os_user` and check that user can write there."""
+    base_dir.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return
+    account = server_account(os_user, install_hint)
+    os.chown(base_dir, account.pw_uid, account.pw_gid)
+    if subprocess.run(["runuser", "-u", os_user, "--", "test", "-w", str(base_dir)], check=False).returncode != 0:
+        raise LocalStackError(
+            f"the {os_user!r} OS user cannot write {base_dir}: every parent folder must be searchable by others "
+            "(choose a folder under /tmp or the repository's .local)"
+        )

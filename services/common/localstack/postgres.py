@@ -6,7 +6,6 @@ Runs the server as the `postgres` OS user when we are root, because PostgreSQL r
 from __future__ import annotations
 
 import os
-import pwd
 import re
 import shutil
 import subprocess
@@ -22,7 +21,9 @@ from services.common.localstack.ports import (
     LocalStackError,
     free_port,
     log_tail,
+    prepare_server_dir,
     recorded_pid,
+    server_account,
     terminate,
     wait_until,
 )
@@ -123,7 +124,7 @@ class PostgresServer(DatabaseServer):
         if self.is_running():
             return
         bin_dir = find_pg_bin()
-        self._prepare_dirs()
+        prepare_server_dir(self.base_dir, SERVER_OS_USER, INSTALL_HINT)
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb(bin_dir)
         port = self._requested_port or free_port()
@@ -143,19 +144,6 @@ class PostgresServer(DatabaseServer):
         stop = [str(pg_ctl), "stop", "-m", "fast", "-w", "-t", str(int(timeout)), "-D", str(self.data_dir)]
         subprocess.run(self._as_server_user(stop), capture_output=True, timeout=timeout + 10, check=False)
         terminate(pid, timeout=5)
-
-    def _prepare_dirs(self) -> None:
-        self.base_dir.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() != 0:
-            return
-        account = _server_account()
-        os.chown(self.base_dir, account.pw_uid, account.pw_gid)
-        probe = subprocess.run(self._as_server_user(["test", "-w", str(self.base_dir)]), check=False)
-        if probe.returncode != 0:
-            raise LocalStackError(
-                f"the {SERVER_OS_USER!r} OS user cannot write {self.base_dir}: every parent folder must be "
-                "searchable by others (choose a folder under /tmp or the repository's .local)"
-            )
 
     def _initdb(self, bin_dir: Path) -> None:
         self._run(bin_dir / "initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust",
@@ -189,14 +177,5 @@ class PostgresServer(DatabaseServer):
     def _as_server_user(command: list[str]) -> list[str]:
         if os.geteuid() != 0:
             return command
-        _server_account()
+        server_account(SERVER_OS_USER, INSTALL_HINT)
         return ["runuser", "-u", SERVER_OS_USER, "--", *command]
-
-
-def _server_account() -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(SERVER_OS_USER)
-    except KeyError:
-        raise LocalStackError(
-            f"running PostgreSQL as root needs the {SERVER_OS_USER!r} OS user, which {INSTALL_HINT} creates"
-        ) from None

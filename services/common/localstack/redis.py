@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 from pathlib import Path
 
 from services.common.localstack.ports import (
     LOOPBACK,
     LocalStackError,
-    describe_exit,
     free_port,
-    log_tail,
+    launch,
     read_pid,
     recorded_pid,
     terminate,
-    wait_for_exec,
-    wait_until,
-    write_pid,
 )
 
 INSTALL_HINT = "install it with apt-get install -y redis-server"
@@ -69,18 +64,8 @@ class RedisServer:
             binary, "--bind", LOOPBACK, "--port", str(port), "--save", "", "--appendonly", "no",
             "--daemonize", "no", "--dir", str(self.base_dir), "--logfile", str(self.log_file),
         ]  # fmt: skip
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        wait_for_exec(process, "redis-server")
-        write_pid(self.pid_file, process.pid)
-        self.port_file.write_text(f"{port}\n")
-        if not wait_until(lambda: _answers_ping(port) or process.poll() is not None, timeout):
-            self.stop()
-            raise LocalStackError(f"redis-server on port {port} did not answer PING\n{log_tail(self.log_file)}")
-        if process.poll() is not None:
-            raise LocalStackError(f"redis-server {describe_exit(process.returncode)}\n{log_tail(self.log_file)}")
+        launch(command, "redis-server", self.pid_file, self.port_file, port, lambda: _answers_ping(port), timeout,
+               self.log_file, self.stop)  # fmt: skip
 
     def stop(self, timeout: float = 10) -> None:
         """SIGTERM the recorded PID (SIGKILL after `timeout`) and remove the PID file."""
