@@ -382,3 +382,39 @@ def test_cli_exit_two_on_a_bad_data_map(tmp_path: Path) -> None:
     outcome = run_cli(tmp_path, {"APP_DB_URL": "x", "CRM_DB": "x", "REDIS_URL": "x", "LOG_DIR": "x"})
     assert outcome.exit_code == 2
     assert "invalid data map" in outcome.output and "stores[cache].kind" in outcome.output
+
+
+def unindexed(result: ScanResult) -> dict[str, list[str]]:
+    return {f"{store.name}.{collection.name}": collection.unindexed_lookups for store in result.stores
+            for collection in store.collections if collection.unindexed_lookups}  # fmt: skip
+
+
+def test_identifier_columns_without_an_index_are_named_with_the_index_to_add(
+    company: tuple[dict[str, str], Planted], tmp_path: Path
+) -> None:
+    """The walk asks users.email (lower(email), or email under MariaDB's case-insensitive collation),
+    orders.user_id and crm customers.email; users.id and customers.id are primary keys."""
+    env, _ = company
+    datamap = parse_datamap(DATAMAP, "datamap.yaml", env)
+    mariadb = env["APP_DB_URL"].startswith("mysql")
+    email = "email" if mariadb else "lower(email)"
+    assert unindexed(scan(datamap, ScanOptions(sample_rows=10))) == {
+        "app.users": [email], "app.orders": ["user_id"], "crm.customers": ["lower(email)"],
+    }  # fmt: skip
+    outcome = run_cli(tmp_path, env)
+    assert outcome.exit_code == 0  # a warning, not a failure
+    assert "app.orders: no index serves the walk's look-up by user_id" in " ".join(outcome.output.split())
+    assert "CREATE INDEX ix_orders_user_id ON orders (user_id)" in " ".join(outcome.output.split())
+
+    for url, statements in (
+        (env["APP_DB_URL"], ["CREATE INDEX ix_users_email ON users (email(100))" if mariadb
+                             else "CREATE INDEX ix_users_email_lower ON users (lower(email))",
+                             "CREATE INDEX ix_orders_user_ref ON orders (user_id, id)"]),
+        (env["CRM_DB"], ["CREATE INDEX ix_customers_email_lower ON customers (lower(email))"]),
+    ):  # fmt: skip
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement)
+        engine.dispose()
+    assert unindexed(scan(datamap, ScanOptions(sample_rows=10))) == {}

@@ -76,6 +76,7 @@ class CollectionCoverage:
     fields: list[FieldFinding] = field(default_factory=list)
     skipped_fields: list[str] = field(default_factory=list)  # binary columns, never sampled
     missing_fields: list[str] = field(default_factory=list)  # in the data map, not in the store
+    unindexed_lookups: list[str] = field(default_factory=list)  # sql: `column` / `lower(column)` the walk scans for
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -186,6 +187,7 @@ def _collection_json(collection: CollectionCoverage) -> dict[str, Any]:
         "value_type": collection.value_type,
         "skipped_fields": collection.skipped_fields,
         "missing_fields": collection.missing_fields,
+        "unindexed_lookups": collection.unindexed_lookups,
         "problems": collection.problems,
         "notes": collection.notes,
         "fields": [_field_json(finding) for finding in collection.fields],

@@ -58,6 +58,8 @@ class CollectionProfile:
         self.notes: list[str] = []
         self.value_types: Counter[str] = Counter()
         self.primary_key: tuple[str, ...] = ()
+        self.index_leads: frozenset[str] | None = None  # sql tables: what their indexes serve
+        self.case_insensitive: frozenset[str] = frozenset()
 
     def declare(self, names: Iterable[str]) -> None:
         for name in names:

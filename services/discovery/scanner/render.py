@@ -121,9 +121,19 @@ def problems(result: ScanResult) -> list[str]:
             lines.extend(f"{where}: {problem}" for problem in collection.problems)
             if collection.missing_fields:
                 lines.append(f"{where}: in the data map, not in the table: {', '.join(collection.missing_fields)}")
+            lines.extend(f"{where}: no index serves the walk's look-up by {lookup}, so every request scans the "
+                         f"table; add one: {create_index(collection.name, lookup)}"
+                         for lookup in collection.unindexed_lookups)  # fmt: skip
             if collection.in_datamap and collection.notes and not collection.records:
                 lines.extend(f"{where}: {note}" for note in collection.notes)
     return lines
+
+
+def create_index(table: str, lookup: str) -> str:
+    """The statement that serves a look-up: `account_id` or `lower(email)` on `table` or `schema.table`."""
+    column = lookup.removeprefix("lower(").removesuffix(")")
+    name = f"ix_{table.rsplit('.', 1)[-1]}_{column}{'_lower' if lookup != column else ''}"
+    return f"CREATE INDEX {name} ON {table} ({lookup})"
 
 
 def summary(result: ScanResult) -> str:

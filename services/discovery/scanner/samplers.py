@@ -23,7 +23,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.datamap.model import Collection, Store
+from services.common.stores.sql import case_insensitive_columns
 from services.discovery.scanner.detectors import detect
+from services.discovery.scanner.indexes import index_leads
 
 Record = list[tuple[str, Any]]
 DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
@@ -62,6 +64,8 @@ class Batch:
     problem: str | None = None  # the collection could not be read
     note: str | None = None
     steps: int = 0  # progress units this batch completes
+    index_leads: frozenset[str] | None = None  # sql: the first column or lower(column) of every index; None unknown
+    case_insensitive: frozenset[str] = frozenset()  # sql: columns whose collation ignores case (MySQL/MariaDB)
 
 
 class Sampler(Protocol):
@@ -120,12 +124,15 @@ class SqlSampler:
         skipped = tuple(column["name"] for column in columns if _binary(column["type"]))
         primary_key = tuple(inspector.get_pk_constraint(table, schema).get("constrained_columns") or ())
         records: list[Record] = []
-        if readable:
-            query = sa.table(table, *(sa.column(c) for c in readable), schema=schema).select().limit(self.limit)
-            assert self.engine is not None
-            with self.engine.connect() as connection:
+        assert self.engine is not None
+        with self.engine.connect() as connection:
+            if readable:
+                query = sa.table(table, *(sa.column(c) for c in readable), schema=schema).select().limit(self.limit)
                 records = [list(zip(readable, row, strict=True)) for row in connection.execute(query)]
-        return Batch(name, records, readable, skipped, primary_key, steps=1)
+            leads = index_leads(inspector, connection, schema, table)
+            folded = case_insensitive_columns(connection, name)
+        return Batch(name, records, readable, skipped, primary_key, steps=1, index_leads=leads,
+                     case_insensitive=folded)  # fmt: skip
 
     def close(self) -> None:
         if self.engine is not None:

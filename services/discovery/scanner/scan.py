@@ -8,6 +8,7 @@ from typing import Protocol
 
 from services.common.datamap.model import Collection, DataMap, Field, Store
 from services.discovery.scanner.classify import classify
+from services.discovery.scanner.indexes import unindexed_lookups
 from services.discovery.scanner.model import CollectionCoverage, ScanOptions, ScanResult, StoreCoverage
 from services.discovery.scanner.profile import CollectionProfile
 from services.discovery.scanner.samplers import Batch, Sampler, StoreUnreachable, open_sampler
@@ -41,12 +42,13 @@ def scan(datamap: DataMap, options: ScanOptions | None = None, *, source: str = 
     result = ScanResult(source=source, started_at=datetime.now(UTC), options=options)
     began = time.perf_counter()
     for store in datamap.stores:
-        result.stores.append(scan_store(store, options, progress or NoProgress()))
+        result.stores.append(scan_store(store, options, progress or NoProgress(), datamap))
     result.seconds = time.perf_counter() - began
     return result
 
 
-def scan_store(store: Store, options: ScanOptions, progress: ScanProgress) -> StoreCoverage:
+def scan_store(store: Store, options: ScanOptions, progress: ScanProgress,
+               datamap: DataMap | None = None) -> StoreCoverage:  # fmt: skip
     if store.kind == "http":
         return StoreCoverage(store.name, store.kind, scannable=False, note=PROVIDER_NOTE)
     began = time.perf_counter()
@@ -57,7 +59,10 @@ def scan_store(store: Store, options: ScanOptions, progress: ScanProgress) -> St
         error: str | None = str(exc)  # a URL the client library refuses
     else:
         error = _sample(store.name, sampler, profiles, progress)
-    collections = _coverage(store, profiles, options) if error is None else _not_scanned(store, profiles, options)
+    if error is None:
+        collections = _coverage(store, profiles, options, datamap)
+    else:
+        collections = _not_scanned(store, profiles, options)
     coverage = StoreCoverage(store.name, store.kind, error=error, collections=collections)
     coverage.seconds = time.perf_counter() - began
     return coverage
@@ -82,6 +87,8 @@ def _absorb(profiles: dict[str, CollectionProfile], batch: Batch) -> None:
     profile.declare(batch.fields)
     profile.skipped.update(batch.skipped)
     profile.primary_key = batch.primary_key or profile.primary_key
+    if batch.index_leads is not None:
+        profile.index_leads, profile.case_insensitive = batch.index_leads, batch.case_insensitive
     profile.value_types.update(batch.value_types)
     profile.problems.extend(filter(None, [batch.problem]))
     profile.notes.extend(filter(None, [batch.note]))
@@ -89,8 +96,9 @@ def _absorb(profiles: dict[str, CollectionProfile], batch: Batch) -> None:
         profile.observe(record)
 
 
-def _coverage(store: Store, profiles: dict[str, CollectionProfile], options: ScanOptions) -> list[CollectionCoverage]:
-    covered = [_mapped_collection(store, collection, profiles.pop(collection.name, None), options)
+def _coverage(store: Store, profiles: dict[str, CollectionProfile], options: ScanOptions,
+              datamap: DataMap | None) -> list[CollectionCoverage]:  # fmt: skip
+    covered = [_mapped_collection(store, collection, profiles.pop(collection.name, None), options, datamap)
                for collection in store.collections]  # fmt: skip
     unmapped = [_collection(store.name, profile, None, options) for _, profile in sorted(profiles.items())]
     return covered + unmapped
@@ -106,7 +114,7 @@ def _not_scanned(store: Store, profiles: dict[str, CollectionProfile],
 
 
 def _mapped_collection(store: Store, collection: Collection, profile: CollectionProfile | None,
-                       options: ScanOptions) -> CollectionCoverage:  # fmt: skip
+                       options: ScanOptions, datamap: DataMap | None) -> CollectionCoverage:  # fmt: skip
     if profile is None:
         profile = CollectionProfile(collection.name)
         profile.notes.append(_absent(store))
@@ -119,6 +127,9 @@ def _mapped_collection(store: Store, collection: Collection, profile: Collection
                 profile.field(field.name)  # not seen in the sample: shown as mapped, nothing seen
     coverage = _collection(store.name, profile, collection, options)
     coverage.missing_fields = missing
+    if datamap is not None and profile.index_leads is not None and not collection.not_searched_reason:
+        coverage.unindexed_lookups = unindexed_lookups(datamap, store, collection, profile.fields,
+                                                       profile.index_leads, profile.case_insensitive)  # fmt: skip
     return coverage
 
 
