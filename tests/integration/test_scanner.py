@@ -406,6 +406,16 @@ def test_identifier_columns_without_an_index_are_named_with_the_index_to_add(
     assert "app.orders: no index serves the walk's look-up by user_id" in " ".join(outcome.output.split())
     assert "CREATE INDEX ix_orders_user_id ON orders (user_id)" in " ".join(outcome.output.split())
 
+    partial = [(env["CRM_DB"], "CREATE INDEX ix_vip_email ON customers (lower(email)) WHERE notes = 'VIP'")]
+    if not mariadb:  # MariaDB has no partial indexes
+        partial.append((env["APP_DB_URL"], "CREATE INDEX ix_users_email_some ON users (lower(email)) WHERE id > 0"))
+    for url, statement in partial:
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(statement)
+        engine.dispose()
+    assert set(unindexed(scan(datamap, ScanOptions(sample_rows=10)))) == {"app.users", "app.orders", "crm.customers"}
+
     for url, statements in (
         (env["APP_DB_URL"], ["CREATE INDEX ix_users_email ON users (email(100))" if mariadb
                              else "CREATE INDEX ix_users_email_lower ON users (lower(email))",

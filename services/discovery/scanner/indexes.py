@@ -4,7 +4,7 @@ Discovery asks every identifying column `column IN (…)` (emails as `lower(colu
 collation already ignores case; see services/common/stores/sql.py). Without an index that starts with that column
 or expression, every request reads the whole table: 22 ms per look-up at 100,000 customers, seconds at tens of
 millions. An index serves a look-up when its first column or expression is the one asked for; the primary key and
-unique constraints count as indexes.
+unique constraints count as indexes, partial indexes (`WHERE …`) do not.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from services.common.datamap.model import Collection, DataMap, Store
 # lower(email), lower((email)::text), LOWER("email"), lower(`email`), once blanks are removed and lower-cased
 _LOWER = re.compile(r'^lower\(\(?[`"\[]?([a-z0-9_$]+)[`"\]]?\)?(?:::[a-z]+(?:\(\d+\))?)?\)$')
 _PLAIN = re.compile(r'^[`"\[]?([a-z0-9_$]+)[`"\]]?$')
+_PARTIAL = re.compile(r"\)\s*WHERE\s", re.IGNORECASE)
 
 
 def lead(expression: str) -> str | None:
@@ -37,6 +38,8 @@ def index_leads(inspector: sa.Inspector, connection: sa.Connection, schema: str 
     primary_key = inspector.get_pk_constraint(table, schema).get("constrained_columns") or []
     leads.add(primary_key[0].lower() if primary_key else None)
     for index in inspector.get_indexes(table, schema):
+        if any(key.endswith("_where") for key in index.get("dialect_options", {})):
+            continue  # a partial index serves only the rows of its predicate
         first = (index.get("expressions") or index.get("column_names") or [None])[0]
         leads.add(lead(first) if first else None)
     for unique in inspector.get_unique_constraints(table, schema):
@@ -47,7 +50,8 @@ def index_leads(inspector: sa.Inspector, connection: sa.Connection, schema: str 
             sa.text("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :table AND sql IS NOT NULL"),
             {"table": table},
         )  # fmt: skip
-        leads.update(lead(element) for (statement,) in rows if (element := _first_element(statement)))
+        leads.update(lead(element) for (statement,) in rows
+                     if not _PARTIAL.search(statement) and (element := _first_element(statement)))  # fmt: skip
     return frozenset(found for found in leads if found)
 
 
