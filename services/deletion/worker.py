@@ -85,7 +85,6 @@ class DeletionWorker:
         try:
             while not stop.is_set():
                 self.last_loop_at = datetime.now(UTC)
-                self.linger(stop)
                 jobs = self.claim_due(self.settings.claim_batch)
                 self.step_all(jobs)
                 self.report_overdue()
@@ -97,22 +96,6 @@ class DeletionWorker:
                     self.wakeup.clear()
         finally:
             self.pool.shutdown(wait=True)
-
-    def linger(self, stop: threading.Event) -> None:
-        """With a linger set, the first deletion due for erasure waits that long, so the ones arriving meanwhile
-        join its batch (a log store is then rewritten once for all of them)."""
-        if self.settings.erasure_linger_seconds <= 0:
-            return
-        jobs = orm.jobs
-        due = sa.and_(jobs.c.stage == "erasing", jobs.c.operation == "delete", jobs.c.next_attempt_at <= utcnow(),
-                      sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < utcnow()))  # fmt: skip
-        with self.ports.engine.connect() as conn:
-            oldest = conn.scalar(sa.select(sa.func.min(jobs.c.next_attempt_at)).where(due))
-        if oldest is not None:
-            oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
-            wait = (oldest + timedelta(seconds=self.settings.erasure_linger_seconds) - utcnow()).total_seconds()
-            if wait > 0:
-                stop.wait(wait)
 
     def step_all(self, jobs: list[sa.Row[Any]]) -> None:
         """Deletions due for erasure are erased together (a log store is rewritten once for all of them); every
@@ -424,6 +407,10 @@ class DeletionWorker:
 
 # Requests already erased are verified and answered before new ones are erased: with thousands queued, taking
 # them by due time alone starved verification until the whole queue was erased.
+_FINISH_FIRST = (sa.case((orm.jobs.c.stage == "answering", 0), (orm.jobs.c.stage == "verifying", 1), else_=2),
+                 orm.jobs.c.next_attempt_at)  # fmt: skip
+
+
 def claim_jobs(engine: sa.Engine, limit: int, lease_seconds: float, linger_seconds: float = 0.0) -> list[sa.Row[Any]]:
     """Lease up to `limit` due jobs, answers and verifications first. With a linger, deletions due for erasure are
     claimed together, and only once the oldest of them has waited `linger_seconds`."""
@@ -432,8 +419,8 @@ def claim_jobs(engine: sa.Engine, limit: int, lease_seconds: float, linger_secon
     due = sa.and_(jobs.c.stage.in_(("erasing", "verifying", "answering")), jobs.c.next_attempt_at <= now, free)
     chosen = due
     if linger_seconds > 0:
-        # Decided in the claiming statement itself: a check before it (`DeletionWorker.linger`) could see none, and
-        # the claim then take the first to arrive alone while the others were still being consumed.
+        # Decided in the claiming statement itself: a check before it could see none, and the claim then take the
+        # first to arrive alone while the others were still being consumed. Other steps are never held.
         other = orm.jobs.alias("lingering")
         has_lingered = sa.exists().where(
             other.c.stage == "erasing", other.c.operation == "delete",
@@ -453,10 +440,6 @@ def claim_jobs(engine: sa.Engine, limit: int, lease_seconds: float, linger_secon
             if taken.rowcount == 1:
                 claimed.append(row)
     return claimed
-
-
-_FINISH_FIRST = (sa.case((orm.jobs.c.stage == "answering", 0), (orm.jobs.c.stage == "verifying", 1), else_=2),
-                 orm.jobs.c.next_attempt_at)  # fmt: skip
 
 
 def _merged(before: StoreOutcome | None, after: StoreOutcome) -> StoreOutcome:
