@@ -42,13 +42,12 @@ def scan(datamap: DataMap, options: ScanOptions | None = None, *, source: str = 
     result = ScanResult(source=source, started_at=datetime.now(UTC), options=options)
     began = time.perf_counter()
     for store in datamap.stores:
-        result.stores.append(scan_store(store, options, progress or NoProgress(), datamap))
+        result.stores.append(scan_store(datamap, store, options, progress or NoProgress()))
     result.seconds = time.perf_counter() - began
     return result
 
 
-def scan_store(store: Store, options: ScanOptions, progress: ScanProgress,
-               datamap: DataMap | None = None) -> StoreCoverage:  # fmt: skip
+def scan_store(datamap: DataMap, store: Store, options: ScanOptions, progress: ScanProgress) -> StoreCoverage:
     if store.kind == "http":
         return StoreCoverage(store.name, store.kind, scannable=False, note=PROVIDER_NOTE)
     began = time.perf_counter()
@@ -97,7 +96,7 @@ def _absorb(profiles: dict[str, CollectionProfile], batch: Batch) -> None:
 
 
 def _coverage(store: Store, profiles: dict[str, CollectionProfile], options: ScanOptions,
-              datamap: DataMap | None) -> list[CollectionCoverage]:  # fmt: skip
+              datamap: DataMap) -> list[CollectionCoverage]:  # fmt: skip
     covered = [_mapped_collection(store, collection, profiles.pop(collection.name, None), options, datamap)
                for collection in store.collections]  # fmt: skip
     unmapped = [_collection(store.name, profile, None, options) for _, profile in sorted(profiles.items())]
@@ -114,7 +113,7 @@ def _not_scanned(store: Store, profiles: dict[str, CollectionProfile],
 
 
 def _mapped_collection(store: Store, collection: Collection, profile: CollectionProfile | None,
-                       options: ScanOptions, datamap: DataMap | None) -> CollectionCoverage:  # fmt: skip
+                       options: ScanOptions, datamap: DataMap) -> CollectionCoverage:  # fmt: skip
     if profile is None:
         profile = CollectionProfile(collection.name)
         profile.notes.append(_absent(store))
@@ -127,7 +126,7 @@ def _mapped_collection(store: Store, collection: Collection, profile: Collection
                 profile.field(field.name)  # not seen in the sample: shown as mapped, nothing seen
     coverage = _collection(store.name, profile, collection, options)
     coverage.missing_fields = missing
-    if datamap is not None and profile.index_leads is not None and not collection.not_searched_reason:
+    if profile.index_leads is not None and not collection.not_searched_reason:
         coverage.unindexed_lookups = unindexed_lookups(datamap, store, collection, profile.fields,
                                                        profile.index_leads, profile.case_insensitive)  # fmt: skip
     return coverage
