@@ -23,12 +23,11 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.datamap.model import Collection, Store
-from services.common.stores.sql import case_insensitive_columns
+from services.common.stores.sql import DEFAULT_DRIVERS, case_insensitive_columns
 from services.discovery.scanner.detectors import detect
 from services.discovery.scanner.indexes import index_leads
 
 Record = list[tuple[str, Any]]
-DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
 SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast"})
 ROTATED_SUFFIX = re.compile(r"\.(?:\d+(?:\.gz)?|gz)$")
 PLACEHOLDER = re.compile(r"\{[a-z][a-z0-9_]*\}")
