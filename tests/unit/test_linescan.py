@@ -53,6 +53,20 @@ def test_json_escaped_values_are_found() -> None:
     assert spans(line, candidate_forms(["ZOË/X@x.io"])) == [(1, line)]
 
 
+def test_json_escapes_match_whatever_the_case_of_each_letter_that_is_not_ascii() -> None:
+    """json.dumps writes É as \u00c9 and é as \u00e9: lower-casing the line cannot fold one into the other, so each
+    such letter is searched in both cases, in every combination."""
+    spellings = ("Émile.josé@x.io", "émile.JOSÉ@x.io", "emile.jose@x.io")
+    lines = [json.dumps({"u": spelling}).encode() for spelling in spellings]
+    assert lines[0].startswith(b'{"u": "\\u00c9mile.jos\\u00e9')
+    assert spans(b"\n".join(lines), candidate_forms(["émile.josé@x.io"])) == [(1, lines[0]), (2, lines[1])]
+
+
+def test_a_value_with_many_such_letters_keeps_its_forms_bounded() -> None:
+    assert len(candidate_forms(["éèêëēėęàâ@x.io"])) < 20  # all-lower and all-upper only, not 2**9 spellings
+    assert len(candidate_forms(["éè@x.io"])) > len(candidate_forms(["ee@x.io"]))
+
+
 @pytest.mark.parametrize("wanted", [1, 3, 200])
 def test_few_and_many_forms_agree_with_a_naive_search(wanted: int) -> None:
     rng = random.Random(wanted)

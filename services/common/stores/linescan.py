@@ -14,6 +14,7 @@ the range of whole lines it covers.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,14 +23,16 @@ from typing import IO
 import ahocorasick_rs
 
 BLOCK_BYTES = 8 << 20
+MAX_CASED_LETTERS = 6  # 2**6 = 64 spellings of one value at the most
 
 
 def candidate_forms(values: Iterable[str]) -> tuple[str, ...]:
     """Each wanted value as written and as JSON would escape it, lower-cased (emails are compared lower-cased)."""
     forms: set[str] = set()
     for value in values:
-        # Escapes are compared lower-cased too, so \u00cb (Ë) and \u00eb (ë) are different forms: take both cases.
-        cased = {value, value.lower(), value.upper(), _lower_in_place(value)}
+        # Escapes are compared lower-cased too, so \u00cb (Ë) and \u00eb (ë) are different forms: take each letter
+        # that is not ASCII in both cases (ASCII letters are folded by lower-casing the haystack).
+        cased = {value, value.lower(), value.upper(), *_non_ascii_case_variants(value)}
         escaped = {form for text in cased
                    for form in (text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1])}  # fmt: skip
         forms.update(escaped | {form.replace("/", "\\/") for form in escaped})  # some loggers escape "/" too
@@ -171,6 +174,24 @@ def _byte_starts(data: bytes, text: str, char_starts: list[int]) -> list[int]:
         char_at = char_start
         starts.append(byte_at)
     return starts
+
+
+def _non_ascii_case_variants(value: str, most: int = MAX_CASED_LETTERS) -> set[str]:
+    """The value lower-cased in place, with every combination of upper and lower case for its letters that are not
+    ASCII ("Émile.josé" is escaped \u00c9mile.jos\u00e9); beyond `most` such letters only all-lower and all-upper."""
+    lowered = _lower_in_place(value)
+    positions = [index for index, char in enumerate(lowered)
+                 if not char.isascii() and len(char.upper()) == 1 and char.upper() != char]  # fmt: skip
+    if len(positions) > most:
+        positions = []
+    variants = set()
+    for uppers in itertools.product((False, True), repeat=len(positions)):
+        chars = list(lowered)
+        for index, upper in zip(positions, uppers, strict=True):
+            if upper:
+                chars[index] = chars[index].upper()
+        variants.add("".join(chars))
+    return variants
 
 
 def _lower_in_place(text: str) -> str:
