@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType  # t
 from services.common.localstack import LocalStackError, MariaDBServer
 from services.common.localstack.ports import pid_alive
 from tests.infra import KafkaClusterFactory, TopicFactory, create_topic
+from tests.support import sql_store_url
 
 pytestmark = pytest.mark.integration
 
@@ -65,33 +66,21 @@ def test_kafka_round_trip(kafka_bootstrap: str, topic_factory: TopicFactory) -> 
     assert sorted(_consume(kafka_bootstrap, topic, len(values))) == sorted(values)
 
 
-def test_postgres_fixture_gives_working_database(pg_url: str) -> None:
-    engine = sa.create_engine(pg_url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(sa.text("CREATE TABLE subject (subject_key text PRIMARY KEY, state text)"))
-            connection.execute(sa.text("INSERT INTO subject VALUES ('sk-1', 'pending')"))
-        with engine.connect() as connection:
-            state = connection.execute(sa.text("SELECT state FROM subject WHERE subject_key = 'sk-1'")).scalar_one()
-            database = connection.execute(sa.text("SELECT current_database()")).scalar_one()
-    finally:
-        engine.dispose()
-    assert state == "pending"
-    assert database.startswith("test_")
-
-
-def test_mariadb_fixture_gives_working_utf8mb4_database(mariadb_url: str) -> None:
-    engine = sa.create_engine(mariadb_url)
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_database_fixtures_give_a_fresh_database_that_keeps_any_text(request: pytest.FixtureRequest,
+                                                                      backend: str) -> None:  # fmt: skip
+    engine = sa.create_engine(sql_store_url(request, backend, None))
+    current = "current_database()" if backend == "postgresql" else "DATABASE()"
     try:
         with engine.begin() as connection:
             connection.execute(sa.text("CREATE TABLE subject (subject_key VARCHAR(64) PRIMARY KEY, name TEXT)"))
             connection.execute(sa.text("INSERT INTO subject VALUES ('sk-1', 'Zoë 🙂')"))
         with engine.connect() as connection:
             name = connection.execute(sa.text("SELECT name FROM subject WHERE subject_key = 'sk-1'")).scalar_one()
-            database = connection.execute(sa.text("SELECT DATABASE()")).scalar_one()
+            database = connection.execute(sa.text(f"SELECT {current}")).scalar_one()
     finally:
         engine.dispose()
-    assert name == "Zoë 🙂"  # four-byte characters survive: the server speaks utf8mb4
+    assert name == "Zoë 🙂"  # four-byte characters survive: UTF-8, and utf8mb4 on MariaDB
     assert database.startswith("test_")
 
 
