@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -82,6 +83,7 @@ def test_audit_store_outage_keeps_the_event_pending_until_recovery(pipeline_conf
             pipeline.stop()
     finally:
         server.stop()
+        shutil.rmtree(server.base_dir, ignore_errors=True)  # a data folder per run would pile up in /tmp
 
 
 def run_outage(pipeline: Pipeline, server: PostgresServer) -> None:
