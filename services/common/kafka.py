@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from services.common.events import Event
 from services.common.serde import SingleObjectCodec
@@ -40,6 +40,23 @@ class DeliveryFailed(RuntimeError):
     """At least one message was not acknowledged by the brokers: the unit of work must fail."""
 
 
+# Errors that sending the same bytes again can never cure: the message itself is refused (too large, invalid).
+UNPUBLISHABLE = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError.INVALID_MSG,
+        KafkaError.INVALID_MSG_SIZE,
+        KafkaError.INVALID_RECORD,
+        KafkaError.RECORD_LIST_TOO_LARGE,
+    }
+)
+
+
+def unpublishable(error: KafkaError) -> bool:
+    """True when this message can never be published as it is (retrying would block whatever follows it)."""
+    return error.code() in UNPUBLISHABLE
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
     topic: str
@@ -61,21 +78,30 @@ class EventProducer:
         self._producer = Producer(self._config)
 
     def send_all(self, messages: Sequence[OutgoingMessage], timeout: float = 30.0) -> None:
-        errors: list[KafkaError] = []
+        errors = [error for error in self.deliver(messages, timeout) if error is not None]
+        if errors:
+            raise DeliveryFailed(f"delivery to Kafka failed: {errors[0].str()}")
 
-        def on_delivery(error: KafkaError | None, _msg: Message) -> None:
-            if error is not None:
-                errors.append(error)
+    def deliver(self, messages: Sequence[OutgoingMessage], timeout: float = 30.0) -> list[KafkaError | None]:
+        """Send every message and wait; per message, in order: None once acknowledged, else why it was not."""
+        outcomes: list[KafkaError | None] = [KafkaError(KafkaError._MSG_TIMED_OUT)] * len(messages)
 
-        for message in messages:
-            self._produce(message, on_delivery)
-        remaining = self._producer.flush(timeout)
-        if remaining or errors:
-            self._recover_if_fatal(errors)
-            reason = errors[0].str() if errors else f"{remaining} message(s) not acknowledged in {timeout}s"
-            raise DeliveryFailed(f"delivery to Kafka failed: {reason}")
+        def acknowledged(index: int) -> Any:
+            def on_delivery(error: KafkaError | None, _msg: Message) -> None:
+                outcomes[index] = error
 
-    def _produce(self, message: OutgoingMessage, on_delivery: Any) -> None:
+            return on_delivery
+
+        for index, message in enumerate(messages):
+            refused = self._produce(message, acknowledged(index))
+            if refused is not None:
+                outcomes[index] = refused
+        self._producer.flush(timeout)
+        self._recover_if_fatal([error for error in outcomes if error is not None])
+        return outcomes
+
+    def _produce(self, message: OutgoingMessage, on_delivery: Any) -> KafkaError | None:
+        """Queue one message; the error when librdkafka refuses it at once (e.g. larger than message.max.bytes)."""
         while True:
             try:
                 self._producer.produce(
@@ -85,9 +111,12 @@ class EventProducer:
                     headers=list(message.headers),
                     on_delivery=on_delivery,
                 )
-                return
+                return None
             except BufferError:
                 self._producer.poll(0.1)
+            except KafkaException as exc:
+                error: KafkaError = exc.args[0]
+                return error
 
     def _recover_if_fatal(self, errors: list[KafkaError]) -> None:
         if any(error.fatal() for error in errors):

@@ -16,6 +16,7 @@ HANDLER_SECONDS = Histogram(
 )
 OUTBOX_PUBLISHED = Counter("ccpa_outbox_published_total", "Outbox rows published to Kafka")
 OUTBOX_PENDING = Gauge("ccpa_outbox_pending", "Outbox rows not yet published")
+OUTBOX_PARKED = Gauge("ccpa_outbox_parked", "Outbox rows Kafka can never accept, parked in outbox_parked")
 REQUESTS_ACCEPTED = Counter(
     "ccpa_requests_accepted_total",
     "Consumer requests made durable by intake",

@@ -15,6 +15,7 @@ from confluent_kafka.admin import AdminClient
 from services.common.consumer import ConsumerRunner, DeadLetterTopics, Handler
 from services.common.db import create_tables, make_engine, ping
 from services.common.kafka import EventProducer
+from services.common.outbox import OutboxRelay
 from services.common.serde import SingleObjectCodec
 from services.common.settings import CommonSettings
 from services.common.topics import DLQ, FAILURES, TopicNames, TopicSpec, ensure_topics
@@ -77,6 +78,10 @@ class ServiceRuntime:
             dead_letters=DeadLetterTopics(self.topics(DLQ), self.topics(FAILURES)),
             after_commit=after_commit,
         )
+
+    def outbox_relay(self, outbox: sa.Table) -> OutboxRelay:
+        """The relay of this service's outbox: its rows go out on this runtime's producer, failures as its own."""
+        return OutboxRelay(self.engine, outbox, self.producer, self.codec, self.topics, self.service)
 
     def start_worker(
         self, name: str, run: Callable[[threading.Event], None], last_loop_at: Callable[[], datetime]

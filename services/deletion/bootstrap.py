@@ -82,7 +82,7 @@ def bootstrap(settings: DeletionSettings) -> Deletion:
     ports = Ports(engine, Outbox(orm.outbox, runtime.codec), sealer, ErasureEngine(datamap, keys.deidentify, journal),
                   journal, Ledger(engine, keys.ledger), LegalHolds(engine), notices, verifiers, executor,
                   KeptCorrections(engine, sealer, executor))  # fmt: skip
-    relay = OutboxRelay(engine, orm.outbox, runtime.producer)
+    relay = runtime.outbox_relay(orm.outbox)
     worker = DeletionWorker(ports, datamap, runtime.topics, settings, relay.wakeup)
 
     def wake() -> None:

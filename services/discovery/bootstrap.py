@@ -51,7 +51,7 @@ def bootstrap(settings: DiscoverySettings) -> Discovery:
     sealer = Sealer(keystore)
     outbox = Outbox(orm.outbox, runtime.codec)
     connectors = {store.name: open_connector(datamap, store, os.environ) for store in datamap.stores}
-    relay = OutboxRelay(runtime.engine, orm.outbox, runtime.producer)
+    relay = runtime.outbox_relay(orm.outbox)
     reports = ReportPublisher(runtime.engine, sealer, datamap, timedelta(hours=settings.report_ttl_hours))
     worker = DiscoveryWorker(runtime.engine, outbox, runtime.topics, sealer, datamap, connectors, reports, settings,
                              relay.wakeup)  # fmt: skip

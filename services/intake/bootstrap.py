@@ -63,7 +63,7 @@ def bootstrap(settings: IntakeSettings) -> Intake:
     )
     token = settings.api_token.get_secret_value()
     consent = ConsentLookupService(service, settings.optout_url, token)
-    relay = OutboxRelay(runtime.engine, orm.outbox, runtime.producer)
+    relay = runtime.outbox_relay(orm.outbox)
     result_topics = (DISCOVERY_RESULTS, DELETION_RESULTS, OPTOUT_RESULTS)
     results = runtime.consumer(settings.consumer_group, result_topics, orm.inbox, ResultHandlers().handle)
     links = ReportLinks(settings.subject_key_bytes(), settings.public_base_url)

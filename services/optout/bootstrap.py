@@ -42,7 +42,7 @@ def bootstrap(settings: OptoutSettings) -> Optout:
     outbox = Outbox(orm.outbox, runtime.codec)
     keystore = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
     systems = SystemsOfRecord(settings.systems_of_record)
-    relay = OutboxRelay(runtime.engine, orm.outbox, runtime.producer)
+    relay = runtime.outbox_relay(orm.outbox)
     handlers = OptoutHandlers(outbox, topics, Sealer(keystore), systems, settings.downstream_systems,
                               settings.ack_sla_seconds)  # fmt: skip
     consumer = runtime.consumer(settings.consumer_group, (REQUESTS, CONSENT_CHANGES, OPTOUT_ACKS), orm.inbox,
