@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import OperationalError
 
+from services.common.http_guard import BodyLimit, install_validation_errors
 from services.common.runtime import ServiceRuntime
 
 bearer = HTTPBearer(auto_error=False)
@@ -77,6 +78,8 @@ def service_app(service: Service, api_token: str, title: str, description: str, 
 
     app = FastAPI(title=title, version="1", lifespan=lifespan, description=description)
     app.state.api_token = api_token
+    app.add_middleware(BodyLimit, max_bytes=service.runtime.settings.max_body_bytes)
+    install_validation_errors(app)
     app.include_router(ops_router(service.runtime))
 
     @app.exception_handler(OperationalError)

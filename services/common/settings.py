@@ -56,6 +56,9 @@ class CommonSettings(BaseSettings):
     keystore_url: str = "sqlite:///.local/keystore.db"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Largest HTTP request body accepted (413 above it)"
+    )
     log_level: str = "INFO"
     log_file: str | None = None
 

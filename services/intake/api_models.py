@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.common.request_types import RequestType
 from services.common.sensitive import SENSITIVE_CATEGORIES
 
 EARLIEST_KNOW_DATE = date(2022, 1, 1)
+
+# Every field is bounded, so no submission can grow an event past what Kafka accepts (the body limit caps the rest).
+MAX_DATA_POINTS = 10
+MAX_CORRECTIONS = 50
+DataPointName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+DataPointValue = Annotated[str, StringConstraints(max_length=200)]
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,127}$")]
+CorrectedValue = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 
 class Channel(StrEnum):
@@ -45,8 +53,9 @@ class Identifiers(Strict):
 
 
 class Verification(Strict):
-    data_points: dict[str, str] = Field(
+    data_points: dict[DataPointName, DataPointValue] = Field(
         default_factory=dict,
+        max_length=MAX_DATA_POINTS,
         description="Extra facts to match against our records: name, postal_code, date_of_birth",
     )
     signed_declaration: bool = Field(False, description="Signed under penalty of perjury (needed for specific pieces)")
@@ -78,9 +87,12 @@ class SubmitRequest(Strict):
     verification: Verification = Field(default_factory=Verification)
     authorized_agent: AuthorizedAgent | None = None
     date_range: DateRange | None = Field(None, description="Only for know_categories / know_specific")
-    corrections: dict[str, str] | None = Field(None, description="Only for correct: field name -> corrected value")
-    limit_categories: list[str] = Field(
+    corrections: dict[FieldName, CorrectedValue] | None = Field(
+        None, max_length=MAX_CORRECTIONS, description="Only for correct: field name -> corrected value"
+    )
+    limit_categories: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
         default_factory=list,
+        max_length=len(SENSITIVE_CATEGORIES),
         description="Only for limit / opt_in: sensitive PI sub-categories (§1798.140(ae)); empty for limit means all",
     )
 
@@ -94,9 +106,12 @@ class SubmitRequest(Strict):
             raise ValueError("date_range: only know requests carry a date range")
         if self.limit_categories and self.type not in (RequestType.LIMIT, RequestType.OPT_IN):
             raise ValueError("limit_categories: only limit and opt_in requests name sensitive PI categories")
-        unknown = sorted(set(self.limit_categories) - set(SENSITIVE_CATEGORIES))
+        # The unknown names are counted, not quoted: whatever was typed there is not echoed back.
+        unknown = set(self.limit_categories) - set(SENSITIVE_CATEGORIES)
         if unknown:
-            raise ValueError(f"limit_categories: unknown {unknown}; expected any of {list(SENSITIVE_CATEGORIES)}")
+            raise ValueError(f"limit_categories: {len(unknown)} unknown; expected any of {list(SENSITIVE_CATEGORIES)}")
+        if len(set(self.limit_categories)) != len(self.limit_categories):
+            raise ValueError("limit_categories: a category is named more than once")
         return self
 
 

@@ -62,7 +62,8 @@ class ReportLinks:
                 for fmt in formats}  # fmt: skip
 
     def verify(self, request_id: str, expires: int, signature: str, now: datetime) -> None:
-        if not hmac.compare_digest(self.signature(request_id, expires), signature):
+        # Compared as bytes: compare_digest refuses str with characters outside ASCII, and a link is anyone's input.
+        if not hmac.compare_digest(self.signature(request_id, expires).encode(), signature.encode()):
             raise LinkInvalid("this link is not valid for this request")
         if now.timestamp() >= expires:
             raise LinkExpired("this link has expired; ask us for a new copy of your report")

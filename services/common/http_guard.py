@@ -1,0 +1,135 @@
+"""What every service's HTTP surface refuses before a handler runs: bodies over the limit (413, before they are
+read into memory), and validation errors told without echoing what was submitted (keys can be identifiers)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common.metrics import REQUESTS_REJECTED
+
+SUBMITTED_KEY = "*"  # stands for a key the client chose (a dict key, an unknown field): never echoed
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the service's limit."""
+
+
+class BodyLimit:
+    """ASGI middleware: a declared Content-Length over the limit is refused at once; a body without one (chunked)
+    is counted as it arrives and refused as soon as it passes the limit. At most `max_bytes` is ever buffered."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(send)
+            return
+        try:
+            body = await self._read(receive)
+        except BodyTooLarge:
+            await self._refuse(send)
+            return
+        if body is not None:  # None: the client went away before it finished sending
+            await self.app(scope, _replay(body, receive), send)
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _refuse(self, send: Send) -> None:
+        REQUESTS_REJECTED.labels("body_too_large").inc()
+        detail = f"request body too large: at most {self.max_bytes} bytes are accepted; nothing was stored"
+        body = json.dumps({"detail": detail}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close")]  # fmt: skip
+        await send({"type": "http.response.start", "status": status.HTTP_413_CONTENT_TOO_LARGE, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+def install_validation_errors(app: FastAPI) -> None:
+    """422 bodies name the field and the rule only: no submitted value, and no key the client chose."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        known = declared_names(app)
+        errors = [{"field": field_path(error["loc"], known), "error": _rule(error)} for error in exc.errors()]
+        REQUESTS_REJECTED.labels("invalid_body").inc()
+        return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+def _rule(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "not a field this API accepts (its name is not repeated back)"
+    return str(error["msg"])
+
+
+def field_path(location: Iterable[Any], known: frozenset[str]) -> str:
+    """`corrections.*` for `("body", "corrections", "alice@example.com")`: only names the API declares survive."""
+    parts = [part for part in location if part != "body"]
+    return ".".join(str(part) if isinstance(part, int) or part in known else SUBMITTED_KEY for part in parts)
+
+
+def declared_names(app: FastAPI) -> frozenset[str]:
+    """Every property and parameter name in the app's OpenAPI document, and the request locations."""
+    names = {"query", "path", "header", "cookie"}
+    _collect(app.openapi(), names)
+    return frozenset(names)
+
+
+def _collect(node: Any, names: set[str]) -> None:
+    if isinstance(node, dict):
+        names.update(node.get("properties", {}))
+        if isinstance(node.get("name"), str) and "in" in node:
+            names.add(node["name"])
+        for value in node.values():
+            _collect(value, names)
+    elif isinstance(node, list):
+        for value in node:
+            _collect(value, names)
