@@ -55,9 +55,14 @@ def stack_up() -> None:
     env = stack.up()
     console.print(f"Kafka: {env['KAFKA_BOOTSTRAP_SERVERS']}")
     for spec in SERVICES:
-        where = f"{stack.url(spec)}  (docs {stack.url(spec)}/docs)" if spec.http else "running (no HTTP)"
+        docs = (
+            "docs /docs"
+            if spec.name == "intake" or spec.name.startswith("provider-")
+            else "OpenAPI /openapi.json, token"
+        )
+        where = f"{stack.url(spec)}  ({docs})" if spec.http else "running (no HTTP)"
         console.print(f"{spec.name}: {where}")
-    console.print(f"API token: {env['CCPA_API_TOKEN']}")
+    console.print(f"API token (operator): {stack.secrets()['CCPA_API_TOKEN']}")
     console.print(f"Logs: {stack.logs}   Stop with: make down")
 
 

@@ -9,17 +9,18 @@ from fastapi import FastAPI, HTTPException, status
 from services.audit import queries
 from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
-from services.common.http import ApiToken, service_app
+from services.common.auth import TimelineReader
+from services.common.http import service_app
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
     settings = settings or AuditSettings()
     audit = bootstrap(settings)
-    app = service_app(audit, settings.api_token.get_secret_value(), "CCPA audit",
+    app = service_app(audit, settings.credentials(), "CCPA audit",
                       "The compliance timeline materialised from the pipeline's topics.", "audit store")  # fmt: skip
 
     @app.get("/v1/requests/{request_id}/timeline", tags=["timeline"])
-    def get_timeline(request_id: str, _token: ApiToken) -> dict[str, Any]:
+    def get_timeline(request_id: str, _caller: TimelineReader) -> dict[str, Any]:
         """Every event of one request in order, with the §7101 record fields."""
         found = queries.timeline(audit.runtime.engine, request_id)
         if found is None:

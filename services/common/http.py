@@ -1,4 +1,5 @@
-"""Operational HTTP routes every service exposes: /healthz (loops alive), /readyz (deps reachable), /metrics."""
+"""The HTTP shell every service shares: /healthz (loops alive), /readyz (deps reachable), /metrics (token), the
+OpenAPI document (public on intake, the public door; behind a token on the internal services)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Annotated, Protocol
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import OperationalError
 
+from services.common.auth import Credentials, DocsReader, MetricsReader
 from services.common.http_guard import BodyLimit, install_validation_errors
 from services.common.runtime import ServiceRuntime
 
@@ -37,9 +40,20 @@ def ops_router(runtime: ServiceRuntime) -> APIRouter:
         return JSONResponse({"service": runtime.service, "checks": checks}, status_code=code)
 
     @router.get("/metrics")
-    def metrics() -> Response:
-        """Prometheus exposition."""
+    def metrics(_caller: MetricsReader) -> Response:
+        """Prometheus exposition (scraped with a token holding metrics:read)."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def internal_docs_router(app: FastAPI) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/openapi.json", include_in_schema=False)
+    def openapi(_caller: DocsReader) -> JSONResponse:
+        """This internal service's OpenAPI document (a token holding docs:read)."""
+        return JSONResponse(app.openapi())
 
     return router
 
@@ -47,7 +61,8 @@ def ops_router(runtime: ServiceRuntime) -> APIRouter:
 def require_token(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
-    """Bearer API token, compared in constant time."""
+    """One bearer token, compared in constant time: for the demo's stand-ins of outside systems (providers), not
+    for the pipeline's services, whose callers each have their own credential (services/common/auth.py)."""
     expected: str = request.app.state.api_token
     supplied = credentials.credentials if credentials else ""
     if not hmac.compare_digest(supplied.encode(), expected.encode()):
@@ -67,8 +82,10 @@ class Service(Protocol):
     def stop(self) -> None: ...
 
 
-def service_app(service: Service, api_token: str, title: str, description: str, store: str) -> FastAPI:
-    """The FastAPI shell every service shares: start/stop with the app, token, ops routes, store-down as 503."""
+def service_app(service: Service, credentials: Credentials, title: str, description: str, store: str,
+                public_docs: bool = False) -> FastAPI:  # fmt: skip
+    """The FastAPI shell every service shares: start/stop with the app, callers' credentials, ops routes, body limit,
+    validation errors without echoes, store-down as 503. Only the public door (intake) publishes its docs openly."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -76,11 +93,18 @@ def service_app(service: Service, api_token: str, title: str, description: str, 
         yield
         service.stop()
 
-    app = FastAPI(title=title, version="1", lifespan=lifespan, description=description)
-    app.state.api_token = api_token
+    if public_docs:
+        # Swagger UI from the package's own copy: /docs loads nothing from another host and works offline.
+        app = FastAPIOffline(title=title, version="1", lifespan=lifespan, description=description, redoc_url=None)
+    else:
+        app = FastAPI(title=title, version="1", lifespan=lifespan, description=description, openapi_url=None,
+                      docs_url=None, redoc_url=None)  # fmt: skip
+    app.state.credentials = credentials
     app.add_middleware(BodyLimit, max_bytes=service.runtime.settings.max_body_bytes)
     install_validation_errors(app)
     app.include_router(ops_router(service.runtime))
+    if not public_docs:
+        app.include_router(internal_docs_router(app))
 
     @app.exception_handler(OperationalError)
     async def store_down(_request: Request, _exc: OperationalError) -> JSONResponse:

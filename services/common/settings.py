@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.auth import MIN_TOKEN_CHARS, OPERATOR_SCOPES, Credential, Credentials, token_digest
 from services.common.db import PoolSize
 
 MIN_SECRET_BYTES = 32
@@ -96,13 +97,34 @@ class CommonSettings(BaseSettings):
 
 
 class ApiSettings(CommonSettings):
-    """Services with an authenticated HTTP API."""
+    """Services with an authenticated HTTP API: the callers it accepts, each with its own token and scopes."""
 
-    api_token: SecretStr = Field(validation_alias=AliasChoices("CCPA_API_TOKEN", "api_token"))
+    api_credentials: dict[str, Any] = Field(
+        default_factory=dict,
+        description='JSON {"caller": {"sha256": "<hex of its token>", "scopes": [...]}}: who may call what',
+    )
+    api_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("CCPA_API_TOKEN", "api_token"),
+        description="The privacy team's (operator's) token in clear, when not given as a hash in the credentials",
+    )
 
     @field_validator("api_token")
     @classmethod
-    def _token_is_strong(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value()) < 24:
-            raise ValueError("CCPA_API_TOKEN must be at least 24 characters")
+    def _token_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_TOKEN_CHARS:
+            raise ValueError(f"CCPA_API_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
         return value
+
+    @model_validator(mode="after")
+    def _someone_may_call(self) -> ApiSettings:
+        if not self.credentials().credentials:
+            raise ValueError("no caller may use this API: set CCPA_API_CREDENTIALS (or CCPA_API_TOKEN for operators)")
+        return self
+
+    def credentials(self) -> Credentials:
+        credentials = Credentials.parse(self.api_credentials)
+        if self.api_token is None or any(c.caller == "operator" for c in credentials.credentials):
+            return credentials
+        operator = Credential("operator", token_digest(self.api_token.get_secret_value()), OPERATOR_SCOPES)
+        return Credentials([*credentials.credentials, operator])

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, Field, model_validator
 
-from services.common.http import ApiToken, service_app
+from services.common.auth import HoldsWriter
+from services.common.http import service_app
 from services.deletion.bootstrap import bootstrap
 from services.deletion.settings import DeletionSettings
 
@@ -27,18 +28,18 @@ class HoldRequest(BaseModel):
 def create_app(settings: DeletionSettings | None = None) -> FastAPI:
     settings = settings or DeletionSettings()
     deletion = bootstrap(settings)
-    app = service_app(deletion, settings.api_token.get_secret_value(), "CCPA deletion",
+    app = service_app(deletion, settings.credentials(), "CCPA deletion",
                       "Erases, de-identifies or retains per the data map in every store; instructs providers; "
                       "verifies by re-discovery.", "deletion store")  # fmt: skip
 
     @app.post("/v1/legal-holds", tags=["holds"], status_code=201)
-    def place_hold(body: HoldRequest, _token: ApiToken) -> dict[str, Any]:
+    def place_hold(body: HoldRequest, _caller: HoldsWriter) -> dict[str, Any]:
         """Place a legal hold: deletion keeps the subject's (or the store's) records and reports them as exempt."""
         hold = deletion.ports.holds.place(body.reason, subject_key=body.subject_key, store=body.store)
         return {"hold_id": hold.hold_id, "reason": hold.reason, "subject_key": hold.subject_key, "store": hold.store}
 
     @app.delete("/v1/legal-holds/{hold_id}", tags=["holds"])
-    def release_hold(hold_id: str, _token: ApiToken) -> dict[str, Any]:
+    def release_hold(hold_id: str, _caller: HoldsWriter) -> dict[str, Any]:
         """Release a legal hold; later deletions proceed."""
         return {"hold_id": hold_id, "released": deletion.ports.holds.release(hold_id)}
 

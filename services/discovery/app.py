@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI, HTTPException, Response, status
 
-from services.common.http import ApiToken, service_app
+from services.common.auth import ReportsReader
+from services.common.http import service_app
 from services.discovery.bootstrap import bootstrap
 from services.discovery.report import FORMATS
 from services.discovery.reporting import ReportNotFound
@@ -14,12 +15,12 @@ from services.discovery.settings import DiscoverySettings
 def create_app(settings: DiscoverySettings | None = None) -> FastAPI:
     settings = settings or DiscoverySettings()
     discovery = bootstrap(settings)
-    app = service_app(discovery, settings.api_token.get_secret_value(), "CCPA discovery",
+    app = service_app(discovery, settings.credentials(), "CCPA discovery",
                       "Walks the data map for know, delete and correct requests; builds the access report.",
                       "discovery store")  # fmt: skip
 
     @app.get("/internal/v1/reports/{request_id}/{fmt}", tags=["reports"])
-    def report(request_id: str, fmt: str, _token: ApiToken) -> Response:
+    def report(request_id: str, fmt: str, _caller: ReportsReader) -> Response:
         """One rendering of a request's access report, decrypted, for intake to hand to the consumer."""
         if fmt not in FORMATS:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"format must be one of {', '.join(FORMATS)}")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Query, Request, Response, status
+from fastapi import FastAPI, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
 from slowapi.util import get_remote_address
 
+from services.common.auth import ConsentReader, RequestsExtender, RequestsReader
 from services.common.clocks import ExtensionNotAllowed
 from services.common.events import utcnow
-from services.common.http import ApiToken, service_app
+from services.common.http import service_app
 from services.common.identity import InvalidIdentifier
 from services.common.metrics import GPC_SIGNALS, REQUESTS_ACCEPTED, REQUESTS_REJECTED
 from services.intake.api_models import (
@@ -37,6 +38,11 @@ from services.intake.reports import (
 )
 from services.intake.settings import IntakeSettings
 
+UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+RequestId = Annotated[str, Path(pattern=UUID_PATTERN, description="The request id intake answered with (a UUID)")]
+
 
 def carries_gpc(request: Request) -> bool:
     """GPC spec: honour only a header value of exactly "1"; with several Sec-GPC headers, any exact "1"."""
@@ -50,10 +56,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     app = service_app(
         intake,
-        settings.api_token.get_secret_value(),
+        settings.credentials(),
         "CCPA intake",
         "Consumer privacy requests (CCPA/CPRA): submit, track, extend; GPC; consent look-up.",
         "request store",
+        public_docs=True,
     )
     app.state.limiter = limiter
     _install_error_handlers(app)
@@ -81,12 +88,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         )
 
     @app.get("/v1/requests/{request_id}", response_model=RequestStatus, tags=["requests"])
-    def get_request(request_id: str, _token: ApiToken) -> RequestStatus:
+    def get_request(request_id: RequestId, _caller: RequestsReader) -> RequestStatus:
         """Status, due date, extension, the response and, when ready, the access report's download links."""
         return status_of(request_id)
 
     @app.post("/v1/requests/{request_id}/extend", response_model=RequestStatus, tags=["requests"])
-    def extend(request_id: str, body: ExtendRequest, _token: ApiToken) -> RequestStatus:
+    def extend(request_id: RequestId, body: ExtendRequest, _caller: RequestsExtender) -> RequestStatus:
         """Take the one extension (to 90 days in all), with the reason told to the consumer."""
         service.extend(request_id, body.reason, utcnow())
         intake.relay.wakeup.set()
@@ -94,7 +101,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     @app.get("/v1/requests/{request_id}/report", tags=["requests"], response_class=Response)
     def download_report(
-        request_id: str,
+        request_id: RequestId,
         expires: Annotated[int, Query(ge=0, lt=2**40, description="From the link: when it stops working (Unix time)")],
         signature: Annotated[
             str, Query(pattern="^[0-9a-f]{64}$", description="From the link: binds it to this request (hex)")
@@ -121,7 +128,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         return current
 
     @app.post("/v1/consent/lookup", tags=["consent"])
-    def consent_lookup(body: ConsentLookup, _token: ApiToken) -> dict[str, Any]:
+    def consent_lookup(body: ConsentLookup, _caller: ConsentReader) -> dict[str, Any]:
         """Current sale/sharing/limit state for these identifiers, with the GPP string and the confirmation text."""
         return intake.consent.lookup(body.identifiers.given())
 

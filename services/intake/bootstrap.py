@@ -61,7 +61,7 @@ def bootstrap(settings: IntakeSettings) -> Intake:
         subject_secret=settings.subject_key_bytes(),
         topics=runtime.topics,
     )
-    token = settings.api_token.get_secret_value()
+    token = settings.service_token.get_secret_value()
     consent = ConsentLookupService(service, settings.optout_url, token)
     relay = runtime.outbox_relay(orm.outbox)
     result_topics = (DISCOVERY_RESULTS, DELETION_RESULTS, OPTOUT_RESULTS)

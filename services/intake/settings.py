@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 
+from services.common.auth import MIN_TOKEN_CHARS
 from services.common.settings import ApiSettings
 
 
@@ -34,3 +35,13 @@ class IntakeSettings(ApiSettings):
     discovery_url: str = Field("http://127.0.0.1:8002", description="The discovery service, which holds reports")
     public_base_url: str = Field("http://127.0.0.1:8000", description="Where consumers reach intake: report links")
     consumer_group: str = "ccpa-intake"
+    service_token: SecretStr = Field(
+        description="Intake's own token, presented to discovery (reports) and optout (consent look-ups)"
+    )
+
+    @field_validator("service_token")
+    @classmethod
+    def _service_token_is_strong(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < MIN_TOKEN_CHARS:
+            raise ValueError(f"CCPA_SERVICE_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
+        return value

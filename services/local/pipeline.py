@@ -38,7 +38,7 @@ class PipelineConfig:
 def pipeline_env(config: PipelineConfig, stack_secrets: dict[str, str]) -> dict[str, str]:
     return {
         **os.environ,
-        **stack_secrets,
+        **secrets.service_env(stack_secrets),
         "KAFKA_BOOTSTRAP_SERVERS": config.bootstrap_servers,
         "CCPA_TOPIC_NAMESPACE": config.topic_namespace,
         "CCPA_INTAKE_DATABASE_URL": config.intake_db_url,
@@ -86,7 +86,8 @@ class Pipeline:
             "CCPA_DISCOVERY_URL": f"http://127.0.0.1:{discovery_port}",
             "CCPA_PUBLIC_BASE_URL": f"http://127.0.0.1:{intake_port}",
         }
-        self.intake = ServiceProcess("intake", self.env, intake_port, config.log_dir)
+        self.intake = ServiceProcess("intake", {**self.env, **secrets.own_token_env("intake", self.secrets)},
+                                     intake_port, config.log_dir)  # fmt: skip
         self.audit = ServiceProcess("audit", self.env, free_port(), config.log_dir)
         self.optout = ServiceProcess("optout", self.env, optout_port, config.log_dir) if config.optout_db_url else None
         self.downstream = SubscriberProcess(DOWNSTREAM, self.env, config.log_dir) if config.optout_db_url else None
@@ -103,7 +104,12 @@ class Pipeline:
 
     @property
     def auth(self) -> dict[str, str]:
+        """The operator's (the privacy team's) credential."""
         return {"Authorization": f"Bearer {self.token}"}
+
+    def auth_of(self, caller: str) -> dict[str, str]:
+        """Another caller's credential: "intake" or "monitoring"."""
+        return {"Authorization": f"Bearer {self.secrets[secrets.CALLER_TOKENS[caller]]}"}
 
     @property
     def services(self) -> list[ServiceProcess]:

@@ -102,7 +102,7 @@ class LocalStack:
         identity_db = target.app_db_url.removeprefix("sqlite:///")
         return {
             **os.environ,
-            **secrets.load_or_create(self.root / "secrets.json"),
+            **secrets.service_env(self.secrets()),
             **demo_env(target),
             "CCPA_DATAMAP": os.environ.get("CCPA_DATAMAP", str(DATAMAP_PATH)),
             "CCPA_DISCOVERY_DATABASE_URL": os.environ.get(
@@ -124,6 +124,9 @@ class LocalStack:
             "CCPA_SYSTEMS_OF_RECORD": json.dumps([{**company.SYSTEM_OF_RECORD, "url": f"sqlite:///{identity_db}"}]),
             "CCPA_DOWNSTREAM_SYSTEMS": json.dumps(["adtech-sync"]),
         }
+
+    def secrets(self) -> dict[str, str]:
+        return secrets.load_or_create(self.root / "secrets.json")
 
     def up(self) -> dict[str, str]:
         env = self.environment()
@@ -176,13 +179,19 @@ class LocalStack:
         with log_file.open("ab") as sink:
             process = subprocess.Popen(
                 [part.replace("{demo}", str(self.root / "demo")) for part in spec.command],
-                env={**env, "CCPA_LOG_FILE": str(self.logs / f"{spec.name}.json.log")},
+                env={**env, **self._own_env(spec)},
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         write_pid(self._pid_file(spec), process.pid)
+
+    def _own_env(self, spec: ServiceSpec) -> dict[str, str]:
+        return {
+            **secrets.own_token_env(spec.name, self.secrets()),
+            "CCPA_LOG_FILE": str(self.logs / f"{spec.name}.json.log"),
+        }
 
     def _wait_ready(self, spec: ServiceSpec, timeout: float) -> None:
         def alive() -> bool:

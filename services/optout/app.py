@@ -7,8 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from services.common.auth import ConsentReader
 from services.common.events import utcnow
-from services.common.http import ApiToken, service_app
+from services.common.http import service_app
 from services.optout import rules
 from services.optout.bootstrap import bootstrap
 from services.optout.handlers import load_state, state_payload
@@ -18,12 +19,12 @@ from services.optout.settings import OptoutSettings
 def create_app(settings: OptoutSettings | None = None) -> FastAPI:
     settings = settings or OptoutSettings()
     optout = bootstrap(settings)
-    app = service_app(optout, settings.api_token.get_secret_value(), "CCPA opt-out",
+    app = service_app(optout, settings.credentials(), "CCPA opt-out",
                       "Consent state per subject: sale/sharing opt-outs, limits, GPC, GPP/USP strings.",
                       "consent store")  # fmt: skip
 
     @app.get("/v1/consent/{subject_key}", tags=["consent"])
-    def consent(subject_key: str, _token: ApiToken) -> dict[str, Any]:
+    def consent(subject_key: str, _caller: ConsentReader) -> dict[str, Any]:
         """Current state of one subject, with the text a site must show and whether it may ask to opt back in."""
         with optout.runtime.engine.connect() as conn:
             state = load_state(conn, subject_key) or rules.ConsentState()

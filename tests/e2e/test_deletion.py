@@ -224,7 +224,7 @@ def test_deletions_queued_together_are_erased_in_one_batch_each_with_its_own_cou
         found, erased = found_and_erased(world, request_id)
         assert set(erased) == ERASED_STORES and erased == {store: found.get(store, 0) for store in ERASED_STORES}
         assert [e["details"]["verified"] for e in entries(world, request_id, "DeletionVerified")] == [True]
-    metrics = httpx.get(f"{deletion.url}/metrics").text
+    metrics = httpx.get(f"{deletion.url}/metrics", headers=world.pipeline.auth).text
     batches = [line for line in metrics.splitlines() if line.startswith("ccpa_deletion_erasure_batch_size_")]
     assert "ccpa_deletion_erasure_batch_size_count 1.0" in batches, f"one batch: {batches}"
     assert "ccpa_deletion_erasure_batch_size_sum 5.0" in batches, f"of all five: {batches}"

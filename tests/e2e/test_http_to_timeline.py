@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import uuid
 from datetime import datetime
 
 import httpx
@@ -135,7 +136,8 @@ def test_extension_once_and_only_for_know_delete_correct(
         first = client.post(url.format(delete), json=reason, headers=pipeline.auth)
         second = client.post(url.format(delete), json=reason, headers=pipeline.auth)
         not_allowed = client.post(url.format(opt_out), json=reason, headers=pipeline.auth)
-        unknown = client.post(url.format("no-such-request"), json=reason, headers=pipeline.auth)
+        unknown = client.post(url.format(uuid.uuid4()), json=reason, headers=pipeline.auth)
+        malformed = client.post(url.format("no-such-request"), json=reason, headers=pipeline.auth)
         timeline = wait_for_entries(
             client, pipeline.audit.url, delete, pipeline.auth, ["RequestSubmitted", "RequestExtended"]
         )
@@ -145,6 +147,7 @@ def test_extension_once_and_only_for_know_delete_correct(
     assert second.status_code == 409 and "once" in second.json()["detail"]
     assert not_allowed.status_code == 409
     assert unknown.status_code == 404
+    assert malformed.status_code == 422, "request ids are UUIDs"
     assert timeline["record"]["due_at"].startswith(body["due_at"][:10])
 
 
@@ -258,7 +261,7 @@ def test_token_guards_everything_but_submission(pipeline: Pipeline) -> None:
         audit = client.get(f"{pipeline.audit.url}/v1/requests/{request_id}/timeline")
         extend = client.post(f"{pipeline.intake.url}/v1/requests/{request_id}/extend", json={"reason": "x" * 20})
         health = client.get(f"{pipeline.audit.url}/healthz")
-        metrics = client.get(f"{pipeline.intake.url}/metrics")
+        metrics = client.get(f"{pipeline.intake.url}/metrics", headers=pipeline.auth_of("monitoring"))
     assert [no_token.status_code, wrong.status_code, audit.status_code, extend.status_code] == [401] * 4
     assert health.status_code == 200 and health.json()["workers"] == {"timeline-consumer": True}
     assert 'ccpa_requests_accepted_total{channel="api",request_type="opt_out"} 1.0' in metrics.text

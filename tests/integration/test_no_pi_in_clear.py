@@ -139,7 +139,9 @@ def test_known_identifiers_appear_in_clear_nowhere(
                 status = client.get(f"{pipeline.intake.url}/v1/requests/{request_id}", headers=pipeline.auth)
                 timeline = client.get(f"{pipeline.audit.url}/v1/requests/{request_id}/timeline", headers=pipeline.auth)
                 assert find_needles(status.text) == [] and find_needles(timeline.text) == []
-            metrics = "".join(client.get(f"{service.url}/metrics").text for service in pipeline.services)
+            metrics = "".join(
+                client.get(f"{service.url}/metrics", headers=pipeline.auth).text for service in pipeline.services
+            )
     finally:
         pipeline.stop()
 

@@ -119,7 +119,7 @@ def test_consumer_killed_mid_batch_resumes_without_loss_or_double_effect(
         assert_each_submitted_once(pipeline, list(ids.values()))
         assert count_rows(pipeline_config.audit_db_url, "timeline_entries") == len(bodies)
         assert count_rows(pipeline_config.audit_db_url, "request_records") == len(bodies)
-        metrics = httpx.get(f"{pipeline.audit.url}/metrics").text
+        metrics = httpx.get(f"{pipeline.audit.url}/metrics", headers=pipeline.auth).text
         duplicates = re.search(r'ccpa_consumer_messages_total\{[^}]*outcome="duplicate"[^}]*\} (\d+)', metrics)
         assert duplicates and int(duplicates.group(1)) >= 1, "the redelivered events were recognised as duplicates"
     finally:

@@ -111,7 +111,7 @@ def run_outage(pipeline: Pipeline, server: PostgresServer) -> None:
 
 
 def _retries(client: httpx.Client, pipeline: Pipeline) -> int:
-    for line in client.get(f"{pipeline.audit.url}/metrics").text.splitlines():
+    for line in client.get(f"{pipeline.audit.url}/metrics", headers=pipeline.auth).text.splitlines():
         if line.startswith("ccpa_consumer_messages_total") and 'outcome="retried"' in line:
             return int(float(line.rsplit(" ", 1)[1]))
     return 0
