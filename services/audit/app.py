@@ -11,6 +11,7 @@ from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from services.common.auth import TimelineReader
 from services.common.http import service_app
+from services.common.http_guard import RequestId, problems
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
@@ -19,12 +20,12 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
     app = service_app(audit, settings.credentials(), "CCPA audit",
                       "The compliance timeline materialised from the pipeline's topics.", "audit store")  # fmt: skip
 
-    @app.get("/v1/requests/{request_id}/timeline", tags=["timeline"])
-    def get_timeline(request_id: str, _caller: TimelineReader) -> dict[str, Any]:
+    @app.get("/v1/requests/{request_id}/timeline", tags=["timeline"], responses=problems(404))
+    def get_timeline(request_id: RequestId, _caller: TimelineReader) -> dict[str, Any]:
         """Every event of one request in order, with the §7101 record fields."""
         found = queries.timeline(audit.runtime.engine, request_id)
         if found is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no timeline for request {request_id}")
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no timeline for this request")
         return found
 
     return app

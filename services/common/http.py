@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import OperationalError
 
 from services.common.auth import Credentials, DocsReader, MetricsReader
-from services.common.http_guard import BodyLimit, install_validation_errors
+from services.common.http_guard import COMMON_RESPONSES, BodyLimit, install_validation_errors
 from services.common.runtime import ServiceRuntime
 
 bearer = HTTPBearer(auto_error=False)
@@ -39,7 +39,8 @@ def ops_router(runtime: ServiceRuntime) -> APIRouter:
         code = status.HTTP_200_OK if all(checks.values()) else status.HTTP_503_SERVICE_UNAVAILABLE
         return JSONResponse({"service": runtime.service, "checks": checks}, status_code=code)
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=Response,
+                responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}})  # fmt: skip
     def metrics(_caller: MetricsReader) -> Response:
         """Prometheus exposition (scraped with a token holding metrics:read)."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -95,10 +96,11 @@ def service_app(service: Service, credentials: Credentials, title: str, descript
 
     if public_docs:
         # Swagger UI from the package's own copy: /docs loads nothing from another host and works offline.
-        app = FastAPIOffline(title=title, version="1", lifespan=lifespan, description=description, redoc_url=None)
+        app = FastAPIOffline(title=title, version="1", lifespan=lifespan, description=description, redoc_url=None,
+                             responses=COMMON_RESPONSES)  # fmt: skip
     else:
         app = FastAPI(title=title, version="1", lifespan=lifespan, description=description, openapi_url=None,
-                      docs_url=None, redoc_url=None)  # fmt: skip
+                      docs_url=None, redoc_url=None, responses=COMMON_RESPONSES)  # fmt: skip
     app.state.credentials = credentials
     app.add_middleware(BodyLimit, max_bytes=service.runtime.settings.max_body_bytes)
     install_validation_errors(app)

@@ -5,16 +5,64 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, Path, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.metrics import REQUESTS_REJECTED
 
 SUBMITTED_KEY = "*"  # stands for a key the client chose (a dict key, an unknown field): never echoed
+UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+# Path parameters every service reads the same way: malformed ones are a 422 that does not repeat them.
+RequestId = Annotated[str, Path(pattern=UUID_PATTERN, description="A request id as intake answered it (a UUID)")]
+SubjectKey = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="A subject key (64 hex characters)")]
+
+
+class Problem(BaseModel):
+    """What went wrong, for a person: never an identifier."""
+
+    detail: str
+
+
+class FieldProblem(BaseModel):
+    field: str
+    error: str
+
+
+class ValidationProblem(BaseModel):
+    """Each field that broke a rule, and the rule; never the submitted value or a key the client chose."""
+
+    detail: list[FieldProblem]
+
+
+_MEANINGS = {
+    400: "The body could not be read as the declared content type (e.g. not JSON)",
+    401: "No API token, or one no caller holds",
+    403: "The caller's token lacks this route's scope (or the link's signature is wrong)",
+    404: "Nothing of that id",
+    409: "Conflicts with what was done before",
+    410: "Expired or deleted",
+    413: "Request body over the service's limit; nothing was stored",
+    429: "Too many submissions from this client",
+    503: "A dependency (database, another service) is unavailable; nothing was changed",
+}
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` declaring these error statuses with their body."""
+    return {code: {"model": Problem, "description": _MEANINGS[code]} for code in codes}
+
+
+# Declared on every route of every service (the app's `responses`); routes add their own (404, 409, 410, 429).
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **problems(400, 401, 403, 413, 503),
+    422: {"model": ValidationProblem, "description": "A field broke a rule (named, never echoed)"},
+}
 
 
 class BodyTooLarge(Exception):

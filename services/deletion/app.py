@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Path
 from pydantic import BaseModel, Field, model_validator
 
 from services.common.auth import HoldsWriter
@@ -39,7 +39,7 @@ def create_app(settings: DeletionSettings | None = None) -> FastAPI:
         return {"hold_id": hold.hold_id, "reason": hold.reason, "subject_key": hold.subject_key, "store": hold.store}
 
     @app.delete("/v1/legal-holds/{hold_id}", tags=["holds"])
-    def release_hold(hold_id: str, _caller: HoldsWriter) -> dict[str, Any]:
+    def release_hold(hold_id: Annotated[str, Path(max_length=64)], _caller: HoldsWriter) -> dict[str, Any]:
         """Release a legal hold; later deletions proceed."""
         return {"hold_id": hold_id, "released": deletion.ports.holds.release(hold_id)}
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException, Response, status
+from typing import Annotated
+
+from fastapi import FastAPI, HTTPException, Path, Response, status
 
 from services.common.auth import ReportsReader
 from services.common.http import service_app
+from services.common.http_guard import RequestId, problems
 from services.discovery.bootstrap import bootstrap
 from services.discovery.report import FORMATS
 from services.discovery.reporting import ReportNotFound
 from services.discovery.settings import DiscoverySettings
+
+ReportFormat = Annotated[str, Path(pattern=f"^({'|'.join(FORMATS)})$", description=" | ".join(FORMATS))]
 
 
 def create_app(settings: DiscoverySettings | None = None) -> FastAPI:
@@ -19,11 +24,11 @@ def create_app(settings: DiscoverySettings | None = None) -> FastAPI:
                       "Walks the data map for know, delete and correct requests; builds the access report.",
                       "discovery store")  # fmt: skip
 
-    @app.get("/internal/v1/reports/{request_id}/{fmt}", tags=["reports"])
-    def report(request_id: str, fmt: str, _caller: ReportsReader) -> Response:
+    @app.get("/internal/v1/reports/{request_id}/{fmt}", tags=["reports"], response_class=Response,
+             responses={**problems(404), 200: {"description": "The report in that format", "content": {
+                 "application/json": {}, "text/csv": {}, "application/zip": {}, "text/html": {}}}})  # fmt: skip
+    def report(request_id: RequestId, fmt: ReportFormat, _caller: ReportsReader) -> Response:
         """One rendering of a request's access report, decrypted, for intake to hand to the consumer."""
-        if fmt not in FORMATS:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"format must be one of {', '.join(FORMATS)}")
         try:
             stored = discovery.reports.load(request_id, fmt)
         except ReportNotFound as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Path, Query, Request, Response, status
+from fastapi import FastAPI, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
@@ -14,6 +14,7 @@ from services.common.auth import ConsentReader, RequestsExtender, RequestsReader
 from services.common.clocks import ExtensionNotAllowed
 from services.common.events import utcnow
 from services.common.http import service_app
+from services.common.http_guard import RequestId, problems
 from services.common.identity import InvalidIdentifier
 from services.common.metrics import GPC_SIGNALS, REQUESTS_ACCEPTED, REQUESTS_REJECTED
 from services.intake.api_models import (
@@ -38,11 +39,6 @@ from services.intake.reports import (
 )
 from services.intake.settings import IntakeSettings
 
-UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-
-
-RequestId = Annotated[str, Path(pattern=UUID_PATTERN, description="The request id intake answered with (a UUID)")]
-
 
 def carries_gpc(request: Request) -> bool:
     """GPC spec: honour only a header value of exactly "1"; with several Sec-GPC headers, any exact "1"."""
@@ -66,7 +62,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     _install_error_handlers(app)
     service = intake.service
 
-    @app.post("/v1/requests", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted, tags=["requests"])
+    @app.post("/v1/requests", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted, tags=["requests"],
+              responses=problems(409, 429))  # fmt: skip
     @limiter.limit(settings.submit_rate_limit)
     def submit(
         request: Request,
@@ -87,19 +84,22 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             request_id=accepted.request_id, status=accepted.status, acknowledgement=accepted.acknowledgement
         )
 
-    @app.get("/v1/requests/{request_id}", response_model=RequestStatus, tags=["requests"])
+    @app.get("/v1/requests/{request_id}", response_model=RequestStatus, tags=["requests"], responses=problems(404))
     def get_request(request_id: RequestId, _caller: RequestsReader) -> RequestStatus:
         """Status, due date, extension, the response and, when ready, the access report's download links."""
         return status_of(request_id)
 
-    @app.post("/v1/requests/{request_id}/extend", response_model=RequestStatus, tags=["requests"])
+    @app.post("/v1/requests/{request_id}/extend", response_model=RequestStatus, tags=["requests"],
+              responses=problems(404, 409))  # fmt: skip
     def extend(request_id: RequestId, body: ExtendRequest, _caller: RequestsExtender) -> RequestStatus:
         """Take the one extension (to 90 days in all), with the reason told to the consumer."""
         service.extend(request_id, body.reason, utcnow())
         intake.relay.wakeup.set()
         return status_of(request_id)
 
-    @app.get("/v1/requests/{request_id}/report", tags=["requests"], response_class=Response)
+    @app.get("/v1/requests/{request_id}/report", tags=["requests"], response_class=Response,
+             responses={**problems(404, 410), 200: {"description": "The report in the link's format", "content": {
+                 "application/json": {}, "application/zip": {}, "text/html": {}}}})  # fmt: skip
     def download_report(
         request_id: RequestId,
         expires: Annotated[int, Query(ge=0, lt=2**40, description="From the link: when it stops working (Unix time)")],

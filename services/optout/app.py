@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.common.auth import ConsentReader
 from services.common.events import utcnow
 from services.common.http import service_app
+from services.common.http_guard import SubjectKey
 from services.optout import rules
 from services.optout.bootstrap import bootstrap
 from services.optout.handlers import load_state, state_payload
@@ -24,7 +25,7 @@ def create_app(settings: OptoutSettings | None = None) -> FastAPI:
                       "consent store")  # fmt: skip
 
     @app.get("/v1/consent/{subject_key}", tags=["consent"])
-    def consent(subject_key: str, _caller: ConsentReader) -> dict[str, Any]:
+    def consent(subject_key: SubjectKey, _caller: ConsentReader) -> dict[str, Any]:
         """Current state of one subject, with the text a site must show and whether it may ask to opt back in."""
         with optout.runtime.engine.connect() as conn:
             state = load_state(conn, subject_key) or rules.ConsentState()
