@@ -17,9 +17,7 @@ import sqlalchemy as sa
 from services.common.events import utcnow
 from services.common.leases import Leases
 from services.deletion import orm
-from services.deletion.settings import DeletionSettings
 from services.deletion.worker import claim_jobs
-from services.discovery.settings import DiscoverySettings
 from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
@@ -81,8 +79,3 @@ def test_a_killed_workers_jobs_are_taken_over_within_seconds(deletion_db: sa.Eng
     wait_for(all_taken, timeout=4 * LEASE_SECONDS, what="the killed worker's jobs taken over")
     assert sorted(taken) == sorted(JOBS)
     assert time.monotonic() - killed_at <= LEASE_SECONDS + 2
-
-
-@pytest.mark.parametrize("settings", [DeletionSettings, DiscoverySettings])
-def test_the_services_lease_for_seconds_not_minutes(settings: type[DeletionSettings | DiscoverySettings]) -> None:
-    assert settings.model_fields["lease_seconds"].default <= 15
