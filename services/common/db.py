@@ -91,10 +91,44 @@ def create_tables(metadata: sa.MetaData, engine: sa.Engine, attempts: int = 3) -
     for attempt in range(1, attempts + 1):
         try:
             metadata.create_all(engine)
-            return
+            break
         except (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
             if attempt == attempts or "already exists" not in str(exc.orig):
                 raise
+    add_missing_columns(metadata, engine)
+
+
+def add_missing_columns(metadata: sa.MetaData, engine: sa.Engine) -> list[str]:
+    """Add the nullable columns a table gained after its database was created (create_all only creates missing
+    tables), by ALTER TABLE … ADD COLUMN; returns them as table.column. A missing NOT NULL column is refused."""
+    added = []
+    for table in metadata.sorted_tables:
+        present = _column_names(engine, table)
+        for column in (column for column in table.columns if present and column.name not in present):
+            if not column.nullable:
+                raise RuntimeError(f"{table.name}.{column.name} is missing and is NOT NULL: migrate it by hand")
+            _add_column(engine, table, column)
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
+def _column_names(engine: sa.Engine, table: sa.Table) -> set[str]:
+    inspector = sa.inspect(engine)
+    if not inspector.has_table(table.name, schema=table.schema):
+        return set()
+    return {column["name"] for column in inspector.get_columns(table.name, schema=table.schema)}
+
+
+def _add_column(engine: sa.Engine, table: sa.Table, column: sa.Column[Any]) -> None:
+    quote = engine.dialect.identifier_preparer
+    kind = column.type.compile(dialect=engine.dialect)
+    statement = f"ALTER TABLE {quote.format_table(table)} ADD COLUMN {quote.quote(column.name)} {kind}"
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    except (sa.exc.ProgrammingError, sa.exc.OperationalError):
+        if column.name not in _column_names(engine, table):  # else another process added it at the same moment
+            raise
 
 
 def insert_for(conn: sa.Connection, table: sa.Table) -> Any:

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from services.common.db import UtcDateTime
 from services.common.inbox import inbox_table
+from services.common.leases import lease_columns
 from services.common.outbox import outbox_table
 
 metadata = sa.MetaData()
@@ -26,7 +27,7 @@ jobs = sa.Table(
     sa.Column("verifications", sa.Integer, nullable=False, default=0),
     sa.Column("verified", sa.Boolean),
     sa.Column("next_attempt_at", Timestamp, nullable=False),
-    sa.Column("lease_until", Timestamp),
+    *lease_columns(),
     sa.Column("erased_at", Timestamp),
     sa.Column("completed_at", Timestamp),
     sa.Index("ix_deletion_jobs_due", "stage", "next_attempt_at"),

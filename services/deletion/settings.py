@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from services.common.leases import DEFAULT_LEASE_SECONDS, LeaseSeconds
 from services.common.settings import ApiSettings
 
 
@@ -20,7 +21,7 @@ class DeletionSettings(ApiSettings):
         0.0, ge=0, description="How long the first deletion due waits for others to join its erasure batch"
     )
     concurrent_steps: int = Field(32, ge=1, description="Verification, answer and correction steps run at once")
-    lease_seconds: float = Field(300.0, gt=0)
+    lease_seconds: LeaseSeconds = DEFAULT_LEASE_SECONDS
     verification_attempts: int = Field(3, ge=1, description="Erase-and-verify rounds before answering unverified")
     provider_grace_seconds: float = Field(
         30.0, ge=0, description="How long the response waits for provider confirmations before listing them pending"

@@ -19,6 +19,7 @@ from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.datamap import DataMap
 from services.common.db import insert_for
 from services.common.events import Event, utcnow
+from services.common.leases import RELEASED, LeaseLost, Leases
 from services.common.metrics import ERASURE_BATCH
 from services.common.outbox import Outbox
 from services.common.stores.base import StoreConnector
@@ -80,22 +81,24 @@ class DeletionWorker:
         self.last_loop_at = datetime.now(UTC)
         self.next_recheck = 0.0
         self.pool = ThreadPoolExecutor(settings.concurrent_steps, thread_name_prefix="deletion-step")
+        self.leases = Leases(ports.engine, orm.jobs, "request_id", settings.lease_seconds)
 
     def run(self, stop: threading.Event) -> None:
-        try:
-            while not stop.is_set():
-                self.last_loop_at = datetime.now(UTC)
-                jobs = self.claim_due(self.settings.claim_batch)
-                self.step_all(jobs)
-                self.report_overdue()
-                if time.monotonic() >= self.next_recheck:
-                    self.next_recheck = time.monotonic() + self.settings.recheck_corrections_seconds
-                    self.recheck_corrections()
-                if not jobs:
-                    self.wakeup.wait(self.settings.poll_seconds)
-                    self.wakeup.clear()
-        finally:
-            self.pool.shutdown(wait=True)
+        with self.leases.heartbeat():
+            try:
+                while not stop.is_set():
+                    self.last_loop_at = datetime.now(UTC)
+                    jobs = self.claim_due(self.settings.claim_batch)
+                    self.step_all(jobs)
+                    self.report_overdue()
+                    if time.monotonic() >= self.next_recheck:
+                        self.next_recheck = time.monotonic() + self.settings.recheck_corrections_seconds
+                        self.recheck_corrections()
+                    if not jobs:
+                        self.wakeup.wait(self.settings.poll_seconds)
+                        self.wakeup.clear()
+            finally:
+                self.pool.shutdown(wait=True)
 
     def step_all(self, jobs: list[sa.Row[Any]]) -> None:
         """Deletions due for erasure are erased together (a log store is rewritten once for all of them); every
@@ -103,13 +106,16 @@ class DeletionWorker:
         log passes."""
         erasing = [job for job in jobs if job.stage == "erasing" and job.operation == "delete"]
         others = [self.pool.submit(self.step_safely, job) for job in jobs if job not in erasing]
-        if erasing:
-            self.erase_batch(erasing)  # meanwhile the pool verifies and answers the others
+        try:
+            if erasing:
+                self.erase_batch(erasing)  # meanwhile the pool verifies and answers the others
+        finally:
+            self.leases.release(*(job.request_id for job in erasing))
         for step in others:
             step.result()
 
     def claim_due(self, limit: int = 8) -> list[sa.Row[Any]]:
-        return claim_jobs(self.ports.engine, limit, self.settings.lease_seconds, self.settings.erasure_linger_seconds)
+        return claim_jobs(self.leases, limit, self.settings.erasure_linger_seconds)
 
     def step_safely(self, job: sa.Row[Any]) -> None:
         self.last_loop_at = datetime.now(UTC)
@@ -118,18 +124,26 @@ class DeletionWorker:
         except Exception as exc:
             self._failed(job, exc)
         finally:
+            self.leases.release(job.request_id)
             self.relay_wakeup.set()
 
     def _failed(self, job: sa.Row[Any], exc: Exception) -> None:
         """Log and reschedule (abandon, if its identifiers were shredded); never raises, so one job's failure
-        cannot stop the worker. If even rescheduling fails, the job's lease lapses and it is claimed again."""
+        cannot stop the worker. If even rescheduling fails, the job's lease lapses and it is claimed again; if the
+        lease was lost, the job is another process's now and nothing is written."""
         try:
+            if isinstance(exc, LeaseLost):
+                log.warning("lease lost mid-step; another process has the job", extra={"request_id": job.request_id})
+                return
             if isinstance(exc, KeyShredded):
                 log.warning("identifiers shredded before erasure; job abandoned", extra={"request_id": job.request_id})
                 self._move(job, "abandoned")
                 return
             log.error("deletion step failed; it will be retried", exc_info=exc, extra={"request_id": job.request_id})
             self._move(job, job.stage, retry=True)
+        except LeaseLost:
+            log.warning("lease lost before rescheduling; another process has the job",
+                        extra={"request_id": job.request_id})  # fmt: skip
         except Exception:
             log.exception("could not reschedule a failed step", extra={"request_id": job.request_id})
 
@@ -384,7 +398,9 @@ class DeletionWorker:
 
     def _move(self, job: sa.Row[Any], stage: str, conn: sa.Connection | None = None, retry: bool = False,
               retry_in: float | None = None, erased: bool = False, completed: bool = False) -> None:  # fmt: skip
-        values: dict[str, Any] = {"stage": stage, "lease_until": None, "next_attempt_at": utcnow()}
+        """Commit the job's next stage, only while this process holds its lease (LeaseLost otherwise, which rolls
+        back the step's transaction: the process that took the job over does the step again)."""
+        values: dict[str, Any] = {"stage": stage, "next_attempt_at": utcnow(), **RELEASED}
         if retry:
             delay = min(self.settings.retry_max_seconds, self.settings.retry_initial_seconds * 2**job.attempts)
             values |= {"attempts": job.attempts + 1, "next_attempt_at": utcnow() + timedelta(seconds=delay)}
@@ -394,12 +410,12 @@ class DeletionWorker:
             values["erased_at"] = utcnow()
         if completed:
             values["completed_at"] = utcnow()
-        statement = sa.update(orm.jobs).where(orm.jobs.c.request_id == job.request_id).values(**values)
+        statement = sa.update(orm.jobs).where(self.leases.owned(job.request_id)).values(**values)
         if conn is not None:
-            conn.execute(statement)
+            _moved(conn.execute(statement))
             return
         with self.ports.engine.begin() as own:
-            own.execute(statement)
+            _moved(own.execute(statement))
 
     def _event(self, job: sa.Row[Any], event_type: str, payload: dict[str, Any]) -> Event:
         return Event(event_type, job.subject_key, PRODUCER, request_id=job.request_id, payload=payload)
@@ -411,12 +427,12 @@ _FINISH_FIRST = (sa.case((orm.jobs.c.stage == "answering", 0), (orm.jobs.c.stage
                  orm.jobs.c.next_attempt_at)  # fmt: skip
 
 
-def claim_jobs(engine: sa.Engine, limit: int, lease_seconds: float, linger_seconds: float = 0.0) -> list[sa.Row[Any]]:
+def claim_jobs(leases: Leases, limit: int, linger_seconds: float = 0.0) -> list[sa.Row[Any]]:
     """Lease up to `limit` due jobs, answers and verifications first. With a linger, deletions due for erasure are
     claimed together, and only once the oldest of them has waited `linger_seconds`."""
     now, jobs = utcnow(), orm.jobs
-    free = sa.or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now)
-    due = sa.and_(jobs.c.stage.in_(("erasing", "verifying", "answering")), jobs.c.next_attempt_at <= now, free)
+    due = sa.and_(jobs.c.stage.in_(("erasing", "verifying", "answering")), jobs.c.next_attempt_at <= now,
+                  leases.free(now))  # fmt: skip
     chosen = due
     if linger_seconds > 0:
         # Decided in the claiming statement itself: a check before it could see none, and the claim then take the
@@ -424,22 +440,18 @@ def claim_jobs(engine: sa.Engine, limit: int, lease_seconds: float, linger_secon
         other = orm.jobs.alias("lingering")
         has_lingered = sa.exists().where(
             other.c.stage == "erasing", other.c.operation == "delete",
-            other.c.next_attempt_at <= now - timedelta(seconds=linger_seconds),
-            sa.or_(other.c.lease_until.is_(None), other.c.lease_until < now),
+            other.c.next_attempt_at <= now - timedelta(seconds=linger_seconds), leases.free(now, other),
         )  # fmt: skip
         erasing = sa.and_(jobs.c.stage == "erasing", jobs.c.operation == "delete")
         chosen = sa.and_(due, sa.or_(sa.not_(erasing), has_lingered))
-    claimed = []
-    with engine.begin() as conn:
-        # Each lease re-checks only that the job is still due and free (another replica may have taken it): the
-        # linger was decided by the SELECT, and leasing the oldest must not hold back the rest of its batch.
-        for row in conn.execute(sa.select(jobs).where(chosen).order_by(*_FINISH_FIRST).limit(limit)).all():
-            lease = now + timedelta(seconds=lease_seconds)
-            taken = conn.execute(sa.update(jobs).where(jobs.c.request_id == row.request_id, due)
-                                 .values(lease_until=lease))  # fmt: skip
-            if taken.rowcount == 1:
-                claimed.append(row)
-    return claimed
+    # Each lease re-checks only that the job is still due and free (another replica may have taken it): the
+    # linger was decided by the SELECT, and leasing the oldest must not hold back the rest of its batch.
+    return leases.claim(sa.select(jobs).where(chosen).order_by(*_FINISH_FIRST).limit(limit), due, now)
+
+
+def _moved(result: sa.CursorResult[Any]) -> None:
+    if result.rowcount != 1:
+        raise LeaseLost("the job's lease lapsed and another process claimed it")
 
 
 def _merged(before: StoreOutcome | None, after: StoreOutcome) -> StoreOutcome:

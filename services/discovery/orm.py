@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from services.common.db import UtcDateTime
 from services.common.inbox import inbox_table
+from services.common.leases import lease_columns
 from services.common.outbox import outbox_table
 
 metadata = sa.MetaData()
@@ -24,7 +25,7 @@ runs = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),  # pending | complete
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("next_attempt_at", Timestamp, nullable=False),
-    sa.Column("lease_until", Timestamp),
+    *lease_columns(),
     sa.Column("started_at", Timestamp, nullable=False),
     sa.Column("completed_at", Timestamp),
     sa.Index("ix_discovery_runs_due", "status", "next_attempt_at"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from services.common.leases import DEFAULT_LEASE_SECONDS, LeaseSeconds
 from services.common.settings import ApiSettings
 
 
@@ -17,4 +18,4 @@ class DiscoverySettings(ApiSettings):
     retry_max_seconds: float = Field(300.0, gt=0, description="Longest wait between two searches of a store")
     poll_seconds: float = Field(1.0, gt=0, description="How often due retries are looked for when nothing wakes us")
     report_ttl_hours: float = Field(24.0 * 14, gt=0, description="How long a report and its download link live")
-    lease_seconds: float = Field(300.0, gt=0, description="A replica that crashed mid-walk loses its claim after this")
+    lease_seconds: LeaseSeconds = DEFAULT_LEASE_SECONDS

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.datamap import DataMap
 from services.common.events import Event, utcnow
+from services.common.leases import RELEASED, LeaseLost, Leases
 from services.common.metrics import DISCOVERY_RUNS, STORE_SEARCHES, WALK_SECONDS
 from services.common.outbox import Outbox
 from services.common.stores.base import FoundRecord, StoreConnector
@@ -58,46 +59,40 @@ class DiscoveryWorker:
         self.wakeup = threading.Event()
         self.last_loop_at = datetime.now(UTC)
         self.pool = ThreadPoolExecutor(settings.concurrent_requests, thread_name_prefix="discovery-walk")
+        self.leases = Leases(engine, orm.runs, "request_id", settings.lease_seconds)
 
     def run(self, stop: threading.Event) -> None:
-        try:
-            while not stop.is_set():
-                self.last_loop_at = datetime.now(UTC)
-                claimed = self.claim_due(self.settings.concurrent_requests)
-                if claimed:
-                    list(self.pool.map(self.process_safely, claimed))
-                    continue
-                self.reports.purge_expired()
-                self.wakeup.wait(self.settings.poll_seconds)
-                self.wakeup.clear()
-        finally:
-            self.pool.shutdown(wait=True)
+        with self.leases.heartbeat():
+            try:
+                while not stop.is_set():
+                    self.last_loop_at = datetime.now(UTC)
+                    claimed = self.claim_due(self.settings.concurrent_requests)
+                    if claimed:
+                        list(self.pool.map(self.process_safely, claimed))
+                        continue
+                    self.reports.purge_expired()
+                    self.wakeup.wait(self.settings.poll_seconds)
+                    self.wakeup.clear()
+            finally:
+                self.pool.shutdown(wait=True)
 
     def claim_due(self, limit: int) -> list[sa.Row[Any]]:
-        now = utcnow()
-        runs = orm.runs
-        free = sa.or_(runs.c.lease_until.is_(None), runs.c.lease_until < now)
-        due = sa.and_(runs.c.status == "pending", runs.c.next_attempt_at <= now, free)
-        claimed = []
-        with self.engine.begin() as conn:
-            candidates = conn.execute(sa.select(runs).where(due).order_by(runs.c.next_attempt_at).limit(limit)).all()
-            lease = now + timedelta(seconds=self.settings.lease_seconds)
-            for row in candidates:
-                taken = conn.execute(sa.update(runs).where(runs.c.request_id == row.request_id, due)
-                                     .values(lease_until=lease))  # fmt: skip
-                if taken.rowcount == 1:
-                    claimed.append(row)
-        return claimed
+        now, runs = utcnow(), orm.runs
+        due = sa.and_(runs.c.status == "pending", runs.c.next_attempt_at <= now, self.leases.free(now))
+        return self.leases.claim(sa.select(runs).where(due).order_by(runs.c.next_attempt_at).limit(limit), due, now)
 
     def process_safely(self, run: sa.Row[Any]) -> None:
         # The heartbeat moves with every walk, not only between batches: a batch of slow walks is not a dead loop.
         self.last_loop_at = datetime.now(UTC)
         try:
             self.process(run)
+        except LeaseLost:
+            log.warning("lease lost mid-walk; another process has the run", extra={"request_id": run.request_id})
         except Exception:
             log.exception("discovery run failed; it will be retried", extra={"request_id": run.request_id})
             self._reschedule_only(run)
         finally:
+            self.leases.release(run.request_id)
             self.last_loop_at = datetime.now(UTC)
 
     def process(self, run: sa.Row[Any]) -> None:
@@ -123,8 +118,7 @@ class DiscoveryWorker:
         with self.engine.begin() as conn:
             events = self._store_events(conn, run, outcomes, attempt, tick)
             if complete:
-                if not self._mark(conn, run, attempt, status="complete"):
-                    return  # another replica completed it meanwhile
+                self._mark(conn, run, attempt, status="complete")
                 events += self._completion_events(conn, run, attempt, result, records, rendered, tick)
             else:
                 self._mark(conn, run, attempt, status="pending", retry_at=self._retry_at(attempt))
@@ -186,24 +180,31 @@ class DiscoveryWorker:
         return events
 
     def _mark(self, conn: sa.Connection, run: sa.Row[Any], attempt: int, status: str,
-              retry_at: datetime | None = None) -> bool:  # fmt: skip
-        values: dict[str, Any] = {"attempts": attempt, "status": status, "lease_until": None}
+              retry_at: datetime | None = None) -> None:  # fmt: skip
+        """Commit the run's new status, only while this process holds its lease: LeaseLost otherwise, which rolls
+        back the walk's transaction (the process that took the run over walks it again)."""
+        values: dict[str, Any] = {"attempts": attempt, "status": status, **RELEASED}
         if status == "complete":
             values["completed_at"] = utcnow()
         if retry_at is not None:
             values["next_attempt_at"] = retry_at
         runs = orm.runs
-        updated = conn.execute(sa.update(runs).where(runs.c.request_id == run.request_id, runs.c.status == "pending")
+        updated = conn.execute(sa.update(runs).where(self.leases.owned(run.request_id), runs.c.status == "pending")
                                .values(**values))  # fmt: skip
-        return updated.rowcount == 1
+        if updated.rowcount != 1:
+            raise LeaseLost("the run's lease lapsed and another process claimed it")
 
     def _retry_at(self, attempt: int) -> datetime:
         delay = min(self.settings.retry_max_seconds, self.settings.retry_initial_seconds * 2 ** (attempt - 1))
         return utcnow() + timedelta(seconds=delay)
 
     def _reschedule_only(self, run: sa.Row[Any]) -> None:
-        with self.engine.begin() as conn:
-            self._mark(conn, run, run.attempts + 1, status="pending", retry_at=self._retry_at(run.attempts + 1))
+        try:
+            with self.engine.begin() as conn:
+                self._mark(conn, run, run.attempts + 1, status="pending", retry_at=self._retry_at(run.attempts + 1))
+        except LeaseLost:
+            log.warning("lease lost before rescheduling; another process has the run",
+                        extra={"request_id": run.request_id})  # fmt: skip
 
     def _finish(self, run: sa.Row[Any], status: str) -> None:
         with self.engine.begin() as conn:

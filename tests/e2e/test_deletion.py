@@ -181,13 +181,13 @@ def test_deletion_killed_after_erasing_resumes_without_double_counts(world: Worl
     deletion = world.pipeline.deletion
     assert deletion is not None
     deletion.stop()
-    # The dead worker's claim on the job lapses after its lease; a short one keeps the test short.
-    deletion.start(extra_env={"CCPA_FAULTS": "deletion.after_erase", "CCPA_LEASE_SECONDS": "3"})
+    # With the default lease: the dead worker stops renewing its claim, which lapses within seconds (it was 300 s).
+    deletion.start(extra_env={"CCPA_FAULTS": "deletion.after_erase"})
     request_id = delete(world, 0)
     assert deletion.wait_exit(timeout=90) == 86
     assert entries(world, request_id, "StoreErased") == []
     deletion.start()
-    answered(world, request_id)
+    answered(world, request_id, timeout=60)
     found, erased = found_and_erased(world, request_id)
     assert set(erased) == ERASED_STORES
     assert erased == {store: found[store] for store in ERASED_STORES}

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.events import utcnow
+from services.common.leases import Leases
 from services.deletion import orm
 from services.deletion.worker import claim_jobs
 
@@ -28,7 +29,8 @@ def add_job(deletion_db: sa.Engine, request_id: str, stage: str, seconds_ago: fl
 
 
 def claimed(deletion_db: sa.Engine, linger: float) -> list[str]:
-    return [row.request_id for row in claim_jobs(deletion_db, limit=64, lease_seconds=60, linger_seconds=linger)]
+    leases = Leases(deletion_db, orm.jobs, "request_id", seconds=60)
+    return [row.request_id for row in claim_jobs(leases, limit=64, linger_seconds=linger)]
 
 
 def test_without_a_linger_every_due_job_is_claimed_at_once(deletion_db: sa.Engine) -> None:
