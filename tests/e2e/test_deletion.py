@@ -12,10 +12,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.common.crypto import subject_key_of
+from services.common.crypto import KeyShredded, KeyStore, data_keys, subject_key_of
 from services.common.identity import IdentifierKind
 from services.common.localstack import DatabaseServer
-from tests.e2e.demo_world import World, demo_world, publish_request, submit
+from tests.e2e.demo_world import World, completed, demo_world, download, keystore_of, publish_request, submit
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -278,3 +278,55 @@ def test_unconfirmed_instructions_show_as_overdue(world: World) -> None:
     finally:
         deletion.stop()
         deletion.start()
+
+
+def discovery_reports(world: World, table: str, request_id: str) -> int:
+    engine = sa.create_engine(str(world.pipeline.config.discovery_db_url))
+    with engine.connect() as conn:
+        count = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE request_id = :r"), {"r": request_id})
+        found = int(count.scalar_one())
+    engine.dispose()
+    return found
+
+
+def key_ids(keystore: KeyStore, subject_key: str, live: bool = False) -> list[str]:
+    query = sa.select(data_keys.c.key_id).where(data_keys.c.subject_key == subject_key)
+    if live:
+        query = query.where(data_keys.c.wrapped_key.is_not(None))
+    with keystore.engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def test_a_completed_deletion_revokes_and_destroys_the_reports_and_shreds_the_key(world: World) -> None:
+    subject = world.customers[32]
+    key = subject_key(world, subject.email)
+    know = submit(world, subject, "know_specific")
+    links = completed(world, know)["report"]["links"]
+    assert subject.email in download(links["json"]).text  # the report holds the subject's data until the deletion
+    keystore = keystore_of(world)
+    old_keys = key_ids(keystore, key)
+    assert old_keys and keystore.key_by_id(old_keys[0])
+
+    answered(world, delete(world, 32))
+
+    for fmt in ("json", "html", "csv"):
+        gone = httpx.get(links[fmt], timeout=30)
+        assert gone.status_code == 410, gone.text
+        assert "deleted with your data" in gone.json()["detail"]
+        assert subject.email not in gone.text and subject.full_name not in gone.text
+    assert world.get(know).get("report") is None  # the status lists no links any more
+    for key_id in old_keys:
+        with pytest.raises(KeyShredded):
+            keystore.key_by_id(key_id)
+    wait_for(lambda: discovery_reports(world, "reports", know) == 0, timeout=30, what="report bytes destroyed")
+    assert discovery_reports(world, "destroyed_reports", know) == 3  # which renderings went, never their content
+
+    [destroyed] = wait_for(partial(entries, world, know, "ReportDestroyed"), timeout=30, what="ReportDestroyed")
+    assert sorted(destroyed["details"]["formats"]) == ["csv", "html", "json"]
+    assert destroyed["producer"] == "discovery"
+
+    # A later request of the same subject still works: intake seals it under a new data key, discovery opens it,
+    # and its report (of what the deletion kept) is not revoked by the earlier deletion.
+    later = completed(world, submit(world, subject, "know_categories"))
+    assert download(later["report"]["links"]["json"]).status_code == 200
+    assert [key_id for key_id in key_ids(keystore, key, live=True) if key_id not in old_keys]
