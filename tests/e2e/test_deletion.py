@@ -4,6 +4,7 @@ log files) → signed instructions to both providers, confirmed → re-discovery
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -12,7 +13,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.common.crypto import KeyShredded, KeyStore, data_keys, subject_key_of
+from services.common.crypto import KeyShredded, KeyStore, Sealer, data_keys, subject_key_of
 from services.common.identity import IdentifierKind
 from services.common.localstack import DatabaseServer
 from tests.e2e.demo_world import World, completed, demo_world, download, keystore_of, publish_request, submit
@@ -116,9 +117,13 @@ def test_replayed_erasure_gives_the_same_counts(world: World) -> None:
     answered(world, request_id)
     first = {e["details"]["store"]: e["details"]["actions"] for e in entries(world, request_id, "StoreErased")}
     engine = sa.create_engine(str(world.pipeline.config.deletion_db_url))
+    # The answer shredded the subject's key; a job that never got that far would still hold readable identifiers.
+    key = subject_key(world, world.customers[30].email)
+    sealed = Sealer(keystore_of(world)).seal({"email": [world.customers[30].email]}, key, request_id).to_json()
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE deletion_jobs SET stage = 'erasing', verifications = 0, verified = NULL, "
-                             "next_attempt_at = now() WHERE request_id = :r"), {"r": request_id})  # fmt: skip
+                             "identifiers_sealed = CAST(:s AS JSON), next_attempt_at = now() WHERE request_id = :r"),
+                     {"r": request_id, "s": json.dumps(sealed)})  # fmt: skip
         conn.execute(sa.text("DELETE FROM deletion_reported WHERE request_id = :r AND event_type = 'StoreErased'"),
                      {"r": request_id})  # fmt: skip
     engine.dispose()
