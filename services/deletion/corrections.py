@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.crypto import Sealed, Sealer
+from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.datamap import Collection, DataMap, Field, Store
 from services.common.db import UtcDateTime
 from services.common.stores.sql import column_value, reflect_table, sql_engine
@@ -170,7 +170,11 @@ class KeptCorrections:
             rows = conn.execute(sa.select(kept_corrections)).all()
         reverted = []
         for row in rows:
-            document = self.sealer.open(Sealed.from_json(row.sealed), row.subject_key, row.request_id)
+            try:
+                document = self.sealer.open(Sealed.from_json(row.sealed), row.subject_key, row.request_id)
+            except KeyShredded:
+                self._forget(row)  # the subject was deleted and its key shredded: nothing is left to keep correct
+                continue
             identifiers = {kind: frozenset(values) for kind, values in document["identifiers"].items()}
             only = (row.store, row.collection, row.field)
             corrections = {document["key"]: document["value"]}
@@ -178,3 +182,10 @@ class KeptCorrections:
                 if item.records:
                     reverted.append((row, item))
         return reverted
+
+    def _forget(self, row: Any) -> None:
+        table = kept_corrections
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(table).where(table.c.request_id == row.request_id, table.c.store == row.store,
+                                                table.c.collection == row.collection,
+                                                table.c.field == row.field))  # fmt: skip

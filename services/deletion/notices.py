@@ -28,6 +28,7 @@ class NoticeStatus:
     confirmed: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     not_notified: dict[str, str] = field(default_factory=dict)
+    undelivered: list[str] = field(default_factory=list)  # still to be sent: the payload needs the data key
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (event type, instruction, payload)
 
 
@@ -54,6 +55,8 @@ def status_of(rows: list[InstructionRow], roles: Mapping[str, str]) -> NoticeSta
                                    "confirmation_id": row.confirmation_id}))  # fmt: skip
         elif row.state in WAITING:
             status.pending.append(row.recipient)
+        if row.state is State.PENDING:
+            status.undelivered.append(row.recipient)
     return status
 
 

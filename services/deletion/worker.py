@@ -305,7 +305,7 @@ class DeletionWorker:
         completed = self._event(job, "DeletionCompleted", {
             "operation": "delete", "verified": verified, "stores": stores, "exemptions": exemptions,
             "providers_confirmed": list(status.confirmed), "providers_pending": list(status.pending),
-            "not_notified": not_notified,
+            "not_notified": not_notified, "undelivered": list(status.undelivered),
         })  # fmt: skip
         return [completed, self._event(job, "RequestCompleted", {"outcome": outcome, "summary": summary})]
 

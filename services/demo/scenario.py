@@ -219,6 +219,7 @@ def _summary(entry: dict[str, Any]) -> str:
         "DiscoveryCompleted": ("records", "categories"),
         "ReportReady": ("formats", "records", "period_start", "expires_at"),
         "ReportDownloaded": ("format", "bytes"),
+        "ReportDestroyed": ("formats", "deletion_request_id"),
         "StoreErased": ("store", "outcome", "actions"),
         "ProviderInstructed": ("recipient", "outcome", "explanation"),
         "ProviderConfirmed": ("recipient",),

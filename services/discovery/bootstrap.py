@@ -1,4 +1,5 @@
-"""Composition root of discovery: data map, store connectors, request consumer, walk worker, relay."""
+"""Composition root of discovery: data map, store connectors, request (and deletion results) consumer, walk worker,
+relay."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
 from services.common.stores.base import StoreConnector
 from services.common.stores.factory import open_connector
-from services.common.topics import REQUESTS
+from services.common.topics import DELETION_RESULTS, REQUESTS
 from services.discovery import orm
 from services.discovery.handlers import DiscoveryHandlers
 from services.discovery.reporting import ReportPublisher
@@ -61,5 +62,6 @@ def bootstrap(settings: DiscoverySettings) -> Discovery:
         relay.wakeup.set()
         worker.wakeup.set()
 
-    consumer = runtime.consumer(settings.consumer_group, (REQUESTS,), orm.inbox, handlers.handle, after_commit=wake)
+    consumer = runtime.consumer(settings.consumer_group, (REQUESTS, DELETION_RESULTS), orm.inbox, handlers.handle,
+                                after_commit=wake)  # fmt: skip
     return Discovery(runtime, datamap, connectors, consumer, worker, relay, reports)

@@ -1,4 +1,5 @@
-"""Discovery use cases on the request stream: a verified know, delete or correct request opens a discovery run.
+"""Discovery use cases on the request stream: a verified know, delete or correct request opens a discovery run;
+a completed deletion (on the deletion results) destroys the subject's access reports.
 
 The walk itself happens in the worker (it may wait for a store to come back); this handler only makes the run
 durable and announces it, in the consumer's transaction.
@@ -21,6 +22,7 @@ from services.common.outbox import Outbox
 from services.common.request_types import RequestType
 from services.common.topics import DISCOVERY_RESULTS, TopicNames
 from services.discovery import orm
+from services.discovery.destruction import ReportDestruction, destroys_reports
 
 PRODUCER = "discovery"
 DISCOVERED_TYPES = frozenset(
@@ -57,10 +59,13 @@ class DiscoveryHandlers:
         self.outbox = outbox
         self.topics = topics
         self.datamap = datamap
+        self.destruction = ReportDestruction()
 
     def handle(self, event: Event, conn: sa.Connection, _delivery: Delivery) -> None:
         if event.event_type == "RequestSubmitted" and event.request_id and needs_discovery(event.payload):
             self.open_run(event, conn)
+        elif destroys_reports(event):
+            self.outbox.add(conn, self.topics(DISCOVERY_RESULTS), self.destruction.destroy(conn, event))
 
     def open_run(self, event: Event, conn: sa.Connection) -> None:
         payload = event.payload

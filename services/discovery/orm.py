@@ -1,4 +1,5 @@
-"""Discovery's own tables: one run per request, each store's latest outcome, sealed reports, inbox, outbox."""
+"""Discovery's own tables: one run per request, each store's latest outcome, sealed reports (and a record of
+those a deletion destroyed), inbox, outbox."""
 
 from __future__ import annotations
 
@@ -56,6 +57,20 @@ reports = sa.Table(
     sa.Column("size_bytes", sa.BigInteger, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("expires_at", Timestamp, nullable=False, index=True),
+)
+
+# What a completed deletion destroyed: which report existed and when it went, never its content.
+destroyed_reports = sa.Table(
+    "destroyed_reports",
+    metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("format", sa.String(8), primary_key=True),
+    sa.Column("subject_key", sa.String(64), nullable=False, index=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("destroyed_at", Timestamp, nullable=False),
+    sa.Column("deletion_request_id", sa.String(36)),
 )
 
 inbox = inbox_table(metadata)

@@ -17,6 +17,7 @@ from services.intake.consent import ConsentLookupService
 from services.intake.handlers import IntakeService
 from services.intake.reports import ReportDownloads, ReportLinks
 from services.intake.results import ResultHandlers
+from services.intake.revocation import SubjectKeys
 from services.intake.settings import IntakeSettings
 from services.intake.verification import (
     IdentitySource,
@@ -65,7 +66,8 @@ def bootstrap(settings: IntakeSettings) -> Intake:
     consent = ConsentLookupService(service, settings.optout_url, token)
     relay = runtime.outbox_relay(orm.outbox)
     result_topics = (DISCOVERY_RESULTS, DELETION_RESULTS, OPTOUT_RESULTS)
-    results = runtime.consumer(settings.consumer_group, result_topics, orm.inbox, ResultHandlers().handle)
+    handlers = ResultHandlers(SubjectKeys(keystore))
+    results = runtime.consumer(settings.consumer_group, result_topics, orm.inbox, handlers.handle)
     links = ReportLinks(settings.subject_key_bytes(), settings.public_base_url)
     downloads = ReportDownloads(runtime.engine, service.outbox, runtime.topics, links, settings.discovery_url, token)
     return Intake(runtime, service, relay, consent, results, downloads)

@@ -1,4 +1,5 @@
-"""Intake's own tables: requests (identifiers encrypted), idempotency keys, responses, reports, inbox, outbox."""
+"""Intake's own tables: requests (identifiers encrypted), idempotency keys, responses, reports, completed
+deletions, inbox, outbox."""
 
 from __future__ import annotations
 
@@ -73,6 +74,18 @@ reports = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("ready_at", Timestamp, nullable=False),
     sa.Column("expires_at", Timestamp, nullable=False),
+)
+
+# Completed deletions of a subject (from DeletionCompleted): they revoke the subject's earlier reports and decide
+# when its data key is shredded (docs/key-management.md).
+completed_deletions = sa.Table(
+    "completed_deletions",
+    metadata,
+    sa.Column("request_id", sa.String(36), primary_key=True),
+    sa.Column("subject_key", sa.String(64), nullable=False, index=True),
+    sa.Column("completed_at", Timestamp, nullable=False),
+    sa.Column("undelivered", sa.JSON, nullable=False),  # recipients whose instruction still carries identifiers
+    sa.Column("key_shredded_at", Timestamp),
 )
 
 inbox = inbox_table(metadata)

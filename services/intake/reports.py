@@ -1,5 +1,5 @@
 """Access-report delivery: expiring links bound to one request, and downloads fetched from discovery, each one
-recorded on the timeline (ReportDownloaded) through the outbox.
+recorded on the timeline (ReportDownloaded) through the outbox. A report the subject's deletion revoked is gone.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from services.common.metrics import REPORT_DOWNLOADS
 from services.common.outbox import Outbox
 from services.common.topics import REQUESTS, TopicNames
 from services.intake import orm
+from services.intake.revocation import deletions_of, revoked_at
 
 FORMATS = ("json", "csv", "html")
 PRODUCER = "intake"
@@ -32,6 +33,10 @@ class LinkInvalid(PermissionError):
 
 class LinkExpired(PermissionError):
     """The link (and the report behind it) is past its expiry."""
+
+
+class ReportRevoked(LinkExpired):
+    """The subject's deletion completed after the report was built: the report was destroyed with their data."""
 
 
 class ReportUnavailable(RuntimeError):
@@ -87,11 +92,20 @@ class ReportDownloads:
                                    headers={"Authorization": f"Bearer {api_token}"})  # fmt: skip
 
     def report_of(self, request_id: str) -> sa.Row[Any] | None:
+        """The request's report, unless a deletion of its subject revoked it."""
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(orm.reports).where(orm.reports.c.request_id == request_id)).first()
+            report = conn.execute(sa.select(orm.reports).where(orm.reports.c.request_id == request_id)).first()
+            if report is None or self._revoked(conn, request_id, report):
+                return None
+        return report
 
     def download(self, request_id: str, fmt: str, expires: int, signature: str) -> Download:
-        self.links.verify(request_id, expires, signature, utcnow())
+        try:
+            self.links.verify(request_id, expires, signature, utcnow())
+        except LinkExpired:
+            self._refuse_if_revoked(request_id)  # the truer reason, when it applies
+            raise
+        self._refuse_if_revoked(request_id)
         report = self.report_of(request_id)
         if report is None or fmt not in report.formats:
             raise ReportNotReady(f"no {fmt} report for this request")
@@ -107,6 +121,22 @@ class ReportDownloads:
         REPORT_DOWNLOADS.labels(fmt).inc()
         filename = response.headers.get("x-report-filename", f"report.{fmt}")
         return Download(response.content, response.headers["content-type"], filename)
+
+    def _refuse_if_revoked(self, request_id: str) -> None:
+        with self.engine.connect() as conn:
+            report = conn.execute(sa.select(orm.reports).where(orm.reports.c.request_id == request_id)).first()
+            if report is not None and self._revoked(conn, request_id, report):
+                raise ReportRevoked("this report was deleted with your data when your deletion request was "
+                                    "completed; it can no longer be downloaded")  # fmt: skip
+
+    @staticmethod
+    def _revoked(conn: sa.Connection, request_id: str, report: sa.Row[Any]) -> bool:
+        subject_key = conn.execute(sa.select(orm.requests.c.subject_key)
+                                   .where(orm.requests.c.request_id == request_id)).scalar()  # fmt: skip
+        if subject_key is None:
+            return False
+        completed = [row.completed_at for row in deletions_of(conn, subject_key)]
+        return revoked_at(report.ready_at, completed) is not None
 
     def _record(self, request_id: str, fmt: str, response: httpx.Response) -> None:
         with self.engine.begin() as conn:

@@ -1,5 +1,6 @@
 """What the acting services answered, read from their result topics, so `GET /v1/requests/{id}` tells the truth:
-status completed or denied, the response summary, and the access report once it is ready.
+status completed or denied, the response summary, and the access report once it is ready. A completed deletion
+revokes the subject's earlier reports and, when nothing needs it any more, shreds the subject's data key.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from services.common.consumer import Delivery
 from services.common.db import insert_for
 from services.common.events import Event
 from services.intake import orm
+from services.intake.revocation import SubjectKeys, record_deletion
 
 FINAL_STATUS = {"RequestCompleted": "completed", "RequestDenied": "denied"}
 
 
 class ResultHandlers:
-    def __init__(self) -> None:
+    def __init__(self, keys: SubjectKeys) -> None:
+        self.keys = keys
         self.routes: dict[str, Callable[[Event, sa.Connection], None]] = {
             "RequestCompleted": self.on_response,
             "RequestDenied": self.on_response,
             "ReportReady": self.on_report_ready,
+            "DeletionCompleted": self.on_deletion_completed,
         }
 
     def handle(self, event: Event, conn: sa.Connection, _delivery: Delivery) -> None:
@@ -39,6 +43,11 @@ class ResultHandlers:
         if not completed:
             values |= {"denial_code": payload["denial_code"], "denial_basis": payload["basis"]}
         conn.execute(sa.update(orm.requests).where(orm.requests.c.request_id == event.request_id).values(**values))
+        self.keys.settle(conn, event.subject_key)
+
+    def on_deletion_completed(self, event: Event, conn: sa.Connection) -> None:
+        if event.payload["operation"] == "delete":
+            record_deletion(conn, event)
 
     def on_report_ready(self, event: Event, conn: sa.Connection) -> None:
         payload = event.payload

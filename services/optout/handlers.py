@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from services.common.clocks import deadlines_for
 from services.common.consumer import Delivery
-from services.common.crypto import Sealed, Sealer
+from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.errors import PoisonMessage
 from services.common.events import Event, strictly_after
 from services.common.outbox import Outbox
@@ -178,7 +178,12 @@ class OptoutHandlers:
             orm.known_identifiers.c.subject_key == subject_key)).first()  # fmt: skip
         if row is None:
             return {}
-        opened = self.sealer.open(Sealed.from_json(row.sealed), subject_key, row.request_id)
+        try:
+            opened = self.sealer.open(Sealed.from_json(row.sealed), subject_key, row.request_id)
+        except KeyShredded:
+            # The subject's deletion shredded the key: their records are gone, so there is no flag left to set.
+            conn.execute(sa.delete(orm.known_identifiers).where(orm.known_identifiers.c.subject_key == subject_key))
+            return {}
         return {str(kind): str(value) for kind, value in opened.items()}
 
     def _remember_identifiers(self, conn: sa.Connection, subject_key: str, request_id: str | None,

@@ -152,13 +152,20 @@ def withheld_values(world: World, account_id: str) -> list[str]:
     return values
 
 
+def keystore_of(world: World) -> KeyStore:
+    """The pipeline's key store, opened with its master keys, as the key-holding services open it."""
+    pipeline = world.pipeline
+    keys = json.loads(pipeline.secrets["CCPA_MASTER_KEYS"])
+    master = {key_id: base64.b64decode(value) for key_id, value in keys.items()}
+    engine = sa.create_engine(pipeline.config.keystore_url)
+    return KeyStore(engine, master, pipeline.secrets["CCPA_ACTIVE_MASTER_KEY"])
+
+
 def publish_request(world: World, request_type: str, identifiers: dict[str, str],
                     subject_key: str | None = None) -> str:  # fmt: skip
     """A verified request published straight onto privacy.requests, sealed like intake seals it."""
-    pipeline, config = world.pipeline, world.pipeline.config
-    keys = json.loads(pipeline.secrets["CCPA_MASTER_KEYS"])
-    master = {key_id: base64.b64decode(value) for key_id, value in keys.items()}
-    keystore = KeyStore(sa.create_engine(config.keystore_url), master, pipeline.secrets["CCPA_ACTIVE_MASTER_KEY"])
+    config = world.pipeline.config
+    keystore = keystore_of(world)
     request_id, now = str(uuid.uuid4()), utcnow()
     subject_key = subject_key or uuid.uuid4().hex * 2
     sealed = Sealer(keystore).seal(identifiers, subject_key, request_id)

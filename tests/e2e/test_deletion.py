@@ -4,6 +4,7 @@ log files) → signed instructions to both providers, confirmed → re-discovery
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -12,10 +13,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.common.crypto import subject_key_of
+from services.common.crypto import KeyShredded, KeyStore, Sealer, data_keys, subject_key_of
 from services.common.identity import IdentifierKind
 from services.common.localstack import DatabaseServer
-from tests.e2e.demo_world import World, demo_world, publish_request, submit
+from tests.e2e.demo_world import World, completed, demo_world, download, keystore_of, publish_request, submit
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -116,9 +117,13 @@ def test_replayed_erasure_gives_the_same_counts(world: World) -> None:
     answered(world, request_id)
     first = {e["details"]["store"]: e["details"]["actions"] for e in entries(world, request_id, "StoreErased")}
     engine = sa.create_engine(str(world.pipeline.config.deletion_db_url))
+    # The answer shredded the subject's key; a job that never got that far would still hold readable identifiers.
+    key = subject_key(world, world.customers[30].email)
+    sealed = Sealer(keystore_of(world)).seal({"email": [world.customers[30].email]}, key, request_id).to_json()
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE deletion_jobs SET stage = 'erasing', verifications = 0, verified = NULL, "
-                             "next_attempt_at = now() WHERE request_id = :r"), {"r": request_id})  # fmt: skip
+                             "identifiers_sealed = CAST(:s AS JSON), next_attempt_at = now() WHERE request_id = :r"),
+                     {"r": request_id, "s": json.dumps(sealed)})  # fmt: skip
         conn.execute(sa.text("DELETE FROM deletion_reported WHERE request_id = :r AND event_type = 'StoreErased'"),
                      {"r": request_id})  # fmt: skip
     engine.dispose()
@@ -278,3 +283,55 @@ def test_unconfirmed_instructions_show_as_overdue(world: World) -> None:
     finally:
         deletion.stop()
         deletion.start()
+
+
+def discovery_reports(world: World, table: str, request_id: str) -> int:
+    engine = sa.create_engine(str(world.pipeline.config.discovery_db_url))
+    with engine.connect() as conn:
+        count = conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE request_id = :r"), {"r": request_id})
+        found = int(count.scalar_one())
+    engine.dispose()
+    return found
+
+
+def key_ids(keystore: KeyStore, subject_key: str, live: bool = False) -> list[str]:
+    query = sa.select(data_keys.c.key_id).where(data_keys.c.subject_key == subject_key)
+    if live:
+        query = query.where(data_keys.c.wrapped_key.is_not(None))
+    with keystore.engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def test_a_completed_deletion_revokes_and_destroys_the_reports_and_shreds_the_key(world: World) -> None:
+    subject = world.customers[32]
+    key = subject_key(world, subject.email)
+    know = submit(world, subject, "know_specific")
+    links = completed(world, know)["report"]["links"]
+    assert subject.email in download(links["json"]).text  # the report holds the subject's data until the deletion
+    keystore = keystore_of(world)
+    old_keys = key_ids(keystore, key)
+    assert old_keys and keystore.key_by_id(old_keys[0])
+
+    answered(world, delete(world, 32))
+
+    for fmt in ("json", "html", "csv"):
+        gone = httpx.get(links[fmt], timeout=30)
+        assert gone.status_code == 410, gone.text
+        assert "deleted with your data" in gone.json()["detail"]
+        assert subject.email not in gone.text and subject.full_name not in gone.text
+    assert world.get(know).get("report") is None  # the status lists no links any more
+    for key_id in old_keys:
+        with pytest.raises(KeyShredded):
+            keystore.key_by_id(key_id)
+    wait_for(lambda: discovery_reports(world, "reports", know) == 0, timeout=30, what="report bytes destroyed")
+    assert discovery_reports(world, "destroyed_reports", know) == 3  # which renderings went, never their content
+
+    [destroyed] = wait_for(partial(entries, world, know, "ReportDestroyed"), timeout=30, what="ReportDestroyed")
+    assert sorted(destroyed["details"]["formats"]) == ["csv", "html", "json"]
+    assert destroyed["producer"] == "discovery"
+
+    # A later request of the same subject still works: intake seals it under a new data key, discovery opens it,
+    # and its report (of what the deletion kept) is not revoked by the earlier deletion.
+    later = completed(world, submit(world, subject, "know_categories"))
+    assert download(later["report"]["links"]["json"]).status_code == 200
+    assert [key_id for key_id in key_ids(keystore, key, live=True) if key_id not in old_keys]
