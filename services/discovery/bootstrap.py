@@ -16,7 +16,7 @@ from services.common.stores.base import StoreConnector
 from services.common.stores.factory import open_connector
 from services.common.topics import REQUESTS
 from services.discovery import orm
-from services.discovery.handlers import DiscoveryHandlers
+from services.discovery.handlers import HANDLED_EVENTS, DiscoveryHandlers
 from services.discovery.reporting import ReportPublisher
 from services.discovery.settings import DiscoverySettings
 from services.discovery.worker import DiscoveryWorker
@@ -61,5 +61,6 @@ def bootstrap(settings: DiscoverySettings) -> Discovery:
         relay.wakeup.set()
         worker.wakeup.set()
 
-    consumer = runtime.consumer(settings.consumer_group, (REQUESTS,), orm.inbox, handlers.handle, after_commit=wake)
+    consumer = runtime.consumer(settings.consumer_group, (REQUESTS,), orm.inbox, handlers.handle, HANDLED_EVENTS,
+                                after_commit=wake)  # fmt: skip
     return Discovery(runtime, datamap, connectors, consumer, worker, relay, reports)

@@ -27,6 +27,7 @@ DISCOVERED_TYPES = frozenset(
     {RequestType.KNOW_CATEGORIES, RequestType.KNOW_SPECIFIC, RequestType.DELETE, RequestType.CORRECT}
 )
 ACCEPTED_VERIFICATION = frozenset({"verified", "not_required"})
+HANDLED_EVENTS = frozenset({"RequestSubmitted"})
 
 
 def needs_discovery(payload: Mapping[str, Any]) -> bool:
@@ -59,7 +60,7 @@ class DiscoveryHandlers:
         self.datamap = datamap
 
     def handle(self, event: Event, conn: sa.Connection, _delivery: Delivery) -> None:
-        if event.event_type == "RequestSubmitted" and event.request_id and needs_discovery(event.payload):
+        if event.event_type in HANDLED_EVENTS and event.request_id and needs_discovery(event.payload):
             self.open_run(event, conn)
 
     def open_run(self, event: Event, conn: sa.Connection) -> None:

@@ -65,7 +65,10 @@ def bootstrap(settings: IntakeSettings) -> Intake:
     consent = ConsentLookupService(service, settings.optout_url, token)
     relay = OutboxRelay(runtime.engine, orm.outbox, runtime.producer)
     result_topics = (DISCOVERY_RESULTS, DELETION_RESULTS, OPTOUT_RESULTS)
-    results = runtime.consumer(settings.consumer_group, result_topics, orm.inbox, ResultHandlers().handle)
+    answers = ResultHandlers()
+    results = runtime.consumer(
+        settings.consumer_group, result_topics, orm.inbox, answers.handle, frozenset(answers.routes)
+    )
     links = ReportLinks(settings.subject_key_bytes(), settings.public_base_url)
     downloads = ReportDownloads(runtime.engine, service.outbox, runtime.topics, links, settings.discovery_url, token)
     return Intake(runtime, service, relay, consent, results, downloads)
