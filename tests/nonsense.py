@@ -160,8 +160,9 @@ def spoilers_for(event: Event) -> list[Spoiler]:
     return [spoiler for spoiler in SPOILERS if spoiler.applies(event)]
 
 
-def nonsense(event_type: str, rng: random.Random) -> tuple[Event, str]:
-    """A well-formed event of the type spoiled one random way, with the spoiler's name."""
+def nonsense(event_type: str, rng: random.Random, how: str | None = None) -> tuple[Event, str]:
+    """A well-formed event of the type spoiled one way (the named one, or at random), with the spoiler's name."""
     event = well_formed(event_type)
-    spoiler = rng.choice(spoilers_for(event))
+    spoilers = spoilers_for(event)
+    spoiler = next(s for s in spoilers if s.name == how) if how else rng.choice(spoilers)
     return spoiler.spoil(event, rng), spoiler.name

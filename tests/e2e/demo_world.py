@@ -61,7 +61,7 @@ class World:
 
 @contextmanager
 def demo_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url: str, root: Path, redis_db: int,
-               with_deletion: bool = False) -> Iterator[World]:  # fmt: skip
+               with_deletion: bool = False, with_optout: bool = False) -> Iterator[World]:  # fmt: skip
     """The demo company (app database on PostgreSQL) with both providers, and the pipeline with discovery."""
     suffix = uuid.uuid4().hex[:8]
     app_db = postgres_server.create_database(f"demo_app_{suffix}")
@@ -82,7 +82,7 @@ def demo_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url:
                  for name, port in ports.items()}  # fmt: skip
     for provider in providers.values():
         provider.start()
-    with fresh_pipeline_config(kafka_bootstrap, postgres_server, identity, root / "logs") as config:
+    with fresh_pipeline_config(kafka_bootstrap, postgres_server, identity, root / "logs", with_optout) as config:
         config = dataclasses.replace(
             config, discovery_db_url=discovery_db, deletion_db_url=deletion_db, datamap_path=DATAMAP_PATH,
             extra_env={**env, "CCPA_RETRY_INITIAL_SECONDS": "0.5", "CCPA_RETRY_MAX_SECONDS": "2",
