@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from services.audit import handlers, orm
 from services.audit.settings import AuditSettings
 from services.common.consumer import ConsumerRunner
+from services.common.contracts import ALL_EVENT_TYPES
 from services.common.runtime import ServiceRuntime
 from services.common.topics import ALL_TOPICS, DLQ, TopicNames
 
@@ -32,5 +33,6 @@ class Audit:
 
 def bootstrap(settings: AuditSettings) -> Audit:
     runtime = ServiceRuntime(settings, "audit", orm.metadata)
-    consumer = runtime.consumer(settings.consumer_group, AUDITED_TOPICS, orm.inbox, handlers.handle)
+    # Every event becomes a timeline entry, so audit checks the content of every event type.
+    consumer = runtime.consumer(settings.consumer_group, AUDITED_TOPICS, orm.inbox, handlers.handle, ALL_EVENT_TYPES)
     return Audit(runtime, consumer)

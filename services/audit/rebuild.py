@@ -11,6 +11,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from services.audit import handlers, orm
 from services.audit.bootstrap import audited_topic_names
 from services.audit.settings import AuditSettings
+from services.common import contracts
 from services.common.consumer import Delivery
 from services.common.db import make_engine
 from services.common.inbox import claim
@@ -66,7 +67,8 @@ def _partitions_with_data(consumer: Consumer, topics: list[str]) -> dict[tuple[s
 def _apply(engine: sa.Engine, codec: SingleObjectCodec, message: Message, where: Delivery) -> int:
     try:
         event = codec.decode(message.value())
-    except DecodeError:
+        contracts.check(event)
+    except (DecodeError, contracts.ContractBreach):
         # Dead-lettered when it first arrived; its RequestFailed event is on the failures topic and replays.
         return 0
     with engine.begin() as conn:

@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from services.common import faults
+from services.common import contracts, faults
+from services.common.contracts import ContractBreach
 from services.common.errors import PoisonMessage, describe_error, is_transient
 from services.common.events import Event
 from services.common.inbox import claim
@@ -72,6 +73,7 @@ class ConsumerRunner:
         engine: sa.Engine,
         inbox: sa.Table,
         handler: Handler,
+        handles: frozenset[str],
         codec: SingleObjectCodec,
         producer: EventProducer,
         dead_letters: DeadLetterTopics,
@@ -83,6 +85,8 @@ class ConsumerRunner:
         self.engine = engine
         self.inbox = inbox
         self.handler = handler
+        # The event types the handler acts on: their content is checked first; other types pass through as before.
+        self.handles = handles
         self.codec = codec
         self.producer = producer
         self.dead_letters = dead_letters
@@ -140,6 +144,11 @@ class ConsumerRunner:
             event = self.codec.decode(message.value())
         except DecodeError as exc:
             return self._dead_letter(message, None, exc, attempts=1)
+        if event.event_type in self.handles:
+            try:
+                contracts.check(event)
+            except ContractBreach as exc:
+                return self._dead_letter(message, event, exc, attempts=1)
         for attempt in range(1, self.retry.transient_attempts + 1):
             try:
                 self._apply(event, message)
@@ -201,25 +210,8 @@ class ConsumerRunner:
         return OutgoingMessage(self.dead_letters.dlq, message.key(), message.value() or b"", headers)
 
     def _failure_message(self, message: Message, event: Event | None, exc: Exception, attempts: int) -> OutgoingMessage:
-        headers = dict(_byte_headers(message))
-        request_id = event.request_id if event else _text(headers.get("request_id"))
-        failed = Event(
-            event_type="RequestFailed",
-            subject_key=event.subject_key if event else _text(message.key()) or "unknown",
-            producer=self.group_id,
-            request_id=request_id,
-            payload={
-                "failed_event_id": event.event_id if event else _text(headers.get("event_id")),
-                "failed_event_type": event.event_type if event else _text(headers.get("event_type")),
-                "source_topic": message.topic(),
-                "source_partition": message.partition(),
-                "source_offset": message.offset(),
-                "consumer_group": self.group_id,
-                "error_class": type(exc).__name__,
-                "error": describe_error(exc),
-                "attempts": attempts,
-            },
-        )
+        where, headers = Delivery.of(message), dict(_byte_headers(message))
+        failed = request_failed(self.group_id, where, headers, message.key(), event, exc, attempts)
         return event_message(self.dead_letters.failures, failed, self.codec)
 
     def _context(self, event: Event | None, exc: Exception, attempt: int) -> dict[str, Any]:
@@ -252,9 +244,46 @@ class ConsumerRunner:
                 log.warning("commit failed", extra={"consumer": self.group_id, "error": exc.args[0].str()})
 
 
+def request_failed(
+    group_id: str,
+    where: Delivery,
+    headers: dict[str, bytes],
+    key: bytes | None,
+    event: Event | None,
+    exc: Exception,
+    attempts: int,
+) -> Event:
+    """RequestFailed meets its own contract whatever the failed message held: only well-formed ids pass on."""
+    failed_type = event.event_type if event else _text(headers.get("event_type"))
+    return Event(
+        event_type="RequestFailed",
+        subject_key=_first(contracts.is_subject_key, event.subject_key if event else None, _text(key))
+        or contracts.UNKNOWN_SUBJECT,
+        producer=group_id,
+        request_id=_first(contracts.is_uuid, event.request_id if event else None, _text(headers.get("request_id"))),
+        payload={
+            "failed_event_id": _first(
+                contracts.is_uuid, event.event_id if event else None, _text(headers.get("event_id"))
+            ),
+            "failed_event_type": _first(contracts.is_name, failed_type),
+            "source_topic": where.topic,
+            "source_partition": where.partition,
+            "source_offset": where.offset,
+            "consumer_group": group_id,
+            "error_class": type(exc).__name__,
+            "error": describe_error(exc).replace("\x00", ""),
+            "attempts": attempts,
+        },
+    )
+
+
 def _byte_headers(message: Message) -> list[tuple[str, bytes]]:
     pairs: list[tuple[str, str | bytes | None]] = list(message.headers() or [])  # type: ignore[arg-type]
     return [(name, value.encode() if isinstance(value, str) else value or b"") for name, value in pairs]
+
+
+def _first(valid: Callable[[object], bool], *candidates: str | None) -> str | None:
+    return next((candidate for candidate in candidates if candidate and valid(candidate)), None)
 
 
 def _text(value: bytes | str | None) -> str | None:

@@ -63,6 +63,7 @@ class ServiceRuntime:
         topics: tuple[TopicSpec, ...],
         inbox: sa.Table,
         handler: Handler,
+        handles: frozenset[str],
         after_commit: Callable[[], None] | None = None,
     ) -> ConsumerRunner:
         """A consumer group member with the runtime's broker, database, codec and dead-letter topics."""
@@ -73,6 +74,7 @@ class ServiceRuntime:
             engine=self.engine,
             inbox=inbox,
             handler=handler,
+            handles=handles,
             codec=self.codec,
             producer=self.producer,
             dead_letters=DeadLetterTopics(self.topics(DLQ), self.topics(FAILURES)),

@@ -134,6 +134,8 @@ class SingleObjectCodec:
             raise DecodeError(f"{contract.writer.name} has trailing bytes after the record")
         if not isinstance(record, dict):
             raise DecodeError(f"{contract.writer.name} decoded to {type(record).__name__}, expected a record")
+        if record.get("event_type") != contract.reader.event_type:
+            raise DecodeError(f"{contract.writer.name} carries the event_type of another event")
         return Event.from_record(record)
 
     def _contract_of(self, data: bytes | None) -> WriterContract:

@@ -20,7 +20,7 @@ from services.deletion.corrections import CorrectionExecutor, KeptCorrections
 from services.deletion.corrections import metadata as corrections_metadata
 from services.deletion.erasure import ErasureEngine, ErasureJournal, Ledger, LegalHolds, erasure_keys
 from services.deletion.erasure import metadata as erasure_metadata
-from services.deletion.handlers import DeletionHandlers
+from services.deletion.handlers import HANDLED_EVENTS, DeletionHandlers
 from services.deletion.notices import ProviderNotices
 from services.deletion.providers.confirmations import StatusPoller
 from services.deletion.providers.instructions import InstructionQueue
@@ -90,5 +90,5 @@ def bootstrap(settings: DeletionSettings) -> Deletion:
         worker.wakeup.set()
 
     consumer = runtime.consumer(settings.consumer_group, (REQUESTS, DISCOVERY_RESULTS), orm.inbox,
-                                DeletionHandlers().handle, after_commit=wake)  # fmt: skip
+                                DeletionHandlers().handle, HANDLED_EVENTS, after_commit=wake)  # fmt: skip
     return Deletion(runtime, datamap, ports, consumer, worker, relay)

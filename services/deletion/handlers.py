@@ -19,6 +19,7 @@ PRODUCER = "deletion"
 
 
 OPERATIONS = ("delete", "correct")
+HANDLED_EVENTS = frozenset({"RequestSubmitted", "DiscoveryCompleted"})
 
 
 def acts_on(payload: Mapping[str, Any]) -> bool:

@@ -17,7 +17,7 @@ from services.common.stores.base import StoreConnector
 from services.common.stores.factory import open_connector
 from services.common.topics import DELETION_RESULTS, REQUESTS
 from services.discovery import orm
-from services.discovery.handlers import DiscoveryHandlers
+from services.discovery.handlers import HANDLED_EVENTS, DiscoveryHandlers
 from services.discovery.reporting import ReportPublisher
 from services.discovery.settings import DiscoverySettings
 from services.discovery.worker import DiscoveryWorker
@@ -63,5 +63,6 @@ def bootstrap(settings: DiscoverySettings) -> Discovery:
         worker.wakeup.set()
 
     consumer = runtime.consumer(settings.consumer_group, (REQUESTS, DELETION_RESULTS), orm.inbox, handlers.handle,
+                                HANDLED_EVENTS,
                                 after_commit=wake)  # fmt: skip
     return Discovery(runtime, datamap, connectors, consumer, worker, relay, reports)

@@ -29,6 +29,8 @@ DISCOVERED_TYPES = frozenset(
     {RequestType.KNOW_CATEGORIES, RequestType.KNOW_SPECIFIC, RequestType.DELETE, RequestType.CORRECT}
 )
 ACCEPTED_VERIFICATION = frozenset({"verified", "not_required"})
+# Their content is checked before they are handled (services/common/contracts.py).
+HANDLED_EVENTS = frozenset({"RequestSubmitted", "DeletionCompleted"})
 
 
 def needs_discovery(payload: Mapping[str, Any]) -> bool:

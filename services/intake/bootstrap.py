@@ -66,8 +66,10 @@ def bootstrap(settings: IntakeSettings) -> Intake:
     consent = ConsentLookupService(service, settings.optout_url, token)
     relay = runtime.outbox_relay(orm.outbox)
     result_topics = (DISCOVERY_RESULTS, DELETION_RESULTS, OPTOUT_RESULTS)
-    handlers = ResultHandlers(SubjectKeys(keystore))
-    results = runtime.consumer(settings.consumer_group, result_topics, orm.inbox, handlers.handle)
+    answers = ResultHandlers(SubjectKeys(keystore))
+    results = runtime.consumer(
+        settings.consumer_group, result_topics, orm.inbox, answers.handle, frozenset(answers.routes)
+    )
     links = ReportLinks(settings.subject_key_bytes(), settings.public_base_url)
     downloads = ReportDownloads(runtime.engine, service.outbox, runtime.topics, links, settings.discovery_url, token)
     return Intake(runtime, service, relay, consent, results, downloads)

@@ -46,6 +46,6 @@ def bootstrap(settings: OptoutSettings) -> Optout:
     handlers = OptoutHandlers(outbox, topics, Sealer(keystore), systems, settings.downstream_systems,
                               settings.ack_sla_seconds)  # fmt: skip
     consumer = runtime.consumer(settings.consumer_group, (REQUESTS, CONSENT_CHANGES, OPTOUT_ACKS), orm.inbox,
-                                handlers.handle, after_commit=relay.wakeup.set)  # fmt: skip
+                                handlers.handle, frozenset(handlers.routes), after_commit=relay.wakeup.set)  # fmt: skip
     overdue = OverdueWatch(runtime.engine, outbox, topics, relay.wakeup, settings.overdue_check_seconds)
     return Optout(runtime, consumer, relay, overdue, systems)

@@ -1,0 +1,284 @@
+"""What each event's content must satisfy beyond its Avro shape: one rule set per event type, keyed by its name.
+
+A consumer checks every event it handles before its handler runs; a breach is a poison message (DLQ and
+RequestFailed). Breach messages name the field and the rule, never the value: it could be an identifier.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from services.common.clocks import EXTENDED_RESPOND_CALENDAR_DAYS
+from services.common.errors import PoisonMessage
+from services.common.events import Event, utcnow
+from services.common.identity import IdentifierKind
+from services.common.request_types import RequestType
+
+MAX_TEXT = 10_000
+MAX_ITEMS = 10_000
+MAX_NAME = 64
+EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)  # the CCPA took effect: no event of this pipeline is older
+EARLIEST_DATE = date(1900, 1, 1)
+CLOCK_SKEW = timedelta(days=1)
+# The longest legal clock (receipt day + 90, to the end of that Los Angeles day), with slack for time zones.
+LONGEST_DUE = timedelta(days=EXTENDED_RESPOND_CALENDAR_DAYS + 2)
+LONGEST_FUTURE = timedelta(days=2 * 366)  # any other instant: a report's expiry, a no-re-ask date
+UNKNOWN_SUBJECT = "unknown"  # what a RequestFailed carries when the failed message had no readable subject
+
+CHANNELS = frozenset({"web_form", "api", "email", "phone", "mail", "in_person", "agent_portal"})
+VERIFICATION_LEVELS = frozenset({"none", "reasonable", "reasonably_high"})
+VERIFICATION_OUTCOMES = frozenset({"verified", "not_required", "no_match", "insufficient"})
+CONSENT_SCOPES = frozenset({"consumer", "device"})
+REQUEST_TYPES = frozenset(kind.value for kind in RequestType)
+IDENTIFIER_KINDS = frozenset(kind.value for kind in IdentifierKind)
+SUBJECT_KEY = re.compile(r"[0-9a-f]{64}")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
+
+
+class ContractBreach(PoisonMessage):
+    """An event whose content breaks its contract: dead-lettered, never applied."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a rule may look at besides the field: the whole event and the time it is checked."""
+
+    event: Event
+    now: datetime
+
+
+Rule = Callable[[Any, Facts], str | None]  # the rule broken, or None
+
+
+def is_uuid(value: object) -> bool:
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
+def is_subject_key(value: object) -> bool:
+    return isinstance(value, str) and SUBJECT_KEY.fullmatch(value) is not None
+
+
+def is_name(value: object, max_length: int = MAX_NAME) -> bool:
+    return isinstance(value, str) and len(value) <= max_length and NAME.fullmatch(value) is not None
+
+
+def one_of(values: frozenset[str]) -> Rule:
+    return lambda value, _facts: None if value in values else "must be one of the known values"
+
+
+def each_one_of(values: frozenset[str]) -> Rule:
+    return lambda items, _facts: None if all(item in values for item in items) else "holds an unknown value"
+
+
+def name(max_length: int = MAX_NAME) -> Rule:
+    """A short machine name: a code, an outcome, a consumer group, a downstream system."""
+
+    def rule(value: Any, _facts: Facts) -> str | None:
+        if value is None or is_name(value, max_length):
+            return None
+        return f"must be a name of at most {max_length} letters, digits and _.:-"
+
+    return rule
+
+
+def optional_uuid(value: Any, _facts: Facts) -> str | None:
+    return None if value is None or is_uuid(value) else "must be a UUID"
+
+
+def required_uuid(value: Any, _facts: Facts) -> str | None:
+    return None if is_uuid(value) else "must be a UUID"
+
+
+def optional_subject_key(value: Any, _facts: Facts) -> str | None:
+    return None if value is None or is_subject_key(value) else "must be a subject key (64 lower-case hex digits)"
+
+
+def sha256(value: Any, _facts: Facts) -> str | None:
+    return None if SHA256.fullmatch(value) else "must be a SHA-256 digest (64 lower-case hex digits)"
+
+
+def past_instant(value: Any, facts: Facts) -> str | None:
+    """Something that already happened: not before the CCPA, not after now (give or take clock skew)."""
+    if value is None or EARLIEST <= value <= facts.now + CLOCK_SKEW:
+        return None
+    return "must be a past instant, not before 2020"
+
+
+def due_after(anchor: str) -> Rule:
+    """A legal deadline: no earlier than the anchor field (or occurred_at), no later than the longest clock."""
+
+    def rule(value: Any, facts: Facts) -> str | None:
+        start = facts.event.payload.get(anchor) if anchor != "occurred_at" else facts.event.occurred_at
+        if value is None or not isinstance(start, datetime) or start <= value <= start + LONGEST_DUE:
+            return None
+        return f"must fall between {anchor} and {LONGEST_DUE.days} days after it"
+
+    return rule
+
+
+def not_before(other: str) -> Rule:
+    def rule(value: Any, facts: Facts) -> str | None:
+        earlier = facts.event.payload.get(other)
+        return None if value is None or earlier is None or earlier <= value else f"must not be before {other}"
+
+    return rule
+
+
+def all_of(*rules: Rule) -> Rule:
+    def rule(value: Any, facts: Facts) -> str | None:
+        return next((broken for check in rules if (broken := check(value, facts))), None)
+
+    return rule
+
+
+@dataclass(frozen=True)
+class EventContract:
+    """The rules one event type's content meets, beyond its Avro schema."""
+
+    event_type: str
+    about_request: bool = True
+    fields: Mapping[str, Rule] = field(default_factory=dict)
+    subjects: frozenset[str] = frozenset()  # subject keys allowed besides real ones
+
+    def check(self, event: Event, now: datetime | None = None) -> None:
+        facts = Facts(event, now or utcnow())
+        broken = next(self.breaches(facts), None)
+        if broken is not None:
+            raise ContractBreach(f"{event.event_type} refused: {broken}")
+
+    def breaches(self, facts: Facts) -> Iterator[str]:
+        event = facts.event
+        yield from _envelope(self, facts)
+        for field_name, rule in self.fields.items():
+            if (broken := rule(event.payload.get(field_name), facts)) is not None:
+                yield f"payload.{field_name} {broken}"
+        yield from _bounded("payload", event.payload, facts.now)
+
+
+def _envelope(contract: EventContract, facts: Facts) -> Iterator[str]:
+    event = facts.event
+    if not is_uuid(event.event_id):
+        yield "event_id must be a UUID"
+    if event.request_id is None and contract.about_request:
+        yield "request_id is missing (this event is about a request)"
+    elif event.request_id is not None and not is_uuid(event.request_id):
+        yield "request_id must be a UUID"
+    if not (is_subject_key(event.subject_key) or event.subject_key in contract.subjects):
+        yield "subject_key must be a subject key (64 lower-case hex digits)"
+    if name()(event.producer, facts):
+        yield f"producer must be a name of at most {MAX_NAME} letters, digits and _.:-"
+    if past_instant(event.occurred_at, facts):
+        yield "occurred_at must be a past instant, not before 2020"
+
+
+def _bounded(path: str, value: Any, now: datetime) -> Iterator[str]:
+    """Limits every value meets, whatever its field: bounded text and lists, counts, sane instants."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            yield f"{path} is longer than {MAX_TEXT} characters"
+        elif "\x00" in value:
+            yield f"{path} holds a NUL character"
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int) and value < 0:
+        yield f"{path} must not be negative"
+    elif isinstance(value, datetime):
+        if not EARLIEST <= value <= now + LONGEST_FUTURE:
+            yield f"{path} must fall between 2020 and {LONGEST_FUTURE.days} days from now"
+    elif isinstance(value, date):
+        if not EARLIEST_DATE <= value <= (now + LONGEST_FUTURE).date():
+            yield f"{path} must be a date between 1900 and {LONGEST_FUTURE.days} days from now"
+    elif isinstance(value, list):
+        if len(value) > MAX_ITEMS:
+            yield f"{path} has more than {MAX_ITEMS} items"
+        for item in value[:MAX_ITEMS]:
+            yield from _bounded(f"{path}[]", item, now)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _bounded(f"{path}.{key}", item, now)
+
+
+def _contract(event_type: str, about_request: bool = True, **fields: Rule) -> EventContract:
+    return EventContract(event_type, about_request, fields)
+
+
+_request_type = one_of(REQUEST_TYPES)
+_operation = one_of(frozenset({"delete", "correct"}))
+
+CONTRACTS: dict[str, EventContract] = {
+    contract.event_type: contract
+    for contract in (
+        _contract(
+            "RequestSubmitted",
+            request_type=_request_type,
+            requested_type=_request_type,
+            channel=one_of(CHANNELS),
+            received_at=past_instant,
+            acknowledged_at=due_after("received_at"),
+            respond_by=due_after("received_at"),
+            max_extended_respond_by=all_of(due_after("received_at"), not_before("respond_by")),
+            identifier_kinds=each_one_of(IDENTIFIER_KINDS),
+            verification_required=one_of(VERIFICATION_LEVELS),
+            verification_achieved=one_of(VERIFICATION_LEVELS),
+            verification_outcome=one_of(VERIFICATION_OUTCOMES),
+            date_range_end=not_before("date_range_start"),
+        ),
+        _contract("RequestExtended", respond_by=all_of(due_after("occurred_at"), not_before("previous_respond_by"))),
+        _contract("RequestDenied", denial_code=name(32)),
+        _contract("RequestCompleted", outcome=name(32)),
+        _contract("ReportDownloaded", format=name(), sha256=sha256),
+        _contract("ReportReady", request_type=_request_type, sha256=sha256, period_end=not_before("period_start")),
+        _contract(
+            "ReportDestroyed",
+            formats=each_one_of(frozenset({"json", "csv", "html"})),
+            deletion_request_id=required_uuid,
+        ),
+        _contract("DiscoveryStarted", request_type=_request_type, date_range_end=not_before("date_range_start")),
+        _contract("DiscoveryCompleted", request_type=_request_type),
+        _contract("StoreSearched"),
+        _contract("StoreErased", operation=_operation),
+        _contract("DeletionVerified"),
+        _contract("DeletionCompleted", operation=_operation),
+        _contract("ProviderInstructed"),
+        _contract("ProviderConfirmed"),
+        _contract("ProviderOverdue"),
+        _contract(
+            "ConsentChanged",
+            about_request=False,
+            source=name(32),
+            scope=one_of(CONSENT_SCOPES),
+            effective_at=past_instant,
+            device_key=optional_subject_key,
+        ),
+        _contract("OptOutState", about_request=False, scope=one_of(CONSENT_SCOPES)),
+        _contract("OptOutApplied", about_request=False),
+        _contract("OptOutAcknowledged", about_request=False, downstream=name(), state_event_id=optional_uuid),
+        _contract("PropagationOverdue", about_request=False, downstream=name()),
+    )
+}
+CONTRACTS["RequestFailed"] = EventContract(
+    "RequestFailed",
+    about_request=False,
+    fields={"failed_event_id": optional_uuid, "consumer_group": name(249)},
+    subjects=frozenset({UNKNOWN_SUBJECT}),
+)
+ALL_EVENT_TYPES = frozenset(CONTRACTS)
+
+
+def check(event: Event, now: datetime | None = None) -> None:
+    """Raise ContractBreach when the event's content breaks the rules of its type (an unknown type breaks them)."""
+    contract = CONTRACTS.get(event.event_type)
+    if contract is None:
+        raise ContractBreach("event_type is not a known event type")
+    contract.check(event, now)
