@@ -182,6 +182,11 @@ def _envelope(contract: EventContract, facts: Facts) -> Iterator[str]:
         yield "occurred_at must be a past instant, not before 2020"
 
 
+# A RequestFailed for an outbox row Kafka never accepted has no partition or offset: -1 says so (outbox.py).
+NOT_ON_A_TOPIC = -1
+_POSITIONS = frozenset({"payload.source_partition", "payload.source_offset"})
+
+
 def _bounded(path: str, value: Any, now: datetime) -> Iterator[str]:
     """Limits every value meets, whatever its field: bounded text and lists, counts, sane instants."""
     if isinstance(value, str):
@@ -191,7 +196,7 @@ def _bounded(path: str, value: Any, now: datetime) -> Iterator[str]:
             yield f"{path} holds a NUL character"
     elif isinstance(value, bool):
         return
-    elif isinstance(value, int) and value < 0:
+    elif isinstance(value, int) and value < 0 and not (value == NOT_ON_A_TOPIC and path in _POSITIONS):
         yield f"{path} must not be negative"
     elif isinstance(value, datetime):
         if not EARLIEST <= value <= now + LONGEST_FUTURE:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from confluent_kafka import KafkaError
 
 from services.common import faults
+from services.common.contracts import NOT_ON_A_TOPIC, is_subject_key
 from services.common.db import UtcDateTime
 from services.common.events import Event
 from services.common.kafka import DeliveryFailed, EventProducer, OutgoingMessage, event_message, unpublishable
@@ -130,15 +131,15 @@ class OutboxRelay:
         """A RequestFailed for the parked row's request, built from its key and headers (the value is not read)."""
         failed = Event(
             event_type="RequestFailed",
-            subject_key=row.message_key.decode(errors="replace") if row.message_key else "unknown",
+            subject_key=_subject_key(row),
             producer=self.producer_name,
             request_id=_header(row, "request_id"),
             payload={
                 "failed_event_id": _header(row, "event_id"),
                 "failed_event_type": _header(row, "event_type"),
                 "source_topic": row.topic,
-                "source_partition": -1,
-                "source_offset": -1,
+                "source_partition": NOT_ON_A_TOPIC,
+                "source_offset": NOT_ON_A_TOPIC,
                 "consumer_group": f"{self.producer_name}-outbox",
                 "error_class": "Unpublishable",
                 "error": f"Kafka refused the event ({error.name()}, {len(row.message_value)} bytes); it was parked "
@@ -177,6 +178,11 @@ class OutboxRelay:
     def _message(row: sa.Row[Any]) -> OutgoingMessage:
         headers = [(str(name), str(value).encode()) for name, value in row.headers]
         return OutgoingMessage(row.topic, row.message_key, row.message_value, headers)
+
+
+def _subject_key(row: sa.Row[Any]) -> str:
+    key = row.message_key.decode(errors="replace") if row.message_key else ""
+    return key if is_subject_key(key) else "unknown"
 
 
 def _header(row: sa.Row[Any], name: str) -> str | None:

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from confluent_kafka import KafkaError
 
+from services.common import contracts
 from services.common.http_guard import field_path
 from services.common.kafka import DeliveryFailed, OutgoingMessage
 from services.common.outbox import PARKED_TABLE, OutboxRelay, outbox_table
@@ -78,6 +79,9 @@ def test_a_batch_with_only_unpublishable_rows_besides_the_published_ones_settles
         assert conn.execute(sa.select(relay.table.metadata.tables[PARKED_TABLE].c.reason)).scalar_one() == (
             "MSG_SIZE_TOO_LARGE"
         )
+    failure = relay.codec.decode(next(m for m in sent if m.topic == "t.privacy.failures").value)
+    contracts.check(failure)  # audit will take it: a parked row's failure is not itself refused
+    assert failure.payload["source_partition"] == failure.payload["source_offset"] == contracts.NOT_ON_A_TOPIC
 
 
 @pytest.mark.parametrize(
