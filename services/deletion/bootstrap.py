@@ -20,6 +20,7 @@ from services.deletion.corrections import CorrectionExecutor, KeptCorrections
 from services.deletion.corrections import metadata as corrections_metadata
 from services.deletion.erasure import ErasureEngine, ErasureJournal, Ledger, LegalHolds, erasure_keys
 from services.deletion.erasure import metadata as erasure_metadata
+from services.deletion.erasure.residue import Vacuum
 from services.deletion.handlers import DeletionHandlers
 from services.deletion.notices import ProviderNotices
 from services.deletion.providers.confirmations import StatusPoller
@@ -79,9 +80,11 @@ def bootstrap(settings: DeletionSettings) -> Deletion:
         store.name: open_connector(datamap, store, os.environ) for store in datamap.stores if store.kind in ERASED_KINDS
     }
     executor = CorrectionExecutor(datamap)
-    ports = Ports(engine, Outbox(orm.outbox, runtime.codec), sealer, ErasureEngine(datamap, keys.deidentify, journal),
-                  journal, Ledger(engine, keys.ledger), LegalHolds(engine), notices, verifiers, executor,
-                  KeptCorrections(engine, sealer, executor))  # fmt: skip
+    vacuum = Vacuum(settings.erasure_vacuum, settings.erasure_vacuum_timeout_seconds)
+    erasure = ErasureEngine(datamap, keys.deidentify, journal, vacuum)
+    ledger, kept = Ledger(engine, keys.ledger), KeptCorrections(engine, sealer, executor)
+    ports = Ports(engine, Outbox(orm.outbox, runtime.codec), sealer, erasure, journal, ledger, LegalHolds(engine),
+                  notices, verifiers, executor, kept)  # fmt: skip
     relay = OutboxRelay(engine, orm.outbox, runtime.producer)
     worker = DeletionWorker(ports, datamap, runtime.topics, settings, relay.wakeup)
 
