@@ -146,3 +146,27 @@ def test_the_vacuum_step_leaves_no_dead_row_versions_of_erased_rows_on_postgresq
         assert dead_tuples(pg_url, "customers") == 0
     else:
         assert dead_tuples(pg_url, "customers") > 0  # what the step removes: without it they wait for autovacuum
+
+
+def test_the_vacuum_step_optimizes_the_changed_tables_on_mariadb(mariadb_url: str,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    from services.deletion.erasure.residue import Vacuum
+
+    engine = sa.create_engine(mariadb_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE customers (id varchar(20) PRIMARY KEY, email varchar(100) NOT NULL, "
+                             "INDEX (email)) ENGINE=InnoDB"))  # fmt: skip
+        conn.execute(sa.text("INSERT INTO customers VALUES (:id, :email)"),
+                     [{"id": f"c{i}", "email": f"user{i}@example.com"} for i in range(1, 201)])  # fmt: skip
+    datamap = parse_datamap(VACUUM_DATAMAP.format(url=mariadb_url))
+    eraser = ErasureEngine(datamap, KEYS.deidentify, vacuum=Vacuum(enabled=True))
+    try:
+        plans = [(plan_erasure(datamap, {"email": frozenset({f"user{i}@example.com"})}), None) for i in range(1, 40)]
+        with caplog.at_level("WARNING", logger="services.deletion.erasure.engine"):
+            assert all(outcome.complete for outcome in eraser.erase_many(plans))
+    finally:
+        eraser.close()
+    assert not caplog.records, [record.getMessage() for record in caplog.records]
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM customers")).scalar_one() == 161
+    engine.dispose()
