@@ -30,6 +30,15 @@ class DeletionSettings(ApiSettings):
         300.0, gt=0, description="How often kept corrections are compared with the stores (§7023(k))"
     )
     provider_confirm_days: float = Field(10.0, gt=0, description="A provider unconfirmed after this is overdue")
+    provider_callback_url: str | None = Field(
+        None,
+        max_length=1000,
+        description="Where providers POST their signed confirmations: this service's "
+        "/privacy/v1/provider-confirmations as they reach it; sent in every instruction. Unset: polling only",
+    )
+    provider_poll_first_seconds: float = Field(
+        1.0, gt=0, description="First status poll of a delivered, unconfirmed instruction; doubling to 1 h"
+    )
     erasure_vacuum: bool = Field(
         False,
         description="After each erasure batch, VACUUM (PostgreSQL) or OPTIMIZE TABLE (MariaDB/MySQL) the tables it "

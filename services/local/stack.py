@@ -16,6 +16,7 @@ from pathlib import Path
 from services.common.localstack.kafka import KafkaCluster
 from services.common.localstack.ports import recorded_pid, terminate, write_pid
 from services.common.localstack.redis import RedisServer
+from services.deletion.providers.confirmations import CALLBACK_PATH
 from services.demo import company
 from services.demo.generator import DATAMAP_PATH, DemoCompany, DemoTarget, demo_env, existing_company, generate_company
 from services.local import secrets
@@ -101,6 +102,10 @@ class LocalStack:
         target = DemoTarget.in_directory(self.root / "demo", redis_url=redis_url)
         return replace(target, mailer_url=self._provider_url("mailer"), shipper_url=self._provider_url("shipper"))
 
+    def _callback_url(self) -> str:
+        """Where the demo providers POST their signed confirmations: the deletion service's receiver."""
+        return f"http://127.0.0.1:{os.environ.get('CCPA_DELETION_PORT', 8003)}{CALLBACK_PATH}"
+
     def _provider_url(self, name: str) -> str:
         spec = next(s for s in PROVIDERS if s.name == f"provider-{name}")
         return self.url(spec)
@@ -122,6 +127,7 @@ class LocalStack:
                 "CCPA_DELETION_DATABASE_URL", f"sqlite:///{self.root}/deletion.db"
             ),
             "CCPA_PROVIDER_GRACE_SECONDS": os.environ.get("CCPA_PROVIDER_GRACE_SECONDS", "15"),
+            "CCPA_PROVIDER_CALLBACK_URL": os.environ.get("CCPA_PROVIDER_CALLBACK_URL", self._callback_url()),
             "CCPA_PUBLIC_BASE_URL": f"http://127.0.0.1:{os.environ.get('CCPA_INTAKE_PORT', 8000)}",
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap(),
             "CCPA_KEYSTORE_URL": os.environ.get("CCPA_KEYSTORE_URL", f"sqlite:///{self.root}/keystore.db"),

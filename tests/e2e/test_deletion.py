@@ -4,6 +4,7 @@ log files) → signed instructions to both providers, confirmed → re-discovery
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -15,6 +16,9 @@ import sqlalchemy as sa
 from services.common.crypto import subject_key_of
 from services.common.identity import IdentifierKind
 from services.common.localstack import DatabaseServer
+from services.common.signing import sign
+from services.deletion.providers.confirmations import CALLBACK_PATH
+from services.demo.generator import demo_env
 from tests.e2e.demo_world import World, demo_world, publish_request, submit
 from tests.support import wait_for
 
@@ -278,3 +282,50 @@ def test_unconfirmed_instructions_show_as_overdue(world: World) -> None:
     finally:
         deletion.stop()
         deletion.start()
+
+
+def callback(world: World, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    deletion = world.pipeline.deletion
+    assert deletion is not None
+    # A pool of one connection, shared with the worker, may keep an answer a few seconds under load.
+    return httpx.post(f"{deletion.url}{CALLBACK_PATH}", content=body, timeout=30,
+                      headers={"Content-Type": "application/json", **headers})  # fmt: skip
+
+
+def test_providers_confirm_through_the_deletion_services_signed_receiver(world: World) -> None:
+    """This world polls providers only after 300 s, so both confirmations reach the timeline through the receiver
+    the providers POST to; it refuses what is unsigned, replayed, unknown, malformed or too large."""
+    request_id = delete(world, 7)
+    answered(world, request_id)
+    confirmed = {e["details"]["recipient"]: e["details"] for e in entries(world, request_id, "ProviderConfirmed")}
+    assert set(confirmed) == {"mailer", "shipper"}
+    engine = sa.create_engine(str(world.pipeline.config.deletion_db_url))
+    with engine.connect() as conn:
+        channels = conn.execute(sa.text(
+            "SELECT a.channel, a.step FROM provider_instruction_attempts a JOIN provider_instructions i "
+            "ON a.instruction_id = i.instruction_id WHERE i.request_id = :r AND a.step = 'confirmed'"),
+            {"r": request_id}).all()  # fmt: skip
+    engine.dispose()
+    assert sorted(channels) == [("callback", "confirmed")] * 2
+
+    instruction_id = confirmed["mailer"]["instruction_id"]
+    secret = demo_env(world.target)["DEMO_MAILER_SIGNING_SECRET"].encode()
+    report = json.dumps({"instruction_id": instruction_id, "status": "completed", "confirmation_id": "again"}).encode()
+    assert callback(world, report, {}).status_code == 401  # unsigned
+    assert callback(world, report, sign(b"not-the-secret", "POST", CALLBACK_PATH, report, "k-1")).status_code == 401
+    assert callback(world, b"{not json", sign(secret, "POST", CALLBACK_PATH, b"{not json", "k-2")).status_code == 400
+    unknown = json.dumps({"instruction_id": "no-such-instruction", "status": "completed"}).encode()
+    assert callback(world, unknown, sign(secret, "POST", CALLBACK_PATH, unknown, "k-3")).status_code == 404
+    # The signature covers the body, not the key: a second body keeps these two from signing alike within a second.
+    resent = json.dumps({"instruction_id": instruction_id, "status": "completed", "confirmation_id": "1"}).encode()
+    seen_key = f"{instruction_id}:completed"  # the key the demo provider's own confirmation used
+    assert callback(world, resent, sign(secret, "POST", CALLBACK_PATH, resent, seen_key)).status_code == 409
+    signed = sign(secret, "POST", CALLBACK_PATH, report, "k-4")
+    again = callback(world, report, signed)
+    assert again.status_code == 200 and again.json()["state"] == "confirmed"  # already confirmed: nothing changes
+    assert callback(world, report, signed).status_code == 401  # the same signed request replayed
+    from services.deletion.providers.confirmations import MAX_CALLBACK_BYTES  # here: the rest runs on older code
+
+    large = b" " * (MAX_CALLBACK_BYTES + 1)
+    assert callback(world, large, sign(secret, "POST", CALLBACK_PATH, large, "k-5")).status_code == 413
+    assert len(entries(world, request_id, "ProviderConfirmed")) == 2
