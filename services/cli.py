@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -47,12 +48,22 @@ def serve(service: str) -> None:
 
 
 @stack_app.command("up")
-def stack_up() -> None:
+def stack_up(
+    regenerate_demo: Annotated[
+        bool, typer.Option("--regenerate-demo", help="Generate a new demo company over the existing one (stop first)")
+    ] = False,
+) -> None:
     """Start Kafka (unless KAFKA_BOOTSTRAP_SERVERS is set) and every service; print addresses and the API token."""
     from services.local.stack import SERVICES, LocalStack
 
     stack = LocalStack(LOCAL_DIR)
-    env = stack.up()
+    env = stack.up(regenerate_demo)
+    demo = stack.demo
+    if demo is not None and demo.reused:
+        console.print(f"Demo company: kept the existing demo company ({demo.subjects} subjects, seed {demo.seed}) "
+                      "with what was deleted and corrected in it; --regenerate-demo makes a new one")  # fmt: skip
+    elif demo is not None:
+        console.print(f"Demo company: generated {demo.subjects} subjects in {demo.elapsed_seconds:.0f} s")
     console.print(f"Kafka: {env['KAFKA_BOOTSTRAP_SERVERS']}")
     for spec in SERVICES:
         docs = (

@@ -1,4 +1,5 @@
-"""Deletion's HTTP API: operations, and legal holds (token) that keep a subject's or a store's records."""
+"""Deletion's HTTP API: operations, legal holds (token) that keep a subject's or a store's records, and the receiver
+of providers' signed confirmations (their signature is their credential)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from services.common.auth import HoldsWriter
 from services.common.http import service_app
 from services.deletion.bootstrap import bootstrap
+from services.deletion.providers.confirmations import callback_router
 from services.deletion.settings import DeletionSettings
 
 
@@ -31,6 +33,7 @@ def create_app(settings: DeletionSettings | None = None) -> FastAPI:
     app = service_app(deletion, settings.credentials(), "CCPA deletion",
                       "Erases, de-identifies or retains per the data map in every store; instructs providers; "
                       "verifies by re-discovery.", "deletion store")  # fmt: skip
+    app.include_router(callback_router(deletion.callbacks))
 
     @app.post("/v1/legal-holds", tags=["holds"], status_code=201)
     def place_hold(body: HoldRequest, _caller: HoldsWriter) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Composition root of deletion: data map, erasure engine, ledger, holds, provider instructions, consumer, worker."""
+"""Composition root of deletion: data map, erasure engine, ledger, holds, provider instructions and their
+confirmations (polled, and received by callback), consumer, worker."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from services.deletion.corrections import CorrectionExecutor, KeptCorrections
 from services.deletion.corrections import metadata as corrections_metadata
 from services.deletion.erasure import ErasureEngine, ErasureJournal, Ledger, LegalHolds, erasure_keys
 from services.deletion.erasure import metadata as erasure_metadata
+from services.deletion.erasure.residue import Vacuum
 from services.deletion.handlers import HANDLED_EVENTS, DeletionHandlers
 from services.deletion.notices import ProviderNotices
-from services.deletion.providers.confirmations import StatusPoller
+from services.deletion.providers.confirmations import CallbackHandler, StatusPoller
 from services.deletion.providers.instructions import InstructionQueue
 from services.deletion.providers.instructions import metadata as instruction_metadata
 from services.deletion.providers.model import PollPolicy, ProviderDirectory
@@ -41,6 +43,7 @@ class Deletion:
     consumer: ConsumerRunner
     worker: DeletionWorker
     relay: OutboxRelay
+    callbacks: CallbackHandler  # providers' signed confirmations, served by the app
 
     def start(self) -> None:
         self.runtime.prepare()
@@ -71,17 +74,20 @@ def bootstrap(settings: DeletionSettings) -> Deletion:
     journal = ErasureJournal(engine)
     directory = ProviderDirectory.from_datamap(datamap)
     queue = InstructionQueue(sealer)
-    poller = StatusPoller(engine, queue, directory, os.environ, policy=PollPolicy(first_seconds=1.0))
+    poller = StatusPoller(engine, queue, directory, os.environ,
+                          policy=PollPolicy(first_seconds=settings.provider_poll_first_seconds))  # fmt: skip
     sender = InstructionSender(engine, queue, directory, os.environ, poller=poller)
-    notices = ProviderNotices(datamap, queue, directory, sender, poller,
-                              timedelta(days=settings.provider_confirm_days))  # fmt: skip
+    notices = ProviderNotices(datamap, queue, directory, sender, poller, timedelta(days=settings.provider_confirm_days),
+                              settings.provider_callback_url)  # fmt: skip
     verifiers: dict[str, StoreConnector] = {
         store.name: open_connector(datamap, store, os.environ) for store in datamap.stores if store.kind in ERASED_KINDS
     }
     executor = CorrectionExecutor(datamap)
-    ports = Ports(engine, Outbox(orm.outbox, runtime.codec), sealer, ErasureEngine(datamap, keys.deidentify, journal),
-                  journal, Ledger(engine, keys.ledger), LegalHolds(engine), notices, verifiers, executor,
-                  KeptCorrections(engine, sealer, executor))  # fmt: skip
+    vacuum = Vacuum(settings.erasure_vacuum, settings.erasure_vacuum_timeout_seconds)
+    erasure = ErasureEngine(datamap, keys.deidentify, journal, vacuum)
+    ledger, kept = Ledger(engine, keys.ledger), KeptCorrections(engine, sealer, executor)
+    ports = Ports(engine, Outbox(orm.outbox, runtime.codec), sealer, erasure, journal, ledger, LegalHolds(engine),
+                  notices, verifiers, executor, kept)  # fmt: skip
     relay = runtime.outbox_relay(orm.outbox)
     worker = DeletionWorker(ports, datamap, runtime.topics, settings, relay.wakeup)
 
@@ -91,4 +97,5 @@ def bootstrap(settings: DeletionSettings) -> Deletion:
 
     consumer = runtime.consumer(settings.consumer_group, (REQUESTS, DISCOVERY_RESULTS), orm.inbox,
                                 DeletionHandlers().handle, HANDLED_EVENTS, after_commit=wake)  # fmt: skip
-    return Deletion(runtime, datamap, ports, consumer, worker, relay)
+    callbacks = CallbackHandler(engine, queue, directory, os.environ)
+    return Deletion(runtime, datamap, ports, consumer, worker, relay, callbacks)

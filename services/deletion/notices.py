@@ -62,7 +62,8 @@ def status_of(rows: list[InstructionRow], roles: Mapping[str, str]) -> NoticeSta
 
 class ProviderNotices:
     def __init__(self, datamap: DataMap, queue: InstructionQueue, directory: ProviderDirectory,
-                 sender: InstructionSender, poller: StatusPoller, confirm_within: timedelta) -> None:  # fmt: skip
+                 sender: InstructionSender, poller: StatusPoller, confirm_within: timedelta,
+                 callback_url: str | None = None) -> None:  # fmt: skip
         self.recipients = [recipient.name for recipient in datamap.recipients]
         self.roles = {recipient.name: recipient.role for recipient in datamap.recipients}
         self.queue = queue
@@ -70,13 +71,14 @@ class ProviderNotices:
         self.sender = sender
         self.poller = poller
         self.confirm_within = confirm_within
+        self.callback_url = callback_url  # where recipients POST their signed confirmations, sent with each notice
         self.last_loop_at = datetime.now(UTC)
 
     def enqueue(self, conn: sa.Connection, job: Any, identifiers: Mapping[str, frozenset[str]]) -> None:
         if not self.recipients:
             return
         notice = Notice(job.request_id, job.subject_key, "delete", {k: sorted(v) for k, v in identifiers.items()},
-                        datetime.now(UTC) + self.confirm_within)  # fmt: skip
+                        datetime.now(UTC) + self.confirm_within, callback_url=self.callback_url)  # fmt: skip
         self.queue.enqueue(conn, notice, self.recipients, self.directory)
 
     def enqueue_corrections(self, conn: sa.Connection, job: Any, identifiers: Mapping[str, frozenset[str]],
@@ -85,7 +87,7 @@ class ProviderNotices:
         deadline = datetime.now(UTC) + self.confirm_within
         for recipient, corrections in sorted(per_recipient.items()):
             notice = Notice(job.request_id, job.subject_key, "correct", {k: sorted(v) for k, v in identifiers.items()},
-                            deadline, corrections=dict(corrections))  # fmt: skip
+                            deadline, corrections=dict(corrections), callback_url=self.callback_url)  # fmt: skip
             self.queue.enqueue(conn, notice, [recipient], self.directory)
 
     def status(self, conn: sa.Connection, job: Any) -> NoticeStatus:

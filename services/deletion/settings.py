@@ -1,4 +1,5 @@
-"""Deletion settings: its database, the data map, retry pacing, how long providers get to confirm."""
+"""Deletion settings: its database, the data map, retry pacing, maintenance after erasures, how long providers get
+to confirm and where they send their confirmations."""
 
 from __future__ import annotations
 
@@ -30,3 +31,18 @@ class DeletionSettings(ApiSettings):
         300.0, gt=0, description="How often kept corrections are compared with the stores (§7023(k))"
     )
     provider_confirm_days: float = Field(10.0, gt=0, description="A provider unconfirmed after this is overdue")
+    provider_callback_url: str | None = Field(
+        None,
+        max_length=1000,
+        description="Where providers POST their signed confirmations: this service's "
+        "/privacy/v1/provider-confirmations as they reach it; sent in every instruction. Unset: polling only",
+    )
+    provider_poll_first_seconds: float = Field(
+        1.0, gt=0, description="First status poll of a delivered, unconfirmed instruction; doubling to 1 h"
+    )
+    erasure_vacuum: bool = Field(
+        False,
+        description="After each erasure batch, VACUUM (PostgreSQL) or OPTIMIZE TABLE (MariaDB/MySQL) the tables it "
+        "changed, so old row versions leave the table files sooner; see docs/deletion.md, 'Bytes on disk'",
+    )
+    erasure_vacuum_timeout_seconds: float = Field(600.0, gt=0, description="Longest a VACUUM or OPTIMIZE may take")

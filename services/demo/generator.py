@@ -33,6 +33,7 @@ __all__ = [
     "DemoGenerationError",
     "DemoTarget",
     "demo_env",
+    "existing_company",
     "generate_company",
     "load_demo_datamap",
     "provider_tokens",
@@ -173,6 +174,33 @@ def generate_company(
     company = DemoCompany(out, subjects, seed, dict(sorted(counts.items())), time.monotonic() - started)
     _write_manifest(company, wanted)
     return company
+
+
+def existing_company(target: DemoTarget) -> DemoCompany | None:
+    """The company a manifest records at `target`, while its databases are still there, whatever was deleted or
+    corrected in them since; None when there is nothing to keep."""
+    recorded = _read_manifest(target.manifest_path) or {}
+    subjects, seed = recorded.get("subjects"), recorded.get("seed")
+    if not isinstance(subjects, int) or not isinstance(seed, int):
+        return None
+    if not (_has_table(target.app_db_url, "customers") and _has_table(target.marketing_db_url, "subscribers")):
+        return None
+    return DemoCompany(target, subjects, seed, recorded.get("counts", {}), 0.0, reused=True)
+
+
+def _has_table(url: str, table: str) -> bool:
+    """Whether the database holds the table; a missing SQLite file holds nothing (and is not created here)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
+        return False
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return sa.inspect(connection).has_table(table)
+    except sa.exc.SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
 
 
 def _still_there(target: DemoTarget, subjects: int) -> bool:

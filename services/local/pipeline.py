@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.common.localstack.ports import free_port
+from services.deletion.providers.confirmations import CALLBACK_PATH
 from services.demo import company
 from services.local import secrets
 from services.local.process import ServiceProcess, SubscriberProcess
@@ -85,6 +86,7 @@ class Pipeline:
             "CCPA_OPTOUT_URL": f"http://127.0.0.1:{optout_port}",
             "CCPA_DISCOVERY_URL": f"http://127.0.0.1:{discovery_port}",
             "CCPA_PUBLIC_BASE_URL": f"http://127.0.0.1:{intake_port}",
+            "CCPA_PROVIDER_CALLBACK_URL": f"http://127.0.0.1:{deletion_port}{CALLBACK_PATH}",
         }
         self.intake = ServiceProcess("intake", {**self.env, **secrets.own_token_env("intake", self.secrets)},
                                      intake_port, config.log_dir)  # fmt: skip

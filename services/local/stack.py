@@ -1,5 +1,5 @@
 """The whole local stack in the background: Kafka (unless KAFKA_BOOTSTRAP_SERVERS), Redis, the demo company's
-stores and provider servers, then every service.
+stores and provider servers, then every service. The demo company is generated only when its stores are absent.
 
 Logs go to .local/logs, PIDs to .local/pids; `down` stops exactly the recorded processes.
 """
@@ -16,8 +16,9 @@ from pathlib import Path
 from services.common.localstack.kafka import KafkaCluster
 from services.common.localstack.ports import recorded_pid, terminate, write_pid
 from services.common.localstack.redis import RedisServer
+from services.deletion.providers.confirmations import CALLBACK_PATH
 from services.demo import company
-from services.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company
+from services.demo.generator import DATAMAP_PATH, DemoCompany, DemoTarget, demo_env, existing_company, generate_company
 from services.local import secrets
 from services.local.process import wait_until_ready
 
@@ -60,11 +61,19 @@ SERVICES = (
 )
 
 
+def demo_company(target: DemoTarget, subjects: int, regenerate: bool = False) -> DemoCompany:
+    """The stack's demo company: kept when its stores are there, so a restart keeps what the pipeline deleted and
+    corrected in them; generated when they are absent, or when asked to (`regenerate`)."""
+    kept = None if regenerate else existing_company(target)
+    return kept or generate_company(target, subjects, force=regenerate)
+
+
 class LocalStack:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.logs = self.root / "logs"
         self.pids = self.root / "pids"
+        self.demo: DemoCompany | None = None  # set by `environment`
 
     @property
     def kafka_dir(self) -> Path:
@@ -80,7 +89,8 @@ class LocalStack:
 
     @property
     def redis(self) -> RedisServer:
-        return RedisServer(self.root / "redis", port=int(os.environ.get("CCPA_REDIS_PORT", "6390")))
+        port = int(os.environ.get("CCPA_REDIS_PORT", "6390"))
+        return RedisServer(self.root / "redis", port=port, persistent=True)  # the demo's sessions survive a restart
 
     def demo_target(self) -> DemoTarget:
         redis_url = os.environ.get("DEMO_REDIS_URL")
@@ -92,13 +102,17 @@ class LocalStack:
         target = DemoTarget.in_directory(self.root / "demo", redis_url=redis_url)
         return replace(target, mailer_url=self._provider_url("mailer"), shipper_url=self._provider_url("shipper"))
 
+    def _callback_url(self) -> str:
+        """Where the demo providers POST their signed confirmations: the deletion service's receiver."""
+        return f"http://127.0.0.1:{os.environ.get('CCPA_DELETION_PORT', 8003)}{CALLBACK_PATH}"
+
     def _provider_url(self, name: str) -> str:
         spec = next(s for s in PROVIDERS if s.name == f"provider-{name}")
         return self.url(spec)
 
-    def environment(self) -> dict[str, str]:
+    def environment(self, regenerate_demo: bool = False) -> dict[str, str]:
         target = self.demo_target()
-        generate_company(target, DEMO_SUBJECTS)
+        self.demo = demo_company(target, DEMO_SUBJECTS, regenerate_demo)
         identity_db = target.app_db_url.removeprefix("sqlite:///")
         return {
             **os.environ,
@@ -113,6 +127,7 @@ class LocalStack:
                 "CCPA_DELETION_DATABASE_URL", f"sqlite:///{self.root}/deletion.db"
             ),
             "CCPA_PROVIDER_GRACE_SECONDS": os.environ.get("CCPA_PROVIDER_GRACE_SECONDS", "15"),
+            "CCPA_PROVIDER_CALLBACK_URL": os.environ.get("CCPA_PROVIDER_CALLBACK_URL", self._callback_url()),
             "CCPA_PUBLIC_BASE_URL": f"http://127.0.0.1:{os.environ.get('CCPA_INTAKE_PORT', 8000)}",
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap(),
             "CCPA_KEYSTORE_URL": os.environ.get("CCPA_KEYSTORE_URL", f"sqlite:///{self.root}/keystore.db"),
@@ -128,8 +143,8 @@ class LocalStack:
     def secrets(self) -> dict[str, str]:
         return secrets.load_or_create(self.root / "secrets.json")
 
-    def up(self) -> dict[str, str]:
-        env = self.environment()
+    def up(self, regenerate_demo: bool = False) -> dict[str, str]:
+        env = self.environment(regenerate_demo)
         # HTTP services first: they create the topics the background subscribers read.
         for group in ([spec for spec in SERVICES if spec.http], [spec for spec in SERVICES if not spec.http]):
             for spec in group:

@@ -86,7 +86,9 @@ def demo_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url:
         config = dataclasses.replace(
             config, discovery_db_url=discovery_db, deletion_db_url=deletion_db, datamap_path=DATAMAP_PATH,
             extra_env={**env, "CCPA_RETRY_INITIAL_SECONDS": "0.5", "CCPA_RETRY_MAX_SECONDS": "2",
-                       "CCPA_PROVIDER_GRACE_SECONDS": "20", "CCPA_RECHECK_CORRECTIONS_SECONDS": "1", **ONE_CONNECTION},
+                       "CCPA_PROVIDER_GRACE_SECONDS": "20", "CCPA_RECHECK_CORRECTIONS_SECONDS": "1",
+                       # confirmations come by the providers' signed callbacks; a poll would only come later
+                       "CCPA_PROVIDER_POLL_FIRST_SECONDS": "300", **ONE_CONNECTION},
         )  # fmt: skip
         pipeline = Pipeline(config).start()
         try:

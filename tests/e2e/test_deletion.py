@@ -16,6 +16,9 @@ import sqlalchemy as sa
 from services.common.crypto import KeyShredded, KeyStore, Sealer, data_keys, subject_key_of
 from services.common.identity import IdentifierKind
 from services.common.localstack import DatabaseServer
+from services.common.signing import sign
+from services.deletion.providers.confirmations import CALLBACK_PATH, MAX_CALLBACK_BYTES
+from services.demo.generator import demo_env
 from tests.e2e.demo_world import World, completed, demo_world, download, keystore_of, publish_request, submit
 from tests.support import wait_for
 
@@ -335,3 +338,48 @@ def test_a_completed_deletion_revokes_and_destroys_the_reports_and_shreds_the_ke
     later = completed(world, submit(world, subject, "know_categories"))
     assert download(later["report"]["links"]["json"]).status_code == 200
     assert [key_id for key_id in key_ids(keystore, key, live=True) if key_id not in old_keys]
+
+
+def callback(world: World, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    deletion = world.pipeline.deletion
+    assert deletion is not None
+    # A pool of one connection, shared with the worker, may keep an answer a few seconds under load.
+    return httpx.post(f"{deletion.url}{CALLBACK_PATH}", content=body, timeout=30,
+                      headers={"Content-Type": "application/json", **headers})  # fmt: skip
+
+
+def test_providers_confirm_through_the_deletion_services_signed_receiver(world: World) -> None:
+    """This world polls providers only after 300 s, so both confirmations reach the timeline through the receiver
+    the providers POST to; it refuses what is unsigned, replayed, unknown, malformed or too large."""
+    request_id = delete(world, 7)
+    answered(world, request_id)
+    confirmed = {e["details"]["recipient"]: e["details"] for e in entries(world, request_id, "ProviderConfirmed")}
+    assert set(confirmed) == {"mailer", "shipper"}
+    engine = sa.create_engine(str(world.pipeline.config.deletion_db_url))
+    with engine.connect() as conn:
+        channels = conn.execute(sa.text(
+            "SELECT a.channel, a.step FROM provider_instruction_attempts a JOIN provider_instructions i "
+            "ON a.instruction_id = i.instruction_id WHERE i.request_id = :r AND a.step = 'confirmed'"),
+            {"r": request_id}).all()  # fmt: skip
+    engine.dispose()
+    assert sorted(channels) == [("callback", "confirmed")] * 2
+
+    instruction_id = confirmed["mailer"]["instruction_id"]
+    secret = demo_env(world.target)["DEMO_MAILER_SIGNING_SECRET"].encode()
+    report = json.dumps({"instruction_id": instruction_id, "status": "completed", "confirmation_id": "again"}).encode()
+    assert callback(world, report, {}).status_code == 401  # unsigned
+    assert callback(world, report, sign(b"not-the-secret", "POST", CALLBACK_PATH, report, "k-1")).status_code == 401
+    assert callback(world, b"{not json", sign(secret, "POST", CALLBACK_PATH, b"{not json", "k-2")).status_code == 400
+    unknown = json.dumps({"instruction_id": "no-such-instruction", "status": "completed"}).encode()
+    assert callback(world, unknown, sign(secret, "POST", CALLBACK_PATH, unknown, "k-3")).status_code == 404
+    # The signature covers the body, not the key: a second body keeps these two from signing alike within a second.
+    resent = json.dumps({"instruction_id": instruction_id, "status": "completed", "confirmation_id": "1"}).encode()
+    seen_key = f"{instruction_id}:completed"  # the key the demo provider's own confirmation used
+    assert callback(world, resent, sign(secret, "POST", CALLBACK_PATH, resent, seen_key)).status_code == 409
+    signed = sign(secret, "POST", CALLBACK_PATH, report, "k-4")
+    again = callback(world, report, signed)
+    assert again.status_code == 200 and again.json()["state"] == "confirmed"  # already confirmed: nothing changes
+    assert callback(world, report, signed).status_code == 401  # the same signed request replayed
+    large = b" " * (MAX_CALLBACK_BYTES + 1)
+    assert callback(world, large, sign(secret, "POST", CALLBACK_PATH, large, "k-5")).status_code == 413
+    assert len(entries(world, request_id, "ProviderConfirmed")) == 2

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType  # type: ignore[attr-defined]
 
-from services.common.localstack import LocalStackError, MariaDBServer
+from services.common.localstack import LocalStackError, MariaDBServer, RedisServer
 from services.common.localstack.ports import pid_alive
 from tests.infra import KafkaClusterFactory, TopicFactory, create_topic
 from tests.support import sql_store_url
@@ -119,6 +119,25 @@ def test_redis_set_get(redis_url: str) -> None:
         assert client.get("subject:sk-1") == b"cached"
     finally:
         client.close()
+
+
+def test_a_persistent_redis_keeps_its_keys_across_a_restart_and_forgets_deleted_ones(tmp_path: Path) -> None:
+    """The local stack's session cache: a restart must not lose the demo's sessions, nor bring back erased ones."""
+    server = RedisServer(tmp_path / "redis", persistent=True)
+    server.start()
+    try:
+        client = redis.Redis.from_url(server.url)
+        client.set("session:kept", "1")
+        client.set("session:erased", "1")
+        client.delete("session:erased")
+        client.close()
+        server.stop()
+        server.start()
+        client = redis.Redis.from_url(server.url)
+        assert client.get("session:kept") == b"1" and not client.exists("session:erased")
+        client.close()
+    finally:
+        server.stop()
 
 
 def _min_insync_replicas(bootstrap: str, topic: str) -> str:

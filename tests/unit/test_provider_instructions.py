@@ -362,6 +362,18 @@ def test_a_signed_callback_confirms_and_a_forged_one_is_refused(engine: sa.Engin
     assert state_of(engine, queue, manual)[0] is State.CONFIRMED
 
 
+def test_a_callback_while_the_database_is_unreachable_is_answered_503_so_the_provider_sends_it_again(
+    engine: sa.Engine, queue: InstructionQueue, tmp_path: Path
+) -> None:
+    (instruction_id,) = enqueue(engine, queue, ["mailer"])
+    unreachable = sa.create_engine(f"sqlite:///{tmp_path}/no-such-folder/deletion.db")
+    assert callback(instruction_id)(CallbackHandler(unreachable, queue, DIRECTORY, ENV))[0] == 503
+    assert callback(instruction_id, now=time.time() + 2)(CallbackHandler(engine, queue, DIRECTORY, ENV)) == (
+        200,
+        "confirmed",
+    )
+
+
 def test_overdue_lists_unconfirmed_instructions_once(engine: sa.Engine, queue: InstructionQueue) -> None:
     mailer, _, paybridge = enqueue(engine, queue, ["mailer", "brightlist", "paybridge"])
     with engine.begin() as conn:

@@ -1,4 +1,5 @@
-"""A Redis server on loopback from the Debian package, with no persistence, run in the foreground by PID."""
+"""A Redis server on loopback from the Debian package, run in the foreground by PID; without persistence unless
+asked (the local stack keeps its session cache across restarts in an RDB snapshot)."""
 
 from __future__ import annotations
 
@@ -28,10 +29,12 @@ def find_redis_server() -> str:
 
 
 class RedisServer:
-    """redis-server on 127.0.0.1 with its PID, port and log in `base_dir`."""
+    """redis-server on 127.0.0.1 with its PID, port and log in `base_dir`; `persistent`: an RDB snapshot there, written
+    a minute after a change and when stopped (a snapshot holds only what is current, unlike an append-only file)."""
 
-    def __init__(self, base_dir: Path, port: int | None = None) -> None:
+    def __init__(self, base_dir: Path, port: int | None = None, persistent: bool = False) -> None:
         self.base_dir = Path(base_dir).resolve()
+        self.persistent = persistent
         self.pid_file = self.base_dir / "redis.pid"
         self.port_file = self.base_dir / "redis.port"
         self.log_file = self.base_dir / "redis.log"
@@ -54,14 +57,15 @@ class RedisServer:
         return self.pid() is not None
 
     def start(self, timeout: float = 15) -> None:
-        """Start redis-server (no RDB, no AOF) in its own session and wait until it answers PING."""
+        """Start redis-server (no AOF; an RDB only when persistent) in its own session; wait until it answers PING."""
         if self.is_running():
             return
         binary = find_redis_server()
         self.base_dir.mkdir(parents=True, exist_ok=True)
         port = self._requested_port or free_port()
         command = [
-            binary, "--bind", LOOPBACK, "--port", str(port), "--save", "", "--appendonly", "no",
+            binary, "--bind", LOOPBACK, "--port", str(port), "--save", "60 1" if self.persistent else "",
+            "--appendonly", "no",
             "--daemonize", "no", "--dir", str(self.base_dir), "--logfile", str(self.log_file),
         ]  # fmt: skip
         launch(command, "redis-server", self.pid_file, self.port_file, port, lambda: _answers_ping(port), timeout,

@@ -132,8 +132,8 @@ def sql_engine(url: str, timeout: float, read_only: bool = True) -> sa.Engine:
         options |= {"pool_size": 4, "max_overflow": 4, "pool_timeout": timeout}
         options["connect_args"] = _network_connect_args(parsed, timeout, read_only)
     engine = sa.create_engine(parsed, **options)
-    if backend == "sqlite" and read_only:
-        event.listen(engine, "connect", _sqlite_query_only)
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_query_only if read_only else _sqlite_secure_delete)
     return engine
 
 
@@ -155,6 +155,14 @@ def _network_connect_args(url: URL, timeout: float, read_only: bool) -> dict[str
 def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
+
+
+def _sqlite_secure_delete(dbapi_connection: Any, _record: Any) -> None:
+    # Deleted rows and replaced values are overwritten with zeros in the page (and freed pages zeroed) instead of
+    # lingering in free space; not every SQLite build turns it on by default.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete = ON")
     cursor.close()
 
 

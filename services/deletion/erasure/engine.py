@@ -1,5 +1,6 @@
 """Runs an erasure plan store by store: one eraser per store kind (kept open between requests), legal holds
-reported instead of applied, and the journal consulted so a replayed request reports its first counts.
+reported instead of applied, the journal consulted so a replayed request reports its first counts, and each batch
+followed by a purge of what it left in the stores' files.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from services.deletion.erasure.outcome import (
 )
 from services.deletion.erasure.plan import ErasurePlan, StorePlan
 from services.deletion.erasure.redis_store import RedisEraser
+from services.deletion.erasure.residue import NO_VACUUM, ResidueLeft, Vacuum
 from services.deletion.erasure.sql import SqlEraser
 from services.deletion.erasure.strategies import check_hmac_key
 
@@ -37,12 +39,14 @@ class StoreEraser(Protocol):
 
     def identifier_values(self) -> Iterator[tuple[str, str]]: ...
 
+    def purge(self) -> None: ...
+
     def close(self) -> None: ...
 
 
-def open_eraser(datamap: DataMap, store: Store, hmac_key: bytes) -> StoreEraser:
+def open_eraser(datamap: DataMap, store: Store, hmac_key: bytes, vacuum: Vacuum = NO_VACUUM) -> StoreEraser:
     if store.kind == "sql":
-        return SqlEraser(datamap, store, hmac_key)
+        return SqlEraser(datamap, store, hmac_key, vacuum)
     if store.kind == "redis":
         return RedisEraser(datamap, store, hmac_key)
     if store.kind == "jsonl":
@@ -53,10 +57,12 @@ def open_eraser(datamap: DataMap, store: Store, hmac_key: bytes) -> StoreEraser:
 class ErasureEngine:
     """`erase(plan, request_id)`; with a journal, a store done for that request is not touched again."""
 
-    def __init__(self, datamap: DataMap, hmac_key: bytes, journal: ErasureJournal | None = None) -> None:
+    def __init__(self, datamap: DataMap, hmac_key: bytes, journal: ErasureJournal | None = None,
+                 vacuum: Vacuum = NO_VACUUM) -> None:  # fmt: skip
         self.datamap = datamap
         self.hmac_key = check_hmac_key(hmac_key)
         self.journal = journal
+        self.vacuum = vacuum
         self._erasers: dict[str, StoreEraser] = {}
 
     def erase(self, plan: ErasurePlan, request_id: str | None = None, dry_run: bool = False) -> ErasureOutcome:
@@ -80,6 +86,8 @@ class ErasureEngine:
                     found[index].append(result)
                 else:
                     failures[index][name] = result
+        if not dry_run:
+            self.purge()
         return [ErasureOutcome(tuple(stores), failed) for stores, failed in zip(found, failures, strict=True)]
 
     def _erase_log_batch(self, eraser: JsonLinesEraser,
@@ -120,8 +128,20 @@ class ErasureEngine:
 
     def eraser(self, store: Store) -> StoreEraser:
         if store.name not in self._erasers:
-            self._erasers[store.name] = open_eraser(self.datamap, store, self.hmac_key)
+            self._erasers[store.name] = open_eraser(self.datamap, store, self.hmac_key, self.vacuum)
         return self._erasers[store.name]
+
+    def purge(self) -> None:
+        """Every open store removes what the erasures since the last purge left in its files. A store that cannot
+        is logged: its records are erased all the same, and its next purge takes what this one left."""
+        for name, eraser in self._erasers.items():
+            try:
+                eraser.purge()
+            except ResidueLeft as exc:
+                log.warning("erased records may leave old bytes in the store's files for now",
+                            extra={"store": name, "reason": exc.reason})  # fmt: skip
+            except Exception as exc:
+                _unexpected(name, exc)
 
     def close(self) -> None:
         for eraser in self._erasers.values():

@@ -82,6 +82,9 @@ class JsonLinesEraser:
                         for name, kind in kinds:
                             yield from ((kind, text) for text in identifier_values(kind, lookup(entry, name)))
 
+    def purge(self) -> None:
+        """Nothing to do here: a rewritten file replaces the old one, which is unlinked (docs/deletion.md)."""
+
     def close(self) -> None:
         """Nothing stays open between erasures."""
 

@@ -41,6 +41,8 @@ def reapply(store_name: str, datamap: DataMap, ledger: Ledger, *, hmac_key: byte
         store_wide = [hold for hold in held if hold.subject_key is None]
         plan = plan_erasure(datamap, covered, holds=store_wide, now=now, stores=[store_name])
         outcome = engine.erase_store(plan.stores[0], dry_run=dry_run)
+        if not dry_run:
+            engine.purge()
     finally:
         engine.close()
     covered_counts = {kind: len(values) for kind, values in covered.items()}

@@ -65,6 +65,9 @@ class RedisEraser:
                 for kind, value in zip(collection.key_kinds(), found.groups() if found else (), strict=False):
                     yield from ((kind, text) for text in identifier_values(kind, value))
 
+    def purge(self) -> None:
+        """Nothing to do here: Redis frees a deleted value at once (its RDB or AOF files: docs/deletion.md)."""
+
     def close(self) -> None:
         self.connector.close()
 

@@ -1,5 +1,6 @@
 """SQL erasure: one transaction per store; matched rows found as discovery finds them (bound IN lists of converted
-values), then deleted or updated by primary key, children before parents so foreign keys hold.
+values), then deleted or updated by primary key, children before parents so foreign keys hold. After a batch,
+`purge` removes what the changes left in the store's files (residue.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from services.common.stores.sql import BATCH_SIZE, SqlConnector, failure_reason,
 from services.common.stores.values import batched, identifier_values, occurred_at, searched_collections
 from services.deletion.erasure.outcome import ErasureError, OutcomeTally, Settle, StoreOutcome, unsettled
 from services.deletion.erasure.plan import CollectionStep, FieldMask, StorePlan
+from services.deletion.erasure.residue import NO_VACUUM, ResidueLeft, Vacuum, purge
 from services.deletion.erasure.strategies import masked_values
 
 Key = tuple[Any, ...]
@@ -32,11 +34,13 @@ class _Change:
 
 
 class SqlEraser:
-    def __init__(self, datamap: DataMap, store: Store, hmac_key: bytes) -> None:
+    def __init__(self, datamap: DataMap, store: Store, hmac_key: bytes, vacuum: Vacuum = NO_VACUUM) -> None:
         self.datamap = datamap
         self.store = store
         self.hmac_key = hmac_key
+        self.vacuum = vacuum
         self.connector = SqlConnector(datamap, store, read_only=False)
+        self._changed: set[sa.Table] = set()  # tables changed since the last purge
 
     def erase(self, plan: StorePlan, settle: Settle = unsettled, dry_run: bool = False) -> StoreOutcome:
         tally = OutcomeTally(self.store.name)
@@ -49,6 +53,7 @@ class SqlEraser:
                 outcome = settle(tally.outcome())
                 for change in changes:
                     _apply(conn, change)
+                self._changed.update(change.table for change in changes if change.deletes or change.updates)
             return outcome
         except sa.exc.NoSuchTableError as exc:
             raise StoreUnavailable(self.store.name, f"table {exc.args[0]!r} named in the data map does not exist") \
@@ -72,6 +77,14 @@ class SqlEraser:
                             yield from _distinct_values(conn, table.c[data_field.name], kind)
         except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
             raise StoreUnavailable(self.store.name, failure_reason(exc)) from None
+
+    def purge(self) -> None:
+        """Remove the old bytes of what was erased since the last purge from the store's files (see residue.py)."""
+        changed, self._changed = self._changed, set()
+        try:
+            purge(self.connector.engine, changed, self.vacuum)
+        except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
+            raise ResidueLeft(failure_reason(exc)) from None
 
     def close(self) -> None:
         self.connector.close()

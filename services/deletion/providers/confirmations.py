@@ -30,6 +30,24 @@ from services.deletion.providers.model import (
 
 log = logging.getLogger(__name__)
 CALLBACK_PATH = "/privacy/v1/provider-confirmations"
+MAX_CALLBACK_BYTES = 64 * 1024  # a confirmation is a few hundred bytes; a larger body is refused unread
+CALLBACK_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {
+        "type": "object", "required": ["instruction_id", "status"],
+        "properties": {"instruction_id": {"type": "string"}, "status": {"type": "string",
+                       "enum": ["completed", "failed", "rejected"]}, "confirmation_id": {"type": "string"}},
+    }}},
+}  # fmt: skip
+CALLBACK_ANSWERS: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Read, but it reports no outcome yet; nothing changed"},
+    400: {"description": "Not a JSON object with a string instruction_id"},
+    401: {"description": "Unsigned, badly signed, stale or replayed"},
+    404: {"description": "No instruction has this instruction_id"},
+    409: {"description": "This Idempotency-Key was received before; not applied again"},
+    413: {"description": f"Body over {MAX_CALLBACK_BYTES} bytes"},
+    503: {"description": "No signing secret is configured for this provider, or the store is unavailable"},
+}
 Clock = Callable[[], datetime]
 
 
@@ -59,6 +77,14 @@ class CallbackHandler:
         report = _report(body)
         if report is None:
             return Reply(400, {"detail": 'expected JSON {"instruction_id": ..., "status": "completed", ...}'})
+        try:
+            return self._receive(method, path, body, headers, report)
+        except (sa.exc.OperationalError, sa.exc.TimeoutError):
+            # Nothing was recorded and the nonce was not spent (same transaction): the provider's retry can land.
+            return Reply(503, {"detail": "deletion store unavailable; nothing was recorded, send it again"})
+
+    def _receive(self, method: str, path: str, body: bytes, headers: Mapping[str, str],
+                 report: Mapping[str, Any]) -> Reply:  # fmt: skip
         with self.engine.begin() as conn:
             row = self.queue.find(conn, report["instruction_id"])
             if row is None:
@@ -87,16 +113,31 @@ def callback_router(handler: CallbackHandler, path: str = CALLBACK_PATH) -> APIR
     """The route providers POST their confirmations to; the deletion service includes it in its app."""
     router = APIRouter(tags=["provider confirmations"])
 
-    @router.post(path)
+    @router.post(path, responses=CALLBACK_ANSWERS, openapi_extra={"requestBody": CALLBACK_BODY})
     async def provider_confirmation(request: Request) -> JSONResponse:
         """A provider's signed report that it carried out (or could not carry out) an instruction."""
-        body = await request.body()
+        body = await _bounded_body(request)
+        if body is None:
+            return JSONResponse({"detail": f"a confirmation is at most {MAX_CALLBACK_BYTES} bytes"}, status_code=413)
         raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()  # as signed: undecoded
         target = raw_path.decode() + (f"?{request.url.query}" if request.url.query else "")
         reply = await run_in_threadpool(handler.handle, request.method, target, body, request.headers)
         return JSONResponse(reply.body, status_code=reply.status_code)
 
     return router
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The body, or None as soon as it is known to exceed MAX_CALLBACK_BYTES (declared or streamed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_CALLBACK_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_CALLBACK_BYTES:
+            return None
+    return bytes(body)
 
 
 class StatusPoller:
