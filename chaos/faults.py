@@ -31,9 +31,9 @@ class Schedule:
     gap_seconds: float = 5.0  # after each recovery, before the next fault
     outage_seconds: float = 60.0
 
-    def expected_seconds(self, processes: int = 6) -> float:
-        """About how long the schedule takes: a restart is ready in about 10 s on 2 busy cores."""
-        return self.gap_seconds + self.rounds * processes * (self.gap_seconds + 10) + 30 + self.outage_seconds
+    def kill_seconds(self, processes: int = 6) -> float:
+        """About how long the kills take, before the outage: a restart is ready in about 7 s on 2 busy cores."""
+        return self.gap_seconds + self.rounds * processes * (self.gap_seconds + 7) + 10 + self.gap_seconds
 
 
 @dataclass
@@ -45,6 +45,7 @@ class Chaos:
     stopping: threading.Event = field(default_factory=threading.Event)
     failure: str | None = None
     crashes: list[str] = field(default_factory=list)  # processes found dead that the run had not killed
+    outage_begun: threading.Event = field(default_factory=threading.Event)  # or the schedule ended without one
 
     def run(self) -> None:
         """Every fault of the schedule in turn; a fault that cannot recover ends the schedule with `failure` set."""
@@ -62,6 +63,8 @@ class Chaos:
             pass
         except Exception as exc:  # a process that does not come back: report it, the run's figures follow
             self.failure = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        finally:
+            self.outage_begun.set()
 
     def check_alive(self) -> None:
         """Note every service or provider process that is not running now (the run restarts all it kills)."""
@@ -112,6 +115,7 @@ class Chaos:
 
     def _outage(self) -> None:
         self.world.demo_db.stop()
+        self.outage_begun.set()
         try:
             if self.stopping.wait(self.schedule.outage_seconds):
                 raise _Stopped

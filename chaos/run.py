@@ -27,8 +27,8 @@ LOG_DIR = REPO_ROOT / ".local" / "chaos" / "logs"
 @dataclass(frozen=True)
 class Settings:
     requests: int = 2000
-    steady_share: float = 0.7  # sent at `rate`; the rest as one burst
-    rate: float | None = None  # requests/s in the steady part; None spreads it over the fault schedule
+    steady_share: float = 0.7  # sent at `rate` during the kills; the rest as one burst when the store goes down
+    rate: float | None = None  # requests/s in the steady part; None spreads it over the kills
     burst_clients: int = 16
     schedule: Schedule = field(default_factory=Schedule)
     drain_seconds: float = 300.0  # how long to wait for the last answers before counting the rest lost
@@ -68,8 +68,8 @@ def _exercise(world: World, settings: Settings, console: Console) -> Outcome:
     try:
         rate = settings.rate or _spread(settings)
         console.log(f"sending {settings.requests:,} requests: {settings.steady_share:.0%} at {rate:.1f}/s, "
-                    "then the rest at once")  # fmt: skip
-        _send(requests, submitter, settings, rate)
+                    "then the rest at once when the store goes down")  # fmt: skip
+        _send(requests, submitter, settings, rate, chaos.outage_begun)
         console.log("all requests sent; waiting for the fault schedule to finish")
         threads[1].join()
         return _count(world, requests, watch, chaos, settings, console, started)
@@ -81,12 +81,14 @@ def _exercise(world: World, settings: Settings, console: Console) -> Outcome:
 
 
 def _spread(settings: Settings) -> float:
-    """A rate at which the steady part lasts as long as the faults, so that every kill finds work in flight."""
-    return max(1.0, settings.requests * settings.steady_share / settings.schedule.expected_seconds())
+    """A rate at which the steady part lasts as long as the kills, so that every kill finds work in flight."""
+    return max(1.0, settings.requests * settings.steady_share / settings.schedule.kill_seconds())
 
 
-def _send(requests: list[Planned], submitter: Submitter, settings: Settings, rate: float) -> None:
-    """The steady part at `rate` (a request blocked by a fault does not hold back the next), then the burst."""
+def _send(requests: list[Planned], submitter: Submitter, settings: Settings, rate: float,
+          outage_begun: threading.Event) -> None:  # fmt: skip
+    """The steady part at `rate` (a request blocked by a fault does not hold back the next), then the burst into
+    the store outage: its backlog is what must be answered within 30 s of the store's return."""
     steady = round(len(requests) * settings.steady_share)
     pool = ThreadPoolExecutor(settings.burst_clients)
     try:
@@ -96,6 +98,9 @@ def _send(requests: list[Planned], submitter: Submitter, settings: Settings, rat
             if delay > 0 and submitter.stopping.wait(delay):
                 return
             pool.submit(submitter.submit, request)
+        while not outage_begun.wait(0.5):
+            if submitter.stopping.is_set():
+                return
         for request in requests[steady:]:
             pool.submit(submitter.submit, request)
     except BaseException:
