@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export CCPA_LOCAL_DIR ?= .local
 
-.PHONY: install system-deps python-deps kafka-jars up down status run demo test test-unit bench lint k8s clean
+.PHONY: install system-deps python-deps kafka-jars up down status run demo test test-unit bench chaos lint k8s clean
 
 install: system-deps python-deps kafka-jars
 
@@ -51,9 +51,14 @@ bench: install
 	$(PY) -m bench
 	$(PY) -m bench.discovery
 
+# Not part of `make test`: about 10 minutes of kill -9, a broker loss and a store outage; CHAOS_ARGS=--quick for 4.
+CHAOS_ARGS ?=
+chaos: install
+	$(PY) -m chaos $(CHAOS_ARGS)
+
 lint: python-deps
-	$(PY) -m ruff check services tests bench
-	$(PY) -m ruff format --check services tests bench
+	$(PY) -m ruff check services tests bench chaos
+	$(PY) -m ruff format --check services tests bench chaos
 	$(PY) -m mypy
 
 # Render both overlays with kustomize (installed from the Go module proxy into $(HOME)/go/bin).
