@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from services.common.auth import Credentials, DocsReader, MetricsReader
 from services.common.http_guard import COMMON_RESPONSES, BodyLimit, install_validation_errors
@@ -107,6 +107,12 @@ def service_app(service: Service, credentials: Credentials, title: str, descript
     app.include_router(ops_router(service.runtime))
     if not public_docs:
         app.include_router(internal_docs_router(app))
+
+    @app.exception_handler(DataError)
+    async def unstorable(_request: Request, _exc: DataError) -> JSONResponse:
+        # e.g. a NUL character, which PostgreSQL text cannot hold: the input's fault, and nothing was changed.
+        return JSONResponse({"detail": "a value in the request cannot be stored or looked up (e.g. a NUL character); "
+                                       "nothing was changed"}, status_code=400)  # fmt: skip
 
     @app.exception_handler(OperationalError)
     async def store_down(_request: Request, _exc: OperationalError) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -370,8 +371,10 @@ def test_providers_confirm_through_the_deletion_services_signed_receiver(world: 
     assert callback(world, report, {}).status_code == 401  # unsigned
     assert callback(world, report, sign(b"not-the-secret", "POST", CALLBACK_PATH, report, "k-1")).status_code == 401
     assert callback(world, b"{not json", sign(secret, "POST", CALLBACK_PATH, b"{not json", "k-2")).status_code == 400
-    unknown = json.dumps({"instruction_id": "no-such-instruction", "status": "completed"}).encode()
+    unknown = json.dumps({"instruction_id": str(uuid.uuid4()), "status": "completed"}).encode()
     assert callback(world, unknown, sign(secret, "POST", CALLBACK_PATH, unknown, "k-3")).status_code == 404
+    nul = json.dumps({"instruction_id": "\x00", "status": "completed"}).encode()  # schemathesis found it: was a 500
+    assert callback(world, nul, sign(secret, "POST", CALLBACK_PATH, nul, "k-6")).status_code == 400
     # The signature covers the body, not the key: a second body keeps these two from signing alike within a second.
     resent = json.dumps({"instruction_id": instruction_id, "status": "completed", "confirmation_id": "1"}).encode()
     seen_key = f"{instruction_id}:completed"  # the key the demo provider's own confirmation used

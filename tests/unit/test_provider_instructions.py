@@ -346,7 +346,8 @@ def test_a_signed_callback_confirms_and_a_forged_one_is_refused(engine: sa.Engin
     instruction_id, _, manual = enqueue(engine, queue, ["mailer", "brightlist", "paybridge"])
     handler = CallbackHandler(engine, queue, DIRECTORY, ENV)
     assert callback(instruction_id, secret=b"forged")(handler) == (401, "signature does not match the request")
-    assert callback("unknown")(handler)[0] == 404
+    assert callback("00000000-0000-4000-8000-000000000000")(handler)[0] == 404
+    assert callback("unknown")(handler)[0] == 400, "not an instruction id at all"
     assert handler.handle("POST", "/x", b"[]", {}).status_code == 400
     assert callback(instruction_id, status="accepted")(handler) == (202, "pending")
     post = callback(instruction_id, key="k-2")

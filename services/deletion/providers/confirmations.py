@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -194,9 +195,17 @@ def _report(body: bytes) -> dict[str, Any] | None:
         report = json.loads(body)
     except ValueError:
         return None
-    if not isinstance(report, dict) or not isinstance(report.get("instruction_id"), str):
+    if not isinstance(report, dict) or not _is_instruction_id(report.get("instruction_id")):
         return None
     return report
+
+
+def _is_instruction_id(value: object) -> bool:
+    """Instruction ids are the UUIDs we sent (a NUL or a 10 kB string never reaches the database)."""
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def _via(answer: Answer, channel: str) -> Answer:
