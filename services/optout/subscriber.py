@@ -8,18 +8,19 @@ the topic again re-sends the same ids and the pipeline counts each acknowledgeme
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from services.common.events import Event
-from services.common.kafka import EventProducer, event_message
+from services.common.kafka import DeliveryFailed, EventProducer, event_message
 from services.common.serde import DecodeError, SingleObjectCodec
 from services.common.topics import OPTOUT_ACKS, OPTOUT_STATE, TopicNames
 
@@ -48,23 +49,44 @@ class ReferenceSubscriber:
                                   "enable.auto.commit": False, "auto.offset.reset": "earliest"})  # fmt: skip
         self.state: dict[str, SubjectState] = {}
         self.acknowledged = 0
+        self.kafka_failures = 0
         self.last_loop_at = datetime.now(UTC)
 
     def run(self, stop: threading.Event) -> None:
-        """Rebuild from the beginning, acknowledge the latest version of each subject, then follow live."""
+        """Rebuild from the beginning, acknowledge the latest version of each subject, then follow live. A broker
+        that is away (at start, or while acknowledging) is waited for: the subscriber never exits for it."""
         try:
-            ends = self._assign_from_beginning()
-            self._catch_up(ends, stop)
-            for subject_key in list(self.state):
-                self._acknowledge(subject_key)
+            self._until_done(functools.partial(self._rebuild, stop), stop)
             while not stop.is_set():
                 self.last_loop_at = datetime.now(UTC)
                 message = self.consumer.poll(0.5)
                 if message is not None and message.error() is None and self._apply(message):
-                    self._acknowledge(self._subject_of(message))
+                    self._until_done(functools.partial(self._acknowledge, self._subject_of(message)), stop)
         finally:
             self.consumer.close()
             self.producer.close()
+
+    def _rebuild(self, stop: threading.Event) -> None:
+        self.state.clear()
+        ends = self._assign_from_beginning()
+        self._catch_up(ends, stop)
+        for subject_key in list(self.state):
+            self._acknowledge(subject_key)
+
+    def _until_done(self, step: Callable[[], None], stop: threading.Event) -> None:
+        """Run `step` until it succeeds or we are stopped, waiting longer after each Kafka failure (up to 10 s)."""
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                step()
+                return
+            except (KafkaException, DeliveryFailed, TimeoutError) as exc:
+                self.kafka_failures += 1
+                log.warning("Kafka unavailable; trying again", extra={"downstream": self.name, "error": str(exc)[:200],
+                                                                      "retry_in_seconds": delay})  # fmt: skip
+                self.last_loop_at = datetime.now(UTC)
+                stop.wait(delay)
+                delay = min(delay * 2, 10.0)
 
     def _catch_up(self, ends: dict[int, int], stop: threading.Event) -> None:
         """Older versions still in the uncompacted head are applied but not acknowledged: only the latest is."""
@@ -110,16 +132,12 @@ class ReferenceSubscriber:
         )  # fmt: skip
         return True
 
-    def _partitions(self, topic: str, timeout: float = 120.0) -> list[int]:
-        """The state topic's partitions, waiting for the opt-out service to create it if we started first."""
-        deadline = time.monotonic() + timeout
-        while True:
-            metadata = self.consumer.list_topics(topic, timeout=10).topics.get(topic)
-            if metadata is not None and metadata.error is None and metadata.partitions:
-                return sorted(metadata.partitions)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"topic {topic} does not exist after {timeout:.0f}s; is the opt-out service up?")
-            time.sleep(0.5)
+    def _partitions(self, topic: str) -> list[int]:
+        """The state topic's partitions; a TimeoutError (retried) while the opt-out service has not created it."""
+        metadata = self.consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if metadata is not None and metadata.error is None and metadata.partitions:
+            return sorted(metadata.partitions)
+        raise TimeoutError(f"topic {topic} does not exist yet; is the opt-out service up?")
 
     @staticmethod
     def _subject_of(message: Message) -> str:
