@@ -152,6 +152,12 @@ class DeletionWorker:
         return {kind: frozenset(values) for kind, values in opened.items() if values}
 
     def erase(self, job: sa.Row[Any]) -> None:
+        if job.operation == "correct" and job.corrections_sealed is None:
+            # Discovery's result and the request come on two topics with no order between them: after a restart the
+            # DiscoveryCompleted can be applied first. The correction waits for its request (not a failure).
+            log.info("correction waits for its request's corrections", extra={"request_id": job.request_id})
+            self._move(job, "erasing", retry_in=1.0)
+            return
         if job.operation == "correct":
             self.correct(job)
             return
