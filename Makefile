@@ -34,7 +34,7 @@ status: python-deps
 
 run: up
 	$(PY) -m services.cli demo run
-	@echo "The stack stays up for you to explore (intake http://127.0.0.1:8000/docs, audit http://127.0.0.1:8001/docs): 'make down' stops it."
+	@echo "The stack stays up for you to explore (intake's API http://127.0.0.1:8000/docs; the internal services' OpenAPI answers the operator token printed above): 'make down' stops it."
 
 demo: python-deps
 	$(PY) -m services.cli demo run
