@@ -9,15 +9,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from services.common.events import utcnow
 from services.common.leases import Leases
 from services.deletion import orm
 from services.deletion.worker import claim_jobs
+from tests.integration.test_leases import add_jobs
 from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
@@ -41,12 +40,7 @@ with leases.heartbeat():
 
 @pytest.fixture
 def holder(deletion_db: sa.Engine) -> Iterator[subprocess.Popen[str]]:
-    now = utcnow()
-    with deletion_db.begin() as conn:
-        conn.execute(sa.insert(orm.jobs), [{
-            "request_id": request_id, "subject_key": "sk", "operation": "delete", "received_at": now,
-            "stage": "erasing", "attempts": 0, "verifications": 0, "next_attempt_at": now - timedelta(seconds=1),
-        } for request_id in JOBS])  # fmt: skip
+    add_jobs(deletion_db, *JOBS)
     url = deletion_db.url.render_as_string(hide_password=False)
     process = subprocess.Popen([sys.executable, "-c", HOLDER, url, str(LEASE_SECONDS)], stdout=subprocess.PIPE,
                                text=True, start_new_session=True)  # fmt: skip
