@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,8 +16,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
 
-from services.common.localstack import DatabaseServer
-from tests.e2e.demo_world import World, demo_world
+from tests.e2e.demo_world import World
 
 pytestmark = pytest.mark.e2e
 
@@ -26,12 +24,9 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 CALLERS = ("operator", "intake", "monitoring", "nobody", "forged")
 
 
-@pytest.fixture(scope="module")
-def world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url: str,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:  # fmt: skip
-    root = tmp_path_factory.mktemp("surface")
-    with demo_world(kafka_bootstrap, postgres_server, redis_url, root, 13, with_deletion=True, with_optout=True) as w:
-        yield w
+@pytest.fixture
+def world(full_world: World) -> World:
+    return full_world
 
 
 def headers_of(world: World, caller: str) -> dict[str, str]:

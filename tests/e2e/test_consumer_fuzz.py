@@ -4,7 +4,6 @@ every consumer that handles its type, no service opens a request for it, and val
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from functools import partial
 
 import pytest
@@ -14,7 +13,6 @@ from confluent_kafka import KafkaException
 from services.audit import orm as audit_orm
 from services.common.events import Event
 from services.common.kafka import EventProducer, event_message
-from services.common.localstack import DatabaseServer
 from services.common.serde import SingleObjectCodec
 from services.common.topics import (
     CONSENT_CHANGES,
@@ -30,7 +28,7 @@ from services.common.topics import (
 )
 from services.deletion import orm as deletion_orm
 from services.discovery import orm as discovery_orm
-from tests.e2e.demo_world import World, demo_world, submit
+from tests.e2e.demo_world import World, submit
 from tests.nonsense import nonsense
 from tests.support import read_topic, wait_for
 
@@ -66,12 +64,9 @@ CONSUMERS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url: str,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:  # fmt: skip
-    root = tmp_path_factory.mktemp("fuzz")
-    with demo_world(kafka_bootstrap, postgres_server, redis_url, root, 11, with_deletion=True, with_optout=True) as w:
-        yield w
+@pytest.fixture
+def world(full_world: World) -> World:
+    return full_world
 
 
 def publish_nonsense(world: World, rng: random.Random) -> list[tuple[str, Event, str]]:

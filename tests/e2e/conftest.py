@@ -1,0 +1,20 @@
+"""The e2e world with every service, shared by the modules that only probe it from outside (one start per session)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from services.common.localstack import DatabaseServer
+from tests.e2e.demo_world import World, demo_world
+
+
+@pytest.fixture(scope="session")
+def full_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url: str,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:  # fmt: skip
+    """intake, audit, discovery, deletion and optout with the demo company and both providers; the tests that use
+    it submit and read with subjects and ids of their own, so they can share it."""
+    root = tmp_path_factory.mktemp("full-world")
+    with demo_world(kafka_bootstrap, postgres_server, redis_url, root, 11, with_deletion=True, with_optout=True) as w:
+        yield w
