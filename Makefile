@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 kafka-jars: python-deps
-	@$(PY) -m services.common.localstack kafka fetch
+	@$(PY) -m devtools.localstack kafka fetch
 
 up: install
 	$(PY) -m services.cli stack up
@@ -57,8 +57,8 @@ chaos: install
 	$(PY) -m chaos $(CHAOS_ARGS)
 
 lint: python-deps
-	$(PY) -m ruff check services tests bench chaos
-	$(PY) -m ruff format --check services tests bench chaos
+	$(PY) -m ruff check services devtools tests bench chaos
+	$(PY) -m ruff format --check services devtools tests bench chaos
 	$(PY) -m mypy
 
 # Render both overlays with kustomize (installed from the Go module proxy into $(HOME)/go/bin).

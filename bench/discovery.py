@@ -6,7 +6,7 @@ databases, Redis, log files, two provider servers), then:
 - floor: the bare walk over the same stores, in-process (indexed lookups, no Kafka, no report, no encryption);
 - value: know_specific submitted over HTTP → ReportReady on the timeline (server clocks: received_at → ReportReady);
 - scanner: `scan()` over the demo data map, rows/s, and precision / recall against the PI the demo plants outside
-  the data map (`services/demo/planted.py`);
+  the data map (`devtools/demo/planted.py`);
 - deletion floor: plan + erase + walk in-process over the same stores (no Kafka, no providers, no journal);
 - deletion: delete submitted over HTTP → DeletionVerified on the timeline (received_at → verified), one at a time;
 - queued deletions: N submitted at once, until the last is verified: deletions/s.
@@ -37,15 +37,15 @@ from bench import infra
 from bench.report import TIMES
 from bench.stats import Summary, summarise
 from services.common.datamap import DataMap
-from services.common.localstack.ports import free_port
-from services.common.localstack.redis import RedisServer
+from devtools.localstack.ports import free_port
+from devtools.localstack.redis import RedisServer
 from services.common.stores import open_connector, walk
 from services.deletion.erasure import ErasureEngine, plan_erasure
-from services.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company, load_demo_datamap
-from services.demo.planted import DECOYS, PLANTED_PI
+from devtools.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company, load_demo_datamap
+from devtools.demo.planted import DECOYS, PLANTED_PI
 from services.discovery.scanner import ScanOptions, evaluate, scan
-from services.local.pipeline import Pipeline, PipelineConfig
-from services.local.process import ProviderProcess
+from devtools.local.pipeline import Pipeline, PipelineConfig
+from devtools.local.process import ProviderProcess
 
 RESULTS = infra.REPO_ROOT / ".local" / "bench" / "discovery.json"
 DATA_DIR = infra.REPO_ROOT / ".local" / "bench"

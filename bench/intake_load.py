@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from services.demo.company import Customer
+from devtools.demo.company import Customer
 
 REQUEST_TIMEOUT_S = 30.0
 

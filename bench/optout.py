@@ -19,7 +19,7 @@ from services.common.crypto import subject_key_of
 from services.common.identity import IdentifierKind
 from services.common.settings import decode_key
 from services.common.topics import OPTOUT_ACKS, OPTOUT_STATE, TopicNames
-from services.local.pipeline import Pipeline
+from devtools.local.pipeline import Pipeline
 
 SAMPLE_TIMEOUT_S = 15.0
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from chaos import verdict
 from chaos.faults import Schedule
 from chaos.run import LOG_DIR, Settings, render_faults, run
-from services.common.localstack import LocalStackError
+from devtools.localstack import LocalStackError
 
 FAILED_TO_RUN = 2
 INTERRUPTED = 130

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chaos.world import World
-from services.local.process import ServiceProcess
+from devtools.local.process import ServiceProcess
 
 
 @dataclass

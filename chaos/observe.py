@@ -17,7 +17,7 @@ from chaos.timelines import ANSWERS
 from chaos.workload import Planned
 from services.audit import orm as audit_orm
 from services.deletion.providers.model import Kind, instruction_id_for
-from services.demo.provider_instructions import received_instructions, request_log
+from devtools.demo.provider_instructions import received_instructions, request_log
 
 
 @dataclass

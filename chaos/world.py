@@ -17,10 +17,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.localstack import KafkaCluster, PostgresServer, RedisServer, free_port, free_port_block
-from services.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company
-from services.local.pipeline import Pipeline, PipelineConfig
-from services.local.process import ProviderProcess
+from devtools.localstack import KafkaCluster, PostgresServer, RedisServer, free_port, free_port_block
+from devtools.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company
+from devtools.local.pipeline import Pipeline, PipelineConfig
+from devtools.local.process import ProviderProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KAFKA_CACHE = REPO_ROOT / ".local" / "cache"

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.db import make_engine
-from services.common.localstack import DatabaseServer
+from devtools.localstack import DatabaseServer
 from services.deletion import orm
-from services.demo import company
-from services.local.pipeline import Pipeline, PipelineConfig
+from devtools.demo import company
+from devtools.local.pipeline import Pipeline, PipelineConfig
 
 pytest_plugins = ["tests.infra"]
 

@@ -20,7 +20,7 @@ import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from services.common.localstack import (
+from devtools.localstack import (
     DatabaseServer,
     ExistingMariaDB,
     ExistingPostgres,

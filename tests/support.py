@@ -11,7 +11,7 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
 
-from services.demo.company import Customer
+from devtools.demo.company import Customer
 
 T = TypeVar("T")
 # The SQL servers a store test runs against: each a fresh database on the session's server, or a SQLite file.

@@ -12,7 +12,7 @@ from services.common.settings import ApiSettings
 class DeletionSettings(ApiSettings):
     http_port: int = Field(8003, validation_alias="CCPA_DELETION_PORT")
     database_url: str = Field("sqlite:///.local/deletion.db", validation_alias="CCPA_DELETION_DATABASE_URL")
-    datamap_path: str = Field("services/demo/datamap.yaml", validation_alias="CCPA_DATAMAP")
+    datamap_path: str = Field("devtools/demo/datamap.yaml", validation_alias="CCPA_DATAMAP")
     consumer_group: str = "ccpa-deletion"
     retry_initial_seconds: float = Field(2.0, gt=0, description="First wait before erasing in a failed store again")
     retry_max_seconds: float = Field(300.0, gt=0, description="Longest wait between two attempts")

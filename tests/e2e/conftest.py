@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.common.localstack import DatabaseServer
+from devtools.localstack import DatabaseServer
 from tests.e2e.demo_world import World, demo_world
 
 

@@ -19,14 +19,14 @@ import sqlalchemy as sa
 from services.common.crypto import KeyStore, Sealer
 from services.common.events import Event, utcnow
 from services.common.kafka import EventProducer, event_message
-from services.common.localstack import DatabaseServer
-from services.common.localstack.ports import free_port
+from devtools.localstack import DatabaseServer
+from devtools.localstack.ports import free_port
 from services.common.serde import SingleObjectCodec
 from services.common.topics import REQUESTS, TopicNames
-from services.demo import company
-from services.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company
-from services.local.pipeline import Pipeline
-from services.local.process import ProviderProcess
+from devtools.demo import company
+from devtools.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company
+from devtools.local.pipeline import Pipeline
+from devtools.local.process import ProviderProcess
 from tests.conftest import fresh_pipeline_config
 from tests.support import wait_for
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.common.localstack import DatabaseServer
+from devtools.localstack import DatabaseServer
 from services.common.topics import ALL_TOPICS, TopicNames
 from tests.e2e.demo_world import (
     STORES,

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.common.sensitive import SENSITIVE_CATEGORIES
-from services.local.pipeline import Pipeline
+from devtools.local.pipeline import Pipeline
 from tests.support import wait_for_entries
 
 pytestmark = pytest.mark.e2e

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from services.common.topics import CONSENT_CHANGES, REQUESTS, TopicNames
-from services.demo.company import Customer
-from services.local.pipeline import Pipeline, PipelineConfig
+from devtools.demo.company import Customer
+from devtools.local.pipeline import Pipeline, PipelineConfig
 from tests.support import read_topic, verified_delete, verified_know_specific, wait_for_entries
 
 pytestmark = pytest.mark.e2e

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from services.audit import queries
-from services.common.localstack import DatabaseServer
-from services.demo.company import Customer
-from services.local.pipeline import Pipeline
+from devtools.localstack import DatabaseServer
+from devtools.demo.company import Customer
+from devtools.local.pipeline import Pipeline
 from tests.support import verified_delete, wait_for_entries
 
 pytestmark = pytest.mark.integration

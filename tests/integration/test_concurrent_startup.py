@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.crypto import KeyStore
-from services.common.localstack import DatabaseServer
+from devtools.localstack import DatabaseServer
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from services.common.crypto import KeyShredded, KeyStore, Sealed, Sealer
 from services.common.serde import SingleObjectCodec
 from services.common.settings import decode_key
 from services.common.topics import REQUESTS, TopicNames
-from services.local.pipeline import Pipeline
+from devtools.local.pipeline import Pipeline
 from tests.support import read_topic
 
 pytestmark = pytest.mark.integration

@@ -23,15 +23,15 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from services.common.datamap import DataMap
-from services.common.localstack import DatabaseServer, ExistingMariaDB, free_port
+from devtools.localstack import DatabaseServer, ExistingMariaDB, free_port
 from services.common.stores import open_connector, walk
-from services.demo import company
-from services.demo.cli import demo_generate, demo_subjects
-from services.demo.generator import DemoCompany, DemoTarget, generate_company, load_demo_datamap
-from services.demo.planted import DECOYS, PLANTED_PI, UNMAPPED_COLLECTIONS
-from services.demo.providers import provider_app
-from services.demo.subjects import iter_subjects, list_subjects
-from services.demo.traces import LOG_FILES
+from devtools.demo import company
+from devtools.demo.cli import demo_generate, demo_subjects
+from devtools.demo.generator import DemoCompany, DemoTarget, generate_company, load_demo_datamap
+from devtools.demo.planted import DECOYS, PLANTED_PI, UNMAPPED_COLLECTIONS
+from devtools.demo.providers import provider_app
+from devtools.demo.subjects import iter_subjects, list_subjects
+from devtools.demo.traces import LOG_FILES
 from services.discovery.scanner import ScanOptions, scan
 from tests.support import wait_for
 
@@ -320,7 +320,7 @@ def test_a_provider_runs_as_a_module(sqlite_company: DemoCompany) -> None:
         [
             sys.executable,
             "-m",
-            "services.demo.providers",
+            "devtools.demo.providers",
             "--name",
             "shipper",
             "--port",

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType  # type: ignore[attr-defined]
 
-from services.common.localstack import LocalStackError, MariaDBServer, RedisServer
-from services.common.localstack.ports import pid_alive
+from devtools.localstack import LocalStackError, MariaDBServer, RedisServer
+from devtools.localstack.ports import pid_alive
 from tests.infra import KafkaClusterFactory, TopicFactory, create_topic
 from tests.support import sql_store_url
 

@@ -24,8 +24,8 @@ from services.deletion.erasure import plan_erasure
 from services.deletion.erasure.jsonl import JsonLinesEraser
 from services.deletion.erasure.outcome import StoreOutcome
 from services.deletion.erasure.plan import StorePlan
-from services.demo.generator import DemoCompany, DemoTarget, generate_company, load_demo_datamap
-from services.demo.subjects import list_subjects
+from devtools.demo.generator import DemoCompany, DemoTarget, generate_company, load_demo_datamap
+from devtools.demo.subjects import list_subjects
 
 pytestmark = pytest.mark.integration
 KEY = b"log-batch-test-hmac-key-32-bytes"

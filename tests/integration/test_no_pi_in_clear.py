@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.topics import ALL_TOPICS, TopicNames
-from services.demo.company import Customer
-from services.local.pipeline import Pipeline, PipelineConfig
+from devtools.demo.company import Customer
+from devtools.local.pipeline import Pipeline, PipelineConfig
 from tests.support import read_topic, wait_for_entries
 
 pytestmark = pytest.mark.integration

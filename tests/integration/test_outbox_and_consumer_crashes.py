@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from services.common.faults import CRASH_EXIT_CODE
 from services.common.topics import REQUESTS, TopicNames
-from services.demo.company import Customer
-from services.local.pipeline import Pipeline, PipelineConfig
+from devtools.demo.company import Customer
+from devtools.local.pipeline import Pipeline, PipelineConfig
 from tests.support import read_topic, verified_delete, wait_for, wait_for_entries
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from services.local import stack
-from services.local.stack import LocalStack
+from devtools.local import stack
+from devtools.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 SUBJECTS = 20

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from services.common.datamap import DataMap, load_datamap
-from services.demo import company, schema
-from services.demo.generator import DATAMAP_PATH, DemoTarget, demo_env
-from services.demo.planted import DECOYS, DETECTOR_KINDS, PLANTED_PI, UNMAPPED_COLLECTIONS
-from services.demo.providers import PROVIDER_METADATA
-from services.demo.records import app_rows, card_number, luhn_complete, luhn_valid
-from services.demo.subjects import Stream, Subject, iter_subjects
-from services.demo.traces import LOG_FILES, log_lines, mailer_rows, marketing_rows, session_entries, shipper_rows
-from services.demo.vocab import CARD_RANGES, END, EPOCH
+from devtools.demo import company, schema
+from devtools.demo.generator import DATAMAP_PATH, DemoTarget, demo_env
+from devtools.demo.planted import DECOYS, DETECTOR_KINDS, PLANTED_PI, UNMAPPED_COLLECTIONS
+from devtools.demo.providers import PROVIDER_METADATA
+from devtools.demo.records import app_rows, card_number, luhn_complete, luhn_valid
+from devtools.demo.subjects import Stream, Subject, iter_subjects
+from devtools.demo.traces import LOG_FILES, log_lines, mailer_rows, marketing_rows, session_entries, shipper_rows
+from devtools.demo.vocab import CARD_RANGES, END, EPOCH
 
 Outputs = dict[str, list[dict[str, Any]]]  # "store.collection" (or "web-logs.<file>") → records
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.demo.subjects import Stream, Subject
-from services.demo.vocab import (
+from devtools.demo.subjects import Stream, Subject
+from devtools.demo.vocab import (
     APP_VERSIONS,
     CARD_RANGES,
     END,

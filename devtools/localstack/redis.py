@@ -7,7 +7,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from services.common.localstack.ports import (
+from devtools.localstack.ports import (
     LOOPBACK,
     LocalStackError,
     free_port,

@@ -21,7 +21,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateTable
 
-from services.demo.records import Row
+from devtools.demo.records import Row
 
 BATCH_ROWS = 10_000
 BATCH_COMMANDS = 5_000

@@ -1,7 +1,7 @@
 """Generate the demo company's stores (app and marketing databases, session cache, access logs, two providers).
 
-Deterministic per seed, streamed subject by subject, bulk-loaded; the stores are what services/demo/datamap.yaml
-describes, plus the planted unmapped columns of services/demo/planted.py. A manifest records what was generated.
+Deterministic per seed, streamed subject by subject, bulk-loaded; the stores are what devtools/demo/datamap.yaml
+describes, plus the planted unmapped columns of devtools/demo/planted.py. A manifest records what was generated.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 import redis
 import sqlalchemy as sa
 
+from devtools.demo import schema
+from devtools.demo.jobs import DemoGenerationError, run_jobs
+from devtools.demo.providers import PROVIDER_METADATA, PROVIDERS, signing_secret_env, token_env
+from devtools.demo.sinks import clear_redis, recreate_tables
+from devtools.demo.traces import LOG_FILES
 from services.common.datamap import DataMap, load_datamap
-from services.demo import schema
-from services.demo.jobs import DemoGenerationError, run_jobs
-from services.demo.providers import PROVIDER_METADATA, PROVIDERS, signing_secret_env, token_env
-from services.demo.sinks import clear_redis, recreate_tables
-from services.demo.traces import LOG_FILES
 
 __all__ = [
     "DATAMAP_PATH",
@@ -132,7 +132,7 @@ def provider_tokens(provider_dir: Path) -> dict[str, str]:
 
 
 def demo_env(target: DemoTarget) -> dict[str, str]:
-    """The DEMO_* variables services/demo/datamap.yaml and the provider servers read."""
+    """The DEMO_* variables devtools/demo/datamap.yaml and the provider servers read."""
     return {
         "DEMO_APP_DB_URL": target.app_db_url,
         "DEMO_MARKETING_DB_URL": target.marketing_db_url,
@@ -245,7 +245,7 @@ def _check_redis(url: str) -> None:
     except redis.RedisError as exc:
         raise DemoGenerationError(
             f"Redis at {_without_password(url)} does not answer ({exc}); start one with "
-            "`python -m services.common.localstack redis up` or pass --redis-url"
+            "`python -m devtools.localstack redis up` or pass --redis-url"
         ) from exc
     finally:
         client.close()

@@ -12,8 +12,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from devtools.demo.planted import DECOYS, PLANTED_PI
 from services.common.datamap import load_datamap
-from services.demo.planted import DECOYS, PLANTED_PI
 from services.discovery.scanner import ScanOptions, evaluate, scan
 from services.discovery.scanner.render import coverage_table
 

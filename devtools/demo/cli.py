@@ -16,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
-from services.demo.generator import DemoGenerationError, DemoTarget, demo_env, generate_company
-from services.demo.subjects import list_subjects
+from devtools.demo.generator import DemoGenerationError, DemoTarget, demo_env, generate_company
+from devtools.demo.subjects import list_subjects
 
 console = Console()
 DEFAULT_DIR = Path(".local/demo")

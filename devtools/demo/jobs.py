@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from services.demo import schema
-from services.demo.providers import PROVIDER_METADATA
-from services.demo.records import app_rows
-from services.demo.sinks import LogWriter, RedisWriter, SqlWriter, index_tables
-from services.demo.subjects import iter_subjects
-from services.demo.traces import LOG_FILES, log_lines, mailer_rows, marketing_rows, session_entries, shipper_rows
+from devtools.demo import schema
+from devtools.demo.providers import PROVIDER_METADATA
+from devtools.demo.records import app_rows
+from devtools.demo.sinks import LogWriter, RedisWriter, SqlWriter, index_tables
+from devtools.demo.subjects import iter_subjects
+from devtools.demo.traces import LOG_FILES, log_lines, mailer_rows, marketing_rows, session_entries, shipper_rows
 
 if TYPE_CHECKING:
-    from services.demo.generator import DemoTarget
+    from devtools.demo.generator import DemoTarget
 
 TICK_SUBJECTS = 1_000
 PARALLEL_FROM = 20_000  # below this, starting a second interpreter costs more than it saves
@@ -131,7 +131,7 @@ class _ChildJob:
         self.counts: Counts | None = None
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
         arguments = json.dumps({"job": name, "target": target.describe(), "subjects": subjects, "seed": seed})
-        code = "from services.demo.jobs import child_main; child_main()"
+        code = "from devtools.demo.jobs import child_main; child_main()"
         root = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         # The target goes through stdin: its URLs may hold passwords, which a command line would show to `ps`.
@@ -185,7 +185,7 @@ class _ChildJob:
 
 def child_main() -> None:
     """Entry point of the child interpreter (see _ChildJob): run one job, report on stdout."""
-    from services.demo.generator import DemoTarget
+    from devtools.demo.generator import DemoTarget
 
     arguments = json.loads(sys.stdin.read())
     target = DemoTarget.from_description(arguments["target"])

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
-from services.demo import showcase
-from services.demo.company import Customer, customers
-from services.demo.generator import DATAMAP_PATH
+from devtools.demo import showcase
+from devtools.demo.company import Customer, customers
+from devtools.demo.generator import DATAMAP_PATH
 
 
 @dataclass

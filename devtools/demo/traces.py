@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from services.demo.records import Emit, moment, plan_orders
-from services.demo.subjects import Stream, Subject, record_salt, scramble
-from services.demo.vocab import (
+from devtools.demo.records import Emit, moment, plan_orders
+from devtools.demo.subjects import Stream, Subject, record_salt, scramble
+from devtools.demo.vocab import (
     APP_VERSIONS,
     CAMPAIGNS,
     END,

@@ -1,4 +1,4 @@
-"""Ground truth for the PI scanner: personal information deliberately left out of services/demo/datamap.yaml,
+"""Ground truth for the PI scanner: personal information deliberately left out of devtools/demo/datamap.yaml,
 and look-alike columns that are not personal information.
 
 Every column, hash field, JSON key or log field the generator writes is either described by the data map,

@@ -20,7 +20,7 @@ from typing import Any
 import pymysql
 from sqlalchemy.engine import make_url
 
-from services.common.localstack.ports import (
+from devtools.localstack.ports import (
     LOOPBACK,
     LocalStackError,
     free_port,

@@ -1,4 +1,4 @@
-"""Demo subjects: each customer of services/demo/company.py with its devices, addresses and where it appears.
+"""Demo subjects: each customer of devtools/demo/company.py with its devices, addresses and where it appears.
 
 Everything about subject i derives from (seed, i) alone, so subject i is the same whatever the company's size.
 Every 10th subject (index % 10 == 0) appears in every store and collection of the data map.
@@ -16,8 +16,8 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 
-from services.demo import company
-from services.demo.vocab import PLACES, PLATFORMS, STREET_NAMES, STREET_SUFFIXES, USER_AGENTS, Place
+from devtools.demo import company
+from devtools.demo.vocab import PLACES, PLATFORMS, STREET_NAMES, STREET_SUFFIXES, USER_AGENTS, Place
 
 CGNAT = int(IPv4Address("100.64.0.0"))  # subjects' IPv4 addresses: unique up to 2**20 subjects
 Item = TypeVar("Item")

@@ -1,6 +1,6 @@
 """Command line for the local servers.
 
-Usage: python -m services.common.localstack kafka|postgres|mariadb|redis up|down|status [--dir D] [--port P];
+Usage: python -m devtools.localstack kafka|postgres|mariadb|redis up|down|status [--dir D] [--port P];
 `kafka fetch [--version V]` only downloads the broker jars (once per machine).
 """
 
@@ -14,16 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from services.common.localstack.kafka import (
+from devtools.localstack.kafka import (
     DEFAULT_KAFKA_VERSION,
     KafkaCluster,
     default_cache_dir,
     fetch_kafka_jars,
 )
-from services.common.localstack.mariadb import MariaDBServer
-from services.common.localstack.ports import LocalStackError
-from services.common.localstack.postgres import PostgresServer
-from services.common.localstack.redis import RedisServer
+from devtools.localstack.mariadb import MariaDBServer
+from devtools.localstack.ports import LocalStackError
+from devtools.localstack.postgres import PostgresServer
+from devtools.localstack.redis import RedisServer
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -133,7 +133,7 @@ COMMANDS: dict[str, dict[str, Command]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m services.common.localstack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.localstack", description=__doc__)
     services = parser.add_subparsers(dest="service", required=True)
     for service, default_port in (("kafka", None), ("postgres", 5432), ("mariadb", 3306), ("redis", 6379)):
         sub = services.add_parser(service, help=f"local {service} on 127.0.0.1")

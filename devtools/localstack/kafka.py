@@ -24,7 +24,7 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from services.common.localstack.ports import (
+from devtools.localstack.ports import (
     LOOPBACK,
     LocalStackError,
     describe_exit,
@@ -40,7 +40,7 @@ from services.common.localstack.ports import (
 DEFAULT_KAFKA_VERSION = "4.4.0"
 DEFAULT_HEAP = "512m"
 JVM_FLAGS = ["-XX:+UseG1GC", "-Djava.awt.headless=true"]
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_DEPLOY_DIR = REPO_ROOT / "deploy" / "local" / "kafka"
 LOG4J_CONFIG = KAFKA_DEPLOY_DIR / "log4j2.properties"
 _FETCHED_MARKER = "fetched.ok"

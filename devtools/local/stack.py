@@ -13,14 +13,14 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from services.common.localstack.kafka import KafkaCluster
-from services.common.localstack.ports import recorded_pid, terminate, write_pid
-from services.common.localstack.redis import RedisServer
+from devtools.demo import company
+from devtools.demo.generator import DATAMAP_PATH, DemoCompany, DemoTarget, demo_env, existing_company, generate_company
+from devtools.local import secrets
+from devtools.local.process import wait_until_ready
+from devtools.localstack.kafka import KafkaCluster
+from devtools.localstack.ports import recorded_pid, terminate, write_pid
+from devtools.localstack.redis import RedisServer
 from services.deletion.providers.confirmations import CALLBACK_PATH
-from services.demo import company
-from services.demo.generator import DATAMAP_PATH, DemoCompany, DemoTarget, demo_env, existing_company, generate_company
-from services.local import secrets
-from services.local.process import wait_until_ready
 
 DEMO_SUBJECTS = int(os.environ.get("CCPA_DEMO_SUBJECTS", "5000"))
 
@@ -45,7 +45,7 @@ class ServiceSpec:
 
 # The demo company's two service providers (their privacy API), then the pipeline's services.
 PROVIDERS = tuple(
-    ServiceSpec(f"provider-{name}", f"DEMO_{name.upper()}_PORT", port, "services.demo.providers",
+    ServiceSpec(f"provider-{name}", f"DEMO_{name.upper()}_PORT", port, "devtools.demo.providers",
                 ("--name", name, "--port", os.environ.get(f"DEMO_{name.upper()}_PORT", str(port)), "--data",
                  f"{{demo}}/providers/{name}.db"), ready_path="/healthz")
     for name, port in (("mailer", 8091), ("shipper", 8092))

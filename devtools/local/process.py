@@ -127,7 +127,7 @@ class SubscriberProcess(ServiceProcess):
 
 
 class ProviderProcess(ServiceProcess):
-    """A demo service provider's privacy API (services/demo/providers.py) on its own port."""
+    """A demo service provider's privacy API (devtools/demo/providers.py) on its own port."""
 
     def __init__(self, name: str, env: dict[str, str], port: int, data: Path, log_dir: Path) -> None:
         super().__init__("optout", env, port, log_dir)
@@ -139,7 +139,7 @@ class ProviderProcess(ServiceProcess):
     def start(self, extra_env: dict[str, str] | None = None, wait: bool = True, timeout: float = 60.0
               ) -> ServiceProcess:  # fmt: skip
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "services.demo.providers", "--name", self.name, "--port", str(self.port),
+        command = [sys.executable, "-m", "devtools.demo.providers", "--name", self.name, "--port", str(self.port),
                    "--data", str(self.data)]  # fmt: skip
         with self.log_file.open("ab") as sink:
             self.process = subprocess.Popen(command, env={**self.env, **(extra_env or {})}, stdout=sink,

@@ -2,8 +2,8 @@
 
 Each provider keeps its records in one SQLite file. `POST /privacy/v1/access` answers every record matching any
 identifier of a kind the provider knows; signed deletion and correction instructions change those records
-(services/demo/provider_instructions.py, docs/providers.md). Run one with
-`python -m services.demo.providers --name mailer --port 8091 --data .local/demo/providers/mailer.db`
+(devtools/demo/provider_instructions.py, docs/providers.md). Run one with
+`python -m devtools.demo.providers --name mailer --port 8091 --data .local/demo/providers/mailer.db`
 (DEMO_MAILER_TOKEN and DEMO_MAILER_SIGNING_SECRET in the environment).
 """
 
@@ -21,10 +21,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from services.common.db import create_tables, make_engine
-from services.common.http import ApiToken
-from services.common.signing import DEFAULT_TOLERANCE_SECONDS
-from services.demo.provider_instructions import (
+from devtools.demo.provider_instructions import (
     MAX_VALUES,
     Applier,
     InstructionReceiver,
@@ -33,6 +30,9 @@ from services.demo.provider_instructions import (
     instruction_router,
     privacy_metadata,
 )
+from services.common.db import create_tables, make_engine
+from services.common.http import ApiToken
+from services.common.signing import DEFAULT_TOLERANCE_SECONDS
 
 mailer_metadata = sa.MetaData()
 contacts = sa.Table(

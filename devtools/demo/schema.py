@@ -1,10 +1,10 @@
-"""Tables of the demo company's two SQL databases, planted (unmapped) columns included; see services/demo/planted.py."""
+"""Tables of the demo company's two SQL databases, planted (unmapped) columns included; see devtools/demo/planted.py."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.demo import company
+from devtools.demo import company
 
 When = sa.DateTime(timezone=True)
 # On SQLite only INTEGER PRIMARY KEY is the rowid itself; a BIGINT key would cost a second b-tree per table.

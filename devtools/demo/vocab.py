@@ -22,7 +22,7 @@ class Place:
     longitude: float
 
 
-# One place per postal code that services/demo/company.py hands out.
+# One place per postal code that devtools/demo/company.py hands out.
 PLACES: dict[str, Place] = {
     "94103": Place("San Francisco", "CA", 37.77250, -122.41470),
     "94110": Place("San Francisco", "CA", 37.74860, -122.41580),

@@ -10,11 +10,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.common.localstack.ports import free_port
+from devtools.demo import company
+from devtools.local import secrets
+from devtools.local.process import ServiceProcess, SubscriberProcess
+from devtools.localstack.ports import free_port
 from services.deletion.providers.confirmations import CALLBACK_PATH
-from services.demo import company
-from services.local import secrets
-from services.local.process import ServiceProcess, SubscriberProcess
 
 DOWNSTREAM = "adtech-sync"
 

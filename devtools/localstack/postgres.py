@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from services.common.localstack.ports import (
+from devtools.localstack.ports import (
     LOOPBACK,
     LocalStackError,
     free_port,

@@ -1,0 +1,25 @@
+"""Real Kafka, PostgreSQL, MariaDB and Redis on loopback without a Docker engine, for tests and `make up`.
+
+See DESIGN.md §7; the command line is `python -m devtools.localstack`.
+"""
+
+from devtools.localstack.kafka import DEFAULT_KAFKA_VERSION, KafkaCluster, fetch_kafka_jars
+from devtools.localstack.mariadb import ExistingMariaDB, MariaDBServer
+from devtools.localstack.ports import LocalStackError, free_port, free_port_block
+from devtools.localstack.postgres import DatabaseServer, ExistingPostgres, PostgresServer
+from devtools.localstack.redis import RedisServer
+
+__all__ = [
+    "DEFAULT_KAFKA_VERSION",
+    "DatabaseServer",
+    "ExistingMariaDB",
+    "ExistingPostgres",
+    "KafkaCluster",
+    "LocalStackError",
+    "MariaDBServer",
+    "PostgresServer",
+    "RedisServer",
+    "fetch_kafka_jars",
+    "free_port",
+    "free_port_block",
+]
