@@ -36,16 +36,16 @@ from rich.table import Table
 from bench import infra
 from bench.report import TIMES
 from bench.stats import Summary, summarise
-from services.common.datamap import DataMap
-from devtools.localstack.ports import free_port
-from devtools.localstack.redis import RedisServer
-from services.common.stores import open_connector, walk
-from services.deletion.erasure import ErasureEngine, plan_erasure
 from devtools.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company, load_demo_datamap
 from devtools.demo.planted import DECOYS, PLANTED_PI
-from services.discovery.scanner import ScanOptions, evaluate, scan
 from devtools.local.pipeline import Pipeline, PipelineConfig
 from devtools.local.process import ProviderProcess
+from devtools.localstack.ports import free_port
+from devtools.localstack.redis import RedisServer
+from services.common.datamap import DataMap
+from services.common.stores import open_connector, walk
+from services.deletion.erasure import ErasureEngine, plan_erasure
+from services.discovery.scanner import ScanOptions, evaluate, scan
 
 RESULTS = infra.REPO_ROOT / ".local" / "bench" / "discovery.json"
 DATA_DIR = infra.REPO_ROOT / ".local" / "bench"

@@ -17,10 +17,10 @@ from types import FrameType
 
 import sqlalchemy as sa
 
-from services.audit import orm as audit_orm
-from devtools.localstack import KafkaCluster, PostgresServer, free_port_block
 from devtools.demo import company
 from devtools.local.pipeline import Pipeline, PipelineConfig
+from devtools.localstack import KafkaCluster, PostgresServer, free_port_block
+from services.audit import orm as audit_orm
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KAFKA_CACHE = REPO_ROOT / ".local" / "cache"

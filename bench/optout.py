@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 
+from devtools.local.pipeline import Pipeline
 from services.common.crypto import subject_key_of
 from services.common.identity import IdentifierKind
 from services.common.settings import decode_key
 from services.common.topics import OPTOUT_ACKS, OPTOUT_STATE, TopicNames
-from devtools.local.pipeline import Pipeline
 
 SAMPLE_TIMEOUT_S = 15.0
 

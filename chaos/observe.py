@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 from chaos.timelines import ANSWERS
 from chaos.workload import Planned
+from devtools.demo.provider_instructions import received_instructions, request_log
 from services.audit import orm as audit_orm
 from services.deletion.providers.model import Kind, instruction_id_for
-from devtools.demo.provider_instructions import received_instructions, request_log
 
 
 @dataclass

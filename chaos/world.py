@@ -17,10 +17,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from devtools.localstack import KafkaCluster, PostgresServer, RedisServer, free_port, free_port_block
 from devtools.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company
 from devtools.local.pipeline import Pipeline, PipelineConfig
 from devtools.local.process import ProviderProcess
+from devtools.localstack import KafkaCluster, PostgresServer, RedisServer, free_port, free_port_block
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KAFKA_CACHE = REPO_ROOT / ".local" / "cache"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.common.db import make_engine
-from devtools.localstack import DatabaseServer
-from services.deletion import orm
 from devtools.demo import company
 from devtools.local.pipeline import Pipeline, PipelineConfig
+from devtools.localstack import DatabaseServer
+from services.common.db import make_engine
+from services.deletion import orm
 
 pytest_plugins = ["tests.infra"]
 

@@ -16,17 +16,17 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from services.common.crypto import KeyStore, Sealer
-from services.common.events import Event, utcnow
-from services.common.kafka import EventProducer, event_message
-from devtools.localstack import DatabaseServer
-from devtools.localstack.ports import free_port
-from services.common.serde import SingleObjectCodec
-from services.common.topics import REQUESTS, TopicNames
 from devtools.demo import company
 from devtools.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company
 from devtools.local.pipeline import Pipeline
 from devtools.local.process import ProviderProcess
+from devtools.localstack import DatabaseServer
+from devtools.localstack.ports import free_port
+from services.common.crypto import KeyStore, Sealer
+from services.common.events import Event, utcnow
+from services.common.kafka import EventProducer, event_message
+from services.common.serde import SingleObjectCodec
+from services.common.topics import REQUESTS, TopicNames
 from tests.conftest import fresh_pipeline_config
 from tests.support import wait_for
 

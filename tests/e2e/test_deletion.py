@@ -14,12 +14,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from devtools.demo.generator import demo_env
+from devtools.localstack import DatabaseServer
 from services.common.crypto import KeyShredded, KeyStore, Sealer, data_keys, subject_key_of
 from services.common.identity import IdentifierKind
-from devtools.localstack import DatabaseServer
 from services.common.signing import sign
 from services.deletion.providers.confirmations import CALLBACK_PATH, MAX_CALLBACK_BYTES
-from devtools.demo.generator import demo_env
 from tests.e2e.demo_world import World, completed, demo_world, download, keystore_of, publish_request, submit
 from tests.support import wait_for
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.common.sensitive import SENSITIVE_CATEGORIES
 from devtools.local.pipeline import Pipeline
+from services.common.sensitive import SENSITIVE_CATEGORIES
 from tests.support import wait_for_entries
 
 pytestmark = pytest.mark.e2e

@@ -10,9 +10,9 @@ from datetime import datetime
 import httpx
 import pytest
 
-from services.common.topics import CONSENT_CHANGES, REQUESTS, TopicNames
 from devtools.demo.company import Customer
 from devtools.local.pipeline import Pipeline, PipelineConfig
+from services.common.topics import CONSENT_CHANGES, REQUESTS, TopicNames
 from tests.support import read_topic, verified_delete, verified_know_specific, wait_for_entries
 
 pytestmark = pytest.mark.e2e

@@ -9,10 +9,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.audit import queries
-from devtools.localstack import DatabaseServer
 from devtools.demo.company import Customer
 from devtools.local.pipeline import Pipeline
+from devtools.localstack import DatabaseServer
+from services.audit import queries
 from tests.support import verified_delete, wait_for_entries
 
 pytestmark = pytest.mark.integration

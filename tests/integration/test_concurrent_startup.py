@@ -7,8 +7,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from services.common.crypto import KeyStore
 from devtools.localstack import DatabaseServer
+from services.common.crypto import KeyStore
 
 pytestmark = pytest.mark.integration
 

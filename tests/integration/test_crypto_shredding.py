@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 
+from devtools.local.pipeline import Pipeline
 from services.common.crypto import KeyShredded, KeyStore, Sealed, Sealer
 from services.common.serde import SingleObjectCodec
 from services.common.settings import decode_key
 from services.common.topics import REQUESTS, TopicNames
-from devtools.local.pipeline import Pipeline
 from tests.support import read_topic
 
 pytestmark = pytest.mark.integration

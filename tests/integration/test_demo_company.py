@@ -22,9 +22,6 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from services.common.datamap import DataMap
-from devtools.localstack import DatabaseServer, ExistingMariaDB, free_port
-from services.common.stores import open_connector, walk
 from devtools.demo import company
 from devtools.demo.cli import demo_generate, demo_subjects
 from devtools.demo.generator import DemoCompany, DemoTarget, generate_company, load_demo_datamap
@@ -32,6 +29,9 @@ from devtools.demo.planted import DECOYS, PLANTED_PI, UNMAPPED_COLLECTIONS
 from devtools.demo.providers import provider_app
 from devtools.demo.subjects import iter_subjects, list_subjects
 from devtools.demo.traces import LOG_FILES
+from devtools.localstack import DatabaseServer, ExistingMariaDB, free_port
+from services.common.datamap import DataMap
+from services.common.stores import open_connector, walk
 from services.discovery.scanner import ScanOptions, scan
 from tests.support import wait_for
 

@@ -25,9 +25,11 @@ import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner
 
+from devtools.demo.generator import DemoTarget, generate_company, load_demo_datamap
+from devtools.demo.subjects import iter_subjects
+from devtools.localstack import DatabaseServer
 from services.common.datamap import EXEMPTIONS, DataMap, load_datamap, parse_datamap
 from services.common.db import make_engine
-from devtools.localstack import DatabaseServer
 from services.common.stores import WalkResult, open_connector, walk
 from services.deletion.cli import backups_reapply
 from services.deletion.erasure import (
@@ -42,8 +44,6 @@ from services.deletion.erasure import (
     reapply,
     should_suppress,
 )
-from devtools.demo.generator import DemoTarget, generate_company, load_demo_datamap
-from devtools.demo.subjects import iter_subjects
 from tests.support import SQL_BACKENDS, sql_store_url
 
 pytestmark = pytest.mark.integration

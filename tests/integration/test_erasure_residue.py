@@ -15,12 +15,12 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from devtools.demo.generator import DemoTarget, generate_company, load_demo_datamap
+from devtools.demo.subjects import Subject, iter_subjects
 from services.common.datamap import DataMap, parse_datamap
 from services.common.db import make_engine
 from services.common.stores import open_connector, walk
 from services.deletion.erasure import ErasureEngine, erasure_keys, plan_erasure
-from devtools.demo.generator import DemoTarget, generate_company, load_demo_datamap
-from devtools.demo.subjects import Subject, iter_subjects
 
 pytestmark = pytest.mark.integration
 KEYS = erasure_keys({"CCPA_SUBJECT_KEY_SECRET": base64.b64encode(b"residue-test-service-secret-32by").decode()})

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from devtools.demo.generator import DemoCompany, DemoTarget, generate_company, load_demo_datamap
+from devtools.demo.subjects import list_subjects
 from services.common.datamap import DataMap
 from services.common.datamap.model import Deletion, Store
 from services.common.stores import open_connector, walk
@@ -24,8 +26,6 @@ from services.deletion.erasure import plan_erasure
 from services.deletion.erasure.jsonl import JsonLinesEraser
 from services.deletion.erasure.outcome import StoreOutcome
 from services.deletion.erasure.plan import StorePlan
-from devtools.demo.generator import DemoCompany, DemoTarget, generate_company, load_demo_datamap
-from devtools.demo.subjects import list_subjects
 
 pytestmark = pytest.mark.integration
 KEY = b"log-batch-test-hmac-key-32-bytes"

@@ -9,9 +9,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.common.topics import ALL_TOPICS, TopicNames
 from devtools.demo.company import Customer
 from devtools.local.pipeline import Pipeline, PipelineConfig
+from services.common.topics import ALL_TOPICS, TopicNames
 from tests.support import read_topic, wait_for_entries
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-from services.common.topics import OPTOUT_STATE, TopicNames
 from devtools.demo.company import Customer
 from devtools.local.pipeline import Pipeline, PipelineConfig
+from services.common.topics import OPTOUT_STATE, TopicNames
 from services.optout.gpp import decode_gpp
 from services.optout.subscriber import ReferenceSubscriber
 from tests.support import wait_for, wait_for_entries

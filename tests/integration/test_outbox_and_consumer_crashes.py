@@ -8,10 +8,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.common.faults import CRASH_EXIT_CODE
-from services.common.topics import REQUESTS, TopicNames
 from devtools.demo.company import Customer
 from devtools.local.pipeline import Pipeline, PipelineConfig
+from services.common.faults import CRASH_EXIT_CODE
+from services.common.topics import REQUESTS, TopicNames
 from tests.support import read_topic, verified_delete, wait_for, wait_for_entries
 
 pytestmark = pytest.mark.integration

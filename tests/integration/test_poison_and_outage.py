@@ -12,10 +12,10 @@ import httpx
 import pytest
 from confluent_kafka import Producer
 
+from devtools.local.pipeline import Pipeline, PipelineConfig
 from devtools.localstack import PostgresServer, free_port
 from services.common.serde import SINGLE_OBJECT_MARKER, SingleObjectCodec
 from services.common.topics import DLQ, FAILURES, REQUESTS, TopicNames
-from devtools.local.pipeline import Pipeline, PipelineConfig
 from tests.support import read_topic, wait_for, wait_for_entries
 
 pytestmark = pytest.mark.integration

@@ -21,20 +21,20 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 
-from services.common.crypto import KeyStore, Sealer
-from services.common.datamap import DataMap, load_datamap
-from services.common.db import make_engine
-from devtools.localstack import free_port
-from services.common.signing import sign
-from services.deletion.providers.confirmations import CALLBACK_PATH, CallbackHandler, StatusPoller, callback_router
-from services.deletion.providers.instructions import InstructionQueue, InstructionRow, metadata
-from services.deletion.providers.model import Kind, Notice, PollPolicy, ProviderDirectory, RetryPolicy, State
-from services.deletion.providers.sender import InstructionSender
 from devtools.demo.generator import DATAMAP_PATH
 from devtools.demo.providers import PROVIDER_METADATA, provider_app, signing_secret_env, token_env
 from devtools.demo.sinks import SqlWriter
 from devtools.demo.subjects import Subject, iter_subjects
 from devtools.demo.traces import mailer_rows, shipper_rows
+from devtools.localstack import free_port
+from services.common.crypto import KeyStore, Sealer
+from services.common.datamap import DataMap, load_datamap
+from services.common.db import make_engine
+from services.common.signing import sign
+from services.deletion.providers.confirmations import CALLBACK_PATH, CallbackHandler, StatusPoller, callback_router
+from services.deletion.providers.instructions import InstructionQueue, InstructionRow, metadata
+from services.deletion.providers.model import Kind, Notice, PollPolicy, ProviderDirectory, RetryPolicy, State
+from services.deletion.providers.sender import InstructionSender
 from tests.support import wait_for
 
 pytestmark = pytest.mark.integration

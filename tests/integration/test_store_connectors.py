@@ -20,8 +20,8 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException
 
-from services.common.datamap import DataMap, parse_datamap
 from devtools.localstack.ports import free_port, wait_until
+from services.common.datamap import DataMap, parse_datamap
 from services.common.stores import StoreConnector, StoreUnavailable, open_connector, walk
 from services.common.stores.sql import case_insensitive_columns, search_queries
 from services.common.stores.values import search_fields

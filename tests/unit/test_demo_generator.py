@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from services.common.datamap import DataMap, load_datamap
 from devtools.demo import company, schema
 from devtools.demo.generator import DATAMAP_PATH, DemoTarget, demo_env
 from devtools.demo.planted import DECOYS, DETECTOR_KINDS, PLANTED_PI, UNMAPPED_COLLECTIONS
@@ -20,6 +19,7 @@ from devtools.demo.records import app_rows, card_number, luhn_complete, luhn_val
 from devtools.demo.subjects import Stream, Subject, iter_subjects
 from devtools.demo.traces import LOG_FILES, log_lines, mailer_rows, marketing_rows, session_entries, shipper_rows
 from devtools.demo.vocab import CARD_RANGES, END, EPOCH
+from services.common.datamap import DataMap, load_datamap
 
 Outputs = dict[str, list[dict[str, Any]]]  # "store.collection" (or "web-logs.<file>") → records
 
