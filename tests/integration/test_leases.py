@@ -110,6 +110,21 @@ def test_the_heartbeat_keeps_a_slow_step_from_other_claimers(deletion_db: sa.Eng
     assert claimed(other) == ["slow"]
 
 
+def test_replicas_claiming_at_once_take_different_rows(deletion_db: sa.Engine) -> None:
+    """A row another replica is claiming (locked by its claim) is skipped, not waited for: FOR UPDATE SKIP LOCKED."""
+    if deletion_db.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer: no row is locked while another claims")
+    add_jobs(deletion_db, "being-claimed", "free")
+    taken: list[str] = []
+    with deletion_db.connect() as other_replica, other_replica.begin():
+        other_replica.execute(sa.select(orm.jobs).where(orm.jobs.c.request_id == "being-claimed").with_for_update())
+        claimer = threading.Thread(target=lambda: taken.extend(claimed(replica(deletion_db))), daemon=True)
+        claimer.start()
+        claimer.join(timeout=10)
+        assert not claimer.is_alive(), "the claim queued behind the other replica's locked row"
+    assert taken == ["free"]
+
+
 def deletion_worker(engine: sa.Engine) -> DeletionWorker:
     ports = Ports(engine, *[cast(Any, None)] * 10)
     return DeletionWorker(ports, cast(Any, None), TopicNames(""), DeletionSettings.model_construct(),
