@@ -15,8 +15,8 @@ from services.common.events import utcnow
 from services.common.leases import LeaseLost, Leases
 from services.common.topics import TopicNames
 from services.deletion import orm
+from services.deletion.jobs import JobStore, claim_jobs
 from services.deletion.settings import DeletionSettings
-from services.deletion.worker import DeletionWorker, Ports, claim_jobs
 from services.discovery import orm as discovery_orm
 from services.discovery.settings import DiscoverySettings
 from services.discovery.worker import DiscoveryWorker
@@ -125,32 +125,30 @@ def test_replicas_claiming_at_once_take_different_rows(deletion_db: sa.Engine) -
     assert taken == ["free"]
 
 
-def deletion_worker(engine: sa.Engine) -> DeletionWorker:
-    ports = Ports(engine, *[cast(Any, None)] * 10)
-    return DeletionWorker(ports, cast(Any, None), TopicNames(""), DeletionSettings.model_construct(),
-                          threading.Event())  # fmt: skip
+def job_store(engine: sa.Engine) -> JobStore:
+    return JobStore(engine, DeletionSettings.model_construct())
 
 
 def test_a_deletion_step_whose_lease_was_taken_over_does_not_commit(deletion_db: sa.Engine) -> None:
     add_jobs(deletion_db, "r-1")
-    worker, other = deletion_worker(deletion_db), replica(deletion_db)
-    [mine] = claim_jobs(worker.leases, limit=8)
+    store, other = job_store(deletion_db), replica(deletion_db)
+    [mine] = store.claim(limit=8)
     lapse(deletion_db, "r-1")
     assert claimed(other) == ["r-1"]
     with pytest.raises(LeaseLost):
-        worker._move(mine, "verifying", erased=True)
+        store.move(mine, "verifying", erased=True)
     row = job(deletion_db, "r-1")
     assert (row.stage, row.erased_at, row.lease_owner) == ("erasing", None, other.owner)
 
-    worker._failed(mine, RuntimeError("the store went away"))  # neither raises nor reschedules another's job
+    store.fail(mine, RuntimeError("the store went away"))  # neither raises nor reschedules another's job
     assert job(deletion_db, "r-1").attempts == 0
 
 
 def test_a_deletion_step_that_kept_its_lease_commits_and_releases_it(deletion_db: sa.Engine) -> None:
     add_jobs(deletion_db, "r-1")
-    worker = deletion_worker(deletion_db)
-    [mine] = claim_jobs(worker.leases, limit=8)
-    worker._move(mine, "verifying", erased=True)
+    store = job_store(deletion_db)
+    [mine] = store.claim(limit=8)
+    store.move(mine, "verifying", erased=True)
     row = job(deletion_db, "r-1")
     assert (row.stage, row.lease_owner, row.lease_until) == ("verifying", None, None)
 
