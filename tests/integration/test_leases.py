@@ -164,14 +164,14 @@ def test_a_walk_whose_lease_was_taken_over_does_not_complete_the_run(deletion_db
     nothing = cast(Any, None)
     worker = DiscoveryWorker(deletion_db, nothing, TopicNames(""), nothing, nothing, {}, nothing,
                              DiscoverySettings.model_construct())  # fmt: skip
-    [mine] = worker.claim_due(4)
+    [mine] = worker.runs.claim(4)
     other = Leases(deletion_db, runs, "request_id", 15.0)
     with deletion_db.begin() as conn:
         conn.execute(sa.update(runs).values(lease_until=utcnow() - timedelta(seconds=1)))
     due = sa.and_(runs.c.status == "pending", other.free(utcnow()))
     assert len(other.claim(sa.select(runs).where(due), due, utcnow())) == 1
     with pytest.raises(LeaseLost), deletion_db.begin() as conn:
-        worker._mark(conn, mine, 1, status="complete")
+        worker.runs.mark(conn, mine, 1, status="complete")
     with deletion_db.connect() as conn:
         row = conn.execute(sa.select(runs)).one()
     assert (row.status, row.lease_owner) == ("pending", other.owner)
