@@ -106,7 +106,7 @@ class Leases:
         step again)."""
         statement = sa.update(self.table).where(self.owned(key), *where).values({**values, **RELEASED})
         if conn.execute(statement).rowcount != 1:
-            raise LeaseLost(f"the lease on {self.table.name} row lapsed and another process claimed it")
+            raise LeaseLost(f"the lease on a {self.table.name} row lapsed and another process claimed it")
 
     def hold(self, *keys: Any) -> None:
         with self._lock:

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.common.datamap import parse_datamap
 from services.common.events import Event
 from services.common.serde import SingleObjectCodec
 from services.deletion.corrections import Corrected
@@ -19,22 +18,11 @@ from services.deletion.notices import NoticeStatus
 from services.deletion.providers.model import State
 from services.deletion.providers.overdue import OverdueInstruction
 from services.deletion.verification import Verification
+from tests.unit.test_erasure_plan import DATAMAP  # one sql store, app
 
 CODEC = SingleObjectCodec()
 SUBJECT = "5e" * 32
 REQUEST = "00000000-0000-4000-8000-000000000001"
-DATAMAP = parse_datamap("""
-business: Acme
-stores:
-  - name: app
-    kind: sql
-    url: sqlite://
-    collections:
-      - name: customers
-        primary_key: [id]
-        fields:
-          - {name: id, identifies: account_id, category: A}
-""")
 JOB = Job(REQUEST, SUBJECT, "delete", "erasing", 2, 1, True, None, None, None)
 KEPT = Exemption("customers", "legal_obligation", "tax records", 3, datetime(2030, 1, 1, tzinfo=UTC))
 ERASED = StoreOutcome("app", {"customers": {"deleted": 2, "retained": 3, "held": 0}}, (KEPT,))

@@ -13,7 +13,6 @@ from typing import Any, cast
 
 import pytest
 
-from services.common.datamap import parse_datamap
 from services.common.events import Event, utcnow
 from services.common.topics import TopicNames
 from services.deletion.erasure import ErasureOutcome
@@ -26,23 +25,10 @@ from services.deletion.stages.context import Ports, StageContext
 from services.deletion.stages.correct import Correct
 from services.deletion.stages.delete import Delete
 from services.deletion.worker import DeletionWorker
+from tests.unit.test_erasure_plan import DATAMAP  # one sql store, app
 
 SUBJECT = "5e" * 32
 SEALED = {"key_id": "dk-1", "nonce": "AA==", "ciphertext": "AQ=="}
-DATAMAP = parse_datamap("""
-business: Acme
-stores:
-  - name: app
-    kind: sql
-    url: sqlite://
-    collections:
-      - name: customers
-        primary_key: [id]
-        deletion: {strategy: delete}
-        fields:
-          - {name: id, identifies: account_id, category: A}
-          - {name: email, identifies: email, category: A}
-""")
 JOB = Job("r-1", SUBJECT, "delete", "erasing", 0, 0, None, SEALED, None, None)
 
 
