@@ -1,5 +1,6 @@
 """Short claim leases on a work table (deletion jobs, discovery runs), renewed by a heartbeat while their work goes
 on: a process that dies loses its claims within seconds, one that is working keeps them however long a step takes.
+Claiming, renewal, release and the commit of a step under its lease are written here once, for every work table.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -39,6 +40,11 @@ def lease_columns() -> tuple[sa.Column[Any], sa.Column[Any]]:
     return sa.Column("lease_until", UtcDateTime()), sa.Column("lease_owner", sa.String(80))
 
 
+def retry_delay(failures: int, initial: float, maximum: float) -> timedelta:
+    """The wait before the next attempt after `failures` failed ones: doubling from `initial`, at most `maximum`."""
+    return timedelta(seconds=min(maximum, initial * 2**failures))
+
+
 def process_owner() -> str:
     """An id no other process shares, even after a restart with the same pid."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
@@ -62,12 +68,27 @@ class Leases:
         until = (self.table if table is None else table).c.lease_until
         return sa.or_(until.is_(None), until < now)
 
+    def due(self, now: datetime, table: sa.FromClause | None = None) -> sa.ColumnElement[bool]:
+        """Rows whose next attempt is due and that nobody holds (a lapsed lease is taken over)."""
+        rows = self.table if table is None else table
+        return sa.and_(rows.c.next_attempt_at <= now, self.free(now, rows))
+
+    def claim_due(self, ready: sa.ColumnElement[bool], order_by: tuple[sa.ColumnElement[Any], ...], limit: int,
+                  now: datetime, chosen: sa.ColumnElement[bool] | None = None) -> list[sa.Row[Any]]:  # fmt: skip
+        """Lease up to `limit` rows that are `ready`, due and free, in `order_by` order; `chosen` narrows the
+        SELECT only (each lease re-checks that its row is still ready, due and free, nothing more)."""
+        due = sa.and_(ready, self.due(now))
+        where = due if chosen is None else sa.and_(due, chosen)
+        return self.claim(sa.select(self.table).where(where).order_by(*order_by).limit(limit), due, now)
+
     def claim(self, candidates: sa.Select[Any], due: sa.ColumnElement[bool], now: datetime) -> list[sa.Row[Any]]:
         """Lease each candidate row that is still `due` (another replica may have taken it since the SELECT)."""
         values = {"lease_until": now + timedelta(seconds=self.seconds), "lease_owner": self.owner}
         claimed = []
+        # SKIP LOCKED: replicas claiming at once take different rows instead of queueing on each other's (PostgreSQL);
+        # SQLite ignores it (one writer).
         with self.engine.begin() as conn:
-            for row in conn.execute(candidates).all():
+            for row in conn.execute(candidates.with_for_update(skip_locked=True)).all():
                 key = row._mapping[self.key]
                 taken = conn.execute(sa.update(self.table).where(self.key == key, due).values(values))
                 if taken.rowcount == 1:
@@ -78,6 +99,14 @@ class Leases:
     def owned(self, key: Any) -> sa.ColumnElement[bool]:
         """Where-clause of a step's commit: the row is still leased to this process."""
         return sa.and_(self.key == key, self.table.c.lease_owner == self.owner)
+
+    def settle(self, conn: sa.Connection, key: Any, values: Mapping[str, Any], *where: sa.ColumnElement[bool]) -> None:
+        """Commit a step's outcome on its row and release the lease, only while this process still holds it:
+        LeaseLost otherwise, which rolls back the step's transaction (the process that took the row over does the
+        step again)."""
+        statement = sa.update(self.table).where(self.owned(key), *where).values({**values, **RELEASED})
+        if conn.execute(statement).rowcount != 1:
+            raise LeaseLost(f"the lease on a {self.table.name} row lapsed and another process claimed it")
 
     def hold(self, *keys: Any) -> None:
         with self._lock:

@@ -30,7 +30,8 @@ from services.deletion.providers.instructions import metadata as instruction_met
 from services.deletion.providers.model import PollPolicy, ProviderDirectory
 from services.deletion.providers.sender import InstructionSender
 from services.deletion.settings import DeletionSettings
-from services.deletion.worker import DeletionWorker, Ports
+from services.deletion.stages.context import Ports
+from services.deletion.worker import DeletionWorker
 
 ERASED_KINDS = ("sql", "redis", "jsonl")
 

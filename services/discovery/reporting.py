@@ -19,6 +19,7 @@ from services.common.stores.base import FoundRecord
 from services.discovery import orm
 from services.discovery.inventory import StoreOutcome
 from services.discovery.report import FORMATS, ReportRequest, build_report, render
+from services.discovery.runs import Run
 
 JSON_FORMAT = "json"
 
@@ -89,7 +90,7 @@ class ReportPublisher:
         self.datamap = datamap
         self.ttl = ttl
 
-    def render(self, run: sa.Row[Any], records: Sequence[FoundRecord], outcomes: Sequence[StoreOutcome]
+    def render(self, run: Run, records: Sequence[FoundRecord], outcomes: Sequence[StoreOutcome]
                ) -> RenderedReport:  # fmt: skip
         request = ReportRequest(
             request_id=run.request_id,
@@ -104,7 +105,7 @@ class ReportPublisher:
         renderings = tuple(Rendering(fmt, *render(report, fmt)) for fmt in FORMATS)
         return RenderedReport(renderings, report.record_count, report.period_start, report.period_end)
 
-    def store(self, conn: sa.Connection, run: sa.Row[Any], rendered: RenderedReport, at: datetime) -> ReadyReport:
+    def store(self, conn: sa.Connection, run: Run, rendered: RenderedReport, at: datetime) -> ReadyReport:
         expires_at = at + self.ttl
         rows = [
             {"request_id": run.request_id, "format": r.format, "subject_key": run.subject_key,

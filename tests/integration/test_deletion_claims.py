@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from services.common.events import utcnow
 from services.common.leases import Leases
 from services.deletion import orm
-from services.deletion.worker import claim_jobs
+from services.deletion.jobs import claim_jobs
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,8 @@ from services.common.topics import TopicNames
 from services.deletion import orm
 from services.deletion.handlers import DeletionHandlers
 from services.deletion.settings import DeletionSettings
-from services.deletion.worker import DeletionWorker, Ports, claim_jobs
+from services.deletion.stages.context import Ports
+from services.deletion.worker import DeletionWorker
 from tests.nonsense import well_formed
 
 pytestmark = pytest.mark.integration
@@ -38,7 +39,7 @@ def test_a_correction_waits_for_its_request_when_discovery_came_first(deletion_d
     # No corrections port: calling it (the old behaviour) fails the step, which the assertions below would see.
     worker = DeletionWorker(Ports(deletion_db, *[cast(Any, None)] * 10), cast(Any, None), TopicNames(""),
                             DeletionSettings.model_construct(), threading.Event())  # fmt: skip
-    [job] = claim_jobs(worker.leases, limit=8)
+    [job] = worker.jobs.claim(limit=8)
     assert (job.stage, job.corrections_sealed) == ("erasing", None)
 
     worker.step_safely(job)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from services.common.leases import Leases
 from services.deletion import orm
-from services.deletion.worker import claim_jobs
+from services.deletion.jobs import claim_jobs
 from tests.integration.test_leases import add_jobs
 from tests.support import wait_for
 
@@ -30,7 +30,7 @@ import sys, threading
 from services.common.db import make_engine
 from services.common.leases import Leases
 from services.deletion import orm
-from services.deletion.worker import claim_jobs
+from services.deletion.jobs import claim_jobs
 leases = Leases(make_engine(sys.argv[1]), orm.jobs, "request_id", float(sys.argv[2]))
 with leases.heartbeat():
     print(len(claim_jobs(leases, limit=64)), flush=True)

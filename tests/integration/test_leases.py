@@ -15,8 +15,8 @@ from services.common.events import utcnow
 from services.common.leases import LeaseLost, Leases
 from services.common.topics import TopicNames
 from services.deletion import orm
+from services.deletion.jobs import JobStore, claim_jobs
 from services.deletion.settings import DeletionSettings
-from services.deletion.worker import DeletionWorker, Ports, claim_jobs
 from services.discovery import orm as discovery_orm
 from services.discovery.settings import DiscoverySettings
 from services.discovery.worker import DiscoveryWorker
@@ -110,32 +110,45 @@ def test_the_heartbeat_keeps_a_slow_step_from_other_claimers(deletion_db: sa.Eng
     assert claimed(other) == ["slow"]
 
 
-def deletion_worker(engine: sa.Engine) -> DeletionWorker:
-    ports = Ports(engine, *[cast(Any, None)] * 10)
-    return DeletionWorker(ports, cast(Any, None), TopicNames(""), DeletionSettings.model_construct(),
-                          threading.Event())  # fmt: skip
+def test_replicas_claiming_at_once_take_different_rows(deletion_db: sa.Engine) -> None:
+    """A row another replica is claiming (locked by its claim) is skipped, not waited for: FOR UPDATE SKIP LOCKED."""
+    if deletion_db.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer: no row is locked while another claims")
+    add_jobs(deletion_db, "being-claimed", "free")
+    taken: list[str] = []
+    with deletion_db.connect() as other_replica, other_replica.begin():
+        other_replica.execute(sa.select(orm.jobs).where(orm.jobs.c.request_id == "being-claimed").with_for_update())
+        claimer = threading.Thread(target=lambda: taken.extend(claimed(replica(deletion_db))), daemon=True)
+        claimer.start()
+        claimer.join(timeout=10)
+        assert not claimer.is_alive(), "the claim queued behind the other replica's locked row"
+    assert taken == ["free"]
+
+
+def job_store(engine: sa.Engine) -> JobStore:
+    return JobStore(engine, DeletionSettings.model_construct())
 
 
 def test_a_deletion_step_whose_lease_was_taken_over_does_not_commit(deletion_db: sa.Engine) -> None:
     add_jobs(deletion_db, "r-1")
-    worker, other = deletion_worker(deletion_db), replica(deletion_db)
-    [mine] = claim_jobs(worker.leases, limit=8)
+    store, other = job_store(deletion_db), replica(deletion_db)
+    [mine] = store.claim(limit=8)
     lapse(deletion_db, "r-1")
     assert claimed(other) == ["r-1"]
     with pytest.raises(LeaseLost):
-        worker._move(mine, "verifying", erased=True)
+        store.move(mine, "verifying", erased=True)
     row = job(deletion_db, "r-1")
     assert (row.stage, row.erased_at, row.lease_owner) == ("erasing", None, other.owner)
 
-    worker._failed(mine, RuntimeError("the store went away"))  # neither raises nor reschedules another's job
+    store.fail(mine, RuntimeError("the store went away"))  # neither raises nor reschedules another's job
     assert job(deletion_db, "r-1").attempts == 0
 
 
 def test_a_deletion_step_that_kept_its_lease_commits_and_releases_it(deletion_db: sa.Engine) -> None:
     add_jobs(deletion_db, "r-1")
-    worker = deletion_worker(deletion_db)
-    [mine] = claim_jobs(worker.leases, limit=8)
-    worker._move(mine, "verifying", erased=True)
+    store = job_store(deletion_db)
+    [mine] = store.claim(limit=8)
+    store.move(mine, "verifying", erased=True)
     row = job(deletion_db, "r-1")
     assert (row.stage, row.lease_owner, row.lease_until) == ("verifying", None, None)
 
@@ -151,14 +164,14 @@ def test_a_walk_whose_lease_was_taken_over_does_not_complete_the_run(deletion_db
     nothing = cast(Any, None)
     worker = DiscoveryWorker(deletion_db, nothing, TopicNames(""), nothing, nothing, {}, nothing,
                              DiscoverySettings.model_construct())  # fmt: skip
-    [mine] = worker.claim_due(4)
+    [mine] = worker.runs.claim(4)
     other = Leases(deletion_db, runs, "request_id", 15.0)
     with deletion_db.begin() as conn:
         conn.execute(sa.update(runs).values(lease_until=utcnow() - timedelta(seconds=1)))
     due = sa.and_(runs.c.status == "pending", other.free(utcnow()))
     assert len(other.claim(sa.select(runs).where(due), due, utcnow())) == 1
     with pytest.raises(LeaseLost), deletion_db.begin() as conn:
-        worker._mark(conn, mine, 1, status="complete")
+        worker.runs.mark(conn, mine, 1, status="complete")
     with deletion_db.connect() as conn:
         row = conn.execute(sa.select(runs)).one()
     assert (row.status, row.lease_owner) == ("pending", other.owner)
