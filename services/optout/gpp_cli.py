@@ -97,7 +97,9 @@ def decode(
 
 @gpp_app.command("encode")
 def encode(
-    json_text: Annotated[str | None, typer.Option("--json", metavar="JSON", help="The JSON; read from stdin when absent")] = None,
+    json_text: Annotated[
+        str | None, typer.Option("--json", metavar="JSON", help="The JSON; read from stdin when absent")
+    ] = None,
 ) -> None:
     """Print the GPP string for JSON shaped like decode's output."""
     text = sys.stdin.read() if json_text is None else json_text

@@ -54,4 +54,3 @@ def test_only_a_leading_digit_marks_a_us_privacy_string() -> None:
 def test_the_codec_refuses_a_us_privacy_string_as_gpp_by_saying_what_it_is_not() -> None:
     with pytest.raises(PrivacyStringError, match="not a GPP string"):
         decode_gpp("1YYN")
-
