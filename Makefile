@@ -32,9 +32,9 @@ down:
 status: python-deps
 	$(PY) -m services.cli stack status
 
+# The demo says what failed (and that the stack is still up) and exits non-zero; on success it says how to explore.
 run: up
 	$(PY) -m services.cli demo run
-	@echo "The stack stays up for you to explore (intake's API http://127.0.0.1:8000/docs; the internal services' OpenAPI answers the operator token printed above): 'make down' stops it."
 
 demo: python-deps
 	$(PY) -m services.cli demo run

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import os
+import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
+import httpx
 import typer
 from rich.console import Console
 
 from devtools.demo.cli import demo_generate, demo_subjects
+from devtools.local.stackenv import local_dir, use_local_stack
 
-stack_app = typer.Typer(no_args_is_help=True, help="The local stack: Kafka and every service, in the background")
+if TYPE_CHECKING:
+    from devtools.local.stack import LocalStack
+
+stack_app = typer.Typer(no_args_is_help=True, help="The local stack: Kafka, Redis and every service, in the background")
 demo_app = typer.Typer(no_args_is_help=True, help="The demo company and scenario")
 demo_app.command("generate")(demo_generate)
 demo_app.command("subjects")(demo_subjects)
 console = Console()
-
-LOCAL_DIR = Path(os.environ.get("CCPA_LOCAL_DIR", ".local"))
+errors = Console(stderr=True, highlight=False)
 
 
 def mount(app: typer.Typer) -> None:
@@ -26,17 +30,34 @@ def mount(app: typer.Typer) -> None:
     app.add_typer(demo_app, name="demo")
 
 
+@stack_app.callback()
+def stack_settings(ctx: typer.Context) -> None:
+    """Every verb but `up` (which records them) works on the settings the running stack was started with."""
+    if ctx.invoked_subcommand != "up":
+        use_local_stack()
+
+
+@demo_app.callback()
+def demo_settings(ctx: typer.Context) -> None:
+    """The demo runs against the stack as `up` started it (ports, broker), whatever the shell exports."""
+    if ctx.invoked_subcommand == "run":
+        use_local_stack()
+
+
 @stack_app.command("up")
 def stack_up(
     regenerate_demo: Annotated[
         bool, typer.Option("--regenerate-demo", help="Generate a new demo company over the existing one (stop first)")
     ] = False,
 ) -> None:
-    """Start Kafka (unless KAFKA_BOOTSTRAP_SERVERS is set) and every service; print addresses and the API token."""
+    """Start Kafka (unless KAFKA_BOOTSTRAP_SERVERS is set), Redis and every service; print addresses and the token."""
     from devtools.local.stack import SERVICES, LocalStack
 
-    stack = LocalStack(LOCAL_DIR)
-    env = stack.up(regenerate_demo)
+    stack = LocalStack(local_dir())
+    try:
+        env = stack.up(regenerate_demo)
+    except Exception as exc:  # the command's boundary: a person reads this, not a traceback
+        _failed("stack up", exc, stack.logs, "the processes started so far keep running; `make down` stops them")
     demo = stack.demo
     if demo is not None and demo.reused:
         console.print(f"Demo company: kept the existing demo company ({demo.subjects} subjects, seed {demo.seed}) "
@@ -53,6 +74,7 @@ def stack_up(
         where = f"{stack.url(spec)}  ({docs})" if spec.http else "running (no HTTP)"
         console.print(f"{spec.name}: {where}")
     console.print(f"API token (operator): {stack.secrets()['CCPA_API_TOKEN']}")
+    console.print(f"Settings for `ccpa` against this stack: {stack.root / 'stack.env'} (read by itself)")
     console.print(f"Logs: {stack.logs}   Stop with: make down")
 
 
@@ -61,17 +83,17 @@ def stack_down() -> None:
     """Stop exactly the processes `up` recorded."""
     from devtools.local.stack import LocalStack
 
-    stopped = LocalStack(LOCAL_DIR).down()
+    stopped = LocalStack(local_dir()).down()
     console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
 
 @stack_app.command("status")
 def stack_status() -> None:
-    """Which services of the local stack run."""
+    """Every process of the local stack (Kafka, Redis, providers, services): address and state."""
     from devtools.local.stack import LocalStack
 
-    for name, state in LocalStack(LOCAL_DIR).status().items():
-        console.print(f"{name}: {state}")
+    for name, state in LocalStack(local_dir()).status().items():
+        console.print(f"{name}: {state}", highlight=False)
 
 
 @demo_app.command("run")
@@ -82,9 +104,43 @@ def demo_run() -> None:
     from devtools.local import secrets
     from devtools.local.stack import SERVICES, LocalStack
 
-    stack = LocalStack(LOCAL_DIR)
+    stack = LocalStack(local_dir())
     urls = {spec.name: stack.url(spec) for spec in SERVICES}
-    token = secrets.load_or_create(LOCAL_DIR / "secrets.json")["CCPA_API_TOKEN"]
-    target = DemoTarget.from_manifest(LOCAL_DIR / "demo" / "manifest.json")
-    app_db = Path(target.app_db_url.removeprefix("sqlite:///"))
-    scenario.run(urls["intake"], urls["audit"], token, app_db, demo_env(target))
+    try:
+        token = secrets.load_or_create(stack.root / "secrets.json")["CCPA_API_TOKEN"]
+        target = DemoTarget.from_manifest(stack.root / "demo" / "manifest.json")
+        app_db = Path(target.app_db_url.removeprefix("sqlite:///"))
+        scenario.run(urls["intake"], urls["audit"], token, app_db, demo_env(target))
+    except Exception as exc:  # the command's boundary: a person reads this, not a traceback
+        _failed("the demo", exc, stack.logs, _stack_state(stack))
+    console.print(f"The stack stays up for you to explore (intake's API {urls['intake']}/docs; the internal "
+                  "services' OpenAPI answers the operator token printed by `make up`): "
+                  "`make down` stops it.")  # fmt: skip
+
+
+def _stack_state(stack: LocalStack) -> str:
+    running = [name for name, state in stack.status().items() if state.startswith("running")]
+    if running:
+        return "the stack is still running (`make status` lists it); `make down` stops it"
+    return "the stack is not running: `make up` starts it, `make run` starts it and runs the demo"
+
+
+def _failed(what: str, exc: Exception, logs: Path, state: str) -> NoReturn:
+    """Say what failed, where the logs are and what is left running; keep the traceback in a log, exit 1."""
+    logs.mkdir(parents=True, exist_ok=True)
+    trace = logs / "cli.log"
+    with trace.open("a", encoding="utf-8") as sink:
+        sink.write("".join(traceback.format_exception(exc)))
+    errors.print(f"[red]{what} failed[/red]: {_describe(exc)}")
+    errors.print(f"  logs: {logs} (one file per process; this failure's traceback: {trace})")
+    errors.print(f"  {state}")
+    raise typer.Exit(1)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        request = exc.request
+        return f"{request.method} {request.url} answered {exc.response.status_code}: {exc.response.text[:300]}"
+    if isinstance(exc, httpx.TransportError):
+        return f"{type(exc).__name__} talking to the stack ({exc}); is it up?"
+    return str(exc) or type(exc).__name__

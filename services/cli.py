@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.console import Console
+from typer.core import TyperGroup, TyperOption
 
+from services.common.serve import SERVICES
 from services.deletion.cli import backups_reapply
 from services.discovery.scanner.cli import discover_scan
 from services.optout.gpp_cli import gpp_app
 
-app = typer.Typer(no_args_is_help=True, help="CCPA privacy pipeline")
-keys_app = typer.Typer(
-    no_args_is_help=True, help="Key management: shred a subject's data key, re-wrap under a new master key"
-)
-audit_app = typer.Typer(no_args_is_help=True, help="Audit maintenance")
-backups_app = typer.Typer(no_args_is_help=True, help="Backups: erase again what the suppression ledger covers")
-discover_app = typer.Typer(no_args_is_help=True, help="PI discovery: scan stores for PI the data map misses")
+# Plain help (click's layout): options read `--datamap FILE`, flags carry no `<bool>`, and it survives a pipe.
+HELP = None
+app = typer.Typer(no_args_is_help=True, help="CCPA privacy pipeline", rich_markup_mode=HELP)
+keys_app = typer.Typer(no_args_is_help=True, rich_markup_mode=HELP,
+                       help="Key management: shred a subject's data key, re-wrap under a new master key")  # fmt: skip
+audit_app = typer.Typer(no_args_is_help=True, help="Audit maintenance", rich_markup_mode=HELP)
+backups_app = typer.Typer(no_args_is_help=True, rich_markup_mode=HELP,
+                          help="Backups: erase again what the suppression ledger covers")  # fmt: skip
+discover_app = typer.Typer(no_args_is_help=True, rich_markup_mode=HELP,
+                           help="PI discovery: scan stores for PI the data map misses")  # fmt: skip
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(discover_app, name="discover")
@@ -33,16 +40,32 @@ else:
     mount(app)
 
 
-@app.command()
-def serve(service: str) -> None:
-    """Run one service in the foreground (intake, audit, discovery, optout)."""
+def use_local_stack_settings() -> None:
+    """With devtools present, settings the environment lacks come from the local stack's files (it says so)."""
+    try:
+        from devtools.local.stackenv import use_local_stack
+    except ImportError:  # pragma: no cover - only in an image without devtools
+        return
+    use_local_stack()
+
+
+for group in (keys_app, audit_app, discover_app, backups_app):
+    group.callback()(use_local_stack_settings)
+
+
+@app.command(help=f"Run one service in the foreground: {', '.join(SERVICES)}.")
+def serve(
+    service: Annotated[str, typer.Argument(metavar="SERVICE", help=f"One of {', '.join(SERVICES)}")],
+) -> None:
     from services.common.serve import serve as run_service
 
     run_service(service)
 
 
 @keys_app.command("shred")
-def keys_shred(subject_key: str) -> None:
+def keys_shred(
+    subject_key: Annotated[str, typer.Argument(metavar="SUBJECT_KEY", help="64 hex characters, as audit shows it")],
+) -> None:
     """Destroy a subject's data keys: every copy of their encrypted identifiers becomes unreadable."""
     from services.common.crypto import KeyStore
     from services.common.db import make_engine
@@ -67,7 +90,7 @@ def keys_rewrap() -> None:
 
 @audit_app.command("rebuild")
 def audit_rebuild(
-    database_url: str = typer.Option(..., help="Empty database to rebuild the timeline into"),
+    database_url: str = typer.Option(..., metavar="URL", help="Empty database to rebuild the timeline into"),
 ) -> None:
     """Replay every topic from the beginning into a fresh audit database."""
     from services.audit.rebuild import rebuild
@@ -78,5 +101,28 @@ def audit_rebuild(
     console.print(f"rebuilt the timeline from {count} events into {database_url}")
 
 
+def name_placeholders(command: object) -> None:
+    """Every option taking a value shows a name for it (`--store STORE`, argparse's habit) unless it declares
+    one (`--datamap FILE`): never a bare type such as `<str>` or `<int range>`."""
+    for param in getattr(command, "params", []):
+        if isinstance(param, TyperOption) and not param.is_flag and not param.count and param.metavar is None:
+            param.metavar = (param.name or "value").upper()
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            name_placeholders(sub)
+
+
+def cli() -> TyperGroup:
+    """The `ccpa` command as click runs it."""
+    command = typer.main.get_command(app)
+    assert isinstance(command, TyperGroup)
+    name_placeholders(command)
+    return command
+
+
+def main() -> None:
+    cli()()
+
+
 if __name__ == "__main__":
-    app()
+    main()

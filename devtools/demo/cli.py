@@ -24,13 +24,23 @@ DEFAULT_DIR = Path(".local/demo")
 
 
 def demo_generate(
-    subjects: Annotated[int, typer.Option("--subjects", "-n", min=1, help="How many subjects (customers)")] = 1_000,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed and count give the same company")] = 7,
-    directory: Annotated[Path, typer.Option("--dir", help="SQLite files, logs, provider data, manifest")] = DEFAULT_DIR,
-    redis_url: Annotated[str, typer.Option(envvar="DEMO_REDIS_URL", help="Session cache")] = "redis://127.0.0.1:6379/0",
-    app_db_url: Annotated[str | None, typer.Option(envvar="DEMO_APP_DB_URL", help="Default: SQLite in --dir")] = None,
+    subjects: Annotated[
+        int, typer.Option("--subjects", "-n", min=1, metavar="N", help="How many subjects (customers)")
+    ] = 1_000,
+    seed: Annotated[
+        int, typer.Option(metavar="N", help="Random seed; the same seed and count give the same company")
+    ] = 7,
+    directory: Annotated[
+        Path, typer.Option("--dir", metavar="DIR", help="SQLite files, logs, provider data, manifest")
+    ] = DEFAULT_DIR,
+    redis_url: Annotated[
+        str, typer.Option(envvar="DEMO_REDIS_URL", metavar="URL", help="Session cache")
+    ] = "redis://127.0.0.1:6379/0",
+    app_db_url: Annotated[
+        str | None, typer.Option(envvar="DEMO_APP_DB_URL", metavar="URL", help="Default: SQLite in --dir")
+    ] = None,
     marketing_db_url: Annotated[
-        str | None, typer.Option(envvar="DEMO_MARKETING_DB_URL", help="Default: SQLite in --dir")
+        str | None, typer.Option(envvar="DEMO_MARKETING_DB_URL", metavar="URL", help="Default: SQLite in --dir")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Regenerate even if the manifest matches")] = False,
 ) -> None:
@@ -50,11 +60,11 @@ def demo_generate(
 
 
 def demo_subjects(
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many subjects to list")] = 10,
-    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, metavar="N", help="How many subjects to list")] = 10,
+    output: Annotated[str, typer.Option("--format", metavar="table|json", help="table or json")] = "table",
     everywhere: Annotated[bool, typer.Option("--everywhere", help="Only subjects present in every store")] = False,
     directory: Annotated[
-        Path, typer.Option("--dir", help="Where `ccpa demo generate` wrote the company")
+        Path, typer.Option("--dir", metavar="DIR", help="Where `ccpa demo generate` wrote the company")
     ] = DEFAULT_DIR,
 ) -> None:
     """Identifiers of subjects in the generated demo data (account id, email, phone, a device id)."""

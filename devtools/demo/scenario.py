@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -129,6 +130,11 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
             expected=PROPAGATED,
         ),
         DemoRequest(
+            "opt back in to sale/sharing: the consumer who opted out with the web form above",
+            {"type": "opt_in", "channel": "web_form", "identifiers": {"email": f.email}},
+            expected=PROPAGATED,
+        ),
+        DemoRequest(
             "limit use of sensitive PI, through an authorized agent with signed permission",
             {
                 "type": "limit",
@@ -175,6 +181,14 @@ def wait_for_timelines(
     if missing:
         raise RuntimeError(f"timelines incomplete after {timeout:.0f}s: {missing}")
     return timelines
+
+
+def current_status(intake: httpx.Client, token: str, request: DemoRequest) -> str:
+    """Intake's status of a request; for one audit saw completed, once intake has learnt its response too."""
+    if "RequestCompleted" in request.expected:
+        return str(showcase.wait_for_status(intake, token, request.request_id, showcase.responded, 30.0)["status"])
+    response = intake.get(f"/v1/requests/{request.request_id}", headers={"Authorization": f"Bearer {token}"})
+    return str(response.json()["status"])
 
 
 def _holds(timeline: dict[str, Any], expected: tuple[str, ...]) -> bool:
@@ -226,20 +240,37 @@ def _summary(entry: dict[str, Any]) -> str:
         "DeletionVerified": ("verified", "remaining", "exempt_records"),
         "DeletionCompleted": ("verified", "providers_confirmed", "providers_pending"),
     }.get(entry["event_type"], tuple(details)[:3])
-    return ", ".join(f"{key}={details.get(key)}" for key in keys)[:160]
+    text = "; ".join(f"{key.replace('_', ' ')} {readable(details.get(key))}" for key in keys if key in details)
+    return textwrap.shorten(text, SUMMARY_WIDTH, placeholder=" …")
 
 
-def print_consent(console: Console, intake: httpx.Client, token: str, identifiers: dict[str, str]) -> None:
+SUMMARY_WIDTH = 160
+
+
+def readable(value: Any) -> str:
+    """A detail as a person reads it: lists as comma-separated words, yes/no, a dash for nothing."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None or value == [] or value == "":
+        return "-"
+    if isinstance(value, list | tuple):
+        return ", ".join(readable(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {readable(item)}" for key, item in value.items())
+    return str(value)
+
+
+def print_consent(console: Console, intake: httpx.Client, token: str, identifiers: dict[str, str],
+                  who: str = "the GPC consumer") -> None:  # fmt: skip
     response = intake.post("/v1/consent/lookup", json={"identifiers": identifiers},
                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     response.raise_for_status()
     state = response.json()
-    console.print("[bold]Consent look-up for the GPC consumer (what a site or ad-tech caller sees)[/bold]")
-    console.print(f"  {state['confirmation']} · sale_opt_out={state['sale_opt_out']} "
-                  f"share_opt_out={state['share_opt_out']} · source {state['source']}")  # fmt: skip
-    console.print(
-        f"  GPP {state['gpp']} · US Privacy {state['usp']} · may ask to opt in: {state['may_ask_to_opt_in']}\n"
-    )
+    console.print(f"[bold]Consent look-up for {who} (what a site or ad-tech caller sees)[/bold]")
+    console.print(f"  {state['confirmation']} · sale opt-out {readable(state['sale_opt_out'])} · "
+                  f"share opt-out {readable(state['share_opt_out'])} · source {readable(state['source'])}")  # fmt: skip
+    console.print(f"  GPP {state['gpp']} · US Privacy {state['usp']} · "
+                  f"may ask to opt in: {readable(state['may_ask_to_opt_in'])}\n")  # fmt: skip
 
 
 def run(intake_url: str, audit_url: str, token: str, identity_db: Path, demo_env: Mapping[str, str]) -> None:
@@ -259,8 +290,7 @@ def run(intake_url: str, audit_url: str, token: str, identity_db: Path, demo_env
         requests[0].expected = (*requests[0].expected, *("ReportDownloaded",) * len(paths))
         timelines = wait_for_timelines(audit, token, requests, timeout=120.0)
         for request in requests:
-            request.status = intake.get(f"/v1/requests/{request.request_id}",
-                                        headers={"Authorization": f"Bearer {token}"}).json()["status"]  # fmt: skip
+            request.status = current_status(intake, token, request)
     console.print(
         f"[bold]{len(requests)} requests submitted; the know-specific request was answered with its report "
         f"{answered:.2f}s after submission; every timeline complete in audit "
@@ -276,3 +306,4 @@ def run(intake_url: str, audit_url: str, token: str, identity_db: Path, demo_env
         print_consent(
             console, intake, token, {"email": people[0].email, "device_id": f"browser-{people[0].account_id}"}
         )
+        print_consent(console, intake, token, {"email": people[2].email}, "the consumer who opted back in")

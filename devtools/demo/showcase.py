@@ -4,7 +4,7 @@ and scan the demo stores for the PI the data map deliberately leaves out."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +20,37 @@ from services.discovery.scanner.render import coverage_table
 EXTENSIONS = {"json": "json", "csv": "zip", "html": "html"}
 
 
-def wait_for_report(intake: httpx.Client, token: str, request_id: str, timeout: float = 90.0) -> dict[str, Any]:
+def answered(status: Mapping[str, Any]) -> bool:
+    """What the demo prints of a know request is there: the report's links and the response sent with them.
+
+    Discovery records ReportReady and the response in two steps, so a status can hold the report a few tens of
+    milliseconds before its response: waiting on the report alone read a response that was not there yet."""
+    report, response = status.get("report") or {}, status.get("response") or {}
+    return bool(report.get("links") and report.get("expires_at") and response.get("summary"))
+
+
+def responded(status: Mapping[str, Any]) -> bool:
+    """Intake knows how the request was answered (it learns it from the topics, after audit may have)."""
+    return bool((status.get("response") or {}).get("summary"))
+
+
+def wait_for_status(intake: httpx.Client, token: str, request_id: str, ready: Callable[[Mapping[str, Any]], bool],
+                    timeout: float = 90.0) -> dict[str, Any]:  # fmt: skip
+    """The request's status once `ready` holds for it: polled with a deadline, never read before."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         response = intake.get(f"/v1/requests/{request_id}", headers={"Authorization": f"Bearer {token}"})
-        status: dict[str, Any] = response.json()
-        if response.status_code == 200 and status.get("report"):
-            return status
+        if response.status_code == 200:
+            status: dict[str, Any] = response.json()
+            if ready(status):
+                return status
         time.sleep(0.2)
-    raise RuntimeError(f"no report for request {request_id} after {timeout:.0f}s; see .local/logs/discovery.log")
+    raise RuntimeError(f"request {request_id}: intake's status not {ready.__name__} after {timeout:.0f}s; "
+                       "see the discovery and deletion logs")  # fmt: skip
+
+
+def wait_for_report(intake: httpx.Client, token: str, request_id: str, timeout: float = 90.0) -> dict[str, Any]:
+    return wait_for_status(intake, token, request_id, answered, timeout)
 
 
 def download_all(status: Mapping[str, Any], out_dir: Path) -> tuple[dict[str, Any], dict[str, Path]]:
@@ -82,7 +104,7 @@ def scan_demo(console: Console, datamap_path: Path, env: Mapping[str, str]) -> N
 
 def print_answer(console: Console, intake: httpx.Client, token: str, request_id: str, title: str) -> None:
     """What the consumer is told: the status intake shows and how the request was complied with."""
-    status = intake.get(f"/v1/requests/{request_id}", headers={"Authorization": f"Bearer {token}"}).json()
-    response = status.get("response") or {}
+    status = wait_for_status(intake, token, request_id, responded, timeout=30.0)
+    response = status["response"]
     console.print(f"[bold]{title}[/bold]: status {status['status']}, {response.get('outcome', 'pending')}")
     console.print(f"  {response.get('summary', '')}\n")

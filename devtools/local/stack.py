@@ -17,6 +17,7 @@ from devtools.demo import company
 from devtools.demo.generator import DATAMAP_PATH, DemoCompany, DemoTarget, demo_env, existing_company, generate_company
 from devtools.local import secrets
 from devtools.local.process import wait_until_ready
+from devtools.local.stackenv import write_stack_env
 from devtools.localstack.kafka import KafkaCluster
 from devtools.localstack.ports import recorded_pid, terminate, write_pid
 from devtools.localstack.redis import RedisServer
@@ -151,6 +152,7 @@ class LocalStack:
                 self._start(spec, env)
             for spec in group:
                 self._wait_ready(spec, timeout=90)
+        write_stack_env(self.root, env)
         return env
 
     def down(self) -> list[str]:
@@ -161,7 +163,7 @@ class LocalStack:
                 terminate(pid, timeout=30)
                 stopped.append(spec.name)
             self._pid_file(spec).unlink(missing_ok=True)
-        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and KafkaCluster.exists_in(self.kafka_dir):
+        if self._kafka_pids():  # only a broker the stack started lives in its directory
             KafkaCluster.from_dir(self.kafka_dir).stop()
             stopped.append("kafka")
         if self.redis.is_running():
@@ -170,11 +172,34 @@ class LocalStack:
         return stopped
 
     def status(self) -> dict[str, str]:
-        states = {}
-        for spec in SERVICES:
-            pid = self._pid(spec)
-            states[spec.name] = f"running (pid {pid}) on {self.url(spec)}" if pid else "stopped"
-        return states
+        """Every process the stack starts (the broker, Redis, the providers, the services), with address and state."""
+        return {"kafka": self._kafka_state(), "redis": self._redis_state(),
+                **{spec.name: self._service_state(spec) for spec in SERVICES}}  # fmt: skip
+
+    def _kafka_state(self) -> str:
+        pids = self._kafka_pids()
+        if pids:
+            cluster = KafkaCluster.from_dir(self.kafka_dir)
+            return f"running (pid {', '.join(map(str, pids))}) on {cluster.bootstrap_servers}"
+        external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        return f"not started by the stack: it uses {external}" if external else "stopped"
+
+    def _kafka_pids(self) -> list[int]:
+        if not KafkaCluster.exists_in(self.kafka_dir):
+            return []
+        return [pid for pid in KafkaCluster.from_dir(self.kafka_dir).pids().values() if pid is not None]
+
+    def _redis_state(self) -> str:
+        server = self.redis
+        if server.is_running():
+            return f"running (pid {server.pid()}) on {server.url}"
+        return "not started by the stack: it uses DEMO_REDIS_URL" if os.environ.get("DEMO_REDIS_URL") else "stopped"
+
+    def _service_state(self, spec: ServiceSpec) -> str:
+        pid = self._pid(spec)
+        if pid is None:
+            return "stopped"
+        return f"running (pid {pid}) on {self.url(spec)}" if spec.http else f"running (pid {pid}), no HTTP port"
 
     def url(self, spec: ServiceSpec) -> str:
         return f"http://127.0.0.1:{os.environ.get(spec.port_variable, spec.default_port)}"
@@ -203,10 +228,8 @@ class LocalStack:
         write_pid(self._pid_file(spec), process.pid)
 
     def _own_env(self, spec: ServiceSpec) -> dict[str, str]:
-        return {
-            **secrets.own_token_env(spec.name, self.secrets()),
-            "CCPA_LOG_FILE": str(self.logs / f"{spec.name}.json.log"),
-        }
+        # No CCPA_LOG_FILE: the service's output already goes to logs/<name>.log, one file per process.
+        return secrets.own_token_env(spec.name, self.secrets())
 
     def _wait_ready(self, spec: ServiceSpec, timeout: float) -> None:
         def alive() -> bool:

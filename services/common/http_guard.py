@@ -1,9 +1,11 @@
 """What every service's HTTP surface refuses before a handler runs: bodies over the limit (413, before they are
-read into memory), and validation errors told without echoing what was submitted (keys can be identifiers)."""
+read into memory), a body that is not JSON (415), and validation errors told without echoing what was submitted
+(keys can be identifiers): malformed or missing JSON is named as the body, not as a character offset."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Annotated, Any
 
@@ -48,6 +50,7 @@ _MEANINGS = {
     409: "Conflicts with what was done before",
     410: "Expired or deleted",
     413: "Request body over the service's limit; nothing was stored",
+    415: "The body is not JSON (Content-Type other than application/json)",
     429: "Too many submissions from this client",
     503: "A dependency (database, another service) is unavailable; nothing was changed",
 }
@@ -60,7 +63,7 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 # Declared on every route of every service (the app's `responses`); routes add their own (404, 409, 410, 429).
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **problems(400, 401, 403, 413, 503),
+    **problems(400, 401, 403, 413, 415, 503),
     422: {"model": ValidationProblem, "description": "A field broke a rule (named, never echoed)"},
 }
 
@@ -144,15 +147,54 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
+BODY = "body"
+MEDIA_TYPE = re.compile(r"^[A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+$")
+
+
 def install_validation_errors(app: FastAPI) -> None:
-    """422 bodies name the field and the rule only: no submitted value, and no key the client chose."""
+    """422 bodies name the field and the rule only: no submitted value, and no key the client chose; a body sent
+    as something other than JSON is a 415."""
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        media_type = _declared_media_type(request)
+        if media_type is not None and not _is_json(media_type) and _about_the_body(exc.errors()):
+            REQUESTS_REJECTED.labels("unsupported_media_type").inc()
+            return JSONResponse({"detail": _not_json(media_type)}, status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE)
         known = declared_names(app)
-        errors = [{"field": field_path(error["loc"], known), "error": _rule(error)} for error in exc.errors()]
+        errors = [_problem(error, known) for error in exc.errors()]
         REQUESTS_REJECTED.labels("invalid_body").inc()
         return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+def _declared_media_type(request: Request) -> str | None:
+    header = request.headers.get("content-type")
+    return header.split(";", 1)[0].strip().lower() if header else None
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def _about_the_body(errors: Iterable[Any]) -> bool:
+    return any(tuple(error["loc"])[:1] == (BODY,) for error in errors)
+
+
+def _not_json(media_type: str) -> str:
+    named = media_type if MEDIA_TYPE.match(media_type) and len(media_type) <= 80 else "this Content-Type"
+    return f"the body was sent as {named}; this API reads JSON: send it with Content-Type: application/json"
+
+
+def _problem(error: dict[str, Any], known: frozenset[str]) -> dict[str, str]:
+    location = tuple(error["loc"])
+    if error["type"] == "json_invalid":
+        position = location[1] if len(location) > 1 else None
+        where = f" at character {position}" if isinstance(position, int) else ""
+        return {"field": BODY, "error": f"not valid JSON{where}: {error.get('ctx', {}).get('error', 'cannot parse')}"}
+    if location == (BODY,):
+        rule = "missing: send a JSON object" if error["type"] == "missing" else _rule(error)
+        return {"field": BODY, "error": rule}
+    return {"field": field_path(location, known), "error": _rule(error)}
 
 
 def _rule(error: dict[str, Any]) -> str:

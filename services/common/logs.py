@@ -58,6 +58,8 @@ class ScrubPersonalData(logging.Filter):
 
 
 def configure_logging(service: str, level: str = "INFO", log_file: str | None = None) -> None:
+    """JSON lines to stderr, or to `log_file` instead (one destination: a process whose stderr is captured to a
+    file too would otherwise write every line twice)."""
     formatter = JsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s",
         rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
@@ -66,7 +68,7 @@ def configure_logging(service: str, level: str = "INFO", log_file: str | None = 
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file))
+        handlers = [logging.FileHandler(log_file)]
     root = logging.getLogger()
     root.handlers.clear()
     for handler in handlers:

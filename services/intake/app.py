@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Query, Request, Response, status
@@ -210,6 +212,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.exception_handler(RateLimitExceeded)
-    async def too_many(_request: Request, exc: RateLimitExceeded) -> JSONResponse:
+    async def too_many(request: Request, exc: RateLimitExceeded) -> JSONResponse:
         REQUESTS_REJECTED.labels("rate_limited").inc()
-        return JSONResponse({"detail": f"rate limit exceeded: {exc.detail}"}, status_code=429)
+        return JSONResponse({"detail": f"rate limit exceeded: {exc.detail}"}, status_code=429,
+                            headers={"Retry-After": str(retry_after_seconds(request))})  # fmt: skip
+
+
+def retry_after_seconds(request: Request) -> int:
+    """Whole seconds until the client's rate-limit window lets a submission through again (at least 1)."""
+    limit, keys = request.state.view_rate_limit
+    reset_at, _remaining = request.app.state.limiter.limiter.get_window_stats(limit, *keys)
+    return max(1, math.ceil(float(reset_at) - time.time()))

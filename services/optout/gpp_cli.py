@@ -1,4 +1,4 @@
-"""`ccpa gpp`: decode a GPP string to JSON with the California reading, and encode that JSON back to a string."""
+"""`ccpa gpp`: decode a GPP or US Privacy string to JSON with the California reading, and encode GPP JSON back."""
 
 from __future__ import annotations
 
@@ -9,9 +9,19 @@ from typing import Annotated, Any
 
 import typer
 
-from services.optout.gpp import GppString, PrivacyStringError, california_choices, decode_gpp, encode_gpp
+from services.optout.gpp import (
+    GppString,
+    PrivacyStringError,
+    california_choices,
+    decode_gpp,
+    encode_gpp,
+    is_us_privacy,
+)
+from services.optout.gpp.bits import Checks
+from services.optout.gpp.usp import decode_uspv1
 
-gpp_app = typer.Typer(no_args_is_help=True, help="IAB Global Privacy Platform strings: decode and encode")
+gpp_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                      help="IAB Global Privacy Platform and US Privacy strings: decode and encode")  # fmt: skip
 
 
 def gpp_json(gpp: GppString) -> dict[str, Any]:
@@ -24,6 +34,12 @@ def gpp_json(gpp: GppString) -> dict[str, Any]:
         "california": asdict(california_choices(gpp)),
         "warnings": gpp.warnings,
     }
+
+
+def usp_json(text: str) -> dict[str, Any]:
+    """Decode's output for a bare US Privacy string (`1YNN`): its fields by IAB name and the California reading."""
+    fields = decode_uspv1(text, Checks(strict=True))  # decode_usp's messages: length, version, each position
+    return {"us_privacy": fields, "california": asdict(california_choices(GppString(sections={"uspv1": fields})))}
 
 
 def _object(document: dict[str, Any], key: str) -> dict[str, Any]:
@@ -61,7 +77,9 @@ def _fail(message: str) -> typer.Exit:
 
 @gpp_app.command("decode")
 def decode(
-    string: Annotated[str, typer.Argument(help="A GPP string, e.g. DBABBg~BUUAAABY.QA")],
+    string: Annotated[
+        str, typer.Argument(metavar="STRING", help="A GPP string (DBABBg~BUUAAABY.QA) or a US Privacy string (1YNN)")
+    ],
     lenient: Annotated[
         bool,
         typer.Option(
@@ -71,15 +89,17 @@ def decode(
 ) -> None:
     """Print the decoded sections (IAB field names), the California reading and any warnings, as JSON."""
     try:
-        gpp = decode_gpp(string, strict=not lenient)
+        decoded = usp_json(string) if is_us_privacy(string) else gpp_json(decode_gpp(string, strict=not lenient))
     except PrivacyStringError as error:
         raise _fail(str(error)) from None
-    typer.echo(json.dumps(gpp_json(gpp), indent=2))
+    typer.echo(json.dumps(decoded, indent=2))
 
 
 @gpp_app.command("encode")
 def encode(
-    json_text: Annotated[str | None, typer.Option("--json", help="The JSON; read from stdin when absent")] = None,
+    json_text: Annotated[
+        str | None, typer.Option("--json", metavar="JSON", help="The JSON; read from stdin when absent")
+    ] = None,
 ) -> None:
     """Print the GPP string for JSON shaped like decode's output."""
     text = sys.stdin.read() if json_text is None else json_text

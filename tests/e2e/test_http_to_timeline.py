@@ -273,10 +273,12 @@ def test_submission_is_rate_limited(pipeline_config: PipelineConfig) -> None:
     limited.intake.start()
     try:
         with httpx.Client(timeout=10) as client:
-            codes = [
-                submit(client, limited, {"type": "opt_out", "identifiers": {"email": "a@example.com"}}).status_code
+            answers = [
+                submit(client, limited, {"type": "opt_out", "identifiers": {"email": "a@example.com"}})
                 for _ in range(5)
             ]
     finally:
         limited.intake.stop()
-    assert codes == [202, 202, 202, 429, 429]
+    assert [answer.status_code for answer in answers] == [202, 202, 202, 429, 429]
+    waits = [answer.headers.get("Retry-After", "") for answer in answers[3:]]
+    assert all(wait.isdigit() and 1 <= int(wait) <= 60 for wait in waits), f"Retry-After in seconds: {waits}"

@@ -124,7 +124,8 @@ def test_header_encodes_to_the_spec_vector_with_minimal_padding(ids: list[int], 
 
 
 def test_header_type_other_than_3_is_refused() -> None:
-    with pytest.raises(PrivacyStringError, match=r"^header: Type is 2, expected 3$"):
+    refusal = r"^header: Type is 2, expected 3: not a GPP string \(a GPP string starts with 'D'\)$"
+    with pytest.raises(PrivacyStringError, match=refusal):
         decode_gpp("CBABBg~BUUAAABY.QA")
 
 

@@ -7,11 +7,12 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pythonjsonlogger.json import JsonFormatter
 
-from services.common.logs import ScrubPersonalData, scrub
+from services.common.logs import ScrubPersonalData, configure_logging, scrub
 
 REQUEST_ID = "4f7d0a4e-31a4-4bb4-9a8e-0b5a2f3c9d11"
 SUBJECT_KEY = "a3f1c9e07b2d4e8fa6c5b1d09e7f3a2bc4d8e6f1a0b9c7d5e3f2a1b0c9d8e7f6"
@@ -186,3 +187,16 @@ class TestFilter:
     def test_bad_format_args_do_not_raise_into_the_caller(self, captured: tuple[logging.Logger, io.StringIO]) -> None:
         logger, _ = captured
         logger.info("%d items", "three")
+
+
+def test_a_log_file_is_the_only_destination_so_a_captured_stderr_holds_no_second_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log_file = tmp_path / "intake.log"
+    configure_logging("intake", log_file=str(log_file))
+    try:
+        logging.getLogger("probe").info("one line, once")
+    finally:
+        logging.getLogger().handlers.clear()
+    assert [json.loads(line)["message"] for line in log_file.read_text().splitlines()] == ["one line, once"]
+    assert "one line, once" not in capsys.readouterr().err

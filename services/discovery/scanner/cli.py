@@ -1,5 +1,6 @@
 """`ccpa discover scan`: sample every store of the data map and report personal information it does not describe.
 
+On a terminal the tables take its width (or --width); piped or redirected, each table is tab-separated lines.
 Exit codes: 0 the scan ran (findings or not), 1 a store could not be reached or a collection read, 2 a bad data map.
 """
 
@@ -7,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from dotenv import dotenv_values
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from services.common.datamap import DataMapError, load_datamap
 from services.discovery.scanner.model import ScanOptions, result_json
@@ -25,20 +29,35 @@ EXIT_BAD_DATAMAP = 2
 
 
 def discover_scan(
-    datamap: Annotated[Path, typer.Option("--datamap", help="The data map (YAML) whose stores to scan")],
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write the result as JSON (docs/scanner.md)")] = None,
-    patch_file: Annotated[Path | None, typer.Option("--patch", help="Write a suggested data-map patch (YAML)")] = None,
-    sample_rows: Annotated[int, typer.Option(min=1, help="Rows sampled per SQL table")] = 1000,
-    redis_keys: Annotated[int, typer.Option(min=1, help="Keys sampled per Redis store")] = 2000,
-    log_lines: Annotated[int, typer.Option(min=1, help="Lines read per log stream")] = 5000,
-    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of values that must match")] = 0.2,
+    datamap: Annotated[
+        Path, typer.Option("--datamap", metavar="FILE", help="The data map (YAML) whose stores to scan")
+    ],
+    json_file: Annotated[
+        Path | None, typer.Option("--json", metavar="FILE", help="Write the result as JSON (docs/scanner.md)")
+    ] = None,
+    patch_file: Annotated[
+        Path | None, typer.Option("--patch", metavar="FILE", help="Write a suggested data-map patch (YAML)")
+    ] = None,
+    sample_rows: Annotated[int, typer.Option(min=1, metavar="N", help="Rows sampled per SQL table")] = 1000,
+    redis_keys: Annotated[int, typer.Option(min=1, metavar="N", help="Keys sampled per Redis store")] = 2000,
+    log_lines: Annotated[int, typer.Option(min=1, metavar="N", help="Lines read per log stream")] = 5000,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, metavar="SHARE", help="Share of values that must match")
+    ] = 0.2,
     text_threshold: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of free-text values that must contain a kind")
+        float,
+        typer.Option(min=0.0, max=1.0, metavar="SHARE", help="Share of free-text values that must contain a kind"),
     ] = 0.05,
-    env_file: Annotated[Path | None, typer.Option(help="KEY=VALUE file for ${VAR} in the data map")] = None,
+    env_file: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="KEY=VALUE file for ${VAR} in the data map")
+    ] = None,
+    width: Annotated[
+        int | None,
+        typer.Option(min=40, metavar="COLUMNS", help="Tables this wide (default: the terminal's; piped: plain lines)"),
+    ] = None,
 ) -> None:
     """Find personal information the data map does not describe: every table and column, Redis keys, log lines."""
-    console = Console()
+    console = output_console(width)
     errors = Console(stderr=True)
     try:
         loaded = load_datamap(datamap, _environment(env_file))
@@ -74,3 +93,33 @@ def _environment(env_file: Path | None) -> dict[str, str]:
         raise DataMapError(str(env_file), ["the --env-file does not exist"])
     environment.update({key: value for key, value in dotenv_values(env_file).items() if value is not None})
     return environment
+
+
+def output_console(width: int | None) -> Console:
+    """Rich tables at the terminal's width (or `width`); tab-separated lines when stdout is not a terminal."""
+    if width is not None or sys.stdout.isatty():
+        return Console(width=width)
+    return PlainConsole(highlight=False, soft_wrap=True)
+
+
+class PlainConsole(Console):
+    """A console for a pipe or a file: a table becomes its title, then one tab-separated line per header and row."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        for item in objects:
+            if isinstance(item, Table):
+                super().print(tab_separated(item), markup=False, highlight=False, soft_wrap=True)
+            else:
+                super().print(item, **kwargs)
+
+
+def tab_separated(table: Table) -> str:
+    def plain(cell: Any) -> str:
+        text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
+        return " ".join(text.split())  # a cell's own line breaks and tabs would break the columns
+
+    columns = [list(column.cells) for column in table.columns]
+    lines = [plain(table.title)] if table.title else []
+    lines.append("\t".join(plain(column.header) for column in table.columns))
+    lines += ["\t".join(plain(cells[row]) for cells in columns) for row in range(table.row_count)]
+    return "\n".join(lines)

@@ -19,7 +19,7 @@ from services.optout.gpp.california import (
     usp_for,
 )
 from services.optout.gpp.sections import HEADER_TYPE, MAX_SECTION_ID, SECTION_NAMES, encode_fibonacci_range
-from services.optout.gpp.strings import GppString, decode_gpp, encode_gpp
+from services.optout.gpp.strings import GppString, decode_gpp, encode_gpp, is_us_privacy
 from services.optout.gpp.usp import UsPrivacy, decode_usp, encode_usp
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "encode_usp",
     "fibonacci_decode",
     "fibonacci_encode",
+    "is_us_privacy",
     "usca_for",
     "usp_for",
 ]

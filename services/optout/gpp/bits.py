@@ -9,6 +9,10 @@ class PrivacyStringError(ValueError):
     """A privacy string, or values to encode into one, break the spec; the message names the field."""
 
 
+class TruncatedSegment(PrivacyStringError):
+    """A segment ends before a field it must hold."""
+
+
 # --- Base64url with bit padding -------------------------------------------------------------------------------
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -62,7 +66,7 @@ class BitReader:
     def integer(self, width: int, name: str) -> int:
         end = self.position + width
         if end > len(self.bits):
-            raise PrivacyStringError(
+            raise TruncatedSegment(
                 f"{self.where} {name}: needs bits {self.position}-{end - 1}, "
                 f"but the segment has only {len(self.bits)} bits"
             )

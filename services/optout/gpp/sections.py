@@ -10,6 +10,7 @@ from services.optout.gpp.bits import (
     BitReader,
     Checks,
     PrivacyStringError,
+    TruncatedSegment,
     base64url_to_bits,
     bits_to_base64url,
     fibonacci_encode,
@@ -63,15 +64,28 @@ def _read_fibonacci_range(reader: BitReader, name: str) -> list[int]:
 
 
 def decode_header(text: str, checks: Checks) -> list[int]:
+    if not text:
+        raise PrivacyStringError(
+            "gpp: the string is empty; expected a GPP string such as DBABBg~BUUAAABY.QA "
+            "(or a US Privacy string such as 1YNN)"
+        )
     bits = base64url_to_bits(text, "header")
     reader = BitReader(bits, "header")
-    kind = reader.integer(6, "Type")
-    if kind != HEADER_TYPE:
-        raise PrivacyStringError(f"header: Type is {kind}, expected {HEADER_TYPE}")
-    version = reader.integer(6, "Version")
-    if version != 1:
-        raise PrivacyStringError(f"header: Version is {version}, expected 1")
-    ids = _read_fibonacci_range(reader, "Sections")
+    try:
+        kind = reader.integer(6, "Type")
+        if kind != HEADER_TYPE:
+            raise PrivacyStringError(
+                f"header: Type is {kind}, expected {HEADER_TYPE}: not a GPP string (a GPP string starts with 'D')"
+            )
+        version = reader.integer(6, "Version")
+        if version != 1:
+            raise PrivacyStringError(f"header: Version is {version}, expected 1")
+        ids = _read_fibonacci_range(reader, "Sections")
+    except TruncatedSegment:
+        raise PrivacyStringError(
+            f"header {text!r} is cut short: a GPP header holds Type, Version and the section ids; "
+            "is part of the string missing?"
+        ) from None
     checks.padding(bits, reader.position, "header")
     return ids
 

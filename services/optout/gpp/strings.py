@@ -53,6 +53,11 @@ class GppString:
     warnings: list[str] = field(default_factory=list)
 
 
+def is_us_privacy(text: str) -> bool:
+    """A US Privacy string starts with its version digit (`1YNN`); no GPP string can (its header starts with 'D')."""
+    return text[:1].isdigit()
+
+
 def decode_gpp(text: str, strict: bool = True) -> GppString:
     """Strict raises on every defect; lenient returns defects it can read past in `warnings`."""
     checks = Checks(strict)
