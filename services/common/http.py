@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError, OperationalError
 
 from services.common.auth import Credentials, DocsReader, MetricsReader
@@ -22,17 +23,33 @@ from services.common.runtime import ServiceRuntime
 bearer = HTTPBearer(auto_error=False)
 
 
+class Liveness(BaseModel):
+    """Whether each background loop of the service has turned recently."""
+
+    service: str
+    workers: dict[str, bool]
+
+
+class Readiness(BaseModel):
+    """Whether each dependency of the service (broker, database) answers."""
+
+    service: str
+    checks: dict[str, bool]
+
+
 def ops_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz")
+    @router.get("/healthz", response_model=Liveness,
+                responses={503: {"model": Liveness, "description": "A background loop has stalled"}})  # fmt: skip
     def healthz() -> JSONResponse:
         """Liveness: every background loop has turned recently."""
         workers = runtime.liveness()
         code = status.HTTP_200_OK if all(workers.values()) else status.HTTP_503_SERVICE_UNAVAILABLE
         return JSONResponse({"service": runtime.service, "workers": workers}, status_code=code)
 
-    @router.get("/readyz")
+    @router.get("/readyz", response_model=Readiness,
+                responses={503: {"model": Readiness, "description": "A dependency does not answer"}})  # fmt: skip
     def readyz() -> JSONResponse:
         """Readiness: the broker and the service's database answer."""
         checks = runtime.readiness()

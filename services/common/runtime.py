@@ -30,9 +30,11 @@ class Worker:
     name: str
     thread: threading.Thread
     last_loop_at: Callable[[], datetime]
+    stale_after: timedelta = STALE_AFTER
 
     def alive(self) -> bool:
-        return self.thread.is_alive() and datetime.now(UTC) - self.last_loop_at() < STALE_AFTER
+        """The thread runs and its loop turned within its window (a loop that sleeps long has a longer window)."""
+        return self.thread.is_alive() and datetime.now(UTC) - self.last_loop_at() < self.stale_after
 
 
 class ServiceRuntime:
@@ -86,10 +88,14 @@ class ServiceRuntime:
         return OutboxRelay(self.engine, outbox, self.producer, self.codec, self.topics, self.service)
 
     def start_worker(
-        self, name: str, run: Callable[[threading.Event], None], last_loop_at: Callable[[], datetime]
+        self,
+        name: str,
+        run: Callable[[threading.Event], None],
+        last_loop_at: Callable[[], datetime],
+        stale_after: timedelta = STALE_AFTER,
     ) -> None:
         thread = threading.Thread(target=self._guard(name, run), name=name, daemon=True)
-        self.workers.append(Worker(name, thread, last_loop_at))
+        self.workers.append(Worker(name, thread, last_loop_at, stale_after))
         thread.start()
 
     def shutdown(self, timeout: float = 20.0) -> None:

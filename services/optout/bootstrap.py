@@ -29,7 +29,9 @@ class Optout:
         self.runtime.prepare()
         self.runtime.start_worker("consent-consumer", self.consumer.run, lambda: self.consumer.last_loop_at)
         self.runtime.start_worker("outbox-relay", self.relay.run, lambda: self.relay.last_loop_at)
-        self.runtime.start_worker("overdue-watch", self.overdue.run, lambda: self.overdue.last_loop_at)
+        self.runtime.start_worker(
+            "overdue-watch", self.overdue.run, lambda: self.overdue.last_loop_at, self.overdue.stale_after
+        )
 
     def stop(self) -> None:
         self.runtime.shutdown()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
 from services.common.events import Event
 from services.common.outbox import Outbox
+from services.common.runtime import STALE_AFTER
 from services.common.topics import OPTOUT_RESULTS, TopicNames
 from services.optout import orm
 
@@ -25,6 +26,11 @@ class OverdueWatch:
         self.wake_relay = wake_relay
         self.interval = interval
         self.last_loop_at = datetime.now(UTC)
+
+    @property
+    def stale_after(self) -> timedelta:
+        """Its liveness window: two intervals, so /healthz does not fail while it waits for its next turn."""
+        return max(STALE_AFTER, timedelta(seconds=2 * self.interval + 5))
 
     def report_overdue(self, now: datetime) -> int:
         acks = orm.pending_acks
