@@ -9,6 +9,7 @@ from typing import Any
 
 from services.common.datamap import Collection, DataMap, Store
 from services.common.stores.sql import SqlConnector
+from services.common.stores.values import identifier_values
 from services.optout.rules import ConsentState
 
 
@@ -23,7 +24,7 @@ class SystemsOfRecord:
     def set_flags(self, identifiers: Mapping[str, str], state: ConsentState) -> list[str]:
         """Idempotent: writes the current state (not a delta) wherever one of the identifiers matches; returns the
         names of the stores where some row of the consumer was found."""
-        known = {kind: frozenset([value]) for kind, value in identifiers.items() if value}
+        known = {kind: frozenset(identifier_values(kind, value)) for kind, value in identifiers.items()}
         updated: list[str] = []
         for store, collection in self.systems:
             flags = flag_values(collection, state)
