@@ -58,6 +58,7 @@ customers = sa.Table(
 # Emails are matched case-insensitively (lower(email) = :value): without this index every look-up is a table scan.
 sa.Index("ix_customers_email_lower", sa.func.lower(customers.c.email))
 
+
 @dataclass(frozen=True)
 class Customer:
     account_id: str
