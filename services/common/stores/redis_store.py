@@ -6,6 +6,7 @@ batches that keep TTLs; sample (the PI scanner) and the identifier scan of a res
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -64,6 +65,16 @@ class SampledKey:
     reply: Any  # its content (at most MEMBERS_PER_KEY members), an error, or None
 
 
+@contextlib.contextmanager
+def unavailable_on_failure(store: str) -> Iterator[None]:
+    try:
+        yield
+    except redis.TimeoutError:
+        raise StoreUnavailable(store, "timed out") from None
+    except redis.ConnectionError as exc:
+        raise StoreUnavailable(store, f"{type(exc).__name__}: {_first_line(exc)}") from None
+
+
 def redis_client(store: Store) -> redis.Redis:
     """The store's client, with its timeouts; nothing connects until the first command."""
     if not store.url:
@@ -83,13 +94,13 @@ class RedisConnector:
         self.client = redis_client(store)
 
     def search(self, identifiers: Identifiers) -> list[FoundRecord]:
-        try:
+        with self.failures_as_unavailable():
             return [record for collection in searched_collections(self.store)
                     for record in self._search_collection(collection, identifiers)]  # fmt: skip
-        except redis.TimeoutError:
-            raise StoreUnavailable(self.store.name, "timed out") from None
-        except redis.ConnectionError as exc:
-            raise StoreUnavailable(self.store.name, f"{type(exc).__name__}: {_first_line(exc)}") from None
+
+    def failures_as_unavailable(self) -> contextlib.AbstractContextManager[None]:
+        """A timeout or a refused connection becomes StoreUnavailable, with a reason safe to show."""
+        return unavailable_on_failure(self.store.name)
 
     def fetch(self, collection: Collection, keys: Sequence[str]) -> Iterator[tuple[str, dict[str, Any], Any]]:
         """(key, its fields, the raw reply) of each key that exists, read in pipelines of BATCH_SIZE."""

@@ -10,10 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import redis
-
 from services.common.datamap.model import Collection, DataMap, Store
-from services.common.stores.base import StoreUnavailable
 from services.common.stores.redis_store import KeyWrite, RedisConnector
 from services.common.stores.values import occurred_at
 from services.deletion.erasure.outcome import OutcomeTally, Settle, StoreOutcome, unsettled
@@ -29,18 +26,13 @@ class RedisEraser:
 
     def erase(self, plan: StorePlan, settle: Settle = unsettled, dry_run: bool = False) -> StoreOutcome:
         tally = OutcomeTally(self.store.name)
-        try:
+        with self.connector.failures_as_unavailable():
             writes = [write for step in plan.steps for write in self._classify(step, plan.now, tally)]
             if dry_run:
                 return tally.outcome()
             outcome = settle(tally.outcome())
             self.connector.erase(writes)
             return outcome
-        except redis.TimeoutError:
-            raise StoreUnavailable(self.store.name, "timed out") from None
-        except redis.ConnectionError as exc:
-            raise StoreUnavailable(self.store.name, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}") \
-                from None  # fmt: skip
 
     def identifier_values(self) -> Iterator[tuple[str, str]]:
         """(kind, value) named by every key of every pattern, found with SCAN (never KEYS)."""
