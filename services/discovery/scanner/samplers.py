@@ -1,6 +1,7 @@
 """Read a bounded sample of each store: every SQL table's first rows, Redis keys by SCAN, the first log lines.
 
-A sampler yields batches of records, each record a list of (field path, value); it reads, never writes, and
+A sampler decides what to read and groups it into collections; the store adapters (services/common/stores) do the
+reading. It yields batches of records, each record a list of (field path, value); it reads, never writes, and
 raises StoreUnreachable when the store does not answer at all.
 """
 
