@@ -3,14 +3,23 @@ as YAML text at the indentation of a map's `stores:` list, so a test adds its ow
 
 from __future__ import annotations
 
-# users.id is an account id, orders.user_id references it, order_items.order_id references orders.id.
-SHOP_TABLES = """\
-      - name: users
+
+def accounts_table(name: str = "users", name_category: str = "B") -> str:
+    """A table of accounts: `id` identifies an account id, `email` an email; `name` is PI of `name_category`."""
+    return f"""\
+      - name: {name}
         primary_key: [id]
         fields:
-          - {name: id, identifies: account_id, category: A}
-          - {name: email, identifies: email, category: A}
-          - {name: name, category: B}
+          - {{name: id, identifies: account_id, category: A}}
+          - {{name: email, identifies: email, category: A}}
+          - {{name: name, category: {name_category}}}
+"""
+
+
+# users.id is an account id, orders.user_id references it, order_items.order_id references orders.id.
+SHOP_TABLES = (
+    accounts_table()
+    + """\
       - name: orders
         primary_key: [id]
         timestamp_field: placed_at
@@ -26,6 +35,7 @@ SHOP_TABLES = """\
           - {name: line}
           - {name: sku, category: D}
 """
+)
 
 
 def sql_store(url: str, collections: str, name: str = "app", timeout_seconds: float | None = None) -> str:
