@@ -3,6 +3,9 @@ CCPA_SYSTEMS_OF_RECORD setting makes optout refuse to start with a message sayin
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +118,13 @@ def test_an_empty_retired_setting_is_refused_too(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("CCPA_SYSTEMS_OF_RECORD", "[]")
     with pytest.raises(SystemExit, match="CCPA_SYSTEMS_OF_RECORD is no longer read"):
         load_settings("optout")
+
+
+def test_the_optout_process_refuses_to_start_without_a_traceback() -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CCPA_")}
+    env["CCPA_SYSTEMS_OF_RECORD"] = f'[{{"name": "crm", "url": "{SECRET_URL}"}}]'
+    started = subprocess.run([sys.executable, "-m", "services.optout"], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=60, check=False)  # fmt: skip
+    assert started.returncode == 1
+    assert "CCPA_SYSTEMS_OF_RECORD is no longer read" in started.stderr
+    assert "Traceback" not in started.stderr and "hunter2" not in started.stderr + started.stdout
