@@ -25,11 +25,9 @@ import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner
 
-from devtools.demo.generator import DemoTarget, generate_company, load_demo_datamap
-from devtools.demo.subjects import iter_subjects
-from devtools.localstack import DatabaseServer
 from services.common.datamap import EXEMPTIONS, DataMap, load_datamap, parse_datamap
 from services.common.db import make_engine
+from devtools.localstack import DatabaseServer
 from services.common.stores import WalkResult, open_connector, walk
 from services.deletion.cli import backups_reapply
 from services.deletion.erasure import (
@@ -44,7 +42,8 @@ from services.deletion.erasure import (
     reapply,
     should_suppress,
 )
-from tests.datamaps import accounts_table, sql_store
+from devtools.demo.generator import DemoTarget, generate_company, load_demo_datamap
+from devtools.demo.subjects import iter_subjects
 from tests.support import SQL_BACKENDS, sql_store_url
 
 pytestmark = pytest.mark.integration
@@ -331,13 +330,19 @@ def cli() -> typer.Typer:
 
 # The world: three subjects in a SQL database with foreign keys, a Redis cache and rotated, gzipped log files.
 
-DATAMAP_YAML = (
-    """
+DATAMAP_YAML = """
 business: Acme
 stores:
-"""
-    + sql_store("${APP_DB_URL}", accounts_table("customers", name_category="A"))
-    + """\
+  - name: app
+    kind: sql
+    url: ${APP_DB_URL}
+    collections:
+      - name: customers
+        primary_key: [id]
+        fields:
+          - {name: id, identifies: account_id, category: A}
+          - {name: email, identifies: email, category: A}
+          - {name: name, category: A}
       - name: orders
         primary_key: [id]
         fields: [{name: id, identifies: order_id}, {name: customer_id, references: customers.id}, {name: total}]
@@ -386,7 +391,6 @@ stores:
           - {name: device, identifies: device_id, category: A, deletion: {strategy: hmac}}
           - {name: action}
 """
-)
 
 
 @dataclass(frozen=True)
