@@ -49,20 +49,14 @@ customers = sa.Table(
     sa.Column("full_name", sa.String(200), nullable=False),
     sa.Column("postal_code", sa.String(10), nullable=False),
     sa.Column("date_of_birth", sa.String(10), nullable=False),
-    # Kept current by the opt-out service (the demo's system of record for sale/sharing choices).
+    # Kept current by the opt-out service: the data maps' system of record for sale/sharing choices
+    # (`opt_out_flags` in devtools/demo/datamap.yaml and crm-datamap.yaml).
     sa.Column("do_not_sell", sa.Boolean, nullable=False, default=False),
     sa.Column("do_not_share", sa.Boolean, nullable=False, default=False),
     sa.Column("limit_sensitive", sa.String(500), nullable=False, default=""),
 )
 # Emails are matched case-insensitively (lower(email) = :value): without this index every look-up is a table scan.
 sa.Index("ix_customers_email_lower", sa.func.lower(customers.c.email))
-
-SYSTEM_OF_RECORD = {
-    "name": "demo-crm",
-    "table": "customers",
-    "match": {"email": "email", "account_id": "account_id"},
-    "flags": {"sale_opt_out": "do_not_sell", "share_opt_out": "do_not_share", "limit_sensitive": "limit_sensitive"},
-}
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devtools.demo import company
 from devtools.local import secrets
 from devtools.local.process import ServiceProcess, SubscriberProcess
 from devtools.localstack.ports import free_port
 from services.deletion.providers.confirmations import CALLBACK_PATH
+
+CRM_DATAMAP_PATH = Path(__file__).parents[1] / "demo" / "crm-datamap.yaml"
 
 DOWNSTREAM = "adtech-sync"
 
@@ -57,9 +58,13 @@ def pipeline_env(config: PipelineConfig, stack_secrets: dict[str, str]) -> dict[
 def _optout_env(config: PipelineConfig) -> dict[str, str]:
     if config.optout_db_url is None:
         return {}
-    system = {**company.SYSTEM_OF_RECORD, "url": config.identity_source_url}
-    return {"CCPA_OPTOUT_DATABASE_URL": config.optout_db_url, "CCPA_SYSTEMS_OF_RECORD": json.dumps([system]),
-            "CCPA_DOWNSTREAM_SYSTEMS": json.dumps([DOWNSTREAM])}  # fmt: skip
+    return {"CCPA_OPTOUT_DATABASE_URL": config.optout_db_url, "CCPA_DOWNSTREAM_SYSTEMS": json.dumps([DOWNSTREAM])}
+
+
+def optout_datamap(config: PipelineConfig) -> dict[str, str]:
+    """Optout's own CCPA_DATAMAP, whose systems of record it flags: the demo company's map, or else one naming the
+    identity source's customers alone (the other services keep theirs)."""
+    return {"CCPA_DATAMAP": str(config.datamap_path or CRM_DATAMAP_PATH)}
 
 
 def _discovery_env(config: PipelineConfig) -> dict[str, str]:
@@ -91,7 +96,10 @@ class Pipeline:
         self.intake = ServiceProcess("intake", {**self.env, **secrets.own_token_env("intake", self.secrets)},
                                      intake_port, config.log_dir)  # fmt: skip
         self.audit = ServiceProcess("audit", self.env, free_port(), config.log_dir)
-        self.optout = ServiceProcess("optout", self.env, optout_port, config.log_dir) if config.optout_db_url else None
+        self.optout = (
+            ServiceProcess("optout", {**self.env, **optout_datamap(config)}, optout_port, config.log_dir)
+            if config.optout_db_url else None
+        )  # fmt: skip
         self.downstream = SubscriberProcess(DOWNSTREAM, self.env, config.log_dir) if config.optout_db_url else None
         self.discovery = (
             ServiceProcess("discovery", self.env, discovery_port, config.log_dir) if config.discovery_db_url else None

@@ -13,7 +13,6 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from devtools.demo import company
 from devtools.demo.generator import DATAMAP_PATH, DemoCompany, DemoTarget, demo_env, existing_company, generate_company
 from devtools.local import secrets
 from devtools.local.process import wait_until_ready
@@ -137,7 +136,6 @@ class LocalStack:
             "CCPA_IDENTITY_SOURCE_URL": os.environ.get("CCPA_IDENTITY_SOURCE_URL", f"sqlite:///{identity_db}"),
             "CCPA_OPTOUT_DATABASE_URL": os.environ.get("CCPA_OPTOUT_DATABASE_URL", f"sqlite:///{self.root}/optout.db"),
             "CCPA_OPTOUT_URL": f"http://127.0.0.1:{os.environ.get('CCPA_OPTOUT_PORT', 8004)}",
-            "CCPA_SYSTEMS_OF_RECORD": json.dumps([{**company.SYSTEM_OF_RECORD, "url": f"sqlite:///{identity_db}"}]),
             "CCPA_DOWNSTREAM_SYSTEMS": json.dumps(["adtech-sync"]),
         }
 

@@ -1,13 +1,14 @@
 """Right to correct (§1798.106, §7023): the corrected value goes into every field the data map says holds that
-data point (`corrects: <name>`, or a field of that name), in SQL systems of record and at providers; each
-correction is kept, so a later refresh that brings the old value back is found and reverted (§7023(k)).
+data point (`corrects: <name>`, or a field of that name), in SQL systems of record (through the SQL store
+adapter) and at providers; each correction is kept, so a later refresh that brings the old value back is found
+and reverted (§7023(k)).
 
 Values are never echoed: events and answers name fields, not values (and §7024(d) fields not even by value hint).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +18,7 @@ import sqlalchemy as sa
 from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.datamap import Collection, DataMap, Field, Store
 from services.common.db import UtcDateTime
-from services.common.stores.sql import column_value, reflect_table, sql_engine
-from services.common.stores.values import search_fields
+from services.common.stores.sql import SqlConnector
 
 metadata = sa.MetaData()
 kept_corrections = sa.Table(
@@ -76,12 +76,11 @@ def provider_corrections(datamap: DataMap, corrections: Mapping[str, str]) -> di
 
 
 class CorrectionExecutor:
-    """Writes corrections into the SQL systems of record, one transaction per store."""
+    """Writes corrections into the SQL systems of record, one transaction per store, through each store's adapter."""
 
     def __init__(self, datamap: DataMap) -> None:
         self.datamap = datamap
-        self._engines: dict[str, sa.Engine] = {}
-        self._tables: dict[tuple[str, str], sa.Table] = {}
+        self._stores: dict[str, SqlConnector] = {}
 
     def apply(self, identifiers: Mapping[str, frozenset[str]], corrections: Mapping[str, str],
               only: tuple[str, str, str] | None = None, changed_only: bool = False) -> list[Corrected]:  # fmt: skip
@@ -91,50 +90,23 @@ class CorrectionExecutor:
             if only is None or (target.store.name, target.collection.name, target.field.name) == only:
                 by_store.setdefault(target.store.name, []).append(target)
         for store_targets in by_store.values():
-            with self._engine(store_targets[0].store).begin() as conn:
+            store = self._store(store_targets[0].store)
+            with store.engine.begin() as conn:
                 for target in store_targets:
-                    done.append(self._apply_one(conn, target, identifiers, corrections[target.key], changed_only))
+                    held, stale = store.correct(conn, target.collection, target.field.name, identifiers,
+                                                corrections[target.key])  # fmt: skip
+                    done.append(Corrected(target.store.name, target.collection.name, target.field.name,
+                                          target.field.display_name, stale if changed_only else held))  # fmt: skip
         return done
 
     def close(self) -> None:
-        for engine in self._engines.values():
-            engine.dispose()
+        for store in self._stores.values():
+            store.close()
 
-    def _apply_one(self, conn: sa.Connection, target: Target, identifiers: Mapping[str, frozenset[str]], value: str,
-                   changed_only: bool) -> Corrected:  # fmt: skip
-        table = self._table(conn, target)
-        column = table.c[target.field.name]
-        subject = sa.or_(*self._conditions(table, target, identifiers))
-        new_value = column_value(column.type, value) if not isinstance(column.type, sa.String) else value
-        differs = column.is_distinct_from(new_value)
-        held = conn.execute(sa.select(sa.func.count()).select_from(table).where(subject)).scalar_one()
-        stale = conn.execute(sa.select(sa.func.count()).select_from(table).where(subject, differs)).scalar_one()
-        conn.execute(sa.update(table).where(subject, differs).values({column.name: new_value}))
-        records = stale if changed_only else held
-        return Corrected(target.store.name, target.collection.name, target.field.name, target.field.display_name,
-                         records)  # fmt: skip
-
-    def _conditions(self, table: sa.Table, target: Target,
-                    identifiers: Mapping[str, frozenset[str]]) -> Iterator[sa.ColumnElement[bool]]:  # fmt: skip
-        for search in search_fields(self.datamap, target.store, target.collection, identifiers):
-            column = table.c[search.field.name]
-            values = [v for raw in search.values if (v := column_value(column.type, raw)) is not None]
-            matched = sa.func.lower(column) if search.kind == "email" and isinstance(column.type, sa.String) else column
-            if values:
-                yield matched.in_(values)
-        yield sa.false()
-
-    def _engine(self, store: Store) -> sa.Engine:
-        if store.name not in self._engines:
-            assert store.url is not None
-            self._engines[store.name] = sql_engine(store.url, store.timeout_seconds, read_only=False)
-        return self._engines[store.name]
-
-    def _table(self, conn: sa.Connection, target: Target) -> sa.Table:
-        key = (target.store.name, target.collection.name)
-        if key not in self._tables:
-            self._tables[key] = reflect_table(conn, target.collection.name)
-        return self._tables[key]
+    def _store(self, store: Store) -> SqlConnector:
+        if store.name not in self._stores:
+            self._stores[store.name] = SqlConnector(self.datamap, store, read_only=False)
+        return self._stores[store.name]
 
 
 class KeptCorrections:

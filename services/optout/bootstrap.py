@@ -1,4 +1,5 @@
-"""Composition root of the opt-out service: consumer over requests, consent changes and acks; relay; overdue watch."""
+"""Composition root of the opt-out service: consumer over requests, consent changes and acks; relay; overdue watch;
+the data map's systems of record."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 from services.common.consumer import ConsumerRunner
 from services.common.crypto import KeyStore, Sealer
+from services.common.datamap import load_datamap
 from services.common.db import make_engine
 from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
@@ -43,7 +45,7 @@ def bootstrap(settings: OptoutSettings) -> Optout:
     topics = runtime.topics
     outbox = Outbox(orm.outbox, runtime.codec)
     keystore = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
-    systems = SystemsOfRecord(settings.systems_of_record)
+    systems = SystemsOfRecord(load_datamap(settings.datamap_path))
     relay = runtime.outbox_relay(orm.outbox)
     handlers = OptoutHandlers(outbox, topics, Sealer(keystore), systems, settings.downstream_systems,
                               settings.ack_sla_seconds)  # fmt: skip

@@ -25,39 +25,19 @@ from services.common.datamap import DataMap, parse_datamap
 from services.common.stores import StoreConnector, StoreUnavailable, open_connector, walk
 from services.common.stores.sql import case_insensitive_columns, search_queries
 from services.common.stores.values import search_fields
+from tests.datamaps import SHOP_TABLES, sql_store
 from tests.support import SQL_BACKENDS, sql_store_url
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "provider-test-token"
-DATAMAP_YAML = """
+DATAMAP_YAML = (
+    """
 business: Acme
 stores:
-  - name: app
-    kind: sql
-    url: ${APP_DB_URL}
-    timeout_seconds: 5
-    collections:
-      - name: users
-        primary_key: [id]
-        fields:
-          - {name: id, identifies: account_id, category: A}
-          - {name: email, identifies: email, category: A}
-          - {name: name, category: B}
-      - name: orders
-        primary_key: [id]
-        timestamp_field: placed_at
-        fields:
-          - {name: id, identifies: order_id}
-          - {name: user_id, references: users.id}
-          - {name: placed_at}
-          - {name: total, category: D}
-      - name: order_items
-        primary_key: [order_id, line]
-        fields:
-          - {name: order_id, references: orders.id}
-          - {name: line}
-          - {name: sku, category: D}
+"""
+    + sql_store("${APP_DB_URL}", SHOP_TABLES, timeout_seconds=5)
+    + """\
   - name: cache
     kind: redis
     url: ${REDIS_URL}
@@ -100,6 +80,7 @@ stores:
           - {name: subject_line, category: F}
           - {name: sent_at}
 """
+)
 
 ANN = "ann@example.com"
 PROVIDER_RECORDS: dict[tuple[str, str], list[dict[str, Any]]] = {

@@ -77,7 +77,7 @@ def dev_secret_keys(name: str) -> set[str]:
     return {literal.split("=", 1)[0] for literal in generator["literals"]}
 
 
-@pytest.mark.parametrize("service", ["discovery", "deletion"])
+@pytest.mark.parametrize("service", ["discovery", "deletion", "optout"])
 def test_data_map_services_mount_the_data_map_where_the_config_points(service: str) -> None:
     config = documents(K8S / "base" / "config.yaml")[0]["data"]
     pod = service_pod(service)
@@ -106,7 +106,7 @@ def test_long_walks_are_not_killed_by_the_liveness_probe(service: str, settings:
     assert probe["periodSeconds"] * probe["failureThreshold"] > settings.model_fields["lease_seconds"].default
 
 
-@pytest.mark.parametrize("service", ["discovery", "deletion"])
+@pytest.mark.parametrize("service", ["discovery", "deletion", "optout"])
 def test_the_placeholder_data_map_validates_with_the_dev_secrets(service: str) -> None:
     path = K8S / "base" / "datamap.yaml"
     without_comments = yaml.safe_dump(yaml.safe_load(path.read_text()))

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.crypto import KeyShredded, KeyStore, Sealer
+from services.common.datamap import DataMap
 from services.common.db import make_engine
 from services.common.events import Event
 from services.common.outbox import Outbox
@@ -27,6 +28,7 @@ from services.optout.systems import SystemsOfRecord
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 SUBJECT = "a" * 64
+NO_SYSTEMS = DataMap(business="Acme", stores=())  # no system of record to flag
 
 
 def deletion(undelivered: tuple[str, ...] = ()) -> CompletedDeletion:
@@ -189,7 +191,7 @@ def test_optout_forgets_identifiers_whose_key_a_deletion_shredded() -> None:
     engine = make_engine("sqlite://")
     optout_orm.metadata.create_all(engine)
     handlers = OptoutHandlers(Outbox(optout_orm.outbox, SingleObjectCodec()), TopicNames(""), sealer,
-                              SystemsOfRecord([]), [])  # fmt: skip
+                              SystemsOfRecord(NO_SYSTEMS), [])  # fmt: skip
     sealed = sealer.seal({"email": "a@example.com"}, SUBJECT, "r1").to_json()
     with engine.begin() as conn:
         row = {"subject_key": SUBJECT, "request_id": "r1", "sealed": sealed}

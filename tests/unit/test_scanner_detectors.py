@@ -13,13 +13,14 @@ import pytest
 import yaml
 
 from services.common.datamap.model import Field
+from services.common.stores.jsonl import log_files
 from services.discovery.scanner import ScanOptions, ScanResult, evaluate, suggested_patch
 from services.discovery.scanner.classify import classify
 from services.discovery.scanner.detectors import Cue, Kind, contains, detect
 from services.discovery.scanner.model import CollectionCoverage, StoreCoverage
 from services.discovery.scanner.names import hint
 from services.discovery.scanner.profile import FieldProfile
-from services.discovery.scanner.samplers import flatten, log_files
+from services.discovery.scanner.samplers import flatten
 
 
 @pytest.mark.parametrize("value", ["jane.doe@example.com", "a+tag@mail.co.uk", " x_y@sub.example.org "])
@@ -308,6 +309,10 @@ def test_flatten_nested_objects_and_lists() -> None:
 def test_rotated_log_files_current_first(tmp_path: Path) -> None:
     for name in ("access.log", "access.log.1", "access.log.2.gz", "access.log.bak", "other.log"):
         (tmp_path / name).write_text("")
-    assert [path.name for path in log_files(str(tmp_path / "access.log"))] == [
+    assert [path.name for path in log_files(str(tmp_path / "access.log"), current_first=True)] == [
         "access.log", "access.log.1", "access.log.2.gz"
+    ]  # fmt: skip
+    (tmp_path / "access.log.0.gz").write_text("")
+    assert [path.name for path in log_files(str(tmp_path / "access.log"), current_first=True)] == [
+        "access.log", "access.log.1", "access.log.0.gz", "access.log.2.gz"
     ]  # fmt: skip

@@ -29,36 +29,15 @@ from services.common.stores.values import (
     searchable_kinds,
     searched_collections,
 )
+from tests.datamaps import SHOP_TABLES, sql_store
 
 DATAMAP = parse_datamap(
     """
 business: Acme
 stores:
-  - name: app
-    kind: sql
-    url: sqlite://
-    timeout_seconds: 0.5
-    collections:
-      - name: users
-        primary_key: [id]
-        fields:
-          - {name: id, identifies: account_id, category: A}
-          - {name: email, identifies: email, category: A}
-          - {name: name, category: B}
-      - name: orders
-        primary_key: [id]
-        timestamp_field: placed_at
-        fields:
-          - {name: id, identifies: order_id}
-          - {name: user_id, references: users.id}
-          - {name: placed_at}
-          - {name: total, category: D}
-      - name: order_items
-        primary_key: [order_id, line]
-        fields:
-          - {name: order_id, references: orders.id}
-          - {name: line}
-          - {name: sku, category: D}
+"""
+    + sql_store("sqlite://", SHOP_TABLES, timeout_seconds=0.5)
+    + """\
       - name: archive
         not_searched_reason: kept only for legal purposes
         fields:

@@ -8,6 +8,7 @@ from services.common.datamap.model import (
     Collection,
     DataMap,
     Field,
+    OptOutFlags,
     Recipient,
     Store,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "DataMap",
     "DataMapError",
     "Field",
+    "OptOutFlags",
     "Recipient",
     "Store",
     "load_datamap",

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from services.common.datamap.model import DataMap, Store
+from services.common.datamap.model import Collection, DataMap, Store
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
 
@@ -98,6 +98,19 @@ def _check_store(datamap: DataMap, store: Store, known_kinds: set[str]) -> Itera
                    "add one, or give `not_searched_reason` (§7024(c))")  # fmt: skip
         for field in collection.fields:
             yield from _check_field(datamap, store, field, f"{at}.fields[{field.name}]")
+        yield from _check_flags(datamap, store, collection, f"{at}.opt_out_flags")
+
+
+def _check_flags(datamap: DataMap, store: Store, collection: Collection, at: str) -> Iterator[str]:
+    """A system of record's flag columns are fields of its table, and some field finds the consumer's rows."""
+    if collection.opt_out_flags is None:
+        return
+    names = [f.name for f in collection.fields]
+    for flag, column in collection.opt_out_flags.columns().items():
+        if column not in names:
+            yield f"{at}.{flag}: {column!r} is not one of its fields ({', '.join(names)})"
+    if not any(datamap.identifier_kind(store, collection, field) for field in collection.fields):
+        yield f"{at}: no field `identifies` a subject or `references` one, so no consumer's row can be found to flag"
 
 
 def _check_field(datamap: DataMap, store: Store, field: Any, at: str) -> Iterator[str]:

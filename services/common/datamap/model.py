@@ -139,6 +139,26 @@ class Field(Strict):
         return self.label or self.name.replace("_", " ")
 
 
+class OptOutFlags(Strict):
+    """The columns of a system of record in which the opt-out service keeps the consumer's current choices."""
+
+    sale_opt_out: str | None = PydanticField(default=None, description="boolean column: opted out of sale")
+    share_opt_out: str | None = PydanticField(default=None, description="boolean column: opted out of sharing")
+    limit_sensitive: str | None = PydanticField(
+        default=None, description="text column: the limited sensitive categories, comma-separated"
+    )
+
+    @model_validator(mode="after")
+    def _some(self) -> OptOutFlags:
+        if not self.columns():
+            raise ValueError("name at least one column: sale_opt_out, share_opt_out or limit_sensitive")
+        return self
+
+    def columns(self) -> dict[str, str]:
+        """Flag name → column, for the flags this system of record keeps."""
+        return {name: column for name, column in self.model_dump().items() if column}
+
+
 class Collection(Strict):
     """A table (sql), a key pattern (redis), a log stream (jsonl) or a record type (http)."""
 
@@ -153,6 +173,9 @@ class Collection(Strict):
     deletion: Deletion | None = None
     not_searched_reason: str | None = PydanticField(
         default=None, description="§7024(c): why a collection is not searched (archive kept only for legal purposes)"
+    )
+    opt_out_flags: OptOutFlags | None = PydanticField(
+        default=None, description="sql: this table is a system of record whose opt-out flag columns optout keeps"
     )
 
     def field(self, name: str) -> Field | None:
@@ -196,6 +219,9 @@ class Store(Strict):
                                  "naming an identifier kind, e.g. session:{account_id}")  # fmt: skip
             if self.kind == "jsonl" and not collection.path:
                 raise ValueError(f"collection {collection.name}: a jsonl collection needs `path`, a file glob")
+            if self.kind != "sql" and collection.opt_out_flags is not None:
+                raise ValueError(f"collection {collection.name}: `opt_out_flags` applies to sql stores only "
+                                 f"(this one is {self.kind})")  # fmt: skip
         return self
 
     def collection(self, name: str) -> Collection | None:
@@ -233,6 +259,11 @@ class DataMap(Strict):
 
     def recipient(self, name: str) -> Recipient | None:
         return next((r for r in self.recipients if r.name == name), None)
+
+    def systems_of_record(self) -> list[tuple[Store, Collection]]:
+        """The tables whose opt-out flags the opt-out service keeps current, in data-map order."""
+        return [(store, collection) for store in self.stores for collection in store.collections
+                if collection.opt_out_flags is not None]  # fmt: skip
 
     def identifier_kind(self, store: Store, collection: Collection, field: Field) -> str | None:
         """The kind a field identifies, following `references` to the field it points at."""

@@ -1,5 +1,6 @@
-"""Store connectors discovery uses to find a subject's records (SQL, Redis, JSON-lines logs, HTTP providers),
-and the walk that follows identifiers from store to store.
+"""One adapter per store kind (SQL, Redis, JSON-lines logs, HTTP providers): the only place a service connects to
+a store; each offers its kind's operations (read, erase, correct, flag, sample). And the walk that follows
+identifiers from store to store.
 """
 
 from services.common.stores.base import (

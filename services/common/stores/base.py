@@ -1,4 +1,5 @@
-"""What every store connector offers discovery (and, later, deletion): search by identifier values, close.
+"""What every store adapter offers the walk (discovery's, and deletion's verification): search by identifier
+values, close. The other operations (erase, correct, flag, sample) are each kind's own.
 
 Identifiers are grouped by kind (email, account_id, order_id…) as normalised strings; connectors convert them to
 the column's type where needed and never build query text from them.

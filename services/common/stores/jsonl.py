@@ -1,4 +1,5 @@
-"""JSON-lines store connector: log files matched by a glob, rotated (`.1`) and gzipped (`.gz`) ones included;
+"""The JSON-lines store adapter: log files matched by a glob, rotated (`.1`) and gzipped (`.gz`) ones included,
+found, opened and searched here for every service (discovery's read, deletion's rewrite, the scanner's sample);
 a line is the subject's when one of its identifying fields holds a known value.
 
 Files are read in large blocks and one multi-pattern search per block picks the candidate lines (linescan.py);
@@ -38,7 +39,7 @@ from services.common.stores.values import (
 
 log = logging.getLogger(__name__)
 ROTATED_SUFFIX = re.compile(r"\.(?:\d+(?:\.gz)?|gz)$")
-__all__ = ["JsonLinesConnector", "candidate_forms", "log_files", "lookup", "parsed_line"]
+__all__ = ["JsonLinesConnector", "candidate_forms", "log_files", "lookup", "open_lines", "open_text", "parsed_line"]
 
 
 @dataclass
@@ -148,11 +149,27 @@ def _owners(entry: dict[str, Any], wanted: dict[tuple[str, str], dict[str, list[
     return list(owners.values())
 
 
-def log_files(pattern: str) -> list[Path]:
-    """Files the glob matches, and their rotations (`x.1`, `x.2.gz`, `x.gz`); none when the folder is missing."""
+def log_files(pattern: str, current_first: bool = False) -> list[Path]:
+    """Files the glob matches, and their rotations (`x.1`, `x.2.gz`, `x.gz`); none when the folder is missing.
+    In name order, or with `current_first` the uncompressed ones first (a sample reads the newest lines)."""
     matched = set(glob.glob(pattern))
     matched.update(name for name in glob.glob(pattern + ".*") if ROTATED_SUFFIX.search(name))
-    return sorted(path for name in matched if (path := Path(name)).is_file())
+    files = (path for name in matched if (path := Path(name)).is_file())
+    return sorted(files, key=lambda path: (current_first and path.suffix == ".gz", path))
+
+
+def open_lines(path: Path) -> IO[bytes]:
+    """The file's bytes, decompressed for .gz, for reading line by line."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]  # GzipFile is a binary IO
+    return path.open("rb")
+
+
+def open_text(path: Path) -> IO[str]:
+    """The file as text (decompressed for .gz); bytes that are not UTF-8 read as U+FFFD."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return path.open(encoding="utf-8", errors="replace")
 
 
 def lookup(entry: dict[str, Any], name: str) -> Any:

@@ -1,4 +1,7 @@
-"""SQL store connector (SQLAlchemy Core; PostgreSQL, SQLite, MySQL/MariaDB): reflected tables, bound IN lists.
+"""The SQL store adapter (SQLAlchemy Core; PostgreSQL, SQLite, MySQL/MariaDB): one engine and one reflection cache
+per store, and the operations services ask of a SQL store: read (the walk's search), erase, correct, flag (the
+opt-out service's do-not-sell/share columns), sample (the PI scanner) and the identifier scan of a restore.
+Connecting is sql_connect.py; the writes are sql_writes.py; sampling is sql_sample.py.
 
 Identifier values only ever travel as bound parameters, converted to the column's type first: a value that is not
 a valid integer for an integer column is dropped, so nothing shaped like SQL can change a query.
@@ -13,26 +16,31 @@ for kinds that are not emails) are dropped after the read.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import math
 import re
-import threading
 import uuid
-import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
 
 from services.common.datamap.model import Collection, DataMap, Store
-from services.common.logs import scrub
-from services.common.stores.base import FoundRecord, Identifiers, StoreUnavailable
+from services.common.stores import sql_sample, sql_writes
+from services.common.stores.base import FoundRecord, Identifiers, StoreConfigError, StoreUnavailable
+from services.common.stores.sql_connect import (
+    DEFAULT_DRIVERS,
+    ReflectedTables,
+    case_insensitive_columns,
+    failure_reason,
+    reflect_table,
+    sql_engine,
+)
 from services.common.stores.values import (
     SearchField,
     batched,
+    identifier_values,
     normalise_identifier,
     occurred_at,
     record_values,
@@ -42,40 +50,111 @@ from services.common.stores.values import (
 )
 
 log = logging.getLogger(__name__)
-# Indexes on expressions, such as lower(email), are not reflected by every dialect. Reflection here needs only
-# columns and keys, so that warning says nothing useful (and catch_warnings is not thread-safe, hence global).
-warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", sa.exc.SAWarning)
 BATCH_SIZE = 500
+SCAN_BATCH = 5000
 INT64_MAX = 2**63 - 1
 DIGITS = re.compile(r"[0-9]{1,19}")
-DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
+Key = tuple[Any, ...]
+__all__ = ["DEFAULT_DRIVERS", "SqlConnector", "case_insensitive_columns", "failure_reason", "reflect_table",
+           "sql_engine"]  # fmt: skip
 
 
 class SqlConnector:
-    def __init__(self, datamap: DataMap, store: Store, read_only: bool = True) -> None:
+    """The adapter of one SQL store; read-only unless opened for writing (erase, correct, flag)."""
+
+    def __init__(self, datamap: DataMap, store: Store, read_only: bool = True, must_exist: bool = False) -> None:
         if not store.url:
             raise ValueError(f"store {store.name}: a sql store needs `url`")
         self.datamap = datamap
         self.store = store
-        self.engine = sql_engine(store.url, store.timeout_seconds, read_only)
-        self._tables: dict[str, sa.Table] = {}
-        self._folded: dict[str, frozenset[str]] = {}
-        self._reflecting = threading.Lock()
+        self.engine = sql_engine(store.url, store.timeout_seconds, read_only, must_exist)
+        self.reflected = ReflectedTables()
 
     def search(self, identifiers: Identifiers) -> list[FoundRecord]:
         found: dict[tuple[str, str], FoundRecord] = {}
-        try:
-            with self.engine.connect() as conn:
-                for collection in searched_collections(self.store):
-                    for record in self._search_collection(conn, collection, identifiers):
-                        found.setdefault((record.collection, record.locator), record)
-        except sa.exc.NoSuchTableError as exc:
-            raise StoreUnavailable(
-                self.store.name, f"table {exc.args[0]!r} named in the data map does not exist"
-            ) from None
-        except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
-            raise StoreUnavailable(self.store.name, failure_reason(exc)) from None
+        with self.failures_as_unavailable(), self.engine.connect() as conn:
+            for collection in searched_collections(self.store):
+                for record in self._search_collection(conn, collection, identifiers):
+                    found.setdefault((record.collection, record.locator), record)
         return list(found.values())
+
+    def table(self, conn: sa.Connection, collection: Collection) -> sa.Table:
+        """The collection's table as the database describes it, reflected once."""
+        return self.reflected.table(conn, collection.name)
+
+    def case_insensitive_columns(self, conn: sa.Connection, collection: Collection) -> frozenset[str]:
+        """Columns of the collection's table whose collation ignores case (MySQL/MariaDB), read once."""
+        return self.reflected.case_insensitive_columns(conn, collection.name)
+
+    def matched_rows(self, conn: sa.Connection, collection: Collection, columns: Sequence[str],
+                     targets: Sequence[SearchField]) -> dict[Key, dict[str, Any]]:  # fmt: skip
+        """Primary key → row (the primary key and `columns`) of every row a target matches, each row once."""
+        table = self.table(conn, collection)
+        key_columns = primary_key_columns(table, collection)
+        names = dict.fromkeys(name for name in (*key_columns, *columns) if name and name in table.c)
+        selected: list[sa.ColumnElement[Any]] = [table.c[name] for name in names]
+        folded = self.case_insensitive_columns(conn, collection)
+        rows: dict[Key, dict[str, Any]] = {}
+        for target in targets:
+            if target.field.name not in table.c:
+                raise StoreUnavailable(self.store.name, f"table {collection.name!r} has no column "
+                                       f"{target.field.name!r} named in the data map")  # fmt: skip
+            for raw in matching_rows(conn, table, selected, target, folded):
+                rows.setdefault(tuple(raw[name] for name in key_columns), raw)
+        return rows
+
+    def erase(self, conn: sa.Connection, table: sa.Table, key_columns: tuple[str, ...], deletes: Sequence[Key],
+              updates: Sequence[tuple[Key, dict[str, Any]]]) -> None:  # fmt: skip
+        """Delete rows and set new values in others, by primary key, in the caller's transaction."""
+        sql_writes.delete_rows(conn, table, key_columns, deletes, BATCH_SIZE)
+        sql_writes.update_rows(conn, table, key_columns, updates)
+
+    def correct(self, conn: sa.Connection, collection: Collection, field_name: str, identifiers: Identifiers,
+                value: str) -> tuple[int, int]:  # fmt: skip
+        """Set the subject's rows' field to `value`: (rows of the subject, rows whose value differed)."""
+        table = self.table(conn, collection)
+        targets = search_fields(self.datamap, self.store, collection, identifiers)
+        subject = sa.or_(sa.false(), *(_matches(table.c[t.field.name], t) for t in targets if t.field.name in table.c))
+        column = table.c[field_name]
+        new_value = value if isinstance(column.type, sa.String) else column_value(column.type, value)
+        return sql_writes.correct(conn, table, column, subject, new_value)
+
+    def flag(self, collection: Collection, identifiers: Identifiers, flags: Mapping[str, Any]) -> int:
+        """Write `flags` (column → value) into every row of the subject; the rows matched (0: none holds them).
+
+        Driver errors pass as they are: the opt-out consumer retries those that may pass (database unreachable).
+        """
+        with self.engine.begin() as conn:
+            table = self.table(conn, collection)
+            key_columns = primary_key_columns(table, collection)
+            if not key_columns:
+                raise StoreConfigError(self.store.name, f"table {collection.name!r} has no primary key in the "
+                                       "database or the data map; give `primary_key` so its rows can be "
+                                       "flagged")  # fmt: skip
+            targets = search_fields(self.datamap, self.store, collection, identifiers)
+            rows = self.matched_rows(conn, collection, list(flags), targets)
+            changed = [(key, dict(flags)) for key, raw in rows.items()
+                       if any(raw.get(column) != value for column, value in flags.items())]  # fmt: skip
+            sql_writes.update_rows(conn, table, key_columns, changed)
+            return len(rows)
+
+    def sample(self, limit: int, leads: sql_sample.IndexLeads | None = None) -> sql_sample.Sampling:
+        """The first `limit` rows of every table (sql_sample.py); StoreUnavailable when the store does not answer."""
+        return sql_sample.Sampling(self.store.name, self.engine, limit, leads)
+
+    def identifier_values(self) -> Iterator[tuple[str, str]]:
+        """(kind, value) of every identifying column of every table, for reapplying the ledger after a restore."""
+        with self.failures_as_unavailable(), self.engine.connect() as conn:
+            for collection in searched_collections(self.store):
+                table = self.table(conn, collection)
+                for data_field in collection.fields:
+                    kind = self.datamap.identifier_kind(self.store, collection, data_field)
+                    if kind and data_field.name in table.c:
+                        yield from _distinct_values(conn, table.c[data_field.name], kind)
+
+    def failures_as_unavailable(self) -> contextlib.AbstractContextManager[None]:
+        """A missing table, a driver error or a pool timeout becomes StoreUnavailable, with a reason safe to show."""
+        return unavailable_on_failure(self.store.name)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -85,26 +164,13 @@ class SqlConnector:
         targets = search_fields(self.datamap, self.store, collection, identifiers)
         if not targets:
             return
-        table = self._table(conn, collection)
+        table = self.table(conn, collection)
         columns = self._selected_columns(table, collection)
         folded = self.case_insensitive_columns(conn, collection)
         for target in targets:
             for raw in matching_rows(conn, table, columns, target, folded):
                 yield FoundRecord(self.store.name, collection.name, self._locator(table, collection, raw),
                                   record_values(collection, raw), occurred_at(collection, raw))  # fmt: skip
-
-    def _table(self, conn: sa.Connection, collection: Collection) -> sa.Table:
-        with self._reflecting:
-            if collection.name not in self._tables:
-                self._tables[collection.name] = reflect_table(conn, collection.name)
-            return self._tables[collection.name]
-
-    def case_insensitive_columns(self, conn: sa.Connection, collection: Collection) -> frozenset[str]:
-        """Columns of the collection's table whose collation ignores case (MySQL/MariaDB), read once."""
-        with self._reflecting:
-            if collection.name not in self._folded:
-                self._folded[collection.name] = case_insensitive_columns(conn, collection.name)
-            return self._folded[collection.name]
 
     def _selected_columns(self, table: sa.Table, collection: Collection) -> list[sa.ColumnElement[Any]]:
         names = [field.name for field in collection.fields]
@@ -119,70 +185,17 @@ class SqlConnector:
         return row_locator(self.datamap, self.store, collection, primary_key_columns(table, collection), raw)
 
 
-def sql_engine(url: str, timeout: float, read_only: bool = True) -> sa.Engine:
-    """An engine with pre-ping, connect and statement timeouts where the dialect has them, and hidden parameters."""
-    parsed = make_url(url)
-    parsed = parsed.set(drivername=DEFAULT_DRIVERS.get(parsed.drivername, parsed.drivername))
-    backend = parsed.get_backend_name()
-    # hide_parameters: identifier values never reach an exception message or a log line.
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
-    if backend == "sqlite":
-        options["connect_args"] = {"timeout": timeout, "check_same_thread": False}
-    else:
-        options |= {"pool_size": 4, "max_overflow": 4, "pool_timeout": timeout}
-        options["connect_args"] = _network_connect_args(parsed, timeout, read_only)
-    engine = sa.create_engine(parsed, **options)
-    if backend == "sqlite":
-        event.listen(engine, "connect", _sqlite_query_only if read_only else _sqlite_secure_delete)
-    return engine
-
-
-def _network_connect_args(url: URL, timeout: float, read_only: bool) -> dict[str, Any]:
-    seconds = max(1, math.ceil(timeout))
-    if url.get_backend_name() == "postgresql":
-        options = f"-c statement_timeout={int(timeout * 1000)}"
-        if read_only:
-            options += " -c default_transaction_read_only=on"
-        return {"connect_timeout": seconds, "options": options}
-    if url.get_backend_name() in ("mysql", "mariadb"):
-        args: dict[str, Any] = {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
-        if read_only:
-            args["init_command"] = "SET SESSION TRANSACTION READ ONLY"
-        return args
-    return {}
-
-
-def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA query_only = ON")
-    cursor.close()
-
-
-def _sqlite_secure_delete(dbapi_connection: Any, _record: Any) -> None:
-    # Deleted rows and replaced values are overwritten with zeros in the page (and freed pages zeroed) instead of
-    # lingering in free space; not every SQLite build turns it on by default.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA secure_delete = ON")
-    cursor.close()
-
-
-def reflect_table(conn: sa.Connection, qualified_name: str) -> sa.Table:
-    """The table as the database describes it (`schema.table` or `table`)."""
-    schema, _, name = qualified_name.rpartition(".")
-    return sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=conn)
-
-
-def case_insensitive_columns(conn: sa.Connection, qualified_name: str) -> frozenset[str]:
-    """Text columns of the table whose collation ignores case (`…_ci`, MySQL/MariaDB); none on other dialects."""
-    if conn.dialect.name not in ("mysql", "mariadb"):
-        return frozenset()
-    schema, _, name = qualified_name.rpartition(".")
-    rows = conn.execute(
-        sa.text("SELECT column_name, collation_name FROM information_schema.columns "
-                "WHERE table_schema = COALESCE(:schema, DATABASE()) AND table_name = :name"),
-        {"schema": schema or None, "name": name},
-    )  # fmt: skip
-    return frozenset(column for column, collation in rows if collation and collation.lower().endswith("_ci"))
+@contextlib.contextmanager
+def unavailable_on_failure(store: str) -> Iterator[None]:
+    """A missing table, a driver error (but a refused constraint) or a pool timeout as StoreUnavailable."""
+    try:
+        yield
+    except sa.exc.NoSuchTableError as exc:
+        raise StoreUnavailable(store, f"table {exc.args[0]!r} named in the data map does not exist") from None
+    except sa.exc.IntegrityError:
+        raise
+    except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
+        raise StoreUnavailable(store, failure_reason(exc)) from None
 
 
 def matching_rows(conn: sa.Connection, table: sa.Table, columns: list[sa.ColumnElement[Any]], target: SearchField,
@@ -216,11 +229,22 @@ def search_queries(table: sa.Table, columns: list[sa.ColumnElement[Any]], target
     see `matching_rows`, which then drops the rows such a collation matches too loosely).
     """
     column = table.c[target.field.name]
-    matched: sa.ColumnElement[Any] = column
-    if target.kind == "email" and isinstance(column.type, sa.String) and not case_insensitive:
-        matched = sa.func.lower(column)
+    matched = _compared(column, target, case_insensitive)
     for batch in batched(_converted(column, target), BATCH_SIZE):
         yield sa.select(*columns).where(matched.in_(list(batch)))
+
+
+def _compared(column: sa.ColumnElement[Any], target: SearchField,
+              case_insensitive: bool = False) -> sa.ColumnElement[Any]:  # fmt: skip
+    if target.kind == "email" and isinstance(column.type, sa.String) and not case_insensitive:
+        return sa.func.lower(column)
+    return column
+
+
+def _matches(column: sa.ColumnElement[Any], target: SearchField) -> sa.ColumnElement[bool]:
+    """The column holds one of the target's values (emails compared as lower(column)); false when none converts."""
+    values = _converted(column, target)
+    return _compared(column, target).in_(values) if values else sa.false()
 
 
 def _converted(column: sa.ColumnElement[Any], target: SearchField) -> list[Any]:
@@ -265,12 +289,8 @@ def row_locator(datamap: DataMap, store: Store, collection: Collection, primary_
     return f"{collection.name}:{','.join(parts)}"
 
 
-def failure_reason(exc: sa.exc.DBAPIError | sa.exc.TimeoutError) -> str:
-    """The driver's first line, without the statement, parameters or URL (SQLAlchemy appends those after it), and
-    with emails and phone numbers masked: MySQL puts the offending value in that line ("Duplicate entry 'a@b.c' for
-    key 'email'"), and the reason travels on topics and the timeline."""
-    if isinstance(exc, sa.exc.TimeoutError):
-        return "no free connection in the pool in time"
-    origin = exc.orig if exc.orig is not None else exc
-    first_line = (str(origin).strip().splitlines() or [""])[0]
-    return scrub(f"{type(origin).__name__}: {first_line}")[:200]
+def _distinct_values(conn: sa.Connection, column: sa.Column[Any], kind: str) -> Iterator[tuple[str, str]]:
+    query = sa.select(column).where(column.is_not(None)).distinct()
+    for value in conn.execution_options(yield_per=SCAN_BATCH).scalars(query):
+        for text in identifier_values(kind, value):
+            yield kind, text

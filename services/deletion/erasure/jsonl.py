@@ -21,7 +21,7 @@ from typing import IO, Any, Protocol
 
 from services.common.datamap.model import DataMap, Store
 from services.common.stores.base import StoreUnavailable
-from services.common.stores.jsonl import log_files, lookup, parsed_line
+from services.common.stores.jsonl import log_files, lookup, open_lines, parsed_line
 from services.common.stores.linescan import Finder, candidate_forms, scan_blocks
 from services.common.stores.values import identifier_values, occurred_at, searched_collections
 from services.deletion.erasure.outcome import OutcomeTally, Settle, StoreOutcome, unsettled
@@ -77,7 +77,7 @@ class JsonLinesEraser:
             kinds = [(f.name, kind) for f in collection.fields
                      if (kind := self.datamap.identifier_kind(self.store, collection, f))]  # fmt: skip
             for path in log_files(collection.path or ""):
-                with _open(path) as lines:
+                with open_lines(path) as lines:
                     for entry in filter(None, map(parsed_line, lines)):
                         for name, kind in kinds:
                             yield from ((kind, text) for text in identifier_values(kind, lookup(entry, name)))
@@ -171,7 +171,7 @@ class _LogFile:
     def _copy(self, out: _Sink, tallies: list[OutcomeTally] | None) -> bool:
         """The file's bytes to `out`, the subjects' lines dropped or replaced; True when some line changed."""
         changed = False
-        with _open(self.path) as stream:
+        with open_lines(self.path) as stream:
             for block in scan_blocks(stream, self.finder, numbered=False):  # erasure needs no line numbers
                 view, copied = memoryview(block.data), block.start
                 for _, start, end in block.spans:
@@ -274,12 +274,6 @@ def _assign(entry: dict[str, Any], name: str, value: Any) -> None:
         node = node.get(part) if isinstance(node, dict) else None
     if isinstance(node, dict) and last in node:
         node[last] = value
-
-
-def _open(path: Path) -> IO[bytes]:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]  # GzipFile is a binary IO
-    return path.open("rb")
 
 
 @contextlib.contextmanager

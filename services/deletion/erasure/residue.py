@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from services.common.stores.sql import sql_engine
+from services.common.stores.sql_connect import quoted_tables, sql_engine
 
 
 @dataclass(frozen=True)
@@ -61,16 +61,12 @@ def checkpoint(engine: sa.Engine) -> None:
 
 def vacuum_postgres(conn: sa.Connection, tables: list[sa.Table]) -> None:
     """Plain VACUUM (no exclusive lock): dead row versions are removed from heap and indexes."""
-    conn.exec_driver_sql(f"VACUUM {', '.join(_names(conn, tables))}")
+    conn.exec_driver_sql(f"VACUUM {', '.join(quoted_tables(conn, tables))}")
 
 
 def optimize_mariadb(conn: sa.Connection, tables: list[sa.Table]) -> None:
     """OPTIMIZE TABLE: InnoDB rebuilds the table (online), leaving no freed record in the new tablespace."""
-    rows = conn.exec_driver_sql(f"OPTIMIZE TABLE {', '.join(_names(conn, tables))}").all()
+    rows = conn.exec_driver_sql(f"OPTIMIZE TABLE {', '.join(quoted_tables(conn, tables))}").all()
     errors = [str(row[3])[:120] for row in rows if str(row[2]).lower() == "error"]
     if errors:
         raise ResidueLeft(f"OPTIMIZE TABLE failed: {'; '.join(errors)}")
-
-
-def _names(conn: sa.Connection, tables: list[sa.Table]) -> list[str]:
-    return [conn.dialect.identifier_preparer.format_table(table) for table in tables]

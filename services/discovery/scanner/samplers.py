@@ -1,48 +1,39 @@
 """Read a bounded sample of each store: every SQL table's first rows, Redis keys by SCAN, the first log lines.
 
-A sampler yields batches of records, each record a list of (field path, value); it reads, never writes, and
+A sampler decides what to read and groups it into collections; the store adapters (services/common/stores) do the
+reading. It yields batches of records, each record a list of (field path, value); it reads, never writes, and
 raises StoreUnreachable when the store does not answer at all.
 """
 
 from __future__ import annotations
 
-import glob
-import gzip
 import itertools
 import json
 import re
-import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 import redis
-import sqlalchemy as sa
-from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.common.datamap.model import Collection, Store
-from services.common.stores.sql import DEFAULT_DRIVERS, case_insensitive_columns
+from services.common.datamap.model import Collection, DataMap, Store
+from services.common.stores.base import StoreUnavailable
+from services.common.stores.jsonl import log_files, open_text
+from services.common.stores.redis_store import RedisConnector, SampledKey
+from services.common.stores.sql import SqlConnector
+from services.common.stores.sql_connect import NoSuchDatabase
+from services.common.stores.sql_sample import Sampling, first_line
 from services.discovery.scanner.detectors import detect
 from services.discovery.scanner.indexes import index_leads
 
 Record = list[tuple[str, Any]]
-SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast"})
-ROTATED_SUFFIX = re.compile(r"\.(?:\d+(?:\.gz)?|gz)$")
 PLACEHOLDER = re.compile(r"\{[a-z][a-z0-9_]*\}")
 REDIS_BATCH = 500
-MEMBERS_PER_KEY = 50
 LIST_ITEMS_PER_VALUE = 20
 KEY_FIELD = "(key)"  # the part of an unmapped key after its prefix: keys like otp:+14155550134 hold PI themselves
 MEMBERS_FIELD = "(members)"
-REDIS_READS: dict[str, tuple[str | int, ...]] = {
-    "hash": ("hgetall",),
-    "string": ("get",),
-    "list": ("lrange", 0, MEMBERS_PER_KEY - 1),
-    "set": ("srandmember", MEMBERS_PER_KEY),
-    "zset": ("zrange", 0, MEMBERS_PER_KEY - 1),
-}
 
 
 class StoreUnreachable(Exception):
@@ -78,11 +69,11 @@ class Sampler(Protocol):
     def close(self) -> None: ...
 
 
-def open_sampler(store: Store, sample_rows: int, redis_keys: int, log_lines: int) -> Sampler:
+def open_sampler(datamap: DataMap, store: Store, sample_rows: int, redis_keys: int, log_lines: int) -> Sampler:
     if store.kind == "sql":
-        return SqlSampler(store, sample_rows)
+        return SqlSampler(datamap, store, sample_rows)
     if store.kind == "redis":
-        return RedisSampler(store, redis_keys)
+        return RedisSampler(datamap, store, redis_keys)
     if store.kind == "jsonl":
         return JsonLinesSampler(store, log_lines)
     raise ValueError(f"store {store.name}: kind {store.kind} cannot be sampled")
@@ -91,136 +82,74 @@ def open_sampler(store: Store, sample_rows: int, redis_keys: int, log_lines: int
 class SqlSampler:
     unit = "tables"
 
-    def __init__(self, store: Store, limit: int) -> None:
+    def __init__(self, datamap: DataMap, store: Store, limit: int) -> None:
+        self.datamap = datamap
         self.store = store
         self.limit = limit
-        self.tables: list[tuple[str | None, str]] = []
-        self.engine: sa.Engine | None = None
+        self.connector: SqlConnector | None = None
+        self.sampling: Sampling | None = None
 
     def plan(self) -> int:
         try:
-            self.engine = _sql_engine(self.store)
-            inspector = sa.inspect(self.engine)
-            schemas = _schemas(inspector, self.engine.dialect.name)
-            self.tables = [(schema, table) for schema in schemas for table in inspector.get_table_names(schema)]
-        except SQLAlchemyError as exc:
-            raise StoreUnreachable(self.store.name, _first_line(exc)) from None
-        return len(self.tables)
+            self.connector = SqlConnector(self.datamap, self.store, must_exist=True)
+        except NoSuchDatabase as exc:
+            raise StoreUnreachable(self.store.name, str(exc)) from None
+        except SQLAlchemyError as exc:  # a URL the dialect refuses
+            raise StoreUnreachable(self.store.name, first_line(exc)) from None
+        self.sampling = self.connector.sample(self.limit, index_leads)
+        try:
+            return len(self.sampling.tables())
+        except StoreUnavailable as exc:
+            raise StoreUnreachable(self.store.name, exc.reason) from None
 
     def batches(self) -> Iterator[Batch]:
-        assert self.engine is not None, "plan() first"
-        inspector = sa.inspect(self.engine)
-        for schema, table in self.tables:
-            name = f"{schema}.{table}" if schema else table
-            try:
-                yield self._sample(inspector, schema, table, name)
-            except SQLAlchemyError as exc:
-                yield Batch(name, problem=f"cannot read: {_first_line(exc)}", steps=1)
-
-    def _sample(self, inspector: sa.Inspector, schema: str | None, table: str, name: str) -> Batch:
-        columns = inspector.get_columns(table, schema)
-        readable = tuple(column["name"] for column in columns if not _binary(column["type"]))
-        skipped = tuple(column["name"] for column in columns if _binary(column["type"]))
-        primary_key = tuple(inspector.get_pk_constraint(table, schema).get("constrained_columns") or ())
-        records: list[Record] = []
-        assert self.engine is not None
-        with self.engine.connect() as connection:
-            if readable:
-                query = sa.table(table, *(sa.column(c) for c in readable), schema=schema).select().limit(self.limit)
-                records = [list(zip(readable, row, strict=True)) for row in connection.execute(query)]
-            leads = index_leads(inspector, connection, schema, table)
-            folded = case_insensitive_columns(connection, name)
-        return Batch(name, records, readable, skipped, primary_key, steps=1, index_leads=leads,
-                     case_insensitive=folded)  # fmt: skip
+        assert self.sampling is not None, "plan() first"
+        for table in self.sampling.samples():
+            if table.problem is not None:
+                yield Batch(table.name, problem=table.problem, steps=1)
+                continue
+            yield Batch(table.name, table.records, table.columns, table.skipped, table.primary_key, steps=1,
+                        index_leads=table.index_leads, case_insensitive=table.case_insensitive)  # fmt: skip
 
     def close(self) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
-
-
-def _sql_engine(store: Store) -> sa.Engine:
-    url = make_url(store.url or "")
-    if url.get_backend_name() == "sqlite":
-        return _sqlite_read_only(store, url)
-    url = url.set(drivername=DEFAULT_DRIVERS.get(url.drivername, url.drivername))
-    timeout = {"connect_timeout": max(1, int(store.timeout_seconds))}
-    connect_args = timeout if url.get_backend_name() in ("postgresql", "mysql", "mariadb") else {}
-    return sa.create_engine(url, hide_parameters=True, pool_pre_ping=True, connect_args=connect_args)
-
-
-def _sqlite_read_only(store: Store, url: URL) -> sa.Engine:
-    """Opened read-only: a wrong path must not create an empty database that then scans clean."""
-    if not url.database or url.database == ":memory:":
-        return sa.create_engine("sqlite://")
-    path = Path(url.database)
-    if not path.is_file():
-        raise StoreUnreachable(store.name, f"no SQLite database at {path}")
-    uri = f"{path.resolve().as_uri().replace('file://', 'file:', 1)}?mode=ro"
-    return sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
-
-
-def _schemas(inspector: sa.Inspector, dialect: str) -> list[str | None]:
-    """The default schema, and on PostgreSQL every other non-system schema too."""
-    if dialect != "postgresql":
-        return [None]
-    default = inspector.default_schema_name
-    others = [s for s in inspector.get_schema_names() if s != default and s not in SYSTEM_SCHEMAS
-              and not s.startswith("pg_temp") and not s.startswith("pg_toast")]  # fmt: skip
-    return [None, *others]
-
-
-def _binary(column_type: Any) -> bool:
-    return isinstance(column_type, sa.LargeBinary | sa.BINARY | sa.VARBINARY)
+        if self.connector is not None:
+            self.connector.close()
 
 
 class RedisSampler:
     unit = "keys"
 
-    def __init__(self, store: Store, limit: int) -> None:
+    def __init__(self, datamap: DataMap, store: Store, limit: int) -> None:
         self.store = store
         self.limit = limit
         self.patterns = [(collection, _key_regex(collection)) for collection in store.collections]
-        self.client = redis.Redis.from_url(store.url or "", socket_timeout=store.timeout_seconds,
-                                           socket_connect_timeout=store.timeout_seconds)  # fmt: skip
+        self.connector = RedisConnector(datamap, store)
 
     def plan(self) -> int:
         try:
-            self.client.ping()
+            self.connector.ping()
         except redis.RedisError as exc:
             raise StoreUnreachable(self.store.name, _first_line(exc)) from None
         return self.limit
 
     def batches(self) -> Iterator[Batch]:
-        seen: set[bytes] = set()
         try:
-            for page in _batched(self.client.scan_iter(count=REDIS_BATCH), REDIS_BATCH):
-                keys = [key for key in dict.fromkeys(page) if key not in seen][: self.limit - len(seen)]
-                seen.update(keys)
-                yield from self._sample(keys)
-                if len(seen) >= self.limit:
-                    return
+            for page in self.connector.sample(self.limit, REDIS_BATCH):
+                yield from self._grouped(page)
         except redis.RedisError as exc:
             raise StoreUnreachable(self.store.name, _first_line(exc)) from None
 
-    def _sample(self, keys: list[bytes]) -> Iterator[Batch]:
-        types_pipe = self.client.pipeline(transaction=False)
-        for key in keys:
-            types_pipe.type(key)
-        types = [_text(reply) or "none" for reply in types_pipe.execute()]
-        values_pipe = self.client.pipeline(transaction=False)
-        for key, value_type in zip(keys, types, strict=True):
-            _queue_read(values_pipe, key, value_type)
-        replies = values_pipe.execute(raise_on_error=False)
+    def _grouped(self, page: list[SampledKey]) -> Iterator[Batch]:
         grouped: dict[str, list[tuple[Record, str]]] = {}
-        for key, value_type, reply in zip(keys, types, replies, strict=True):
-            name, remainder = self._collection_of(_text(key) or "")
-            record = _redis_record(value_type, reply)
+        for sampled in page:
+            name, remainder = self._collection_of(_text(sampled.key) or "")
+            record = _redis_record(sampled.value_type, sampled.reply)
             if remainder is not None:
                 record.append((KEY_FIELD, remainder))
-            grouped.setdefault(name, []).append((record, value_type))
+            grouped.setdefault(name, []).append((record, sampled.value_type))
         for index, (name, entries) in enumerate(grouped.items()):
             yield Batch(name, [record for record, _ in entries], value_types=tuple(t for _, t in entries),
-                        steps=len(keys) if index == 0 else 0)  # fmt: skip
+                        steps=len(page) if index == 0 else 0)  # fmt: skip
 
     def _collection_of(self, key: str) -> tuple[str, str | None]:
         """The data-map collection whose key pattern matches; else `prefix:*` and the rest of the key."""
@@ -233,21 +162,12 @@ class RedisSampler:
         return f"{prefix}:*", rest
 
     def close(self) -> None:
-        self.client.close()
+        self.connector.close()
 
 
 def _key_regex(collection: Collection) -> re.Pattern[str]:
     parts = PLACEHOLDER.split(collection.key_pattern or "")
     return re.compile("(.+?)".join(re.escape(part) for part in parts))
-
-
-def _queue_read(pipe: Any, key: bytes, value_type: str) -> None:
-    """One read per key, so replies line up with keys; EXISTS stands in for types that are not sampled."""
-    if value_type == "ReJSON-RL":
-        pipe.execute_command("JSON.GET", key)
-        return
-    method, *arguments = REDIS_READS.get(value_type, ("exists",))
-    getattr(pipe, str(method))(key, *arguments)
 
 
 def _redis_record(value_type: str, reply: Any) -> Record:
@@ -295,7 +215,7 @@ class JsonLinesSampler:
 
     def batches(self) -> Iterator[Batch]:
         for collection in self.store.collections:
-            files = log_files(collection.path or "")
+            files = log_files(collection.path or "", current_first=True)
             if not files:
                 yield Batch(collection.name, note=f"no file matches {collection.path}", steps=1)
                 continue
@@ -311,7 +231,7 @@ class JsonLinesSampler:
         records: list[Record] = []
         malformed = 0
         for path in files:
-            with _open(path) as lines:
+            with open_text(path) as lines:
                 for line in itertools.islice(lines, self.limit - len(records) - malformed):
                     entry = _json_object(line.strip())
                     if isinstance(entry, dict):
@@ -326,13 +246,6 @@ class JsonLinesSampler:
         """Files are closed after each read."""
 
 
-def log_files(pattern: str) -> list[Path]:
-    """Files the glob matches and their rotations (`x.1`, `x.2.gz`, `x.gz`), current ones first."""
-    matched = set(glob.glob(pattern))
-    matched.update(name for name in glob.glob(pattern + ".*") if ROTATED_SUFFIX.search(name))
-    return sorted((path for name in matched if (path := Path(name)).is_file()), key=lambda p: (p.suffix == ".gz", p))
-
-
 def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """Nested objects as dotted paths (`user.email`); list items under `name[]`, at most 20 per list."""
     if isinstance(value, dict):
@@ -343,18 +256,6 @@ def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from flatten(item, f"{prefix}[]")
     else:
         yield prefix or "value", value
-
-
-def _open(path: Path) -> IO[str]:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return path.open(encoding="utf-8", errors="replace")
-
-
-def _batched(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
 
 
 def _text(value: Any) -> str | None:

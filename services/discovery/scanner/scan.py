@@ -53,7 +53,7 @@ def scan_store(datamap: DataMap, store: Store, options: ScanOptions, progress: S
     began = time.perf_counter()
     profiles: dict[str, CollectionProfile] = {}
     try:
-        sampler = open_sampler(store, options.sample_rows, options.redis_keys, options.log_lines)
+        sampler = open_sampler(datamap, store, options.sample_rows, options.redis_keys, options.log_lines)
     except ValueError as exc:
         error: str | None = str(exc)  # a URL the client library refuses
     else:
