@@ -6,8 +6,10 @@ import importlib
 from typing import Any
 
 import uvicorn
+from pydantic import ValidationError
 
 from services.common.logs import configure_logging
+from services.common.settings import refused_settings
 
 SERVICES = {
     "intake": ("services.intake.app", "services.intake.settings", "IntakeSettings"),
@@ -22,7 +24,11 @@ def load_settings(service: str) -> Any:
     if service not in SERVICES:
         raise SystemExit(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
     _app_module, settings_module, settings_class = SERVICES[service]
-    return getattr(importlib.import_module(settings_module), settings_class)()
+    settings = getattr(importlib.import_module(settings_module), settings_class)
+    try:
+        return settings()
+    except ValidationError as exc:
+        raise SystemExit(refused_settings(service, settings, exc)) from None
 
 
 def serve(service: str) -> None:
