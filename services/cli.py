@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from services.common.migrations_cli import db_app
 from services.deletion.cli import backups_reapply
 from services.discovery.scanner.cli import discover_scan
 from services.optout.gpp_cli import gpp_app
@@ -20,6 +21,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(discover_app, name="discover")
 app.add_typer(backups_app, name="backups")
+app.add_typer(db_app, name="db")
 backups_app.command("reapply")(backups_reapply)
 discover_app.command("scan")(discover_scan)
 app.add_typer(gpp_app, name="gpp", help="Decode and encode IAB GPP and US Privacy strings")
