@@ -61,4 +61,5 @@ def db_revision(
     engine = make_engine("sqlite://")
     upgrade(schema, engine)
     with engine.connect() as connection:
-        command.revision(schema.config(connection), message=message, autogenerate=True)
+        command.revision(schema.config(connection), message=message, autogenerate=True,
+                         rev_id=schema.next_revision_id())  # fmt: skip

@@ -91,3 +91,20 @@ def test_every_environment_ships_in_the_package(name: str) -> None:
     schema = schema_of(name)
     assert "script.py.mako" in package_data[ENVIRONMENTS[name]]
     assert (schema.directory / "script.py.mako").is_file() and (schema.directory / "versions" / "__init__.py").is_file()
+
+
+def test_a_new_revision_is_numbered_and_renders_the_utc_type_as_the_models_do(sqlite_engine: sa.Engine) -> None:
+    from alembic.autogenerate import produce_migrations, render_python_code
+    from alembic.migration import MigrationContext
+
+    from services.common.db import UtcDateTime
+    from services.common.migrations import render_item
+
+    assert {schema_of(name).next_revision_id() for name in ENVIRONMENTS} == {"0002"}
+    metadata = sa.MetaData()
+    sa.Table("holds", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("placed_at", UtcDateTime()))
+    with sqlite_engine.connect() as connection:
+        operations = produce_migrations(MigrationContext.configure(connection), metadata).upgrade_ops
+    assert operations is not None
+    code = render_python_code(operations, render_item=render_item)
+    assert "sa.Column('placed_at', UtcDateTime()" in code
