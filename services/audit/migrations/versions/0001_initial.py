@@ -1,31 +1,19 @@
-"""The audit tables as create_tables made them before migrations existed
-
-Revision ID: 0001
-Revises: -
-Create Date: 2026-12-01 13:48:47.935678
-"""
+"""Revision 0001: the audit tables as create_tables made them before migrations existed."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from services.common import baseline
 from services.common.db import UtcDateTime
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=100), nullable=False),
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("processed_at", UtcDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-    )
+    baseline.create_inbox()
     op.create_table(
         "request_records",
         sa.Column("request_id", sa.String(length=36), nullable=False),

@@ -1,9 +1,4 @@
-"""The keystore tables as create_tables made them before migrations existed
-
-Revision ID: 0001
-Revises: -
-Create Date: 2026-12-01 13:48:47.942991
-"""
+"""Revision 0001: the keystore tables as create_tables made them before migrations existed."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,21 +1,15 @@
-"""The discovery tables as create_tables made them before migrations existed
-
-Revision ID: 0001
-Revises: -
-Create Date: 2026-12-01 13:48:47.531687
-"""
+"""Revision 0001: the discovery tables as create_tables made them before migrations existed."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from services.common import baseline
 from services.common.db import UtcDateTime
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -51,35 +45,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("request_id"),
     )
     op.create_index("ix_discovery_runs_due", "discovery_runs", ["status", "next_attempt_at"], unique=False)
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=100), nullable=False),
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("processed_at", UtcDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("topic", sa.String(length=249), nullable=False),
-        sa.Column("message_key", sa.LargeBinary(), nullable=True),
-        sa.Column("message_value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_table(
-        "outbox_parked",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("topic", sa.String(length=249), nullable=False),
-        sa.Column("message_key", sa.LargeBinary(), nullable=True),
-        sa.Column("message_value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("parked_at", UtcDateTime(), nullable=False),
-        sa.Column("reason", sa.String(length=200), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
+    baseline.create_inbox()
+    baseline.create_outbox()
     op.create_table(
         "reports",
         sa.Column("request_id", sa.String(length=36), nullable=False),
@@ -112,8 +79,7 @@ def downgrade() -> None:
     op.drop_table("store_outcomes")
     op.drop_index(op.f("ix_reports_expires_at"), table_name="reports")
     op.drop_table("reports")
-    op.drop_table("outbox_parked")
-    op.drop_table("outbox")
+    baseline.drop_outbox()
     op.drop_table("inbox")
     op.drop_index("ix_discovery_runs_due", table_name="discovery_runs")
     op.drop_table("discovery_runs")

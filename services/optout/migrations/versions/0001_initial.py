@@ -1,21 +1,15 @@
-"""The optout tables as create_tables made them before migrations existed
-
-Revision ID: 0001
-Revises: -
-Create Date: 2026-12-01 13:48:47.924664
-"""
+"""Revision 0001: the optout tables as create_tables made them before migrations existed."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from services.common import baseline
 from services.common.db import UtcDateTime
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -52,13 +46,7 @@ def upgrade() -> None:
         sa.Column("request_id", sa.String(length=36), nullable=True),
         sa.PrimaryKeyConstraint("subject_key"),
     )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=100), nullable=False),
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("processed_at", UtcDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-    )
+    baseline.create_inbox()
     op.create_table(
         "known_identifiers",
         sa.Column("subject_key", sa.String(length=64), nullable=False),
@@ -66,28 +54,7 @@ def upgrade() -> None:
         sa.Column("sealed", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("subject_key"),
     )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("topic", sa.String(length=249), nullable=False),
-        sa.Column("message_key", sa.LargeBinary(), nullable=True),
-        sa.Column("message_value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_table(
-        "outbox_parked",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("topic", sa.String(length=249), nullable=False),
-        sa.Column("message_key", sa.LargeBinary(), nullable=True),
-        sa.Column("message_value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("parked_at", UtcDateTime(), nullable=False),
-        sa.Column("reason", sa.String(length=200), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
+    baseline.create_outbox()
     op.create_table(
         "pending_acks",
         sa.Column("subject_key", sa.String(length=64), nullable=False),
@@ -104,8 +71,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("pending_acks")
-    op.drop_table("outbox_parked")
-    op.drop_table("outbox")
+    baseline.drop_outbox()
     op.drop_table("known_identifiers")
     op.drop_table("inbox")
     op.drop_table("consent_states")
