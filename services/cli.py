@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup, TyperOption
 
+from services.common.migrations_cli import db_app
 from services.common.serve import SERVICES
 from services.deletion.cli import backups_reapply
 from services.discovery.scanner.cli import discover_scan
@@ -27,6 +28,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(discover_app, name="discover")
 app.add_typer(backups_app, name="backups")
+app.add_typer(db_app, name="db")
 backups_app.command("reapply")(backups_reapply)
 discover_app.command("scan")(discover_scan)
 app.add_typer(gpp_app, name="gpp", help="Decode and encode IAB GPP and US Privacy strings")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.audit import handlers, orm
+from services.audit.migrations import SCHEMA
 from services.audit.settings import AuditSettings
 from services.common.consumer import ConsumerRunner
 from services.common.contracts import ALL_EVENT_TYPES
@@ -32,7 +33,7 @@ class Audit:
 
 
 def bootstrap(settings: AuditSettings) -> Audit:
-    runtime = ServiceRuntime(settings, "audit", orm.metadata)
+    runtime = ServiceRuntime(settings, "audit", SCHEMA)
     # Every event becomes a timeline entry, so audit checks the content of every event type.
     consumer = runtime.consumer(settings.consumer_group, AUDITED_TOPICS, orm.inbox, handlers.handle, ALL_EVENT_TYPES)
     return Audit(runtime, consumer)

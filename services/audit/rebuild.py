@@ -10,11 +10,13 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from services.audit import handlers, orm
 from services.audit.bootstrap import audited_topic_names
+from services.audit.migrations import SCHEMA
 from services.audit.settings import AuditSettings
 from services.common import contracts
 from services.common.consumer import Delivery
 from services.common.db import make_engine
 from services.common.inbox import claim
+from services.common.migrations import upgrade
 from services.common.serde import DecodeError, SingleObjectCodec
 from services.common.topics import TopicNames
 
@@ -25,7 +27,7 @@ REBUILD_CONSUMER = "audit-rebuild"
 def rebuild(settings: AuditSettings) -> int:
     """Apply every event on the audited topics to settings.database_url; returns the events applied."""
     engine = make_engine(settings.database_url)
-    orm.metadata.create_all(engine)
+    upgrade(SCHEMA, engine)
     consumer = Consumer(
         {
             **settings.kafka_config(),

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from services.common.db import create_tables
 from services.common.identity import IdentifierKind
+from services.common.migrations import upgrade
 
 
 def keyed_hash(secret: bytes, kind: str, normalised_value: str) -> str:
@@ -89,7 +89,9 @@ class KeyStore:
         self.engine = engine
         self.master_keys = dict(master_keys)
         self.active_master_key = active_master_key
-        create_tables(metadata, engine)
+        from services.common.keystore_migrations import SCHEMA  # its tables are this module's: imported late
+
+        upgrade(SCHEMA, engine)
 
     def key_for_subject(self, subject_key: str) -> tuple[str, bytes]:
         try:

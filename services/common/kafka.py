@@ -36,6 +36,40 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
 }
 
 
+# What the at-least-once pipeline rests on; CCPA_KAFKA_EXTRA_CONFIG may add SASL/TLS and tuning, never these.
+# Keys are librdkafka's names and aliases (CONFIGURATION.md): request.required.acks is acks, the topic-level
+# auto.commit.enable is the legacy name of enable.auto.commit.
+PINNED_SETTINGS: dict[str, str] = {
+    "enable.idempotence": "the producer is idempotent so a retried send never duplicates or reorders an event",
+    "acks": "every event is on all in-sync replicas before its outbox row is deleted (acks=all)",
+    "request.required.acks": "it is librdkafka's name for acks: every event is on all in-sync replicas first",
+    "enable.auto.commit": "stored offsets are committed in the background, and only stored ones",
+    "auto.commit.enable": "it is the legacy name of enable.auto.commit, which the consumers pin",
+    "enable.auto.offset.store": "an offset is stored by hand only after the handler's transaction committed",
+    "isolation.level": "consumers read committed records only",
+}
+NESTED_TOPIC_CONFIG = ("default.topic.config", "default_topic_conf")
+
+
+def pinned_setting(key: str) -> str | None:
+    """The pinned setting `key` names, in any case, with `_` or `-` for dots, or with a `topic.` prefix; else None."""
+    normal = key.strip().lower().replace("_", ".").replace("-", ".")
+    for prefix in ("default.topic.config.", "topic."):
+        normal = normal.removeprefix(prefix)
+    return normal if normal in PINNED_SETTINGS else None
+
+
+def pinned_overrides(config: dict[str, Any], within: str = "") -> list[str]:
+    """Why each key of `config` that would override a pinned setting may not (nested topic configs included)."""
+    refused = []
+    for key, value in config.items():
+        if key.strip().lower() in NESTED_TOPIC_CONFIG and isinstance(value, dict):
+            refused.extend(pinned_overrides(value, f"{within}{key}."))
+        elif (pinned := pinned_setting(key)) is not None:
+            refused.append(f"'{within}{key}' is pinned: {PINNED_SETTINGS[pinned]}")
+    return refused
+
+
 class DeliveryFailed(RuntimeError):
     """At least one message was not acknowledged by the brokers: the unit of work must fail."""
 

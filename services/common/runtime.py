@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from confluent_kafka.admin import AdminClient
 
 from services.common.consumer import ConsumerRunner, DeadLetterTopics, Handler
-from services.common.db import create_tables, make_engine, ping
+from services.common.db import make_engine, ping
 from services.common.kafka import EventProducer
+from services.common.migrations import Schema, upgrade
 from services.common.outbox import OutboxRelay
 from services.common.serde import SingleObjectCodec
 from services.common.settings import CommonSettings
@@ -40,10 +41,10 @@ class Worker:
 class ServiceRuntime:
     """Everything a service process shares; created once by the entrypoint, closed on shutdown."""
 
-    def __init__(self, settings: CommonSettings, service: str, metadata: sa.MetaData) -> None:
+    def __init__(self, settings: CommonSettings, service: str, schema: Schema) -> None:
         self.settings = settings
         self.service = service
-        self.metadata = metadata
+        self.schema = schema
         self.engine = make_engine(settings.database_url, settings.database_pool())
         self.codec = SingleObjectCodec()
         self.topics = TopicNames(settings.topic_namespace)
@@ -53,10 +54,10 @@ class ServiceRuntime:
         self.workers: list[Worker] = []
 
     def prepare(self, wait_seconds: float = 60.0) -> None:
-        """Pre-start: wait for the broker and the database, then create tables and topics."""
+        """Pre-start: wait for the broker and the database, then migrate the database and create the topics."""
         self._wait_until(lambda: ping(self.engine), "database", wait_seconds)
         self._wait_until(self._broker_answers, "Kafka", wait_seconds)
-        create_tables(self.metadata, self.engine)
+        upgrade(self.schema, self.engine)
         ensure_topics(self.admin, self.topics, self.settings.topic_partitions, self.settings.topic_replication_factor)
 
     def consumer(

@@ -9,6 +9,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from services.common.logs import configure_logging
+from services.common.settings import refused_settings
 
 SERVICES = {
     "intake": ("services.intake.app", "services.intake.settings", "IntakeSettings"),
@@ -23,19 +24,11 @@ def load_settings(service: str) -> Any:
     if service not in SERVICES:
         raise SystemExit(f"unknown service {service!r}; expected one of {', '.join(SERVICES)}")
     _app_module, settings_module, settings_class = SERVICES[service]
+    settings = getattr(importlib.import_module(settings_module), settings_class)
     try:
-        return getattr(importlib.import_module(settings_module), settings_class)()
+        return settings()
     except ValidationError as exc:
-        raise SystemExit(settings_problems(service, exc)) from None
-
-
-def settings_problems(service: str, exc: ValidationError) -> str:
-    """Each problem as `setting: what is wrong`, never the value given (it may be a secret or a URL with one)."""
-    lines = [f"{service} cannot start; its settings are not valid:"]
-    for error in exc.errors(include_input=False, include_url=False):
-        where = ".".join(str(part) for part in error["loc"]) or "settings"
-        lines.append(f"  - {where}: {error['msg'].removeprefix('Value error, ')}")
-    return "\n".join(lines)
+        raise SystemExit(refused_settings(service, settings, exc)) from None
 
 
 def serve(service: str) -> None:

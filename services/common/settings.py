@@ -7,11 +7,22 @@ import json
 import logging
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.auth import MIN_TOKEN_CHARS, OPERATOR_SCOPES, Credential, Credentials, token_digest
 from services.common.db import PoolSize
+from services.common.environments import (
+    DEMO_DATAMAP,
+    Environment,
+    demo_datamap,
+    generated_secrets,
+    local_secrets_file,
+    marked_keys,
+    refusal,
+    sqlite_urls,
+)
+from services.common.kafka import pinned_overrides
 
 MIN_SECRET_BYTES = 32
 KAFKA_LOGGER = logging.getLogger("librdkafka")
@@ -27,12 +38,25 @@ def decode_key(value: str, name: str) -> bytes:
     return key
 
 
+def refused_settings(service: str, settings: type[CommonSettings], error: ValidationError) -> str:
+    """A start-up refusal for people: each setting by its variable and what is wrong, never the value given."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        where = str(problem["loc"][0]) if problem["loc"] else ""
+        name = settings.variable(where) if where in settings.model_fields else where
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"  - {name}: {message}" if name else f"  - {message}")
+    return f"{service} cannot start; its settings are refused:\n" + "\n".join(lines)
+
+
 class CommonSettings(BaseSettings):
     """What every service needs: Kafka, its own database, secrets, HTTP address, logging."""
 
     model_config = SettingsConfigDict(env_prefix="CCPA_", extra="ignore", populate_by_name=True)
 
-    environment: str = Field("development", description="development | test | production")
+    environment: Environment = Field(
+        Environment.DEVELOPMENT, description="development | test | production (refuses the development defaults)"
+    )
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "CCPA_KAFKA_BOOTSTRAP_SERVERS"),
@@ -63,6 +87,14 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     log_file: str | None = None
 
+    @field_validator("kafka_extra_config")
+    @classmethod
+    def _safety_settings_stay(cls, value: dict[str, Any]) -> dict[str, Any]:
+        refused = pinned_overrides(value)
+        if refused:
+            raise ValueError(f"may not override a safety setting: {'; '.join(refused)}")
+        return value
+
     @field_validator("subject_key_secret")
     @classmethod
     def _subject_key_is_32_bytes(cls, value: SecretStr) -> SecretStr:
@@ -75,6 +107,35 @@ class CommonSettings(BaseSettings):
         if self.active_master_key not in keys:
             raise ValueError(f"CCPA_ACTIVE_MASTER_KEY {self.active_master_key!r} is not in CCPA_MASTER_KEYS")
         return self
+
+    @model_validator(mode="after")
+    def _production_refuses_development_defaults(self) -> CommonSettings:
+        if self.environment is Environment.PRODUCTION and (problems := self.development_defaults()):
+            raise ValueError(refusal(problems))
+        return self
+
+    def development_defaults(self) -> list[str]:
+        """What production refuses in these settings, each naming its variable (never its value)."""
+        urls = {self.variable(name): getattr(self, name) for name in type(self).model_fields if name.endswith("_url")}
+        secrets = {name: [value] for name, value in self.secrets().items()}
+        secrets["CCPA_MASTER_KEYS"] = [base64.b64encode(key).decode() for key in self.master_key_bytes().values()]
+        found = generated_secrets(secrets, self.credential_digests(), local_secrets_file())
+        return [*sqlite_urls(urls), *found, *marked_keys(self.master_key_bytes())]
+
+    def secrets(self) -> dict[str, str]:
+        """Secrets in clear, by variable, for the check against the local stack's generated ones."""
+        return {"CCPA_SUBJECT_KEY_SECRET": self.subject_key_secret.get_secret_value()}
+
+    def credential_digests(self) -> dict[str, list[str]]:
+        return {}
+
+    @classmethod
+    def variable(cls, field_name: str) -> str:
+        """The environment variable a field is read from."""
+        alias = cls.model_fields[field_name].validation_alias
+        choices = [alias] if isinstance(alias, str) else getattr(alias, "choices", [])
+        named = [str(choice) for choice in choices if str(choice).startswith("CCPA_")]
+        return named[0] if named else f"CCPA_{field_name.upper()}"
 
     def master_key_bytes(self) -> dict[str, bytes]:
         try:
@@ -122,9 +183,32 @@ class ApiSettings(CommonSettings):
             raise ValueError("no caller may use this API: set CCPA_API_CREDENTIALS (or CCPA_API_TOKEN for operators)")
         return self
 
+    def development_defaults(self) -> list[str]:
+        clear_token = ["CCPA_API_TOKEN is the operator's token in clear, a development convenience: put its SHA-256 in "
+                       "CCPA_API_CREDENTIALS"] if self.api_token is not None else []  # fmt: skip
+        return [*super().development_defaults(), *clear_token]
+
+    def secrets(self) -> dict[str, str]:
+        token = {"CCPA_API_TOKEN": self.api_token.get_secret_value()} if self.api_token is not None else {}
+        return {**super().secrets(), **token}
+
+    def credential_digests(self) -> dict[str, list[str]]:
+        callers = Credentials.parse(self.api_credentials).credentials
+        return {"CCPA_API_CREDENTIALS": [credential.token_sha256 for credential in callers]}
+
     def credentials(self) -> Credentials:
         credentials = Credentials.parse(self.api_credentials)
         if self.api_token is None or any(c.caller == "operator" for c in credentials.credentials):
             return credentials
         operator = Credential("operator", token_digest(self.api_token.get_secret_value()), OPERATOR_SCOPES)
         return Credentials([*credentials.credentials, operator])
+
+
+class DataMapSettings(ApiSettings):
+    """Services that walk the stores of a data map (discovery, deletion): in production it must be given."""
+
+    datamap_path: str = Field(DEMO_DATAMAP, validation_alias="CCPA_DATAMAP")
+
+    def development_defaults(self) -> list[str]:
+        explicit = "datamap_path" in self.model_fields_set
+        return [*super().development_defaults(), *demo_datamap(self.datamap_path, explicit)]

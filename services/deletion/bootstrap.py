@@ -10,7 +10,7 @@ from datetime import timedelta
 from services.common.consumer import ConsumerRunner
 from services.common.crypto import KeyStore, Sealer
 from services.common.datamap import DataMap, load_datamap
-from services.common.db import create_tables, make_engine
+from services.common.db import make_engine
 from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
 from services.common.stores.base import StoreConnector
@@ -18,15 +18,13 @@ from services.common.stores.factory import open_connector
 from services.common.topics import DISCOVERY_RESULTS, REQUESTS
 from services.deletion import orm
 from services.deletion.corrections import CorrectionExecutor, KeptCorrections
-from services.deletion.corrections import metadata as corrections_metadata
 from services.deletion.erasure import ErasureEngine, ErasureJournal, Ledger, LegalHolds, erasure_keys
-from services.deletion.erasure import metadata as erasure_metadata
 from services.deletion.erasure.residue import Vacuum
 from services.deletion.handlers import HANDLED_EVENTS, DeletionHandlers
+from services.deletion.migrations import SCHEMA
 from services.deletion.notices import ProviderNotices
 from services.deletion.providers.confirmations import CallbackHandler, StatusPoller
 from services.deletion.providers.instructions import InstructionQueue
-from services.deletion.providers.instructions import metadata as instruction_metadata
 from services.deletion.providers.model import PollPolicy, ProviderDirectory
 from services.deletion.providers.sender import InstructionSender
 from services.deletion.settings import DeletionSettings
@@ -48,9 +46,6 @@ class Deletion:
 
     def start(self) -> None:
         self.runtime.prepare()
-        create_tables(erasure_metadata, self.runtime.engine)
-        create_tables(instruction_metadata, self.runtime.engine)
-        create_tables(corrections_metadata, self.runtime.engine)
         notices = self.ports.notices
         self.runtime.start_worker("request-consumer", self.consumer.run, lambda: self.consumer.last_loop_at)
         self.runtime.start_worker("deletion-worker", self.worker.run, lambda: self.worker.last_loop_at)
@@ -67,7 +62,7 @@ class Deletion:
 
 def bootstrap(settings: DeletionSettings) -> Deletion:
     datamap = load_datamap(settings.datamap_path)
-    runtime = ServiceRuntime(settings, "deletion", orm.metadata)
+    runtime = ServiceRuntime(settings, "deletion", SCHEMA)
     engine = runtime.engine
     keystore = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
     sealer = Sealer(keystore)

@@ -6,13 +6,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from services.common.leases import DEFAULT_LEASE_SECONDS, LeaseSeconds
-from services.common.settings import ApiSettings
+from services.common.settings import DataMapSettings
 
 
-class DeletionSettings(ApiSettings):
+class DeletionSettings(DataMapSettings):
     http_port: int = Field(8003, validation_alias="CCPA_DELETION_PORT")
     database_url: str = Field("sqlite:///.local/deletion.db", validation_alias="CCPA_DELETION_DATABASE_URL")
-    datamap_path: str = Field("devtools/demo/datamap.yaml", validation_alias="CCPA_DATAMAP")
     consumer_group: str = "ccpa-deletion"
     retry_initial_seconds: float = Field(2.0, gt=0, description="First wait before erasing in a failed store again")
     retry_max_seconds: float = Field(300.0, gt=0, description="Longest wait between two attempts")

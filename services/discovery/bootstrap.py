@@ -18,6 +18,7 @@ from services.common.stores.factory import open_connector
 from services.common.topics import DELETION_RESULTS, REQUESTS
 from services.discovery import orm
 from services.discovery.handlers import HANDLED_EVENTS, DiscoveryHandlers
+from services.discovery.migrations import SCHEMA
 from services.discovery.reporting import ReportPublisher
 from services.discovery.settings import DiscoverySettings
 from services.discovery.worker import DiscoveryWorker
@@ -47,7 +48,7 @@ class Discovery:
 
 def bootstrap(settings: DiscoverySettings) -> Discovery:
     datamap = load_datamap(settings.datamap_path)
-    runtime = ServiceRuntime(settings, "discovery", orm.metadata)
+    runtime = ServiceRuntime(settings, "discovery", SCHEMA)
     keystore = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
     sealer = Sealer(keystore)
     outbox = Outbox(orm.outbox, runtime.codec)

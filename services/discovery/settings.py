@@ -5,13 +5,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from services.common.leases import DEFAULT_LEASE_SECONDS, LeaseSeconds
-from services.common.settings import ApiSettings
+from services.common.settings import DataMapSettings
 
 
-class DiscoverySettings(ApiSettings):
+class DiscoverySettings(DataMapSettings):
     http_port: int = Field(8002, validation_alias="CCPA_DISCOVERY_PORT")
     database_url: str = Field("sqlite:///.local/discovery.db", validation_alias="CCPA_DISCOVERY_DATABASE_URL")
-    datamap_path: str = Field("devtools/demo/datamap.yaml", validation_alias="CCPA_DATAMAP")
     consumer_group: str = "ccpa-discovery"
     concurrent_requests: int = Field(16, ge=1, description="Requests walked at once (they share log passes)")
     retry_initial_seconds: float = Field(2.0, gt=0, description="First wait before asking an unavailable store again")

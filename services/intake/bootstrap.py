@@ -15,6 +15,7 @@ from services.common.topics import DELETION_RESULTS, DISCOVERY_RESULTS, OPTOUT_R
 from services.intake import orm
 from services.intake.consent import ConsentLookupService
 from services.intake.handlers import IntakeService
+from services.intake.migrations import SCHEMA
 from services.intake.reports import ReportDownloads, ReportLinks
 from services.intake.results import ResultHandlers
 from services.intake.revocation import SubjectKeys
@@ -51,7 +52,7 @@ class Intake:
 
 
 def bootstrap(settings: IntakeSettings) -> Intake:
-    runtime = ServiceRuntime(settings, "intake", orm.metadata)
+    runtime = ServiceRuntime(settings, "intake", SCHEMA)
     keystore = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
     overrides = {RequestType(k): VerificationLevel(v) for k, v in settings.verification_overrides.items()}
     service = IntakeService(

@@ -45,3 +45,6 @@ class IntakeSettings(ApiSettings):
         if len(value.get_secret_value()) < MIN_TOKEN_CHARS:
             raise ValueError(f"CCPA_SERVICE_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
         return value
+
+    def secrets(self) -> dict[str, str]:
+        return {**super().secrets(), "CCPA_SERVICE_TOKEN": self.service_token.get_secret_value()}

@@ -14,6 +14,7 @@ from services.common.runtime import ServiceRuntime
 from services.common.topics import CONSENT_CHANGES, OPTOUT_ACKS, REQUESTS
 from services.optout import orm
 from services.optout.handlers import OptoutHandlers
+from services.optout.migrations import SCHEMA
 from services.optout.overdue import OverdueWatch
 from services.optout.settings import OptoutSettings
 from services.optout.systems import SystemsOfRecord
@@ -41,7 +42,7 @@ class Optout:
 
 
 def bootstrap(settings: OptoutSettings) -> Optout:
-    runtime = ServiceRuntime(settings, "optout", orm.metadata)
+    runtime = ServiceRuntime(settings, "optout", SCHEMA)
     topics = runtime.topics
     outbox = Outbox(orm.outbox, runtime.codec)
     keystore = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)

@@ -108,7 +108,7 @@ def test_optout_refuses_the_retired_setting_and_says_where_it_went(monkeypatch: 
     with pytest.raises(SystemExit) as refused:
         load_settings("optout")
     message = str(refused.value)
-    assert message.startswith("optout cannot start; its settings are not valid:")
+    assert message.startswith("optout cannot start; its settings are refused:")
     assert "CCPA_SYSTEMS_OF_RECORD is no longer read: the systems of record moved into the data map" in message
     assert "opt_out_flags" in message and "docs/datamap.md" in message
     assert "hunter2" not in message and SECRET_URL not in message

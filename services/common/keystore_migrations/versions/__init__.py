@@ -1,0 +1,1 @@
+"""Revisions of the key store schema, oldest first."""

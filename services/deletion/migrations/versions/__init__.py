@@ -1,0 +1,1 @@
+"""Revisions of the deletion schema, oldest first."""

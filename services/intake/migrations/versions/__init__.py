@@ -1,0 +1,1 @@
+"""Revisions of the intake schema, oldest first."""

@@ -1,0 +1,1 @@
+"""Revisions of the optout schema, oldest first."""

@@ -1,0 +1,110 @@
+"""Every database's migrations give the models' schema on an empty SQLite database, and adopt the databases
+create_tables made before migrations existed."""
+
+from __future__ import annotations
+
+import base64
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from services.common.db import create_tables, make_engine
+from services.common.migrations import ENVIRONMENTS, SchemaMismatch, current, differences, schema_of, upgrade
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> sa.Engine:
+    return make_engine(f"sqlite:///{tmp_path / 'service.db'}")
+
+
+@pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
+def test_upgrade_head_on_an_empty_database_gives_the_models(name: str, sqlite_engine: sa.Engine) -> None:
+    schema = schema_of(name)
+    upgrade(schema, sqlite_engine)
+    assert differences(schema, sqlite_engine) == []
+    assert current(schema, sqlite_engine) == "0001"
+
+
+@pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
+def test_a_database_made_by_create_tables_is_adopted(name: str, sqlite_engine: sa.Engine) -> None:
+    schema = schema_of(name)
+    for metadata in schema.metadata:
+        create_tables(metadata, sqlite_engine)
+    upgrade(schema, sqlite_engine)
+    assert current(schema, sqlite_engine) == schema.base_revision()
+    assert differences(schema, sqlite_engine) == []
+
+
+def test_upgrading_twice_changes_nothing(sqlite_engine: sa.Engine) -> None:
+    schema = schema_of("intake")
+    upgrade(schema, sqlite_engine)
+    upgrade(schema, sqlite_engine)
+    assert current(schema, sqlite_engine) == "0001"
+
+
+def test_a_partial_pre_migration_database_is_refused_naming_what_is_missing(sqlite_engine: sa.Engine) -> None:
+    schema = schema_of("audit")
+    with sqlite_engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE timeline_entries (event_id VARCHAR(36) PRIMARY KEY)"))
+    with pytest.raises(SchemaMismatch, match=r"timeline_entries\.request_id") as refused:
+        upgrade(schema, sqlite_engine)
+    assert "request_records" in str(refused.value)
+    assert current(schema, sqlite_engine) is None
+
+
+def test_two_services_sharing_a_database_keep_their_own_history(sqlite_engine: sa.Engine) -> None:
+    upgrade(schema_of("intake"), sqlite_engine)
+    upgrade(schema_of("keystore"), sqlite_engine)
+    assert current(schema_of("intake"), sqlite_engine) == current(schema_of("keystore"), sqlite_engine) == "0001"
+    assert differences(schema_of("keystore"), sqlite_engine) == []
+
+
+def test_an_unknown_database_is_named() -> None:
+    with pytest.raises(SchemaMismatch, match="unknown database 'billing'"):
+        schema_of("billing")
+
+
+def test_ccpa_db_upgrade_migrates_the_services_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from services.cli import app
+
+    key = base64.b64encode(b"k" * 32).decode()
+    url = f"sqlite:///{tmp_path / 'optout.db'}"
+    for name, value in {"CCPA_OPTOUT_DATABASE_URL": url, "CCPA_API_TOKEN": "t" * 32, "CCPA_SUBJECT_KEY_SECRET": key,
+                        "CCPA_MASTER_KEYS": json.dumps({"a": key}), "CCPA_ACTIVE_MASTER_KEY": "a"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    assert "optout: at revision none" in runner.invoke(app, ["db", "current", "optout"]).output
+    upgraded = runner.invoke(app, ["db", "upgrade", "optout"])
+    assert upgraded.exit_code == 0 and "optout: at revision 0001" in upgraded.output
+    assert differences(schema_of("optout"), make_engine(url)) == []
+
+
+@pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
+def test_every_environment_ships_in_the_package(name: str) -> None:
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    package_data = pyproject["tool"]["setuptools"]["package-data"]
+    schema = schema_of(name)
+    assert "script.py.mako" in package_data[ENVIRONMENTS[name]]
+    assert (schema.directory / "script.py.mako").is_file() and (schema.directory / "versions" / "__init__.py").is_file()
+
+
+def test_a_new_revision_is_numbered_and_renders_the_utc_type_as_the_models_do(sqlite_engine: sa.Engine) -> None:
+    from alembic.autogenerate import produce_migrations, render_python_code
+    from alembic.migration import MigrationContext
+
+    from services.common.db import UtcDateTime
+    from services.common.migrations import render_item
+
+    assert {schema_of(name).next_revision_id() for name in ENVIRONMENTS} == {"0002"}
+    metadata = sa.MetaData()
+    sa.Table("holds", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("placed_at", UtcDateTime()))
+    with sqlite_engine.connect() as connection:
+        operations = produce_migrations(MigrationContext.configure(connection), metadata).upgrade_ops
+    assert operations is not None
+    code = render_python_code(operations, render_item=render_item)
+    assert "sa.Column('placed_at', UtcDateTime()" in code
