@@ -44,17 +44,13 @@ def ops_router(runtime: ServiceRuntime) -> APIRouter:
                 responses={503: {"model": Liveness, "description": "A background loop has stalled"}})  # fmt: skip
     def healthz() -> JSONResponse:
         """Liveness: every background loop has turned recently."""
-        workers = runtime.liveness()
-        code = status.HTTP_200_OK if all(workers.values()) else status.HTTP_503_SERVICE_UNAVAILABLE
-        return JSONResponse({"service": runtime.service, "workers": workers}, status_code=code)
+        return _probe(runtime.service, "workers", runtime.liveness())
 
     @router.get("/readyz", response_model=Readiness,
                 responses={503: {"model": Readiness, "description": "A dependency does not answer"}})  # fmt: skip
     def readyz() -> JSONResponse:
         """Readiness: the broker and the service's database answer."""
-        checks = runtime.readiness()
-        code = status.HTTP_200_OK if all(checks.values()) else status.HTTP_503_SERVICE_UNAVAILABLE
-        return JSONResponse({"service": runtime.service, "checks": checks}, status_code=code)
+        return _probe(runtime.service, "checks", runtime.readiness())
 
     @router.get("/metrics", response_class=Response,
                 responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}})  # fmt: skip
@@ -63,6 +59,12 @@ def ops_router(runtime: ServiceRuntime) -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _probe(service: str, name: str, results: dict[str, bool]) -> JSONResponse:
+    """200 when every check passed, else 503; the body names each check either way."""
+    code = status.HTTP_200_OK if all(results.values()) else status.HTTP_503_SERVICE_UNAVAILABLE
+    return JSONResponse({"service": service, name: results}, status_code=code)
 
 
 def internal_docs_router(app: FastAPI) -> APIRouter:
