@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 
+from devtools.local.pipeline import Pipeline
 from services.common.crypto import KeyShredded, KeyStore, Sealed, Sealer
 from services.common.serde import SingleObjectCodec
 from services.common.settings import decode_key
 from services.common.topics import REQUESTS, TopicNames
-from devtools.local.pipeline import Pipeline
 from tests.support import read_topic
 
 pytestmark = pytest.mark.integration
@@ -37,7 +37,7 @@ def test_shredding_a_subject_makes_its_identifiers_on_the_topic_unreadable(pipel
     message = next(m for m in read_topic(pipeline.config.bootstrap_servers, topic)
                    if dict(m.headers() or []).get("request_id") == request_id.encode())  # fmt: skip
     event = SingleObjectCodec().decode(message.value())
-    sealed, sealer = Sealed.from_record(event.payload["identifiers"]), sealer_of(pipeline)
+    sealed, sealer = Sealed.from_record(event.payload.identifiers), sealer_of(pipeline)
     assert sealer.open(sealed, event.subject_key, request_id) == {"email": "shred.me@example.com"}
     with pytest.raises(InvalidTag):
         sealer.open(sealed, event.subject_key, "another-request")

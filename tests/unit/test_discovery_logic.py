@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -9,10 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from services.common.datamap import parse_datamap
+from services.common.payloads.requests import RequestSubmittedPayload
 from services.common.stores.base import FoundRecord
 from services.discovery.handlers import needs_discovery
 from services.discovery.inventory import category_labels, found_outcome, inventory, unavailable_outcome
 from services.intake.reports import LinkExpired, LinkInvalid, ReportLinks
+from tests.nonsense import well_formed
 
 DATAMAP = parse_datamap(
     """
@@ -37,10 +40,10 @@ stores:
 )
 
 
-def submitted(**overrides: Any) -> dict[str, Any]:
+def submitted(**overrides: Any) -> RequestSubmittedPayload:
     payload = {"request_type": "know_specific", "requested_type": "know_specific", "authorized_agent": False,
                "agent_permission_verified": False, "verification_outcome": "verified"}  # fmt: skip
-    return payload | overrides
+    return dataclasses.replace(well_formed("RequestSubmitted").payload, **(payload | overrides))
 
 
 @pytest.mark.parametrize("request_type", ["know_categories", "know_specific", "delete", "correct"])
