@@ -49,6 +49,8 @@ KNOWN_VALUES: dict[str, Callable[[datetime], Any]] = {
     "deletion_request_id": lambda now: str(uuid.uuid4()),
     "period_start": lambda now: date(2025, 1, 1),
     "period_end": lambda now: date(2025, 12, 31),
+    "decision": lambda now: "accepted",
+    "acting_services": lambda now: ["deletion", "discovery"],
 }
 NULLABLE_ABOUT_REQUEST = frozenset(
     {"ConsentChanged", "OptOutState", "OptOutApplied", "OptOutAcknowledged", "PropagationOverdue", "RequestFailed"}
@@ -160,6 +162,8 @@ SPOILERS = (
             lambda e, rng: _set(e, "channel", "carrier pigeon")),
     Spoiler("unknown verification outcome", lambda e: "verification_outcome" in fields_of(e),
             lambda e, rng: _set(e, "verification_outcome", "trust me")),
+    Spoiler("unknown acting service", lambda e: "acting_services" in fields_of(e),
+            lambda e, rng: _set(e, "acting_services", [rng.choice(["audit", "intake", "", "Discovery"])])),
 )  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from services.common.errors import PoisonMessage
 from services.common.event_types import EventType
 from services.common.events import Event, utcnow
 from services.common.identity import IdentifierKind
-from services.common.request_types import RequestType
+from services.common.request_types import ActingService, RequestDecision, RequestType
 
 MAX_TEXT = 10_000
 MAX_ITEMS = 10_000
@@ -37,6 +37,8 @@ VERIFICATION_OUTCOMES = frozenset({"verified", "not_required", "no_match", "insu
 CONSENT_SCOPES = frozenset({"consumer", "device"})
 REQUEST_TYPES = frozenset(kind.value for kind in RequestType)
 IDENTIFIER_KINDS = frozenset(kind.value for kind in IdentifierKind)
+DECISIONS = frozenset(decision.value for decision in RequestDecision)
+ACTING_SERVICES = frozenset(service.value for service in ActingService)
 SUBJECT_KEY = re.compile(r"[0-9a-f]{64}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
@@ -81,6 +83,11 @@ def one_of(values: frozenset[str]) -> Rule:
 
 def each_one_of(values: frozenset[str]) -> Rule:
     return lambda items, _facts: None if all(item in values for item in items) else "holds an unknown value"
+
+
+def optional(rule: Rule) -> Rule:
+    """The rule, for a field events written before it existed leave null."""
+    return lambda value, facts: None if value is None else rule(value, facts)
 
 
 def name(max_length: int = MAX_NAME) -> Rule:
@@ -239,6 +246,8 @@ CONTRACTS: dict[EventType, EventContract] = {
             verification_achieved=one_of(VERIFICATION_LEVELS),
             verification_outcome=one_of(VERIFICATION_OUTCOMES),
             date_range_end=not_before("date_range_start"),
+            decision=optional(one_of(DECISIONS)),
+            acting_services=optional(each_one_of(ACTING_SERVICES)),
         ),
         _contract(
             EventType.REQUEST_EXTENDED, respond_by=all_of(due_after("occurred_at"), not_before("previous_respond_by"))

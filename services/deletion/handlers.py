@@ -1,5 +1,5 @@
-"""Deletion use cases on the event streams: a verified delete or correct request opens a job; discovery's inventory
-for it (every identifier the walk reached, sealed) makes the job ready to erase or correct."""
+"""Deletion use cases on the event streams: a delete or correct request intake accepted opens a job; discovery's
+inventory for it (every identifier the walk reached, sealed) makes the job ready to erase or correct."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common.acting import acts_on
 from services.common.consumer import Delivery, Routes, about_request, dispatch
 from services.common.crypto import Sealed
 from services.common.db import insert_for
@@ -14,19 +15,15 @@ from services.common.event_types import EventType
 from services.common.events import Event, utcnow
 from services.common.payloads.discovery import DiscoveryCompletedPayload
 from services.common.payloads.requests import RequestSubmittedPayload
+from services.common.request_types import ActingService
 from services.common.topics import DISCOVERY_RESULTS, REQUESTS
 from services.deletion import orm
-from services.discovery.handlers import needs_discovery
 
 PRODUCER = "deletion"
 SUBSCRIBED = (REQUESTS, DISCOVERY_RESULTS)  # the topics of the event types its routing table names
 
 
 OPERATIONS = ("delete", "correct")
-
-
-def acts_on(payload: RequestSubmittedPayload) -> bool:
-    return payload.request_type in OPERATIONS and needs_discovery(payload)
 
 
 class DeletionHandlers:
@@ -41,9 +38,9 @@ class DeletionHandlers:
         dispatch(self.routes, event, conn, delivery)
 
     def on_submitted(self, event: Event[RequestSubmittedPayload], conn: sa.Connection, _delivery: Delivery) -> None:
-        """A verified delete or correct request opens a job, waiting for discovery's inventory."""
+        """A delete or correct request intake names deletion on opens a job, waiting for discovery's inventory."""
         payload = event.payload
-        if not acts_on(payload):
+        if not acts_on(ActingService.DELETION, payload):
             return
         values = {"received_at": payload.received_at, "stage": "discovering", "operation": payload.request_type}
         if payload.corrections:

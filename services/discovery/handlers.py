@@ -1,4 +1,4 @@
-"""Discovery use cases on the request stream: a verified know, delete or correct request opens a discovery run;
+"""Discovery use cases on the request stream: a know, delete or correct request intake accepted opens a discovery run;
 a completed deletion (on the deletion results) destroys the subject's access reports.
 
 The walk itself happens in the worker (it may wait for a store to come back); this handler only makes the run
@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common.acting import acts_on
 from services.common.consumer import Delivery, Routes, dispatch
 from services.common.crypto import Sealed
 from services.common.datamap import DataMap
@@ -22,31 +23,13 @@ from services.common.outbox import Outbox
 from services.common.payloads.deletion import DeletionCompletedPayload
 from services.common.payloads.discovery import DiscoveryStartedPayload
 from services.common.payloads.requests import RequestSubmittedPayload
-from services.common.request_types import RequestType
+from services.common.request_types import ActingService
 from services.common.topics import DELETION_RESULTS, DISCOVERY_RESULTS, REQUESTS, TopicNames
 from services.discovery import orm
 from services.discovery.destruction import ReportDestruction, destroys_reports
 
 PRODUCER = "discovery"
 SUBSCRIBED = (REQUESTS, DELETION_RESULTS)  # the topics of the event types its routing table names
-DISCOVERED_TYPES = frozenset(
-    {RequestType.KNOW_CATEGORIES, RequestType.KNOW_SPECIFIC, RequestType.DELETE, RequestType.CORRECT}
-)
-ACCEPTED_VERIFICATION = frozenset({"verified", "not_required"})
-
-
-def needs_discovery(payload: RequestSubmittedPayload) -> bool:
-    """Verified know/delete/correct requests, and unverified know-specific answered as categories (§7024(a))."""
-    if payload.request_type not in DISCOVERED_TYPES:
-        return False
-    if payload.authorized_agent and not payload.agent_permission_verified:
-        return False
-    if payload.verification_outcome in ACCEPTED_VERIFICATION:
-        return True
-    downgraded = payload.requested_type == RequestType.KNOW_SPECIFIC and payload.request_type == (
-        RequestType.KNOW_CATEGORIES
-    )
-    return bool(downgraded)
 
 
 def searched_stores(datamap: DataMap) -> list[str]:
@@ -74,8 +57,8 @@ class DiscoveryHandlers:
         dispatch(self.routes, event, conn, delivery)
 
     def on_submitted(self, event: Event[RequestSubmittedPayload], conn: sa.Connection, _delivery: Delivery) -> None:
-        """A verified know, delete or correct request opens a discovery run."""
-        if event.request_id and needs_discovery(event.payload):
+        """A request intake names discovery on (know, delete, correct, once accepted) opens a discovery run."""
+        if event.request_id and acts_on(ActingService.DISCOVERY, event.payload):
             self.open_run(event, conn)
 
     def on_deletion_completed(

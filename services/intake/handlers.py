@@ -20,7 +20,7 @@ from services.common.identity import IdentifierKind, normalise_all, primary_iden
 from services.common.outbox import Outbox
 from services.common.payloads.consent import ConsentChangedPayload
 from services.common.payloads.requests import RequestDeniedPayload, RequestExtendedPayload, RequestSubmittedPayload
-from services.common.request_types import RequestType
+from services.common.request_types import RequestDecision, RequestType, acting_services
 from services.common.topics import CONSENT_CHANGES, REQUESTS, TopicNames
 from services.intake import orm
 from services.intake.api_models import SubmitRequest
@@ -229,7 +229,7 @@ class IntakeService:
             PRODUCER,
             request_id=request_id,
             occurred_at=now,
-            payload=self._submitted_payload(row, body),
+            payload=self._submitted_payload(row, body, decision),
         )
         events: list[tuple[str, Event]] = [(self.topics(REQUESTS), submitted)]
         if decision.denial:
@@ -246,8 +246,11 @@ class IntakeService:
             events.append((self.topics(CONSENT_CHANGES), self._gpc_event(subject, row, now)))
         return events
 
-    def _submitted_payload(self, row: dict[str, Any], body: SubmitRequest) -> RequestSubmittedPayload:
+    def _submitted_payload(
+        self, row: dict[str, Any], body: SubmitRequest, decision: Decision
+    ) -> RequestSubmittedPayload:
         corrections = row["corrections_sealed"]
+        decided = RequestDecision.DENIED if decision.denial else RequestDecision.ACCEPTED
         return RequestSubmittedPayload(
             request_type=row["request_type"],
             requested_type=row["requested_type"],
@@ -268,6 +271,8 @@ class IntakeService:
             date_range_start=row["date_range_start"],
             date_range_end=row["date_range_end"],
             limit_categories=tuple(sorted(body.limit_categories)),
+            decision=decided,
+            acting_services=acting_services(decision.request_type, decided),
         )
 
     def _gpc_event(self, subject: Subject, row: dict[str, Any], now: datetime) -> Event:

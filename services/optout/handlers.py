@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common.acting import acts_on
 from services.common.clocks import deadlines_for
 from services.common.consumer import Delivery, Routes, dispatch
 from services.common.crypto import KeyShredded, Sealed, Sealer
@@ -23,7 +24,7 @@ from services.common.payloads.consent import (
 )
 from services.common.payloads.requests import RequestCompletedPayload, RequestDeniedPayload, RequestSubmittedPayload
 from services.common.payloads.shared import EncryptedValue
-from services.common.request_types import RequestType
+from services.common.request_types import ActingService, RequestType
 from services.common.topics import CONSENT_CHANGES, OPTOUT_ACKS, OPTOUT_RESULTS, OPTOUT_STATE, REQUESTS, TopicNames
 from services.optout import orm, rules
 from services.optout.gpp import (
@@ -42,7 +43,6 @@ PRODUCER = "optout"
 SUBSCRIBED = (REQUESTS, CONSENT_CHANGES, OPTOUT_ACKS)  # the topics of the event types its routing table names
 USCA_SLOTS = frozenset(USCA_SENSITIVE_SLOTS)
 SIGNAL_SOURCES = frozenset({"gpp", "usp"})
-OPT_OUT_FAMILY = {RequestType.OPT_OUT.value, RequestType.LIMIT.value, RequestType.OPT_IN.value}
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,10 @@ class OptoutHandlers:
         dispatch(self.routes, event, conn, delivery)
 
     def on_request(self, event: Event[RequestSubmittedPayload], conn: sa.Connection, _delivery: Delivery) -> None:
+        """An opt-out, limit or opt-in intake names optout on (every one but an agent's without permission)."""
         payload = event.payload
-        if payload.request_type not in OPT_OUT_FAMILY:
+        if not acts_on(ActingService.OPTOUT, payload):
             return
-        if payload.authorized_agent and not payload.agent_permission_verified:
-            return  # intake denied it; nothing to apply
         self._remember_identifiers(conn, event.subject_key, event.request_id, payload.identifiers)
         self.apply(conn, event.subject_key, request_input(payload), Trigger(event, answers_request=True))
 

@@ -84,3 +84,5 @@ class RequestSubmittedPayload(Record):
     date_range_start: date | None = None
     date_range_end: date | None = None
     limit_categories: tuple[str, ...] = ()
+    decision: str | None = None
+    acting_services: tuple[str, ...] | None = None
