@@ -162,8 +162,6 @@ SPOILERS = (
             lambda e, rng: _set(e, "channel", "carrier pigeon")),
     Spoiler("unknown verification outcome", lambda e: "verification_outcome" in fields_of(e),
             lambda e, rng: _set(e, "verification_outcome", "trust me")),
-    Spoiler("unknown acting service", lambda e: "acting_services" in fields_of(e),
-            lambda e, rng: _set(e, "acting_services", [rng.choice(["audit", "intake", "", "Discovery"])])),
 )  # fmt: skip
 
 

@@ -73,6 +73,8 @@ def test_an_unknown_event_type_is_refused() -> None:
         ({"channel": "carrier pigeon"}, "payload.channel", "one of the known values"),
         ({"identifier_kinds": ["email", "ssn"]}, "payload.identifier_kinds", "unknown value"),
         ({"received_at": datetime(2019, 12, 31, tzinfo=UTC)}, "payload.received_at", "not before 2020"),
+        ({"acting_services": ["deletion", "audit"]}, "payload.acting_services", "unknown value"),
+        ({"decision": "maybe"}, "payload.decision", "one of the known values"),
     ],
 )
 def test_the_issue_s_nonsense_requests_are_refused_naming_field_and_rule(
