@@ -6,14 +6,15 @@ import dataclasses
 import types
 import typing
 from collections.abc import Callable, Mapping
-from functools import cache
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 Convert = Callable[[Any], Any]
 
 
 class Record:
     """A frozen dataclass mirroring one Avro record: arrays are tuples, nested records are Records."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]  # every subclass is a dataclass
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Self:
@@ -22,7 +23,7 @@ class Record:
             return record
         if not isinstance(record, Mapping):
             raise ValueError(f"{cls.__name__} needs a mapping of its fields, not {type(record).__name__}")
-        converters = _converters(cls)  # type: ignore[arg-type]  # classes are hashable
+        converters = _converters(cls)
         unknown = sorted(set(record) - set(converters))
         if unknown:
             raise ValueError(f"{cls.__name__} has no field {', '.join(unknown)}")
@@ -33,7 +34,7 @@ class Record:
 
     def to_record(self) -> dict[str, Any]:
         """The mapping the codec writes: nested records as mappings, arrays as lists."""
-        return {item.name: _plain(getattr(self, item.name)) for item in dataclasses.fields(self)}  # type: ignore[arg-type]
+        return {item.name: _plain(getattr(self, item.name)) for item in dataclasses.fields(self)}
 
 
 def _plain(value: Any) -> Any:
@@ -44,10 +45,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@cache
+_CONVERTERS: dict[type[Record], dict[str, Convert]] = {}
+
+
 def _converters(cls: type[Record]) -> dict[str, Convert]:
-    hints = typing.get_type_hints(cls)
-    return {item.name: _converter(hints[item.name]) for item in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    """How to build each field of the class from a codec value, worked out once per class from its hints."""
+    if cls not in _CONVERTERS:
+        hints = typing.get_type_hints(cls)
+        _CONVERTERS[cls] = {item.name: _converter(hints[item.name]) for item in dataclasses.fields(cls)}
+    return _CONVERTERS[cls]
 
 
 def _converter(hint: Any) -> Convert:

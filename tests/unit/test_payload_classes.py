@@ -78,7 +78,7 @@ def expected_type(avro: Any, classes: dict[str, type[Record]]) -> Any:
     if "logicalType" in avro:
         return LOGICAL[avro["logicalType"]]
     if avro["type"] == "array":
-        return tuple[expected_type(avro["items"], classes), ...]  # type: ignore[misc]
+        return tuple[expected_type(avro["items"], classes), ...]
     if avro["type"] == "record":
         return classes[short(avro["name"])]
     return expected_type(avro["type"], classes)
@@ -107,7 +107,7 @@ def test_fields_match_the_schema_in_name_order_type_optionality_and_default(reco
     classes, schema = record_classes(), named_records()[record_name]
     cls = classes[record_name]
     hints = typing.get_type_hints(cls)
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    fields = dataclasses.fields(cls)
     assert [field.name for field in fields] == [field["name"] for field in schema["fields"]]
     for field, avro in zip(fields, schema["fields"], strict=True):
         assert hints[field.name] == expected_type(avro["type"], classes), f"{record_name}.{field.name} type"
@@ -127,7 +127,7 @@ def test_every_event_type_decodes_into_its_payload_class() -> None:
 
 def test_the_classes_are_frozen() -> None:
     for cls in record_classes().values():
-        assert cls.__dataclass_params__.frozen, cls.__name__  # type: ignore[attr-defined]
+        assert cls.__dataclass_params__.frozen, cls.__name__
 
 
 def test_the_generator_reproduces_the_committed_classes_up_to_formatting() -> None:
