@@ -49,6 +49,8 @@ KNOWN_VALUES: dict[str, Callable[[datetime], Any]] = {
     "deletion_request_id": lambda now: str(uuid.uuid4()),
     "period_start": lambda now: date(2025, 1, 1),
     "period_end": lambda now: date(2025, 12, 31),
+    "decision": lambda now: "accepted",
+    "acting_services": lambda now: ["deletion", "discovery"],
 }
 NULLABLE_ABOUT_REQUEST = frozenset(
     {"ConsentChanged", "OptOutState", "OptOutApplied", "OptOutAcknowledged", "PropagationOverdue", "RequestFailed"}
@@ -106,21 +108,26 @@ class Spoiler:
     spoil: Callable[[Event, random.Random], Event]
 
 
+def fields_of(event: Event) -> dict[str, Any]:
+    """The payload as the codec writes it: every field by name, arrays as lists."""
+    return event.payload.to_record()
+
+
 def _fields(event: Event, kind: type) -> list[str]:
-    return sorted(key for key, value in event.payload.items()
+    return sorted(key for key, value in fields_of(event).items()
                   if isinstance(value, kind) and not isinstance(value, bool))  # fmt: skip
 
 
 def _lists(event: Event) -> list[str]:
-    return [key for key in _fields(event, list) if event.payload[key]]
+    return [key for key in _fields(event, list) if fields_of(event)[key]]
 
 
 def _repeat(event: Event, field: str, times: int) -> Event:
-    return _set(event, field, [event.payload[field][0]] * times)
+    return _set(event, field, [fields_of(event)[field][0]] * times)
 
 
 def _set(event: Event, field: str, value: Any) -> Event:
-    return dataclasses.replace(event, payload={**event.payload, field: value})
+    return dataclasses.replace(event, payload={**fields_of(event), field: value})
 
 
 def _pick(kind: type, value: Callable[[random.Random], Any]) -> Callable[[Event, random.Random], Event]:
@@ -131,9 +138,9 @@ HUGE = 60_000
 WIDE_AND_EMOJI = "\uff52\uff45\uff51\U0001f642"
 ADVERSARIAL_TEXT = ("x" * HUGE, "a\x00b", WIDE_AND_EMOJI * 6_000, "'; DROP TABLE request_records; --" * 400)
 SPOILERS = (
-    Spoiler("unknown request type", lambda e: "request_type" in e.payload,
+    Spoiler("unknown request type", lambda e: "request_type" in fields_of(e),
             lambda e, rng: _set(e, "request_type", rng.choice(["frobnicate", "DELETE", "", "know_everything"]))),
-    Spoiler("due in 9999", lambda e: "respond_by" in e.payload,
+    Spoiler("due in 9999", lambda e: "respond_by" in fields_of(e),
             lambda e, rng: _set(e, "respond_by", datetime(9999, 12, 31, tzinfo=UTC))),
     Spoiler("instant far in the future", lambda e: bool(_fields(e, datetime)),
             _pick(datetime, lambda rng: datetime(rng.randint(2200, 9999), 1, 1, tzinfo=UTC))),
@@ -151,9 +158,9 @@ SPOILERS = (
     Spoiler("adversarial text", lambda e: bool(_fields(e, str)), _pick(str, lambda rng: rng.choice(ADVERSARIAL_TEXT))),
     Spoiler("negative count", lambda e: bool(_fields(e, int)), _pick(int, lambda rng: -rng.randint(1, 2**31 - 1))),
     Spoiler("too many items", lambda e: bool(_lists(e)), lambda e, rng: _repeat(e, rng.choice(_lists(e)), 20_000)),
-    Spoiler("unknown channel", lambda e: "channel" in e.payload,
+    Spoiler("unknown channel", lambda e: "channel" in fields_of(e),
             lambda e, rng: _set(e, "channel", "carrier pigeon")),
-    Spoiler("unknown verification outcome", lambda e: "verification_outcome" in e.payload,
+    Spoiler("unknown verification outcome", lambda e: "verification_outcome" in fields_of(e),
             lambda e, rng: _set(e, "verification_outcome", "trust me")),
 )  # fmt: skip
 

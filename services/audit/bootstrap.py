@@ -8,7 +8,6 @@ from services.audit import handlers, orm
 from services.audit.migrations import SCHEMA
 from services.audit.settings import AuditSettings
 from services.common.consumer import ConsumerRunner
-from services.common.contracts import ALL_EVENT_TYPES
 from services.common.runtime import ServiceRuntime
 from services.common.topics import ALL_TOPICS, DLQ, TopicNames
 
@@ -35,5 +34,5 @@ class Audit:
 def bootstrap(settings: AuditSettings) -> Audit:
     runtime = ServiceRuntime(settings, "audit", SCHEMA)
     # Every event becomes a timeline entry, so audit checks the content of every event type.
-    consumer = runtime.consumer(settings.consumer_group, AUDITED_TOPICS, orm.inbox, handlers.handle, ALL_EVENT_TYPES)
+    consumer = runtime.consumer(settings.consumer_group, AUDITED_TOPICS, orm.inbox, handlers.ROUTES)
     return Audit(runtime, consumer)

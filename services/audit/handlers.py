@@ -12,10 +12,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.audit import orm
-from services.common.consumer import Delivery
+from services.common.consumer import Delivery, Handler, dispatch
 from services.common.db import insert_for
+from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.metrics import TIMELINE_ENTRIES
+from services.common.payloads.requests import (
+    RequestCompletedPayload,
+    RequestDeniedPayload,
+    RequestExtendedPayload,
+    RequestSubmittedPayload,
+)
+
+RecordUpdate = Callable[[Event[Any], sa.Connection], None]
 
 SEALED_FIELDS = frozenset({"identifiers", "corrections"})
 
@@ -51,7 +60,7 @@ def record_entry(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
                 "topic": delivery.topic,
                 "partition": delivery.partition,
                 "offset": delivery.offset,
-                "details": public_details(event.payload),
+                "details": public_details(event.payload.to_record()),
             },
             update=False,
         )
@@ -59,55 +68,65 @@ def record_entry(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
     TIMELINE_ENTRIES.labels(event.event_type).inc()
 
 
-def on_submitted(event: Event, conn: sa.Connection) -> None:
+def on_submitted(event: Event[RequestSubmittedPayload], conn: sa.Connection) -> None:
     payload = event.payload
     _update_record(
         conn,
         event,
         {
-            "request_type": payload["request_type"],
-            "requested_type": payload["requested_type"],
-            "channel": payload["channel"],
-            "received_at": payload["received_at"],
-            "respond_by": payload["respond_by"],
+            "request_type": payload.request_type,
+            "requested_type": payload.requested_type,
+            "channel": payload.channel,
+            "received_at": payload.received_at,
+            "respond_by": payload.respond_by,
         },
     )
 
 
-def on_extended(event: Event, conn: sa.Connection) -> None:
-    _update_record(conn, event, {"extended_respond_by": event.payload["respond_by"], "extended_at": event.occurred_at})
+def on_extended(event: Event[RequestExtendedPayload], conn: sa.Connection) -> None:
+    _update_record(conn, event, {"extended_respond_by": event.payload.respond_by, "extended_at": event.occurred_at})
 
 
-def on_denied(event: Event, conn: sa.Connection) -> None:
-    nature = "denied_in_part" if event.payload.get("in_part") else "denied"
+def on_denied(event: Event[RequestDeniedPayload], conn: sa.Connection) -> None:
+    nature = "denied_in_part" if event.payload.in_part else "denied"
     _update_record(
         conn,
         event,
         {
             "responded_at": event.occurred_at,
             "response_nature": nature,
-            "denial_code": event.payload["denial_code"],
-            "denial_basis": event.payload["basis"],
+            "denial_code": event.payload.denial_code,
+            "denial_basis": event.payload.basis,
         },
     )
 
 
-def on_completed(event: Event, conn: sa.Connection) -> None:
-    _update_record(conn, event, {"responded_at": event.occurred_at, "response_nature": event.payload["outcome"]})
+def on_completed(event: Event[RequestCompletedPayload], conn: sa.Connection) -> None:
+    _update_record(conn, event, {"responded_at": event.occurred_at, "response_nature": event.payload.outcome})
 
 
-RECORD_HANDLERS: dict[str, Callable[[Event, sa.Connection], None]] = {
-    "RequestSubmitted": on_submitted,
-    "RequestExtended": on_extended,
-    "RequestDenied": on_denied,
-    "RequestCompleted": on_completed,
+def recorded(update: RecordUpdate) -> Handler:
+    """A timeline entry, and for an event about a request the §7101 record columns this event type owns."""
+
+    def handler(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
+        record_entry(event, conn, delivery)
+        if event.request_id:
+            update(event, conn)
+
+    return handler
+
+
+# Every event type goes on the timeline; the answers and the request itself also fill the §7101 record.
+ROUTES: dict[EventType, Handler] = {event_type: record_entry for event_type in EventType} | {
+    EventType.REQUEST_SUBMITTED: recorded(on_submitted),
+    EventType.REQUEST_EXTENDED: recorded(on_extended),
+    EventType.REQUEST_DENIED: recorded(on_denied),
+    EventType.REQUEST_COMPLETED: recorded(on_completed),
 }
 
 
 def handle(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
-    record_entry(event, conn, delivery)
-    if event.request_id and (handler := RECORD_HANDLERS.get(event.event_type)):
-        handler(event, conn)
+    dispatch(ROUTES, event, conn, delivery)
 
 
 def _update_record(conn: sa.Connection, event: Event, values: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,10 +16,12 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from services.common import contracts, faults
 from services.common.contracts import ContractBreach
 from services.common.errors import PoisonMessage, describe_error, is_transient
+from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.inbox import claim
 from services.common.kafka import CONSUMER_DEFAULTS, EventProducer, OutgoingMessage, event_message
 from services.common.metrics import HANDLER_SECONDS, MESSAGES
+from services.common.payloads.requests import RequestFailedPayload
 from services.common.serde import DecodeError, SingleObjectCodec
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,26 @@ class Delivery:
         return cls(topic, partition, offset)
 
 
-Handler = Callable[[Event, sa.Connection, Delivery], None]
+# A handler takes the event of the type it is routed (Event[RequestSubmittedPayload], ...), in the consumer's
+# transaction; a service's routing table is the one place that says which handler acts on which event type.
+Handler = Callable[[Event[Any], sa.Connection, Delivery], None]
+Routes = Mapping[EventType, Handler]
+
+
+def about_request(handler: Handler) -> Handler:
+    """The handler, for events that belong to a request; an event without a request id passes untouched."""
+
+    def on_request_event(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
+        if event.request_id:
+            handler(event, conn, delivery)
+
+    return on_request_event
+
+
+def dispatch(routes: Routes, event: Event, conn: sa.Connection, delivery: Delivery) -> None:
+    """Apply the handler the table routes the event's type to; an event type not in the table passes untouched."""
+    if (handler := routes.get(event.event_type)) is not None:
+        handler(event, conn, delivery)
 
 
 @dataclass(frozen=True)
@@ -72,8 +93,7 @@ class ConsumerRunner:
         kafka_config: dict[str, Any],
         engine: sa.Engine,
         inbox: sa.Table,
-        handler: Handler,
-        handles: frozenset[str],
+        routes: Routes,
         codec: SingleObjectCodec,
         producer: EventProducer,
         dead_letters: DeadLetterTopics,
@@ -84,9 +104,9 @@ class ConsumerRunner:
         self.topics = topics
         self.engine = engine
         self.inbox = inbox
-        self.handler = handler
-        # The event types the handler acts on: their content is checked first; other types pass through as before.
-        self.handles = handles
+        self.routes = routes
+        # The event types the service acts on: their content is checked first; other types pass through untouched.
+        self.handles = frozenset(routes)
         self.codec = codec
         self.producer = producer
         self.dead_letters = dead_letters
@@ -168,7 +188,7 @@ class ConsumerRunner:
         with HANDLER_SECONDS.labels(self.group_id).time(), self.engine.begin() as conn:
             fresh = claim(conn, self.inbox, self.group_id, event.event_id)
             if fresh:
-                self.handler(event, conn, delivery)
+                dispatch(self.routes, event, conn, delivery)
             else:
                 log.debug("duplicate event skipped", extra={"consumer": self.group_id, "event_id": event.event_id})
         self.processed_count += 1
@@ -252,28 +272,28 @@ def request_failed(
     event: Event | None,
     exc: Exception,
     attempts: int,
-) -> Event:
+) -> Event[RequestFailedPayload]:
     """RequestFailed meets its own contract whatever the failed message held: only well-formed ids pass on."""
-    failed_type = event.event_type if event else _text(headers.get("event_type"))
+    failed_type = str(event.event_type) if event else _text(headers.get("event_type"))
     return Event(
-        event_type="RequestFailed",
+        event_type=EventType.REQUEST_FAILED,
         subject_key=_first(contracts.is_subject_key, event.subject_key if event else None, _text(key))
         or contracts.UNKNOWN_SUBJECT,
         producer=group_id,
         request_id=_first(contracts.is_uuid, event.request_id if event else None, _text(headers.get("request_id"))),
-        payload={
-            "failed_event_id": _first(
+        payload=RequestFailedPayload(
+            failed_event_id=_first(
                 contracts.is_uuid, event.event_id if event else None, _text(headers.get("event_id"))
             ),
-            "failed_event_type": _first(contracts.is_name, failed_type),
-            "source_topic": where.topic,
-            "source_partition": where.partition,
-            "source_offset": where.offset,
-            "consumer_group": group_id,
-            "error_class": type(exc).__name__,
-            "error": describe_error(exc).replace("\x00", ""),
-            "attempts": attempts,
-        },
+            failed_event_type=_first(contracts.is_name, failed_type),
+            source_topic=where.topic,
+            source_partition=where.partition,
+            source_offset=where.offset,
+            consumer_group=group_id,
+            error_class=type(exc).__name__,
+            error=describe_error(exc).replace("\x00", ""),
+            attempts=attempts,
+        ),
     )
 
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from services.common.clocks import EXTENDED_RESPOND_CALENDAR_DAYS
 from services.common.errors import PoisonMessage
+from services.common.event_types import EventType
 from services.common.events import Event, utcnow
 from services.common.identity import IdentifierKind
-from services.common.request_types import RequestType
+from services.common.request_types import ActingService, RequestDecision, RequestType
 
 MAX_TEXT = 10_000
 MAX_ITEMS = 10_000
@@ -36,6 +37,8 @@ VERIFICATION_OUTCOMES = frozenset({"verified", "not_required", "no_match", "insu
 CONSENT_SCOPES = frozenset({"consumer", "device"})
 REQUEST_TYPES = frozenset(kind.value for kind in RequestType)
 IDENTIFIER_KINDS = frozenset(kind.value for kind in IdentifierKind)
+DECISIONS = frozenset(decision.value for decision in RequestDecision)
+ACTING_SERVICES = frozenset(service.value for service in ActingService)
 SUBJECT_KEY = re.compile(r"[0-9a-f]{64}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
@@ -51,6 +54,7 @@ class Facts:
 
     event: Event
     now: datetime
+    payload: Mapping[str, Any]  # the payload as the codec writes it: every field by its Avro name
 
 
 Rule = Callable[[Any, Facts], str | None]  # the rule broken, or None
@@ -79,6 +83,11 @@ def one_of(values: frozenset[str]) -> Rule:
 
 def each_one_of(values: frozenset[str]) -> Rule:
     return lambda items, _facts: None if all(item in values for item in items) else "holds an unknown value"
+
+
+def optional(rule: Rule) -> Rule:
+    """The rule, for a field events written before it existed leave null."""
+    return lambda value, facts: None if value is None else rule(value, facts)
 
 
 def name(max_length: int = MAX_NAME) -> Rule:
@@ -119,7 +128,7 @@ def due_after(anchor: str) -> Rule:
     """A legal deadline: no earlier than the anchor field (or occurred_at), no later than the longest clock."""
 
     def rule(value: Any, facts: Facts) -> str | None:
-        start = facts.event.payload.get(anchor) if anchor != "occurred_at" else facts.event.occurred_at
+        start = facts.payload.get(anchor) if anchor != "occurred_at" else facts.event.occurred_at
         if value is None or not isinstance(start, datetime) or start <= value <= start + LONGEST_DUE:
             return None
         return f"must fall between {anchor} and {LONGEST_DUE.days} days after it"
@@ -129,7 +138,7 @@ def due_after(anchor: str) -> Rule:
 
 def not_before(other: str) -> Rule:
     def rule(value: Any, facts: Facts) -> str | None:
-        earlier = facts.event.payload.get(other)
+        earlier = facts.payload.get(other)
         return None if value is None or earlier is None or earlier <= value else f"must not be before {other}"
 
     return rule
@@ -146,24 +155,23 @@ def all_of(*rules: Rule) -> Rule:
 class EventContract:
     """The rules one event type's content meets, beyond its Avro schema."""
 
-    event_type: str
+    event_type: EventType
     about_request: bool = True
     fields: Mapping[str, Rule] = field(default_factory=dict)
     subjects: frozenset[str] = frozenset()  # subject keys allowed besides real ones
 
     def check(self, event: Event, now: datetime | None = None) -> None:
-        facts = Facts(event, now or utcnow())
+        facts = Facts(event, now or utcnow(), event.payload.to_record())
         broken = next(self.breaches(facts), None)
         if broken is not None:
             raise ContractBreach(f"{event.event_type} refused: {broken}")
 
     def breaches(self, facts: Facts) -> Iterator[str]:
-        event = facts.event
         yield from _envelope(self, facts)
         for field_name, rule in self.fields.items():
-            if (broken := rule(event.payload.get(field_name), facts)) is not None:
+            if (broken := rule(facts.payload.get(field_name), facts)) is not None:
                 yield f"payload.{field_name} {broken}"
-        yield from _bounded("payload", event.payload, facts.now)
+        yield from _bounded("payload", facts.payload, facts.now)
 
 
 def _envelope(contract: EventContract, facts: Facts) -> Iterator[str]:
@@ -214,18 +222,18 @@ def _bounded(path: str, value: Any, now: datetime) -> Iterator[str]:
             yield from _bounded(f"{path}.{key}", item, now)
 
 
-def _contract(event_type: str, about_request: bool = True, **fields: Rule) -> EventContract:
+def _contract(event_type: EventType, about_request: bool = True, **fields: Rule) -> EventContract:
     return EventContract(event_type, about_request, fields)
 
 
 _request_type = one_of(REQUEST_TYPES)
 _operation = one_of(frozenset({"delete", "correct"}))
 
-CONTRACTS: dict[str, EventContract] = {
+CONTRACTS: dict[EventType, EventContract] = {
     contract.event_type: contract
     for contract in (
         _contract(
-            "RequestSubmitted",
+            EventType.REQUEST_SUBMITTED,
             request_type=_request_type,
             requested_type=_request_type,
             channel=one_of(CHANNELS),
@@ -238,42 +246,50 @@ CONTRACTS: dict[str, EventContract] = {
             verification_achieved=one_of(VERIFICATION_LEVELS),
             verification_outcome=one_of(VERIFICATION_OUTCOMES),
             date_range_end=not_before("date_range_start"),
+            decision=optional(one_of(DECISIONS)),
+            acting_services=optional(each_one_of(ACTING_SERVICES)),
         ),
-        _contract("RequestExtended", respond_by=all_of(due_after("occurred_at"), not_before("previous_respond_by"))),
-        _contract("RequestDenied", denial_code=name(32)),
-        _contract("RequestCompleted", outcome=name(32)),
-        _contract("ReportDownloaded", format=name(), sha256=sha256),
-        _contract("ReportReady", request_type=_request_type, sha256=sha256, period_end=not_before("period_start")),
         _contract(
-            "ReportDestroyed",
+            EventType.REQUEST_EXTENDED, respond_by=all_of(due_after("occurred_at"), not_before("previous_respond_by"))
+        ),
+        _contract(EventType.REQUEST_DENIED, denial_code=name(32)),
+        _contract(EventType.REQUEST_COMPLETED, outcome=name(32)),
+        _contract(EventType.REPORT_DOWNLOADED, format=name(), sha256=sha256),
+        _contract(
+            EventType.REPORT_READY, request_type=_request_type, sha256=sha256, period_end=not_before("period_start")
+        ),
+        _contract(
+            EventType.REPORT_DESTROYED,
             formats=each_one_of(frozenset({"json", "csv", "html"})),
             deletion_request_id=required_uuid,
         ),
-        _contract("DiscoveryStarted", request_type=_request_type, date_range_end=not_before("date_range_start")),
-        _contract("DiscoveryCompleted", request_type=_request_type),
-        _contract("StoreSearched"),
-        _contract("StoreErased", operation=_operation),
-        _contract("DeletionVerified"),
-        _contract("DeletionCompleted", operation=_operation),
-        _contract("ProviderInstructed"),
-        _contract("ProviderConfirmed"),
-        _contract("ProviderOverdue"),
         _contract(
-            "ConsentChanged",
+            EventType.DISCOVERY_STARTED, request_type=_request_type, date_range_end=not_before("date_range_start")
+        ),
+        _contract(EventType.DISCOVERY_COMPLETED, request_type=_request_type),
+        _contract(EventType.STORE_SEARCHED),
+        _contract(EventType.STORE_ERASED, operation=_operation),
+        _contract(EventType.DELETION_VERIFIED),
+        _contract(EventType.DELETION_COMPLETED, operation=_operation),
+        _contract(EventType.PROVIDER_INSTRUCTED),
+        _contract(EventType.PROVIDER_CONFIRMED),
+        _contract(EventType.PROVIDER_OVERDUE),
+        _contract(
+            EventType.CONSENT_CHANGED,
             about_request=False,
             source=name(32),
             scope=one_of(CONSENT_SCOPES),
             effective_at=past_instant,
             device_key=optional_subject_key,
         ),
-        _contract("OptOutState", about_request=False, scope=one_of(CONSENT_SCOPES)),
-        _contract("OptOutApplied", about_request=False),
-        _contract("OptOutAcknowledged", about_request=False, downstream=name(), state_event_id=optional_uuid),
-        _contract("PropagationOverdue", about_request=False, downstream=name()),
+        _contract(EventType.OPT_OUT_STATE, about_request=False, scope=one_of(CONSENT_SCOPES)),
+        _contract(EventType.OPT_OUT_APPLIED, about_request=False),
+        _contract(EventType.OPT_OUT_ACKNOWLEDGED, about_request=False, downstream=name(), state_event_id=optional_uuid),
+        _contract(EventType.PROPAGATION_OVERDUE, about_request=False, downstream=name()),
     )
 }
-CONTRACTS["RequestFailed"] = EventContract(
-    "RequestFailed",
+CONTRACTS[EventType.REQUEST_FAILED] = EventContract(
+    EventType.REQUEST_FAILED,
     about_request=False,
     fields={"failed_event_id": optional_uuid, "consumer_group": name(249)},
     subjects=frozenset({UNKNOWN_SUBJECT}),

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
 from services.common.identity import IdentifierKind
 from services.common.migrations import upgrade
+from services.common.payloads.shared import EncryptedValue
 
 
 def keyed_hash(secret: bytes, kind: str, normalised_value: str) -> str:
@@ -44,8 +45,14 @@ class Sealed:
         return {"key_id": self.key_id, "nonce": self.nonce, "ciphertext": self.ciphertext}
 
     @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Sealed:
+    def from_record(cls, record: Mapping[str, Any] | EncryptedValue) -> Sealed:
+        if isinstance(record, EncryptedValue):
+            return cls(record.key_id, bytes(record.nonce), bytes(record.ciphertext))
         return cls(record["key_id"], bytes(record["nonce"]), bytes(record["ciphertext"]))
+
+    def to_value(self) -> EncryptedValue:
+        """As the typed record events carry (privacy.events.EncryptedValue)."""
+        return EncryptedValue(key_id=self.key_id, nonce=self.nonce, ciphertext=self.ciphertext)
 
     def to_json(self) -> dict[str, str]:
         """For JSON columns: the same fields, bytes as base64."""

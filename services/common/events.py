@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, overload
+
+from typing_extensions import TypeVar
+
+from services.common.event_types import EventType
+from services.common.payloads import PAYLOAD_TYPES
+from services.common.records import Record
+
+# Bare `Event` is an event of any type (payload: Record); `Event[RequestSubmittedPayload]` is one of a known type.
+P = TypeVar("P", bound=Record, covariant=True, default=Record)
 
 
 def utcnow() -> datetime:
@@ -18,34 +27,70 @@ def strictly_after(instant: datetime) -> datetime:
     return max(utcnow(), instant + timedelta(microseconds=1))
 
 
-@dataclass(frozen=True)
-class Event:
-    event_type: str
+def event_type_of(name: str) -> EventType:
+    try:
+        return EventType(name)
+    except ValueError:
+        raise ValueError("event_type is not a known event type") from None  # the name could be anything
+
+
+def payload_of(event_type: str, payload: Record | Mapping[str, Any]) -> Record:
+    """The typed payload of an event type: a mapping is converted (and refused if it has a field too many)."""
+    payload_type = PAYLOAD_TYPES[event_type_of(event_type)]
+    if isinstance(payload, Record) and not isinstance(payload, payload_type):
+        raise ValueError(f"a {event_type} carries a {payload_type.__name__}, not a {type(payload).__name__}")
+    return payload if isinstance(payload, Record) else payload_type.from_record(payload)
+
+
+@dataclass(frozen=True, init=False)
+class Event(Generic[P]):
+    """One event; its payload is the typed class of its event type (services/common/payloads)."""
+
+    event_type: EventType
     subject_key: str
     producer: str
-    payload: Mapping[str, Any]
-    request_id: str | None = None
-    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    occurred_at: datetime = field(default_factory=utcnow)
+    payload: P
+    request_id: str | None
+    event_id: str
+    occurred_at: datetime
+
+    @overload
+    def __init__(self: Event[P], event_type: str, subject_key: str, producer: str, payload: P,
+                 request_id: str | None = None, event_id: str | None = None,
+                 occurred_at: datetime | None = None) -> None: ...  # fmt: skip
+
+    @overload
+    def __init__(self: Event[Any], event_type: str, subject_key: str, producer: str, payload: Mapping[str, Any],
+                 request_id: str | None = None, event_id: str | None = None,
+                 occurred_at: datetime | None = None) -> None: ...  # fmt: skip
+
+    def __init__(self, event_type: str, subject_key: str, producer: str, payload: Record | Mapping[str, Any],
+                 request_id: str | None = None, event_id: str | None = None,
+                 occurred_at: datetime | None = None) -> None:  # fmt: skip
+        values = {"event_type": event_type_of(event_type), "subject_key": subject_key, "producer": producer,
+                  "payload": payload_of(event_type, payload), "request_id": request_id,
+                  "event_id": event_id or str(uuid.uuid4()), "occurred_at": occurred_at or utcnow()}  # fmt: skip
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
     def to_record(self) -> dict[str, Any]:
         return {
             "event_id": self.event_id,
-            "event_type": self.event_type,
+            "event_type": str(self.event_type),
             "occurred_at": self.occurred_at,
             "request_id": self.request_id,
             "subject_key": self.subject_key,
             "producer": self.producer,
-            "payload": dict(self.payload),
+            "payload": self.payload.to_record(),
         }
 
     @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> Event:
-        return cls(
-            event_type=record["event_type"],
-            subject_key=record["subject_key"],
-            producer=record["producer"],
-            payload=record["payload"],
+    def from_record(cls, record: Mapping[str, Any]) -> Event[Record]:
+        return Event(
+            record["event_type"],
+            record["subject_key"],
+            record["producer"],
+            payload_of(record["event_type"], record["payload"]),
             request_id=record.get("request_id"),
             event_id=str(record["event_id"]),
             occurred_at=record["occurred_at"],
@@ -53,7 +98,7 @@ class Event:
 
     def headers(self) -> list[tuple[str, bytes]]:
         """Kafka headers: identify the event without decoding it, so even a poison message can be attributed."""
-        pairs = [("event_type", self.event_type), ("event_id", self.event_id), ("producer", self.producer)]
+        pairs = [("event_type", str(self.event_type)), ("event_id", self.event_id), ("producer", self.producer)]
         if self.request_id:
             pairs.append(("request_id", self.request_id))
         return [(name, value.encode()) for name, value in pairs]

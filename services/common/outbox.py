@@ -18,9 +18,11 @@ from confluent_kafka import KafkaError
 from services.common import faults
 from services.common.contracts import NOT_ON_A_TOPIC, is_subject_key
 from services.common.db import UtcDateTime
+from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.kafka import DeliveryFailed, EventProducer, OutgoingMessage, event_message, unpublishable
 from services.common.metrics import OUTBOX_PARKED, OUTBOX_PENDING, OUTBOX_PUBLISHED
+from services.common.payloads.requests import RequestFailedPayload
 from services.common.serde import SingleObjectCodec
 from services.common.topics import FAILURES, TopicNames
 
@@ -130,22 +132,22 @@ class OutboxRelay:
     def _failure(self, row: sa.Row[Any], error: KafkaError) -> OutgoingMessage:
         """A RequestFailed for the parked row's request, built from its key and headers (the value is not read)."""
         failed = Event(
-            event_type="RequestFailed",
+            event_type=EventType.REQUEST_FAILED,
             subject_key=_subject_key(row),
             producer=self.producer_name,
             request_id=_header(row, "request_id"),
-            payload={
-                "failed_event_id": _header(row, "event_id"),
-                "failed_event_type": _header(row, "event_type"),
-                "source_topic": row.topic,
-                "source_partition": NOT_ON_A_TOPIC,
-                "source_offset": NOT_ON_A_TOPIC,
-                "consumer_group": f"{self.producer_name}-outbox",
-                "error_class": "Unpublishable",
-                "error": f"Kafka refused the event ({error.name()}, {len(row.message_value)} bytes); it was parked "
+            payload=RequestFailedPayload(
+                failed_event_id=_header(row, "event_id"),
+                failed_event_type=_header(row, "event_type"),
+                source_topic=row.topic,
+                source_partition=NOT_ON_A_TOPIC,
+                source_offset=NOT_ON_A_TOPIC,
+                consumer_group=f"{self.producer_name}-outbox",
+                error_class="Unpublishable",
+                error=f"Kafka refused the event ({error.name()}, {len(row.message_value)} bytes); it was parked "
                 f"in {PARKED_TABLE} row {row.id} and not published",
-                "attempts": 1,
-            },
+                attempts=1,
+            ),
         )
         return event_message(self.failures_topic, failed, self.codec)
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from confluent_kafka.admin import AdminClient
 
-from services.common.consumer import ConsumerRunner, DeadLetterTopics, Handler
+from services.common.consumer import ConsumerRunner, DeadLetterTopics, Routes
 from services.common.db import make_engine, ping
 from services.common.kafka import EventProducer
 from services.common.migrations import Schema, upgrade
@@ -65,19 +65,20 @@ class ServiceRuntime:
         group_id: str,
         topics: tuple[TopicSpec, ...],
         inbox: sa.Table,
-        handler: Handler,
-        handles: frozenset[str],
+        routes: Routes,
         after_commit: Callable[[], None] | None = None,
     ) -> ConsumerRunner:
-        """A consumer group member with the runtime's broker, database, codec and dead-letter topics."""
+        """A consumer group member with the runtime's broker, database, codec and dead-letter topics.
+
+        The routing table is the event types the service acts on (their contracts are checked) and their handlers.
+        """
         return ConsumerRunner(
             group_id=group_id,
             topics=[self.topics(spec) for spec in topics],
             kafka_config=self.settings.kafka_config(),
             engine=self.engine,
             inbox=inbox,
-            handler=handler,
-            handles=handles,
+            routes=routes,
             codec=self.codec,
             producer=self.producer,
             dead_letters=DeadLetterTopics(self.topics(DLQ), self.topics(FAILURES)),

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from services.common.event_types import EventType
+
 DAY_MS = 24 * 3600 * 1000
 
 
@@ -46,6 +48,41 @@ ALL_TOPICS = (
     FAILURES,
     DLQ,
 )
+
+E = EventType
+# The event types each topic carries, by base name (docs/architecture.md, "Events and topics"); the DLQ carries
+# raw bytes.
+EVENT_TYPES_ON: dict[str, frozenset[EventType]] = {
+    REQUESTS.base_name: frozenset({E.REQUEST_SUBMITTED, E.REQUEST_DENIED, E.REQUEST_EXTENDED, E.REPORT_DOWNLOADED}),
+    CONSENT_CHANGES.base_name: frozenset({E.CONSENT_CHANGED}),
+    OPTOUT_ACKS.base_name: frozenset({E.OPT_OUT_ACKNOWLEDGED}),
+    DISCOVERY_RESULTS.base_name: frozenset(
+        {
+            E.DISCOVERY_STARTED,
+            E.STORE_SEARCHED,
+            E.DISCOVERY_COMPLETED,
+            E.REPORT_READY,
+            E.REPORT_DESTROYED,
+            E.REQUEST_COMPLETED,
+        }
+    ),
+    DELETION_RESULTS.base_name: frozenset(
+        {
+            E.STORE_ERASED,
+            E.DELETION_VERIFIED,
+            E.PROVIDER_INSTRUCTED,
+            E.PROVIDER_CONFIRMED,
+            E.PROVIDER_OVERDUE,
+            E.DELETION_COMPLETED,
+            E.REQUEST_COMPLETED,
+        }
+    ),
+    OPTOUT_STATE.base_name: frozenset({E.OPT_OUT_STATE}),
+    OPTOUT_RESULTS.base_name: frozenset(
+        {E.OPT_OUT_APPLIED, E.REQUEST_COMPLETED, E.REQUEST_DENIED, E.PROPAGATION_OVERDUE}
+    ),
+    FAILURES.base_name: frozenset({E.REQUEST_FAILED}),
+}
 
 
 class TopicNames:

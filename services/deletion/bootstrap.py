@@ -15,12 +15,11 @@ from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
 from services.common.stores.base import StoreConnector
 from services.common.stores.factory import open_connector
-from services.common.topics import DISCOVERY_RESULTS, REQUESTS
 from services.deletion import orm
 from services.deletion.corrections import CorrectionExecutor, KeptCorrections
 from services.deletion.erasure import ErasureEngine, ErasureJournal, Ledger, LegalHolds, erasure_keys
 from services.deletion.erasure.residue import Vacuum
-from services.deletion.handlers import HANDLED_EVENTS, DeletionHandlers
+from services.deletion.handlers import SUBSCRIBED, DeletionHandlers
 from services.deletion.migrations import SCHEMA
 from services.deletion.notices import ProviderNotices
 from services.deletion.providers.confirmations import CallbackHandler, StatusPoller
@@ -91,7 +90,7 @@ def bootstrap(settings: DeletionSettings) -> Deletion:
         relay.wakeup.set()
         worker.wakeup.set()
 
-    consumer = runtime.consumer(settings.consumer_group, (REQUESTS, DISCOVERY_RESULTS), orm.inbox,
-                                DeletionHandlers().handle, HANDLED_EVENTS, after_commit=wake)  # fmt: skip
+    consumer = runtime.consumer(settings.consumer_group, SUBSCRIBED, orm.inbox,
+                                DeletionHandlers().routes, after_commit=wake)  # fmt: skip
     callbacks = CallbackHandler(engine, queue, directory, os.environ)
     return Deletion(runtime, datamap, ports, consumer, worker, relay, callbacks)

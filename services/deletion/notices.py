@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.common.datamap import DataMap
+from services.common.event_types import EventType
 from services.deletion.providers.confirmations import StatusPoller
 from services.deletion.providers.instructions import InstructionQueue, InstructionRow
 from services.deletion.providers.model import Notice, ProviderDirectory, State
@@ -39,18 +40,18 @@ def status_of(rows: list[InstructionRow], roles: Mapping[str, str]) -> NoticeSta
                 "instruction_id": row.instruction_id, "confirm_by": row.deadline}  # fmt: skip
         if row.state is State.NOT_NOTIFIED:
             status.not_notified[row.recipient] = row.reason or ""
-            status.events.append(("ProviderInstructed", row.instruction_id,
+            status.events.append((EventType.PROVIDER_INSTRUCTED, row.instruction_id,
                                   {**base, "outcome": "not_notified", "explanation": row.reason}))  # fmt: skip
             continue
         if row.delivered_at is not None or row.state is State.CONFIRMED:
-            status.events.append(("ProviderInstructed", row.instruction_id,
+            status.events.append((EventType.PROVIDER_INSTRUCTED, row.instruction_id,
                                   {**base, "outcome": "delivered", "explanation": None}))  # fmt: skip
         elif row.state in (State.MANUAL, State.FAILED):
-            status.events.append(("ProviderInstructed", row.instruction_id,
+            status.events.append((EventType.PROVIDER_INSTRUCTED, row.instruction_id,
                                   {**base, "outcome": row.state.value, "explanation": row.reason}))  # fmt: skip
         if row.state is State.CONFIRMED:
             status.confirmed.append(row.recipient)
-            status.events.append(("ProviderConfirmed", f"{row.instruction_id}#confirmed",
+            status.events.append((EventType.PROVIDER_CONFIRMED, f"{row.instruction_id}#confirmed",
                                   {"recipient": row.recipient, "instruction_id": row.instruction_id,
                                    "confirmation_id": row.confirmation_id}))  # fmt: skip
         elif row.state in WAITING:

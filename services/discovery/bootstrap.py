@@ -15,9 +15,8 @@ from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
 from services.common.stores.base import StoreConnector
 from services.common.stores.factory import open_connector
-from services.common.topics import DELETION_RESULTS, REQUESTS
 from services.discovery import orm
-from services.discovery.handlers import HANDLED_EVENTS, DiscoveryHandlers
+from services.discovery.handlers import SUBSCRIBED, DiscoveryHandlers
 from services.discovery.migrations import SCHEMA
 from services.discovery.reporting import ReportPublisher
 from services.discovery.settings import DiscoverySettings
@@ -63,7 +62,6 @@ def bootstrap(settings: DiscoverySettings) -> Discovery:
         relay.wakeup.set()
         worker.wakeup.set()
 
-    consumer = runtime.consumer(settings.consumer_group, (REQUESTS, DELETION_RESULTS), orm.inbox, handlers.handle,
-                                HANDLED_EVENTS,
+    consumer = runtime.consumer(settings.consumer_group, SUBSCRIBED, orm.inbox, handlers.routes,
                                 after_commit=wake)  # fmt: skip
     return Discovery(runtime, datamap, connectors, consumer, worker, relay, reports)

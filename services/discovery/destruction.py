@@ -11,7 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.common.db import insert_for
+from services.common.event_types import EventType
 from services.common.events import Event, strictly_after
+from services.common.payloads.deletion import DeletionCompletedPayload
+from services.common.payloads.discovery import ReportDestroyedPayload
 from services.discovery import orm
 
 PRODUCER = "discovery"
@@ -27,7 +30,7 @@ class DestroyedReport:
 
 def destroys_reports(event: Event) -> bool:
     """Only a completed delete removes reports; a completed correction leaves them (the subject still has data)."""
-    return event.event_type == "DeletionCompleted" and event.payload.get("operation") == "delete"
+    return isinstance(event.payload, DeletionCompletedPayload) and event.payload.operation == "delete"
 
 
 def group_by_request(rows: Sequence[Any]) -> list[DestroyedReport]:
@@ -72,7 +75,7 @@ class ReportDestruction:
     @staticmethod
     def _event(destroyed: DestroyedReport, deletion: Event) -> Event:
         at: datetime = strictly_after(deletion.occurred_at)
-        payload = {"formats": list(destroyed.formats), "bytes": destroyed.bytes,
-                   "deletion_request_id": deletion.request_id or "", "reason": REASON}  # fmt: skip
-        return Event("ReportDestroyed", deletion.subject_key, PRODUCER, payload, request_id=destroyed.request_id,
-                     occurred_at=at)  # fmt: skip
+        payload = ReportDestroyedPayload(formats=destroyed.formats, bytes=destroyed.bytes,
+                                         deletion_request_id=deletion.request_id or "", reason=REASON)  # fmt: skip
+        return Event(EventType.REPORT_DESTROYED, deletion.subject_key, PRODUCER, payload,
+                     request_id=destroyed.request_id, occurred_at=at)  # fmt: skip

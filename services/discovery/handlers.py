@@ -1,4 +1,4 @@
-"""Discovery use cases on the request stream: a verified know, delete or correct request opens a discovery run;
+"""Discovery use cases on the request stream: a know, delete or correct request intake accepted opens a discovery run;
 a completed deletion (on the deletion results) destroys the subject's access reports.
 
 The walk itself happens in the worker (it may wait for a store to come back); this handler only makes the run
@@ -7,44 +7,29 @@ durable and announces it, in the consumer's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.consumer import Delivery
+from services.common.acting import acts_on
+from services.common.consumer import Delivery, Routes, dispatch
 from services.common.crypto import Sealed
 from services.common.datamap import DataMap
 from services.common.db import insert_for
+from services.common.event_types import EventType
 from services.common.events import Event, strictly_after
 from services.common.outbox import Outbox
-from services.common.request_types import RequestType
-from services.common.topics import DISCOVERY_RESULTS, TopicNames
+from services.common.payloads.deletion import DeletionCompletedPayload
+from services.common.payloads.discovery import DiscoveryStartedPayload
+from services.common.payloads.requests import RequestSubmittedPayload
+from services.common.request_types import ActingService
+from services.common.topics import DELETION_RESULTS, DISCOVERY_RESULTS, REQUESTS, TopicNames
 from services.discovery import orm
 from services.discovery.destruction import ReportDestruction, destroys_reports
 
 PRODUCER = "discovery"
-DISCOVERED_TYPES = frozenset(
-    {RequestType.KNOW_CATEGORIES, RequestType.KNOW_SPECIFIC, RequestType.DELETE, RequestType.CORRECT}
-)
-ACCEPTED_VERIFICATION = frozenset({"verified", "not_required"})
-# Their content is checked before they are handled (services/common/contracts.py).
-HANDLED_EVENTS = frozenset({"RequestSubmitted", "DeletionCompleted"})
-
-
-def needs_discovery(payload: Mapping[str, Any]) -> bool:
-    """Verified know/delete/correct requests, and unverified know-specific answered as categories (§7024(a))."""
-    if payload["request_type"] not in DISCOVERED_TYPES:
-        return False
-    if payload["authorized_agent"] and not payload["agent_permission_verified"]:
-        return False
-    if payload["verification_outcome"] in ACCEPTED_VERIFICATION:
-        return True
-    downgraded = payload["requested_type"] == RequestType.KNOW_SPECIFIC and payload["request_type"] == (
-        RequestType.KNOW_CATEGORIES
-    )
-    return bool(downgraded)
+SUBSCRIBED = (REQUESTS, DELETION_RESULTS)  # the topics of the event types its routing table names
 
 
 def searched_stores(datamap: DataMap) -> list[str]:
@@ -62,24 +47,37 @@ class DiscoveryHandlers:
         self.topics = topics
         self.datamap = datamap
         self.destruction = ReportDestruction()
+        # The event types discovery acts on (their contracts are checked first), and what it does with each.
+        self.routes: Routes = {
+            EventType.REQUEST_SUBMITTED: self.on_submitted,
+            EventType.DELETION_COMPLETED: self.on_deletion_completed,
+        }
 
-    def handle(self, event: Event, conn: sa.Connection, _delivery: Delivery) -> None:
-        if event.event_type == "RequestSubmitted" and event.request_id and needs_discovery(event.payload):
+    def handle(self, event: Event, conn: sa.Connection, delivery: Delivery) -> None:
+        dispatch(self.routes, event, conn, delivery)
+
+    def on_submitted(self, event: Event[RequestSubmittedPayload], conn: sa.Connection, _delivery: Delivery) -> None:
+        """A request intake names discovery on (know, delete, correct, once accepted) opens a discovery run."""
+        if event.request_id and acts_on(ActingService.DISCOVERY, event.payload):
             self.open_run(event, conn)
-        elif destroys_reports(event):
+
+    def on_deletion_completed(
+        self, event: Event[DeletionCompletedPayload], conn: sa.Connection, _delivery: Delivery
+    ) -> None:
+        if destroys_reports(event):
             self.outbox.add(conn, self.topics(DISCOVERY_RESULTS), self.destruction.destroy(conn, event))
 
-    def open_run(self, event: Event, conn: sa.Connection) -> None:
+    def open_run(self, event: Event[RequestSubmittedPayload], conn: sa.Connection) -> None:
         payload = event.payload
         started = strictly_after(event.occurred_at)
         row = {
             "request_id": event.request_id,
             "subject_key": event.subject_key,
-            "request_type": payload["request_type"],
-            "identifiers_sealed": Sealed.from_record(payload["identifiers"]).to_json(),
-            "date_range_start": payload.get("date_range_start"),
-            "date_range_end": payload.get("date_range_end"),
-            "received_at": payload["received_at"],
+            "request_type": payload.request_type,
+            "identifiers_sealed": Sealed.from_record(payload.identifiers).to_json(),
+            "date_range_start": payload.date_range_start,
+            "date_range_end": payload.date_range_end,
+            "received_at": payload.received_at,
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": started,
@@ -89,21 +87,21 @@ class DiscoveryHandlers:
             return  # the same request delivered again under another event id: the run exists
         self.outbox.add(conn, self.topics(DISCOVERY_RESULTS), [self.started_event(event, started)])
 
-    def started_event(self, event: Event, at: datetime) -> Event:
+    def started_event(self, event: Event[RequestSubmittedPayload], at: datetime) -> Event[DiscoveryStartedPayload]:
         payload = event.payload
         return Event(
-            "DiscoveryStarted",
+            EventType.DISCOVERY_STARTED,
             event.subject_key,
             PRODUCER,
             request_id=event.request_id,
             occurred_at=at,
-            payload={
-                "request_type": payload["request_type"],
-                "stores": searched_stores(self.datamap),
-                "not_searched": not_searched(self.datamap),
-                "date_range_start": payload.get("date_range_start"),
-                "date_range_end": payload.get("date_range_end"),
-            },
+            payload=DiscoveryStartedPayload(
+                request_type=payload.request_type,
+                stores=tuple(searched_stores(self.datamap)),
+                not_searched=tuple(not_searched(self.datamap)),
+                date_range_start=payload.date_range_start,
+                date_range_end=payload.date_range_end,
+            ),
         )
 
 

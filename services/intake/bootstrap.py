@@ -11,13 +11,12 @@ from services.common.db import make_engine
 from services.common.outbox import Outbox, OutboxRelay
 from services.common.request_types import RequestType
 from services.common.runtime import ServiceRuntime
-from services.common.topics import DELETION_RESULTS, DISCOVERY_RESULTS, OPTOUT_RESULTS
 from services.intake import orm
 from services.intake.consent import ConsentLookupService
 from services.intake.handlers import IntakeService
 from services.intake.migrations import SCHEMA
 from services.intake.reports import ReportDownloads, ReportLinks
-from services.intake.results import ResultHandlers
+from services.intake.results import SUBSCRIBED, ResultHandlers
 from services.intake.revocation import SubjectKeys
 from services.intake.settings import IntakeSettings
 from services.intake.verification import (
@@ -66,11 +65,8 @@ def bootstrap(settings: IntakeSettings) -> Intake:
     token = settings.service_token.get_secret_value()
     consent = ConsentLookupService(service, settings.optout_url, token)
     relay = runtime.outbox_relay(orm.outbox)
-    result_topics = (DISCOVERY_RESULTS, DELETION_RESULTS, OPTOUT_RESULTS)
     answers = ResultHandlers(SubjectKeys(keystore))
-    results = runtime.consumer(
-        settings.consumer_group, result_topics, orm.inbox, answers.handle, frozenset(answers.routes)
-    )
+    results = runtime.consumer(settings.consumer_group, SUBSCRIBED, orm.inbox, answers.routes)
     links = ReportLinks(settings.subject_key_bytes(), settings.public_base_url)
     downloads = ReportDownloads(runtime.engine, service.outbox, runtime.topics, links, settings.discovery_url, token)
     return Intake(runtime, service, relay, consent, results, downloads)

@@ -14,10 +14,13 @@ import sqlalchemy as sa
 
 from services.common.clocks import Deadlines, deadlines_for, extend_deadline
 from services.common.crypto import Sealed, Sealer, keyed_hash, subject_key_of
+from services.common.event_types import EventType
 from services.common.events import Event, strictly_after
 from services.common.identity import IdentifierKind, normalise_all, primary_identifier
 from services.common.outbox import Outbox
-from services.common.request_types import RequestType
+from services.common.payloads.consent import ConsentChangedPayload
+from services.common.payloads.requests import RequestDeniedPayload, RequestExtendedPayload, RequestSubmittedPayload
+from services.common.request_types import RequestDecision, RequestType, acting_services
 from services.common.topics import CONSENT_CHANGES, REQUESTS, TopicNames
 from services.intake import orm
 from services.intake.api_models import SubmitRequest
@@ -107,12 +110,12 @@ class IntakeService:
                 .values(respond_by=new_due, extended_at=now, extension_reason=reason)
             )
             event = Event(
-                "RequestExtended",
+                EventType.REQUEST_EXTENDED,
                 row.subject_key,
                 PRODUCER,
                 request_id=request_id,
                 occurred_at=now,
-                payload={"previous_respond_by": row.respond_by, "respond_by": new_due, "reason": reason},
+                payload=RequestExtendedPayload(previous_respond_by=row.respond_by, respond_by=new_due, reason=reason),
             )
             self.outbox.add(conn, self.topics(REQUESTS), [event])
         return new_due
@@ -221,75 +224,75 @@ class IntakeService:
     ) -> list[tuple[str, Event]]:
         request_id, now = row["request_id"], deadlines.received_at
         submitted = Event(
-            "RequestSubmitted",
+            EventType.REQUEST_SUBMITTED,
             subject.subject_key,
             PRODUCER,
             request_id=request_id,
             occurred_at=now,
-            payload=self._submitted_payload(row, body),
+            payload=self._submitted_payload(row, body, decision),
         )
-        events = [(self.topics(REQUESTS), submitted)]
+        events: list[tuple[str, Event]] = [(self.topics(REQUESTS), submitted)]
         if decision.denial:
             denied = Event(
-                "RequestDenied",
+                EventType.REQUEST_DENIED,
                 subject.subject_key,
                 PRODUCER,
                 request_id=request_id,
                 occurred_at=strictly_after(now),
-                payload={
-                    "denial_code": decision.denial.code,
-                    "basis": decision.denial.basis,
-                    "in_part": False,
-                },
+                payload=RequestDeniedPayload(denial_code=decision.denial.code, basis=decision.denial.basis),
             )
             events.append((self.topics(REQUESTS), denied))
         if gpc:
             events.append((self.topics(CONSENT_CHANGES), self._gpc_event(subject, row, now)))
         return events
 
-    def _submitted_payload(self, row: dict[str, Any], body: SubmitRequest) -> dict[str, Any]:
+    def _submitted_payload(
+        self, row: dict[str, Any], body: SubmitRequest, decision: Decision
+    ) -> RequestSubmittedPayload:
         corrections = row["corrections_sealed"]
-        return {
-            "request_type": row["request_type"],
-            "requested_type": row["requested_type"],
-            "channel": row["channel"],
-            "received_at": row["received_at"],
-            "acknowledged_at": row["acknowledged_at"],
-            "respond_by": row["respond_by"],
-            "max_extended_respond_by": row["max_extended_respond_by"],
-            "identifier_kinds": row["identifier_kinds"],
-            "identifiers": Sealed.from_json(row["identifiers_sealed"]).to_record(),
-            "corrections": Sealed.from_json(corrections).to_record() if corrections else None,
-            "verification_required": row["verification_required"],
-            "verification_achieved": row["verification_achieved"],
-            "verification_outcome": row["verification_outcome"],
-            "authorized_agent": row["authorized_agent"],
-            "agent_permission_verified": bool(body.authorized_agent and body.authorized_agent.signed_permission),
-            "gpc": row["gpc"],
-            "date_range_start": row["date_range_start"],
-            "date_range_end": row["date_range_end"],
-            "limit_categories": sorted(body.limit_categories),
-        }
+        decided = RequestDecision.DENIED if decision.denial else RequestDecision.ACCEPTED
+        return RequestSubmittedPayload(
+            request_type=row["request_type"],
+            requested_type=row["requested_type"],
+            channel=row["channel"],
+            received_at=row["received_at"],
+            acknowledged_at=row["acknowledged_at"],
+            respond_by=row["respond_by"],
+            max_extended_respond_by=row["max_extended_respond_by"],
+            identifier_kinds=tuple(row["identifier_kinds"]),
+            identifiers=Sealed.from_json(row["identifiers_sealed"]).to_value(),
+            corrections=Sealed.from_json(corrections).to_value() if corrections else None,
+            verification_required=row["verification_required"],
+            verification_achieved=row["verification_achieved"],
+            verification_outcome=row["verification_outcome"],
+            authorized_agent=row["authorized_agent"],
+            agent_permission_verified=bool(body.authorized_agent and body.authorized_agent.signed_permission),
+            gpc=row["gpc"],
+            date_range_start=row["date_range_start"],
+            date_range_end=row["date_range_end"],
+            limit_categories=tuple(sorted(body.limit_categories)),
+            decision=decided,
+            acting_services=acting_services(decision.request_type, decided),
+        )
 
     def _gpc_event(self, subject: Subject, row: dict[str, Any], now: datetime) -> Event:
         device = subject.identifiers.get(IdentifierKind.DEVICE_ID)
         return Event(
-            "ConsentChanged",
+            EventType.CONSENT_CHANGED,
             subject.subject_key,
             PRODUCER,
             request_id=row["request_id"],
             occurred_at=strictly_after(now),
-            payload={
-                "source": "gpc",
-                "scope": "consumer",
-                "device_key": keyed_hash(self.subject_secret, "device_id", device) if device else None,
-                "sale_opt_out": True,
-                "share_opt_out": True,
-                "limit_sensitive": [],
-                "effective_at": now,
-                "signal": "Sec-GPC: 1",
-                "identifiers": Sealed.from_json(row["identifiers_sealed"]).to_record(),
-            },
+            payload=ConsentChangedPayload(
+                source="gpc",
+                scope="consumer",
+                device_key=keyed_hash(self.subject_secret, "device_id", device) if device else None,
+                sale_opt_out=True,
+                share_opt_out=True,
+                effective_at=now,
+                signal="Sec-GPC: 1",
+                identifiers=Sealed.from_json(row["identifiers_sealed"]).to_value(),
+            ),
         )
 
     def _seal_identifiers(self, subject: Subject, request_id: str) -> Sealed:

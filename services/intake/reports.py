@@ -16,9 +16,11 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from services.common.event_types import EventType
 from services.common.events import Event, utcnow
 from services.common.metrics import REPORT_DOWNLOADS
 from services.common.outbox import Outbox
+from services.common.payloads.requests import ReportDownloadedPayload
 from services.common.topics import REQUESTS, TopicNames
 from services.intake import orm
 from services.intake.revocation import deletions_of, revoked_at
@@ -142,9 +144,9 @@ class ReportDownloads:
         with self.engine.begin() as conn:
             subject_key = conn.execute(sa.select(orm.requests.c.subject_key)
                                        .where(orm.requests.c.request_id == request_id)).scalar_one()  # fmt: skip
-            event = Event("ReportDownloaded", subject_key, PRODUCER, request_id=request_id,
-                          payload={"format": fmt, "sha256": response.headers.get("x-report-sha256", ""),
-                                   "bytes": len(response.content)})  # fmt: skip
+            downloaded = ReportDownloadedPayload(format=fmt, sha256=response.headers.get("x-report-sha256", ""),
+                                                 bytes=len(response.content))  # fmt: skip
+            event = Event(EventType.REPORT_DOWNLOADED, subject_key, PRODUCER, downloaded, request_id=request_id)
             self.outbox.add(conn, self.topics(REQUESTS), [event])
 
     def close(self) -> None:

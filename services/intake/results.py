@@ -5,67 +5,77 @@ revokes the subject's earlier reports and, when nothing needs it any more, shred
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 
-from services.common.consumer import Delivery
+from services.common.consumer import Delivery, Handler, Routes, about_request, dispatch
 from services.common.db import insert_for
+from services.common.event_types import EventType
 from services.common.events import Event
+from services.common.payloads.deletion import DeletionCompletedPayload
+from services.common.payloads.discovery import ReportReadyPayload
+from services.common.payloads.requests import RequestCompletedPayload, RequestDeniedPayload
+from services.common.topics import DELETION_RESULTS, DISCOVERY_RESULTS, OPTOUT_RESULTS
 from services.intake import orm
 from services.intake.revocation import SubjectKeys, record_deletion
 
-FINAL_STATUS = {"RequestCompleted": "completed", "RequestDenied": "denied"}
+SUBSCRIBED = (DISCOVERY_RESULTS, DELETION_RESULTS, OPTOUT_RESULTS)  # the topics of the routed event types
+FINAL_STATUS = {EventType.REQUEST_COMPLETED: "completed", EventType.REQUEST_DENIED: "denied"}
 
 
 class ResultHandlers:
     def __init__(self, keys: SubjectKeys) -> None:
         self.keys = keys
-        self.routes: dict[str, Callable[[Event, sa.Connection], None]] = {
-            "RequestCompleted": self.on_response,
-            "RequestDenied": self.on_response,
-            "ReportReady": self.on_report_ready,
-            "DeletionCompleted": self.on_deletion_completed,
+        handlers: dict[EventType, Handler] = {
+            EventType.REQUEST_COMPLETED: self.on_completed,
+            EventType.REQUEST_DENIED: self.on_denied,
+            EventType.REPORT_READY: self.on_report_ready,
+            EventType.DELETION_COMPLETED: self.on_deletion_completed,
         }
+        self.routes: Routes = {event_type: about_request(handler) for event_type, handler in handlers.items()}
 
-    def handle(self, event: Event, conn: sa.Connection, _delivery: Delivery) -> None:
-        if event.request_id and (route := self.routes.get(event.event_type)):
-            route(event, conn)
+    def handle(self, event: Event, conn: sa.Connection, delivery: Delivery) -> None:
+        dispatch(self.routes, event, conn, delivery)
 
-    def on_response(self, event: Event, conn: sa.Connection) -> None:
-        payload = event.payload
-        completed = event.event_type == "RequestCompleted"
-        outcome = payload["outcome"] if completed else "denied"
-        summary = payload["summary"] if completed else payload["basis"]
+    def on_completed(self, event: Event[RequestCompletedPayload], conn: sa.Connection, _delivery: Delivery) -> None:
+        self._answered(event, conn, event.payload.outcome, event.payload.summary, {})
+
+    def on_denied(self, event: Event[RequestDeniedPayload], conn: sa.Connection, _delivery: Delivery) -> None:
+        denial = {"denial_code": event.payload.denial_code, "denial_basis": event.payload.basis}
+        self._answered(event, conn, "denied", event.payload.basis, denial)
+
+    def _answered(self, event: Event, conn: sa.Connection, outcome: str, summary: str,
+                  denial: Mapping[str, object]) -> None:  # fmt: skip
         _upsert(conn, orm.responses, {"request_id": event.request_id, "outcome": outcome, "summary": summary,
                                       "responded_at": event.occurred_at, "producer": event.producer})  # fmt: skip
-        values: dict[str, object] = {"status": FINAL_STATUS[event.event_type], "responded_at": event.occurred_at}
-        if not completed:
-            values |= {"denial_code": payload["denial_code"], "denial_basis": payload["basis"]}
+        values = {"status": FINAL_STATUS[event.event_type], "responded_at": event.occurred_at, **denial}
         conn.execute(sa.update(orm.requests).where(orm.requests.c.request_id == event.request_id).values(**values))
         self.keys.settle(conn, event.subject_key)
 
-    def on_deletion_completed(self, event: Event, conn: sa.Connection) -> None:
-        if event.payload["operation"] == "delete":
+    def on_deletion_completed(
+        self, event: Event[DeletionCompletedPayload], conn: sa.Connection, _delivery: Delivery
+    ) -> None:
+        if event.payload.operation == "delete":
             record_deletion(conn, event)
 
-    def on_report_ready(self, event: Event, conn: sa.Connection) -> None:
+    def on_report_ready(self, event: Event[ReportReadyPayload], conn: sa.Connection, _delivery: Delivery) -> None:
         payload = event.payload
         row = {
             "request_id": event.request_id,
-            "request_type": payload["request_type"],
-            "formats": list(payload["formats"]),
-            "records": payload["records"],
-            "period_start": payload["period_start"],
-            "period_end": payload["period_end"],
-            "sha256": payload["sha256"],
+            "request_type": payload.request_type,
+            "formats": list(payload.formats),
+            "records": payload.records,
+            "period_start": payload.period_start,
+            "period_end": payload.period_end,
+            "sha256": payload.sha256,
             "ready_at": event.occurred_at,
-            "expires_at": payload["expires_at"],
+            "expires_at": payload.expires_at,
         }
         _upsert(conn, orm.reports, row)
 
 
-def _upsert(conn: sa.Connection, table: sa.Table, row: dict[str, object]) -> None:
+def _upsert(conn: sa.Connection, table: sa.Table, row: Mapping[str, object]) -> None:
     insert = insert_for(conn, table).values(**row)
     changed = {column: insert.excluded[column] for column in row if column != "request_id"}
     conn.execute(insert.on_conflict_do_update(index_elements=["request_id"], set_=changed))

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from services.common.events import Event, utcnow
+from services.common.payloads.deletion import DeletionCompletedPayload
 from services.intake import orm
 
 log = logging.getLogger(__name__)
@@ -40,14 +41,14 @@ def may_shred(unshredded: Sequence[CompletedDeletion], open_requests: int) -> bo
     return bool(unshredded) and open_requests == 0 and not any(d.undelivered for d in unshredded)
 
 
-def record_deletion(conn: sa.Connection, event: Event) -> None:
+def record_deletion(conn: sa.Connection, event: Event[DeletionCompletedPayload]) -> None:
     """DeletionCompleted of a delete request: kept once (a redelivery under a new event id changes nothing)."""
     table = orm.completed_deletions
     if conn.execute(sa.select(table.c.request_id).where(table.c.request_id == event.request_id)).first():
         return
     conn.execute(sa.insert(table).values(request_id=event.request_id, subject_key=event.subject_key,
                                          completed_at=event.occurred_at,
-                                         undelivered=list(event.payload.get("undelivered") or [])))  # fmt: skip
+                                         undelivered=list(event.payload.undelivered)))  # fmt: skip
 
 
 def deletions_of(conn: sa.Connection, subject_key: str) -> list[sa.Row[Any]]:

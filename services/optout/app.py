@@ -13,7 +13,7 @@ from services.common.http import service_app
 from services.common.http_guard import SubjectKey
 from services.optout import rules
 from services.optout.bootstrap import bootstrap
-from services.optout.handlers import load_state, state_payload
+from services.optout.handlers import load_state, state_fields
 from services.optout.settings import OptoutSettings
 
 
@@ -35,7 +35,7 @@ def create_app(settings: OptoutSettings | None = None) -> FastAPI:
 
 
 def describe(subject_key: str, state: rules.ConsentState, now: datetime) -> dict[str, Any]:
-    payload = state_payload(state)
+    payload = state_fields(state)
     may_ask = state.may_ask_after is None or now >= state.may_ask_after
     return {
         "subject_key": subject_key, "known": state.version > 0, **_jsonable(payload),

@@ -11,9 +11,8 @@ from services.common.datamap import load_datamap
 from services.common.db import make_engine
 from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
-from services.common.topics import CONSENT_CHANGES, OPTOUT_ACKS, REQUESTS
 from services.optout import orm
-from services.optout.handlers import OptoutHandlers
+from services.optout.handlers import SUBSCRIBED, OptoutHandlers
 from services.optout.migrations import SCHEMA
 from services.optout.overdue import OverdueWatch
 from services.optout.settings import OptoutSettings
@@ -50,7 +49,7 @@ def bootstrap(settings: OptoutSettings) -> Optout:
     relay = runtime.outbox_relay(orm.outbox)
     handlers = OptoutHandlers(outbox, topics, Sealer(keystore), systems, settings.downstream_systems,
                               settings.ack_sla_seconds)  # fmt: skip
-    consumer = runtime.consumer(settings.consumer_group, (REQUESTS, CONSENT_CHANGES, OPTOUT_ACKS), orm.inbox,
-                                handlers.handle, frozenset(handlers.routes), after_commit=relay.wakeup.set)  # fmt: skip
+    consumer = runtime.consumer(settings.consumer_group, SUBSCRIBED, orm.inbox,
+                                handlers.routes, after_commit=relay.wakeup.set)  # fmt: skip
     overdue = OverdueWatch(runtime.engine, outbox, topics, relay.wakeup, settings.overdue_check_seconds)
     return Optout(runtime, consumer, relay, overdue, systems)

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from services.common.acting import acts_on
 from services.common.clocks import deadlines_for
-from services.common.consumer import Delivery
+from services.common.consumer import Delivery, Routes, dispatch
 from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.errors import PoisonMessage
+from services.common.event_types import EventType
 from services.common.events import Event, strictly_after
 from services.common.outbox import Outbox
-from services.common.request_types import RequestType
-from services.common.topics import OPTOUT_RESULTS, OPTOUT_STATE, TopicNames
+from services.common.payloads.consent import (
+    ConsentChangedPayload,
+    OptOutAcknowledgedPayload,
+    OptOutAppliedPayload,
+    OptOutStatePayload,
+)
+from services.common.payloads.requests import RequestCompletedPayload, RequestDeniedPayload, RequestSubmittedPayload
+from services.common.payloads.shared import EncryptedValue
+from services.common.request_types import ActingService, RequestType
+from services.common.topics import CONSENT_CHANGES, OPTOUT_ACKS, OPTOUT_RESULTS, OPTOUT_STATE, REQUESTS, TopicNames
 from services.optout import orm, rules
 from services.optout.gpp import (
     USCA_SENSITIVE_SLOTS,
@@ -31,9 +40,9 @@ from services.optout.rules import ConsentInput, ConsentState, Outcome
 from services.optout.systems import SystemsOfRecord
 
 PRODUCER = "optout"
+SUBSCRIBED = (REQUESTS, CONSENT_CHANGES, OPTOUT_ACKS)  # the topics of the event types its routing table names
 USCA_SLOTS = frozenset(USCA_SENSITIVE_SLOTS)
 SIGNAL_SOURCES = frozenset({"gpp", "usp"})
-OPT_OUT_FAMILY = {RequestType.OPT_OUT.value, RequestType.LIMIT.value, RequestType.OPT_IN.value}
 
 
 @dataclass(frozen=True)
@@ -53,43 +62,44 @@ class OptoutHandlers:
         self.systems = systems
         self.downstream = downstream
         self.ack_sla_seconds = ack_sla_seconds
-        self.routes: dict[str, Callable[[Event, sa.Connection], None]] = {
-            "RequestSubmitted": self.on_request,
-            "ConsentChanged": self.on_consent_change,
-            "OptOutAcknowledged": self.on_acknowledged,
+        # The event types optout acts on (their contracts are checked first), and what it does with each.
+        self.routes: Routes = {
+            EventType.REQUEST_SUBMITTED: self.on_request,
+            EventType.CONSENT_CHANGED: self.on_consent_change,
+            EventType.OPT_OUT_ACKNOWLEDGED: self.on_acknowledged,
         }
 
-    def handle(self, event: Event, conn: sa.Connection, _delivery: Delivery) -> None:
-        if route := self.routes.get(event.event_type):
-            route(event, conn)
+    def handle(self, event: Event, conn: sa.Connection, delivery: Delivery) -> None:
+        dispatch(self.routes, event, conn, delivery)
 
-    def on_request(self, event: Event, conn: sa.Connection) -> None:
+    def on_request(self, event: Event[RequestSubmittedPayload], conn: sa.Connection, _delivery: Delivery) -> None:
+        """An opt-out, limit or opt-in intake names optout on (every one but an agent's without permission)."""
         payload = event.payload
-        if payload["request_type"] not in OPT_OUT_FAMILY:
+        if not acts_on(ActingService.OPTOUT, payload):
             return
-        if payload["authorized_agent"] and not payload["agent_permission_verified"]:
-            return  # intake denied it; nothing to apply
-        self._remember_identifiers(conn, event.subject_key, event.request_id, payload["identifiers"])
+        self._remember_identifiers(conn, event.subject_key, event.request_id, payload.identifiers)
         self.apply(conn, event.subject_key, request_input(payload), Trigger(event, answers_request=True))
 
-    def on_consent_change(self, event: Event, conn: sa.Connection) -> None:
+    def on_consent_change(self, event: Event[ConsentChangedPayload], conn: sa.Connection, _delivery: Delivery) -> None:
         payload = event.payload
-        if payload.get("identifiers") and event.request_id:
-            self._remember_identifiers(conn, event.subject_key, event.request_id, payload["identifiers"])
+        if payload.identifiers and event.request_id:
+            self._remember_identifiers(conn, event.subject_key, event.request_id, payload.identifiers)
         change = consent_input(payload)
         self.apply(conn, event.subject_key, change, Trigger(event, answers_request=False))
-        device = payload.get("device_key")
-        if device and device != event.subject_key and payload["source"] == "gpc":
+        device = payload.device_key
+        if device and device != event.subject_key and payload.source == "gpc":
             # §7025(c)(1): the signal covers the browser/device itself, whatever the known consumer's choices.
             self.apply(conn, device, replace(change, scope="device"), Trigger(event, answers_request=False))
 
-    def on_acknowledged(self, event: Event, conn: sa.Connection) -> None:
+    def on_acknowledged(
+        self, event: Event[OptOutAcknowledgedPayload], conn: sa.Connection, _delivery: Delivery
+    ) -> None:
         payload = event.payload
         conn.execute(
             sa.update(orm.pending_acks)
             .where(orm.pending_acks.c.subject_key == event.subject_key,
-                   orm.pending_acks.c.version == payload["state_version"],
-                   orm.pending_acks.c.downstream == payload["downstream"],
+                   orm.pending_acks.c.version == payload.state_version,
+                   orm.pending_acks.c.downstream == payload.downstream,
                    orm.pending_acks.c.acknowledged_at.is_(None))
             .values(acknowledged_at=event.occurred_at)
         )  # fmt: skip
@@ -112,39 +122,39 @@ class OptoutHandlers:
                        trigger: Event) -> list[tuple[str, Event]]:  # fmt: skip
         state = outcome.state
         state_event = Event(
-            "OptOutState", subject_key, PRODUCER, request_id=trigger.request_id, payload=state_payload(state)
+            EventType.OPT_OUT_STATE, subject_key, PRODUCER, request_id=trigger.request_id, payload=state_payload(state)
         )
         save_state(conn, subject_key, state, state_event)
         systems = self._set_flags(conn, subject_key, state)
         acknowledge_by = self._acknowledge_by(change.received_at)
         self._expect_acks(conn, subject_key, state, trigger.request_id, state_event.occurred_at, acknowledge_by)
-        applied = Event("OptOutApplied", subject_key, PRODUCER, request_id=trigger.request_id,
-                        occurred_at=strictly_after(state_event.occurred_at), payload={
-                            "state_version": state.version, "sale_opt_out": state.sale_opt_out,
-                            "share_opt_out": state.share_opt_out, "limit_sensitive": sorted(state.limit_sensitive),
-                            "source": state.source, "systems_updated": systems,
-                            "downstream_expected": self.downstream, "acknowledge_by": acknowledge_by,
-                            "note": "; ".join(outcome.notes) or None,
-                        })  # fmt: skip
+        applied = Event(EventType.OPT_OUT_APPLIED, subject_key, PRODUCER, request_id=trigger.request_id,
+                        occurred_at=strictly_after(state_event.occurred_at), payload=OptOutAppliedPayload(
+                            state_version=state.version, sale_opt_out=state.sale_opt_out,
+                            share_opt_out=state.share_opt_out, limit_sensitive=tuple(sorted(state.limit_sensitive)),
+                            source=state.source, systems_updated=tuple(systems),
+                            downstream_expected=tuple(self.downstream), acknowledge_by=acknowledge_by,
+                            note="; ".join(outcome.notes) or None,
+                        ))  # fmt: skip
         return [(self.topics(OPTOUT_STATE), state_event), (self.topics(OPTOUT_RESULTS), applied)]
 
     def _response(self, subject_key: str, outcome: Outcome, trigger: Event, after: datetime) -> Event:
         if outcome.refused:
             return Event(
-                "RequestDenied",
+                EventType.REQUEST_DENIED,
                 subject_key,
                 PRODUCER,
                 request_id=trigger.request_id,
                 occurred_at=strictly_after(after),
-                payload={"denial_code": "other", "basis": "; ".join(outcome.notes), "in_part": False},
+                payload=RequestDeniedPayload(denial_code="other", basis="; ".join(outcome.notes)),
             )
         return Event(
-            "RequestCompleted",
+            EventType.REQUEST_COMPLETED,
             subject_key,
             PRODUCER,
             request_id=trigger.request_id,
             occurred_at=strictly_after(after),
-            payload={"outcome": "complied", "summary": describe_outcome(outcome)},
+            payload=RequestCompletedPayload(outcome="complied", summary=describe_outcome(outcome)),
         )
 
     def _acknowledge_by(self, received_at: datetime) -> datetime:
@@ -187,7 +197,7 @@ class OptoutHandlers:
         return {str(kind): str(value) for kind, value in opened.items()}
 
     def _remember_identifiers(self, conn: sa.Connection, subject_key: str, request_id: str | None,
-                              sealed: Mapping[str, Any]) -> None:  # fmt: skip
+                              sealed: EncryptedValue) -> None:  # fmt: skip
         if request_id is None:
             return
         values = {"subject_key": subject_key, "request_id": request_id, "sealed": Sealed.from_record(sealed).to_json()}
@@ -215,32 +225,32 @@ def describe_outcome(outcome: Outcome) -> str:
     return "; ".join(parts + outcome.notes)
 
 
-def request_input(payload: Mapping[str, Any]) -> ConsentInput:
-    request_type, received = payload["request_type"], payload["received_at"]
-    source = "agent" if payload["authorized_agent"] else "form"
-    categories = frozenset(payload.get("limit_categories") or [])
+def request_input(payload: RequestSubmittedPayload) -> ConsentInput:
+    request_type, received = payload.request_type, payload.received_at
+    source = "agent" if payload.authorized_agent else "form"
+    categories = frozenset(payload.limit_categories)
     if request_type == RequestType.OPT_OUT.value:
         return ConsentInput(source, received, sale_opt_out=True, share_opt_out=True)
     if request_type == RequestType.LIMIT.value:
         return ConsentInput(source, received, limit=categories)
     # An opt-in submitted by the consumer (not an agent) is the consumer's own action (§7028).
-    own = not payload["authorized_agent"]
+    own = not payload.authorized_agent
     if categories:
         return ConsentInput(source, received, unlimit=categories, consumer_action=own)
     return ConsentInput(source, received, sale_opt_out=False, share_opt_out=False, consumer_action=own)
 
 
-def consent_input(payload: Mapping[str, Any]) -> ConsentInput:
-    limits = payload.get("limit_sensitive") or []
+def consent_input(payload: ConsentChangedPayload) -> ConsentInput:
+    limits = payload.limit_sensitive
     change = ConsentInput(
-        source=payload["source"], received_at=payload["effective_at"], sale_opt_out=payload["sale_opt_out"],
-        share_opt_out=payload["share_opt_out"], limit=frozenset(limits) if limits else None,
-        consumer_action=bool(payload.get("consumer_action")), parental_consent=payload["source"] == "parent",
-        age_band=payload.get("age_band"), financial_incentive=payload.get("financial_incentive"),
-        affirmed_opt_out=bool(payload.get("affirmed_opt_out")), scope=payload.get("scope") or "consumer",
+        source=payload.source, received_at=payload.effective_at, sale_opt_out=payload.sale_opt_out,
+        share_opt_out=payload.share_opt_out, limit=frozenset(limits) if limits else None,
+        consumer_action=payload.consumer_action, parental_consent=payload.source == "parent",
+        age_band=payload.age_band, financial_incentive=payload.financial_incentive,
+        affirmed_opt_out=payload.affirmed_opt_out, scope=payload.scope or "consumer",
     )  # fmt: skip
-    if payload["source"] in SIGNAL_SOURCES and payload.get("signal"):
-        return replace(change, **signal_choices(payload["source"], payload["signal"]))
+    if payload.source in SIGNAL_SOURCES and payload.signal:
+        return replace(change, **signal_choices(payload.source, payload.signal))
     return change
 
 
@@ -263,7 +273,8 @@ def signal_choices(source: str, signal: str) -> dict[str, Any]:
     }
 
 
-def state_payload(state: ConsentState) -> dict[str, Any]:
+def state_fields(state: ConsentState) -> dict[str, Any]:
+    """The state as OptOutState carries it; also what the consent API shows (a state never set has no instant)."""
     return {
         "version": state.version, "scope": state.scope, "sale_opt_out": state.sale_opt_out,
         "share_opt_out": state.share_opt_out, "limit_sensitive": sorted(state.limit_sensitive),
@@ -276,8 +287,12 @@ def state_payload(state: ConsentState) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def state_payload(state: ConsentState) -> OptOutStatePayload:
+    return OptOutStatePayload.from_record(state_fields(state))
+
+
 def state_json(state: ConsentState) -> dict[str, Any]:
-    payload = state_payload(state)
+    payload = state_fields(state)
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in payload.items()}
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 
+from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.outbox import Outbox
+from services.common.payloads.consent import PropagationOverduePayload
 from services.common.runtime import STALE_AFTER
 from services.common.topics import OPTOUT_RESULTS, TopicNames
 from services.optout import orm
@@ -59,6 +62,7 @@ class OverdueWatch:
 
 
 def _overdue_event(row: sa.Row[tuple[object, ...]], now: datetime) -> Event:
-    return Event("PropagationOverdue", str(row.subject_key), "optout", request_id=row.request_id, occurred_at=now,
-                 payload={"downstream": row.downstream, "state_version": row.version,
-                          "acknowledge_by": row.acknowledge_by})  # fmt: skip
+    payload = PropagationOverduePayload(downstream=str(row.downstream), state_version=cast(int, row.version),
+                                        acknowledge_by=cast(datetime, row.acknowledge_by))  # fmt: skip
+    return Event(EventType.PROPAGATION_OVERDUE, str(row.subject_key), "optout", payload,
+                 request_id=cast(str | None, row.request_id), occurred_at=now)  # fmt: skip

@@ -14,9 +14,11 @@ from typing import Any
 import anyio.to_thread
 
 from services.common.crypto import keyed_hash
+from services.common.event_types import EventType
 from services.common.events import Event, utcnow
 from services.common.identity import normalise
 from services.common.kafka import EventProducer, event_message
+from services.common.payloads.consent import ConsentChangedPayload
 from services.common.serde import SingleObjectCodec
 from services.common.topics import CONSENT_CHANGES, TopicNames
 from services.optout.gpp import decode_gpp, decode_usp
@@ -76,18 +78,14 @@ class ConsentEvents:
 
     def _emit(self, kind: str, value: str, source: str, **changes: Any) -> Event:
         subject_key, now = self.subject_key(kind, value), utcnow()
-        payload = {
-            "source": source,
-            "scope": "device" if kind == "device_id" else "consumer",
-            "device_key": subject_key if kind == "device_id" else None,
-            "sale_opt_out": None,
-            "share_opt_out": None,
-            "limit_sensitive": [],
-            "effective_at": now,
-            "signal": None,
+        payload = ConsentChangedPayload(
+            source=source,
+            scope="device" if kind == "device_id" else "consumer",
+            device_key=subject_key if kind == "device_id" else None,
+            effective_at=now,
             **changes,
-        }
-        event = Event("ConsentChanged", subject_key, self.producer_name, payload=payload, occurred_at=now)
+        )
+        event = Event(EventType.CONSENT_CHANGED, subject_key, self.producer_name, payload=payload, occurred_at=now)
         self.producer.send_all([event_message(self.topic, event, self.codec)])
         return event
 

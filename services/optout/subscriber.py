@@ -19,8 +19,10 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
+from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.kafka import DeliveryFailed, EventProducer, event_message
+from services.common.payloads.consent import OptOutAcknowledgedPayload, OptOutStatePayload
 from services.common.serde import DecodeError, SingleObjectCodec
 from services.common.topics import OPTOUT_ACKS, OPTOUT_STATE, TopicNames
 
@@ -123,12 +125,15 @@ class ReferenceSubscriber:
             log.warning("undecodable state record skipped", extra={"downstream": self.name})
             return False
         payload = event.payload
+        if not isinstance(payload, OptOutStatePayload):
+            log.warning("a record of another event type on the state topic skipped", extra={"downstream": self.name})
+            return False
         current = self.state.get(event.subject_key)
-        if current is not None and current.version >= payload["version"]:
+        if current is not None and current.version >= payload.version:
             return False
         self.state[event.subject_key] = SubjectState(
-            payload["version"], payload["sale_opt_out"], payload["share_opt_out"],
-            tuple(payload["limit_sensitive"]), event.event_id, event.request_id,
+            payload.version, payload.sale_opt_out, payload.share_opt_out,
+            tuple(payload.limit_sensitive), event.event_id, event.request_id,
         )  # fmt: skip
         return True
 
@@ -147,10 +152,11 @@ class ReferenceSubscriber:
     def _acknowledge(self, subject_key: str) -> None:
         state = self.state[subject_key]
         ack = Event(
-            "OptOutAcknowledged", subject_key, f"downstream:{self.name}", request_id=state.request_id,
+            EventType.OPT_OUT_ACKNOWLEDGED, subject_key, f"downstream:{self.name}", request_id=state.request_id,
             event_id=str(uuid.uuid5(ACK_NAMESPACE, f"{self.name}|{subject_key}|{state.version}")),
-            payload={"downstream": self.name, "state_version": state.version, "state_event_id": state.event_id,
-                     "sale_opt_out": state.sale_opt_out, "share_opt_out": state.share_opt_out},
+            payload=OptOutAcknowledgedPayload(downstream=self.name, state_version=state.version,
+                                              state_event_id=state.event_id, sale_opt_out=state.sale_opt_out,
+                                              share_opt_out=state.share_opt_out),
         )  # fmt: skip
         self.producer.send_all([event_message(self.topics(OPTOUT_ACKS), ack, self.codec)])
         self.acknowledged += 1

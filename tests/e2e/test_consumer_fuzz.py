@@ -108,7 +108,7 @@ def _text(value: str | bytes) -> str:
 def failures(world: World) -> set[tuple[str, str]]:
     names, codec = TopicNames(world.pipeline.config.topic_namespace), SingleObjectCodec()
     events = [codec.decode(m.value()) for m in read_topic(world.pipeline.config.bootstrap_servers, names(FAILURES))]
-    return {(e.payload["consumer_group"], e.payload["failed_event_id"]) for e in events if e.producer != "intake"}
+    return {(e.payload.consumer_group, e.payload.failed_event_id) for e in events if e.producer != "intake"}
 
 
 def rows_for(url: str, table: sa.Table, request_ids: list[str]) -> list[str]:

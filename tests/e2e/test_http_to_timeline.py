@@ -122,6 +122,15 @@ def test_every_request_type_reaches_the_timeline(shared_pipeline: Pipeline, demo
     submitted = timelines[know]["entries"][0]
     assert submitted["details"]["verification_outcome"] == "verified"
     assert "identifiers" not in submitted["details"]
+    # Intake's decision and the services it names travel on RequestSubmitted (services/common/request_types.py).
+    acting = {rid: (timeline["entries"][0]["details"]["decision"], timeline["entries"][0]["details"]["acting_services"])
+              for rid, timeline in timelines.items()}  # fmt: skip
+    assert acting == {
+        know: ("accepted", ["discovery"]), downgraded: ("accepted", ["discovery"]),
+        delete: ("accepted", ["deletion", "discovery"]), denied: ("denied", []),
+        correct: ("accepted", ["deletion", "discovery"]), opt_out: ("accepted", ["optout"]),
+        limit: ("accepted", ["optout"]),
+    }  # fmt: skip
 
 
 def test_extension_once_and_only_for_know_delete_correct(

@@ -37,7 +37,7 @@ def test_shredding_a_subject_makes_its_identifiers_on_the_topic_unreadable(pipel
     message = next(m for m in read_topic(pipeline.config.bootstrap_servers, topic)
                    if dict(m.headers() or []).get("request_id") == request_id.encode())  # fmt: skip
     event = SingleObjectCodec().decode(message.value())
-    sealed, sealer = Sealed.from_record(event.payload["identifiers"]), sealer_of(pipeline)
+    sealed, sealer = Sealed.from_record(event.payload.identifiers), sealer_of(pipeline)
     assert sealer.open(sealed, event.subject_key, request_id) == {"email": "shred.me@example.com"}
     with pytest.raises(InvalidTag):
         sealer.open(sealed, event.subject_key, "another-request")

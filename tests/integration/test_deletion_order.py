@@ -28,8 +28,8 @@ SEALED = {"key_id": "dk-1", "nonce": b"\x00" * 12, "ciphertext": b"\x01" * 16}
 
 def correction(event_type: str, request_id: str, **payload: Any) -> Event:
     event = well_formed(event_type)
-    return dataclasses.replace(event, request_id=request_id, payload={**event.payload, "request_type": "correct",
-                                                                      **payload})  # fmt: skip
+    fields = {**event.payload.to_record(), "request_type": "correct", **payload}
+    return dataclasses.replace(event, request_id=request_id, payload=fields)
 
 
 def test_a_correction_waits_for_its_request_when_discovery_came_first(deletion_db: sa.Engine) -> None:

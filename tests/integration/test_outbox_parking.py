@@ -66,8 +66,8 @@ def test_an_unpublishable_row_is_parked_and_the_rows_behind_it_are_published(
         (blocked, "MSG_SIZE_TOO_LARGE", TOO_LARGE)
     ]
     failures = [relay.codec.decode(m.value()) for m in read_topic(kafka_bootstrap, topics(FAILURES))]
-    reported = [(f.event_type, f.request_id, f.payload["failed_event_type"], f.payload["error_class"])
+    reported = [(f.event_type, f.request_id, f.payload.failed_event_type, f.payload.error_class)
                 for f in failures]  # fmt: skip
     assert reported == [("RequestFailed", blocked, "RequestSubmitted", "Unpublishable")]
-    assert "MSG_SIZE_TOO_LARGE" in failures[0].payload["error"]
+    assert "MSG_SIZE_TOO_LARGE" in failures[0].payload.error
     assert REGISTRY.get_sample_value("ccpa_outbox_parked") == 1

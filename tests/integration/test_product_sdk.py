@@ -46,7 +46,7 @@ def shop(events: ConsentEvents) -> TestClient:
 
 def consent_events(events: ConsentEvents, bootstrap: str) -> list[dict[str, object]]:
     codec = SingleObjectCodec()
-    return [codec.decode(m.value()).payload | {"subject_key": codec.decode(m.value()).subject_key}
+    return [codec.decode(m.value()).payload.to_record() | {"subject_key": codec.decode(m.value()).subject_key}
             for m in read_topic(bootstrap, events.topic)]  # fmt: skip
 
 

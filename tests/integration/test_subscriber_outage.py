@@ -40,7 +40,7 @@ def test_the_subscriber_outlives_a_broker_that_is_down_at_start(kafka_cluster_fa
 
         acks = wait_for(lambda: read_topic(bootstrap, topics(OPTOUT_ACKS)), timeout=90, what="the acknowledgement")
         assert thread.is_alive(), "the subscriber exited instead of waiting for the broker"
-        assert [SingleObjectCodec().decode(m.value()).payload["state_event_id"] for m in acks] == [state.event_id]
+        assert [SingleObjectCodec().decode(m.value()).payload.state_event_id for m in acks] == [state.event_id]
     finally:
         stop.set()
         thread.join(30)

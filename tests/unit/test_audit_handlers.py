@@ -55,6 +55,9 @@ def submitted_payload(request_type: str, received: datetime, respond_by: datetim
         "gpc": not corrections,
         "date_range_start": date(2025, 1, 1) if corrections else None,
         "date_range_end": date(2025, 12, 31) if corrections else None,
+        "limit_categories": [],
+        "decision": "accepted",
+        "acting_services": ["deletion", "discovery"],
     }
 
 

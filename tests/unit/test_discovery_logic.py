@@ -1,4 +1,5 @@
-"""Pure discovery and delivery rules: which requests are walked, what a store outcome says, report links."""
+"""Pure discovery and delivery rules: what a store outcome says, report links (which requests are walked:
+tests/unit/test_acting.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 
 from services.common.datamap import parse_datamap
 from services.common.stores.base import FoundRecord
-from services.discovery.handlers import needs_discovery
 from services.discovery.inventory import category_labels, found_outcome, inventory, unavailable_outcome
 from services.intake.reports import LinkExpired, LinkInvalid, ReportLinks
 
@@ -35,36 +35,6 @@ stores:
 """,
     env={},
 )
-
-
-def submitted(**overrides: Any) -> dict[str, Any]:
-    payload = {"request_type": "know_specific", "requested_type": "know_specific", "authorized_agent": False,
-               "agent_permission_verified": False, "verification_outcome": "verified"}  # fmt: skip
-    return payload | overrides
-
-
-@pytest.mark.parametrize("request_type", ["know_categories", "know_specific", "delete", "correct"])
-def test_verified_know_delete_correct_are_discovered(request_type: str) -> None:
-    assert needs_discovery(submitted(request_type=request_type, requested_type=request_type))
-
-
-@pytest.mark.parametrize("request_type", ["opt_out", "limit", "opt_in"])
-def test_opt_out_family_is_not_discovered(request_type: str) -> None:
-    assert not needs_discovery(submitted(request_type=request_type, verification_outcome="not_required"))
-
-
-def test_unverified_requests_are_not_discovered() -> None:
-    assert not needs_discovery(submitted(request_type="delete", requested_type="delete", verification_outcome="failed"))
-
-
-def test_know_specific_downgraded_to_categories_is_discovered() -> None:
-    """§7024(a): not verified enough for specific pieces, answered as a categories request."""
-    payload = submitted(request_type="know_categories", verification_outcome="insufficient")
-    assert needs_discovery(payload)
-
-
-def test_agent_without_permission_is_not_discovered() -> None:
-    assert not needs_discovery(submitted(authorized_agent=True, agent_permission_verified=False))
 
 
 def record(collection: str, **values: Any) -> FoundRecord:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from services.common.errors import PoisonMessage
+from services.common.payloads.consent import ConsentChangedPayload
 from services.optout.gpp import usca_for
 from services.optout.handlers import consent_input
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 
 
-def payload(source: str, signal: str | None) -> dict[str, object]:
-    return {"source": source, "effective_at": NOW, "sale_opt_out": None, "share_opt_out": None,
-            "limit_sensitive": [], "signal": signal, "scope": "consumer"}  # fmt: skip
+def payload(source: str, signal: str | None, **fields: Any) -> ConsentChangedPayload:
+    return ConsentChangedPayload(source=source, effective_at=NOW, signal=signal, scope="consumer", **fields)
 
 
 def test_a_usca_opt_out_with_limits_becomes_an_opt_out_and_limits() -> None:
@@ -48,5 +49,5 @@ def test_a_malformed_string_is_a_poison_message_naming_the_problem(source: str, 
 
 
 def test_explicit_choices_without_a_string_pass_through() -> None:
-    change = consent_input({**payload("product_event", None), "sale_opt_out": True, "consumer_action": True})
+    change = consent_input(payload("product_event", None, sale_opt_out=True, consumer_action=True))
     assert change.sale_opt_out is True and change.consumer_action

@@ -81,7 +81,7 @@ def test_a_batch_with_only_unpublishable_rows_besides_the_published_ones_settles
         )
     failure = relay.codec.decode(next(m for m in sent if m.topic == "t.privacy.failures").value)
     contracts.check(failure)  # audit will take it: a parked row's failure is not itself refused
-    assert failure.payload["source_partition"] == failure.payload["source_offset"] == contracts.NOT_ON_A_TOPIC
+    assert failure.payload.source_partition == failure.payload.source_offset == contracts.NOT_ON_A_TOPIC
 
 
 @pytest.mark.parametrize(

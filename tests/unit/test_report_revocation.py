@@ -63,14 +63,14 @@ def test_no_completed_deletion_means_no_shred() -> None:
 
 
 def completed(operation: str = "delete", at: datetime = T0, **payload: Any) -> Event:
-    body = {"operation": operation, "undelivered": [], **payload}
+    body = {"operation": operation, "verified": True, "stores": [], "undelivered": [], **payload}
     return Event("DeletionCompleted", SUBJECT, "deletion", body, request_id="delete-1", occurred_at=at)
 
 
 def test_only_a_completed_delete_destroys_reports() -> None:
     assert destroys_reports(completed("delete"))
     assert not destroys_reports(completed("correct"))
-    assert not destroys_reports(Event("RequestCompleted", SUBJECT, "deletion", {"outcome": "complied"}))
+    assert not destroys_reports(Event("RequestCompleted", SUBJECT, "deletion", {"outcome": "complied", "summary": ""}))
 
 
 def test_destroyed_renderings_are_grouped_per_request() -> None:
@@ -119,8 +119,8 @@ def test_discovery_destroys_the_subjects_earlier_reports_and_keeps_a_record_with
         ("know-1", "json", "delete-1"), ("know-1", "html", "delete-1")}  # fmt: skip
     assert runs["know-1"] == {} and runs["know-open"]["ciphertext"] == "secret"  # an open run keeps its identifiers
     [event] = events
-    assert (event.event_type, event.request_id, event.payload["formats"]) == ("ReportDestroyed", "know-1",
-                                                                              ["html", "json"])  # fmt: skip
+    assert (event.event_type, event.request_id, event.payload.formats) == ("ReportDestroyed", "know-1",
+                                                                           ("html", "json"))  # fmt: skip
     assert event.occurred_at > T0
 
 
