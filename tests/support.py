@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from devtools.demo.company import Customer
 
@@ -38,6 +38,24 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 30.0, interval: flo
         time.sleep(interval)
 
 
+NO_LEADER_YET = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError._UNKNOWN_PARTITION}
+
+
+def watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]:
+    """Low and high watermarks, asked again while the partition has no leader yet (a topic just created)."""
+
+    def ask() -> tuple[int, int] | None:
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout=10)
+        except KafkaException as exc:
+            if exc.args[0].code() in NO_LEADER_YET or exc.args[0].retriable():
+                return None
+            raise
+        return low, high
+
+    return wait_for(ask, what=f"watermarks of partition {partition.partition}", timeout=30)
+
+
 def read_topic(bootstrap: str, topic: str, timeout: float = 20.0) -> list[Message]:
     """Every message currently on the topic, from the beginning to the high watermarks."""
     consumer = Consumer(
@@ -50,19 +68,9 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 20.0) -> list[Messag
     )
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-        ends = {}
-        for partition in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            if high > low:
-                ends[partition] = high
-        consumer.assign(
-            [
-                TopicPartition(topic, p, low)
-                for p, low in (
-                    (p, consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[0]) for p in ends
-                )
-            ]
-        )
+        marks = {partition: watermarks(consumer, TopicPartition(topic, partition)) for partition in metadata.partitions}
+        ends = {partition: high for partition, (low, high) in marks.items() if high > low}
+        consumer.assign([TopicPartition(topic, partition, marks[partition][0]) for partition in ends])
         messages: list[Message] = []
         deadline = time.monotonic() + timeout
         while ends and time.monotonic() < deadline:

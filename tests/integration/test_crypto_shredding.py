@@ -8,6 +8,7 @@ import sys
 import httpx
 import pytest
 import sqlalchemy as sa
+from confluent_kafka import Message
 from cryptography.exceptions import InvalidTag
 
 from devtools.local.pipeline import Pipeline
@@ -15,7 +16,7 @@ from services.common.crypto import KeyShredded, KeyStore, Sealed, Sealer
 from services.common.serde import SingleObjectCodec
 from services.common.settings import decode_key
 from services.common.topics import REQUESTS, TopicNames
-from tests.support import read_topic
+from tests.support import read_topic, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -34,8 +35,12 @@ def test_shredding_a_subject_makes_its_identifiers_on_the_topic_unreadable(pipel
                                json={"type": "opt_out", "identifiers": {"email": "shred.me@example.com"}})  # fmt: skip
     request_id = response.json()["request_id"]
     topic = TopicNames(pipeline.config.topic_namespace)(REQUESTS)
-    message = next(m for m in read_topic(pipeline.config.bootstrap_servers, topic)
-                   if dict(m.headers() or []).get("request_id") == request_id.encode())  # fmt: skip
+
+    def submitted() -> Message | None:  # the relay publishes after the 202: wait for it
+        on_topic = read_topic(pipeline.config.bootstrap_servers, topic)
+        return next((m for m in on_topic if dict(m.headers() or []).get("request_id") == request_id.encode()), None)
+
+    message = wait_for(submitted, what="the request's event on the topic")
     event = SingleObjectCodec().decode(message.value())
     sealed, sealer = Sealed.from_record(event.payload.identifiers), sealer_of(pipeline)
     assert sealer.open(sealed, event.subject_key, request_id) == {"email": "shred.me@example.com"}
