@@ -43,6 +43,7 @@ from devtools.local.process import ProviderProcess
 from devtools.localstack.ports import free_port
 from devtools.localstack.redis import RedisServer
 from services.common.datamap import DataMap
+from services.common.event_types import EventType
 from services.common.stores import open_connector, walk
 from services.deletion.erasure import ErasureEngine, plan_erasure
 from services.discovery.scanner import ScanOptions, evaluate, scan
@@ -121,15 +122,15 @@ def measure_pipeline(pipeline: Pipeline, people: list[dict[str, Any]]) -> tuple[
     return server, client
 
 
-def _server_latency(http: httpx.Client, pipeline: Pipeline, request_id: str, until: str = "ReportReady",
+def _server_latency(http: httpx.Client, pipeline: Pipeline, request_id: str, until: EventType = EventType.REPORT_READY,
                     timeout: float = 30.0) -> float:  # fmt: skip
     url = f"{pipeline.audit.url}/v1/requests/{request_id}/timeline"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         entries = http.get(url, headers=pipeline.auth).json().get("entries", [])
         times = {entry["event_type"]: entry for entry in entries}
-        if until in times and "RequestSubmitted" in times:
-            received = _instant(times["RequestSubmitted"]["details"]["received_at"])
+        if until in times and EventType.REQUEST_SUBMITTED in times:
+            received = _instant(times[EventType.REQUEST_SUBMITTED]["details"]["received_at"])
             return _instant(times[until]["occurred_at"]) - received
         time.sleep(0.02)
     raise RuntimeError(f"{until} of {request_id} never reached the timeline")
@@ -167,7 +168,9 @@ def measure_deletions(pipeline: Pipeline, people: list[dict[str, Any]]) -> list[
         for person in people:
             response = http.post(f"{pipeline.intake.url}/v1/requests", json=delete_request(person))
             response.raise_for_status()
-            latencies.append(_server_latency(http, pipeline, response.json()["request_id"], "DeletionVerified", 300))
+            latencies.append(
+                _server_latency(http, pipeline, response.json()["request_id"], EventType.DELETION_VERIFIED, 300)
+            )
         return latencies
 
 

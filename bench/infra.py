@@ -21,6 +21,7 @@ from devtools.demo import company
 from devtools.local.pipeline import Pipeline, PipelineConfig
 from devtools.localstack import KafkaCluster, PostgresServer, free_port_block
 from services.audit import orm as audit_orm
+from services.common.event_types import EventType
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KAFKA_CACHE = REPO_ROOT / ".local" / "cache"
@@ -141,7 +142,7 @@ def submitted_count(engine: sa.Engine) -> int:
     """Requests whose RequestSubmitted entry audit has materialised (what the timeline endpoint reads)."""
     timeline = audit_orm.timeline
     query = sa.select(sa.func.count(sa.distinct(timeline.c.request_id))).where(
-        timeline.c.event_type == "RequestSubmitted"
+        timeline.c.event_type == EventType.REQUEST_SUBMITTED
     )
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one())

@@ -13,6 +13,7 @@ import httpx
 import sqlalchemy as sa
 
 from bench.infra import submitted_count
+from services.common.event_types import EventType
 
 POLL_INTERVAL_S = 0.002
 SAMPLE_TIMEOUT_S = 15.0
@@ -31,7 +32,7 @@ class EndToEnd:
 def has_submitted_entry(response: httpx.Response) -> bool:
     if response.status_code != 200:
         return False
-    return any(entry["event_type"] == "RequestSubmitted" for entry in response.json().get("entries", []))
+    return any(entry["event_type"] == EventType.REQUEST_SUBMITTED for entry in response.json().get("entries", []))
 
 
 def one_sample(intake: httpx.Client, audit: httpx.Client, body: dict[str, Any], result: EndToEnd) -> None:

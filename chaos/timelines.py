@@ -9,11 +9,24 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-ANSWERS = frozenset({"RequestCompleted", "RequestDenied"})
+from services.common.event_types import EventType
+
+ANSWERS = frozenset({EventType.REQUEST_COMPLETED, EventType.REQUEST_DENIED})
 # Events a request has at most once: a second one is an effect (an answer, a report) produced twice.
-ONCE = ("RequestSubmitted", "DiscoveryStarted", "DiscoveryCompleted", "ReportReady", "DeletionCompleted")
-PROPAGATED = ("OptOutState", "OptOutApplied", "OptOutAcknowledged")
-DISCOVERED = ("RequestSubmitted", "DiscoveryStarted", "StoreSearched", "DiscoveryCompleted")
+ONCE = (
+    EventType.REQUEST_SUBMITTED,
+    EventType.DISCOVERY_STARTED,
+    EventType.DISCOVERY_COMPLETED,
+    EventType.REPORT_READY,
+    EventType.DELETION_COMPLETED,
+)
+PROPAGATED = (EventType.OPT_OUT_STATE, EventType.OPT_OUT_APPLIED, EventType.OPT_OUT_ACKNOWLEDGED)
+DISCOVERED = (
+    EventType.REQUEST_SUBMITTED,
+    EventType.DISCOVERY_STARTED,
+    EventType.STORE_SEARCHED,
+    EventType.DISCOVERY_COMPLETED,
+)
 
 
 class Kind(StrEnum):
@@ -29,18 +42,20 @@ class Kind(StrEnum):
     OPT_IN = "opt_in"
 
 
-EXPECTED: Mapping[Kind, tuple[str, ...]] = {
-    Kind.KNOW: (*DISCOVERED, "ReportReady", "RequestCompleted"),
-    Kind.DELETE: (*DISCOVERED, "StoreErased", "DeletionVerified", "ProviderInstructed", "DeletionCompleted",
-                  "RequestCompleted"),
-    Kind.CORRECT: ("RequestSubmitted", "DiscoveryStarted", "DiscoveryCompleted", "StoreErased", "DeletionVerified",
-                   "DeletionCompleted", "RequestCompleted"),
-    Kind.DENIED: ("RequestSubmitted", "RequestDenied"),
-    Kind.OPT_OUT: ("RequestSubmitted", *PROPAGATED, "RequestCompleted"),
-    Kind.OPT_OUT_GPC: ("RequestSubmitted", "ConsentChanged", *PROPAGATED, "RequestCompleted"),
-    Kind.LIMIT: ("RequestSubmitted", *PROPAGATED, "RequestCompleted"),
+EXPECTED: Mapping[Kind, tuple[EventType, ...]] = {
+    Kind.KNOW: (*DISCOVERED, EventType.REPORT_READY, EventType.REQUEST_COMPLETED),
+    Kind.DELETE: (*DISCOVERED, EventType.STORE_ERASED, EventType.DELETION_VERIFIED, EventType.PROVIDER_INSTRUCTED,
+                  EventType.DELETION_COMPLETED, EventType.REQUEST_COMPLETED),
+    Kind.CORRECT: (EventType.REQUEST_SUBMITTED, EventType.DISCOVERY_STARTED, EventType.DISCOVERY_COMPLETED,
+                   EventType.STORE_ERASED, EventType.DELETION_VERIFIED, EventType.DELETION_COMPLETED,
+                   EventType.REQUEST_COMPLETED),
+    Kind.DENIED: (EventType.REQUEST_SUBMITTED, EventType.REQUEST_DENIED),
+    Kind.OPT_OUT: (EventType.REQUEST_SUBMITTED, *PROPAGATED, EventType.REQUEST_COMPLETED),
+    Kind.OPT_OUT_GPC: (EventType.REQUEST_SUBMITTED, EventType.CONSENT_CHANGED, *PROPAGATED,
+                       EventType.REQUEST_COMPLETED),
+    Kind.LIMIT: (EventType.REQUEST_SUBMITTED, *PROPAGATED, EventType.REQUEST_COMPLETED),
     # An opt-in of someone who never opted out changes no state: only a published state must be acknowledged.
-    Kind.OPT_IN: ("RequestSubmitted", "RequestCompleted"),
+    Kind.OPT_IN: (EventType.REQUEST_SUBMITTED, EventType.REQUEST_COMPLETED),
 }  # fmt: skip
 
 
@@ -48,7 +63,7 @@ def missing_events(kind: Kind, event_types: Sequence[str]) -> list[str]:
     """The expected event types absent from a timeline, in expected order (empty: the timeline is complete)."""
     present = set(event_types)
     expected = list(EXPECTED[kind])
-    if "OptOutState" in present:
+    if EventType.OPT_OUT_STATE in present:
         expected += [event for event in PROPAGATED if event not in expected]
     return [event for event in expected if event not in present]
 
@@ -73,5 +88,5 @@ def duplicates(entries: Sequence[Mapping[str, Any]]) -> Duplicates:
 
 def verified_deletion(entries: Sequence[Mapping[str, Any]]) -> bool:
     """Whether a DeletionVerified entry on the timeline says every store was searched again and found clean."""
-    return any(entry["event_type"] == "DeletionVerified" and (entry.get("details") or {}).get("verified") is True
-               for entry in entries)  # fmt: skip
+    return any(entry["event_type"] == EventType.DELETION_VERIFIED
+               and (entry.get("details") or {}).get("verified") is True for entry in entries)  # fmt: skip

@@ -15,6 +15,7 @@ from typing import Any
 
 from services.common.events import Event, utcnow
 from services.common.serde import NAMESPACE, SchemaCatalog
+from tests.fields import event_of, with_fields
 
 SUBJECT = "5e" * 32
 PAST = timedelta(hours=1)
@@ -73,7 +74,7 @@ def well_formed(event_type: str, now: datetime | None = None, catalog: SchemaCat
     schema = (catalog or _catalog()).for_event_type(event_type).schema
     payload_schema = next(f["type"] for f in schema["fields"] if f["name"] == "payload")
     payload = {f["name"]: _value(f["name"], f["type"], now) for f in payload_schema["fields"]}
-    return Event(event_type, SUBJECT, "intake", payload, request_id=str(uuid.uuid4()), occurred_at=now - PAST)
+    return event_of(event_type, SUBJECT, "intake", payload, request_id=str(uuid.uuid4()), occurred_at=now - PAST)
 
 
 def _value(name: str, avro: Any, now: datetime) -> Any:
@@ -127,7 +128,7 @@ def _repeat(event: Event, field: str, times: int) -> Event:
 
 
 def _set(event: Event, field: str, value: Any) -> Event:
-    return dataclasses.replace(event, payload={**fields_of(event), field: value})
+    return with_fields(event, {**fields_of(event), field: value})
 
 
 def _pick(kind: type, value: Callable[[random.Random], Any]) -> Callable[[Event, random.Random], Event]:

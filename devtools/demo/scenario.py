@@ -18,6 +18,7 @@ from rich.table import Table
 from devtools.demo import showcase
 from devtools.demo.company import Customer, customers
 from devtools.demo.generator import DATAMAP_PATH
+from services.common.event_types import EventType
 
 
 @dataclass
@@ -25,15 +26,28 @@ class DemoRequest:
     title: str
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
-    expected: tuple[str, ...] = ("RequestSubmitted",)
+    expected: tuple[EventType, ...] = (EventType.REQUEST_SUBMITTED,)
     request_id: str = ""
     status: str = ""
 
 
-PROPAGATED = ("RequestSubmitted", "OptOutState", "OptOutApplied", "RequestCompleted", "OptOutAcknowledged")
-DISCOVERED = ("RequestSubmitted", "DiscoveryStarted", "DiscoveryCompleted")
-ANSWERED = (*DISCOVERED, "ReportReady", "RequestCompleted")
-ERASED = (*DISCOVERED, "StoreErased", "DeletionVerified", "ProviderConfirmed", "DeletionCompleted", "RequestCompleted")
+PROPAGATED = (
+    EventType.REQUEST_SUBMITTED,
+    EventType.OPT_OUT_STATE,
+    EventType.OPT_OUT_APPLIED,
+    EventType.REQUEST_COMPLETED,
+    EventType.OPT_OUT_ACKNOWLEDGED,
+)
+DISCOVERED = (EventType.REQUEST_SUBMITTED, EventType.DISCOVERY_STARTED, EventType.DISCOVERY_COMPLETED)
+ANSWERED = (*DISCOVERED, EventType.REPORT_READY, EventType.REQUEST_COMPLETED)
+ERASED = (
+    *DISCOVERED,
+    EventType.STORE_ERASED,
+    EventType.DELETION_VERIFIED,
+    EventType.PROVIDER_CONFIRMED,
+    EventType.DELETION_COMPLETED,
+    EventType.REQUEST_COMPLETED,
+)
 
 
 def next_run(counter: Path) -> int:
@@ -101,7 +115,7 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
         DemoRequest(
             "delete from someone we cannot verify: denied",
             {"type": "delete", "channel": "phone", "identifiers": {"email": "someone.unknown@example.org"}},
-            expected=("RequestSubmitted", "RequestDenied"),
+            expected=(EventType.REQUEST_SUBMITTED, EventType.REQUEST_DENIED),
         ),
         DemoRequest(
             "correct a postal code",
@@ -122,7 +136,7 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
                 "identifiers": {"email": a.email, "device_id": f"browser-{a.account_id}"},
             },
             headers={"Sec-GPC": "1"},
-            expected=(*PROPAGATED, "ConsentChanged"),
+            expected=(*PROPAGATED, EventType.CONSENT_CHANGED),
         ),
         DemoRequest(
             "opt out of sale/sharing with the web form",
@@ -163,7 +177,7 @@ def extend_first(client: httpx.Client, request: DemoRequest, token: str) -> None
         json={"reason": "Records for this account span three systems and an archive."},
     )
     response.raise_for_status()
-    request.expected = (*request.expected, "RequestExtended")
+    request.expected = (*request.expected, EventType.REQUEST_EXTENDED)
 
 
 def wait_for_timelines(
@@ -185,13 +199,13 @@ def wait_for_timelines(
 
 def current_status(intake: httpx.Client, token: str, request: DemoRequest) -> str:
     """Intake's status of a request; for one audit saw completed, once intake has learnt its response too."""
-    if "RequestCompleted" in request.expected:
+    if EventType.REQUEST_COMPLETED in request.expected:
         return str(showcase.wait_for_status(intake, token, request.request_id, showcase.responded, 30.0)["status"])
     response = intake.get(f"/v1/requests/{request.request_id}", headers={"Authorization": f"Bearer {token}"})
     return str(response.json()["status"])
 
 
-def _holds(timeline: dict[str, Any], expected: tuple[str, ...]) -> bool:
+def _holds(timeline: dict[str, Any], expected: tuple[EventType, ...]) -> bool:
     seen = [entry["event_type"] for entry in timeline["entries"]]
     return all(seen.count(kind) >= expected.count(kind) for kind in set(expected))
 
@@ -220,25 +234,25 @@ def print_timeline(console: Console, request: DemoRequest, timeline: dict[str, A
 def _summary(entry: dict[str, Any]) -> str:
     details = entry["details"]
     keys = {
-        "RequestSubmitted": ("request_type", "requested_type", "verification_outcome", "gpc"),
-        "RequestDenied": ("denial_code",),
-        "RequestExtended": ("respond_by",),
-        "ConsentChanged": ("source", "sale_opt_out", "share_opt_out"),
-        "OptOutState": ("scope", "version", "sale_opt_out", "share_opt_out", "limit_sensitive", "gpp"),
-        "OptOutApplied": ("systems_updated", "downstream_expected"),
-        "OptOutAcknowledged": ("downstream", "state_version"),
-        "RequestCompleted": ("outcome", "summary"),
-        "DiscoveryStarted": ("request_type", "stores"),
-        "StoreSearched": ("store", "outcome", "records", "categories"),
-        "DiscoveryCompleted": ("records", "categories"),
-        "ReportReady": ("formats", "records", "period_start", "expires_at"),
-        "ReportDownloaded": ("format", "bytes"),
-        "ReportDestroyed": ("formats", "deletion_request_id"),
-        "StoreErased": ("store", "outcome", "actions"),
-        "ProviderInstructed": ("recipient", "outcome", "explanation"),
-        "ProviderConfirmed": ("recipient",),
-        "DeletionVerified": ("verified", "remaining", "exempt_records"),
-        "DeletionCompleted": ("verified", "providers_confirmed", "providers_pending"),
+        EventType.REQUEST_SUBMITTED: ("request_type", "requested_type", "verification_outcome", "gpc"),
+        EventType.REQUEST_DENIED: ("denial_code",),
+        EventType.REQUEST_EXTENDED: ("respond_by",),
+        EventType.CONSENT_CHANGED: ("source", "sale_opt_out", "share_opt_out"),
+        EventType.OPT_OUT_STATE: ("scope", "version", "sale_opt_out", "share_opt_out", "limit_sensitive", "gpp"),
+        EventType.OPT_OUT_APPLIED: ("systems_updated", "downstream_expected"),
+        EventType.OPT_OUT_ACKNOWLEDGED: ("downstream", "state_version"),
+        EventType.REQUEST_COMPLETED: ("outcome", "summary"),
+        EventType.DISCOVERY_STARTED: ("request_type", "stores"),
+        EventType.STORE_SEARCHED: ("store", "outcome", "records", "categories"),
+        EventType.DISCOVERY_COMPLETED: ("records", "categories"),
+        EventType.REPORT_READY: ("formats", "records", "period_start", "expires_at"),
+        EventType.REPORT_DOWNLOADED: ("format", "bytes"),
+        EventType.REPORT_DESTROYED: ("formats", "deletion_request_id"),
+        EventType.STORE_ERASED: ("store", "outcome", "actions"),
+        EventType.PROVIDER_INSTRUCTED: ("recipient", "outcome", "explanation"),
+        EventType.PROVIDER_CONFIRMED: ("recipient",),
+        EventType.DELETION_VERIFIED: ("verified", "remaining", "exempt_records"),
+        EventType.DELETION_COMPLETED: ("verified", "providers_confirmed", "providers_pending"),
     }.get(entry["event_type"], tuple(details)[:3])
     text = "; ".join(f"{key.replace('_', ' ')} {readable(details.get(key))}" for key in keys if key in details)
     return textwrap.shorten(text, SUMMARY_WIDTH, placeholder=" …")
@@ -287,7 +301,7 @@ def run(intake_url: str, audit_url: str, token: str, identity_db: Path, demo_env
         know = showcase.wait_for_report(intake, token, requests[0].request_id)
         answered = time.monotonic() - started
         report, paths = showcase.download_all(know, identity_db.parent / "reports")
-        requests[0].expected = (*requests[0].expected, *("ReportDownloaded",) * len(paths))
+        requests[0].expected = (*requests[0].expected, *(EventType.REPORT_DOWNLOADED,) * len(paths))
         timelines = wait_for_timelines(audit, token, requests, timeout=120.0)
         for request in requests:
             request.status = current_status(intake, token, request)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, overload
+from typing import Any, Generic
 
 from typing_extensions import TypeVar
 
@@ -34,17 +34,22 @@ def event_type_of(name: str) -> EventType:
         raise ValueError("event_type is not a known event type") from None  # the name could be anything
 
 
-def payload_of(event_type: str, payload: Record | Mapping[str, Any]) -> Record:
-    """The typed payload of an event type: a mapping is converted (and refused if it has a field too many)."""
-    payload_type = PAYLOAD_TYPES[event_type_of(event_type)]
-    if isinstance(payload, Record) and not isinstance(payload, payload_type):
-        raise ValueError(f"a {event_type} carries a {payload_type.__name__}, not a {type(payload).__name__}")
-    return payload if isinstance(payload, Record) else payload_type.from_record(payload)
+def payload_type_of(event_type: str) -> type[Record]:
+    """The payload class an event type carries (services/common/payloads)."""
+    return PAYLOAD_TYPES[event_type_of(event_type)]
+
+
+def checked_payload(event_type: str, payload: Record) -> Record:
+    """The payload, if it is of its event type's class: a mapping or another type's payload is refused."""
+    payload_type = payload_type_of(event_type)
+    if not isinstance(payload, payload_type):
+        raise TypeError(f"a {event_type} carries a {payload_type.__name__}, not a {type(payload).__name__}")
+    return payload
 
 
 @dataclass(frozen=True, init=False)
 class Event(Generic[P]):
-    """One event; its payload is the typed class of its event type (services/common/payloads)."""
+    """One event; its payload is the typed class of its event type (services/common/payloads), never a mapping."""
 
     event_type: EventType
     subject_key: str
@@ -54,21 +59,11 @@ class Event(Generic[P]):
     event_id: str
     occurred_at: datetime
 
-    @overload
-    def __init__(self: Event[P], event_type: str, subject_key: str, producer: str, payload: P,
-                 request_id: str | None = None, event_id: str | None = None,
-                 occurred_at: datetime | None = None) -> None: ...  # fmt: skip
-
-    @overload
-    def __init__(self: Event[Any], event_type: str, subject_key: str, producer: str, payload: Mapping[str, Any],
-                 request_id: str | None = None, event_id: str | None = None,
-                 occurred_at: datetime | None = None) -> None: ...  # fmt: skip
-
-    def __init__(self, event_type: str, subject_key: str, producer: str, payload: Record | Mapping[str, Any],
+    def __init__(self, event_type: str, subject_key: str, producer: str, payload: P,
                  request_id: str | None = None, event_id: str | None = None,
                  occurred_at: datetime | None = None) -> None:  # fmt: skip
         values = {"event_type": event_type_of(event_type), "subject_key": subject_key, "producer": producer,
-                  "payload": payload_of(event_type, payload), "request_id": request_id,
+                  "payload": checked_payload(event_type, payload), "request_id": request_id,
                   "event_id": event_id or str(uuid.uuid4()), "occurred_at": occurred_at or utcnow()}  # fmt: skip
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -90,7 +85,7 @@ class Event(Generic[P]):
             record["event_type"],
             record["subject_key"],
             record["producer"],
-            payload_of(record["event_type"], record["payload"]),
+            payload_type_of(record["event_type"]).from_record(record["payload"]),
             request_id=record.get("request_id"),
             event_id=str(record["event_id"]),
             occurred_at=record["occurred_at"],

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from services.common.crypto import KeyShredded
 from services.common.db import insert_for
+from services.common.event_types import EventType
 from services.common.events import utcnow
 from services.common.leases import LeaseLost, Leases, retry_delay
 from services.deletion import orm
@@ -169,7 +170,7 @@ def journal_key(request_id: str, erase_round: int) -> str:
     return request_id if not erase_round else f"{request_id}#{erase_round}"
 
 
-def unreported(conn: sa.Connection, request_id: str, keyed: Mapping[tuple[str, str], T]) -> list[T]:
+def unreported(conn: sa.Connection, request_id: str, keyed: Mapping[tuple[str, EventType], T]) -> list[T]:
     """The items whose (subject, event type) the request has not reported yet, in order, marked reported by one
     INSERT … ON CONFLICT DO NOTHING RETURNING: a replayed or concurrent step reports nothing twice."""
     if not keyed:

@@ -3,6 +3,7 @@ back for the timeline and the consumer's response, and the loop that sends and p
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 
 from services.common.datamap import DataMap
 from services.common.event_types import EventType
+from services.common.payloads.deletion import ProviderConfirmedPayload, ProviderInstructedPayload
 from services.deletion.providers.confirmations import StatusPoller
 from services.deletion.providers.instructions import InstructionQueue, InstructionRow
 from services.deletion.providers.model import Notice, ProviderDirectory, State
@@ -24,36 +26,39 @@ log = logging.getLogger(__name__)
 WAITING = frozenset({State.PENDING, State.DELIVERED, State.MANUAL, State.FAILED})
 
 
+ProviderEvent = tuple[EventType, str, ProviderInstructedPayload | ProviderConfirmedPayload]  # type, key, payload
+
+
 @dataclass
 class NoticeStatus:
     confirmed: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     not_notified: dict[str, str] = field(default_factory=dict)
     undelivered: list[str] = field(default_factory=list)  # still to be sent: the payload needs the data key
-    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (event type, instruction, payload)
+    events: list[ProviderEvent] = field(default_factory=list)  # (event type, instruction, payload)
 
 
 def status_of(rows: list[InstructionRow], roles: Mapping[str, str]) -> NoticeStatus:
     status = NoticeStatus()
     for row in sorted(rows, key=lambda r: r.recipient):
-        base = {"recipient": row.recipient, "role": roles.get(row.recipient, ""), "operation": row.kind,
-                "instruction_id": row.instruction_id, "confirm_by": row.deadline}  # fmt: skip
+        instructed = functools.partial(ProviderInstructedPayload, recipient=row.recipient,
+                                       role=roles.get(row.recipient, ""), operation=row.kind,
+                                       instruction_id=row.instruction_id, confirm_by=row.deadline)  # fmt: skip
         if row.state is State.NOT_NOTIFIED:
             status.not_notified[row.recipient] = row.reason or ""
             status.events.append((EventType.PROVIDER_INSTRUCTED, row.instruction_id,
-                                  {**base, "outcome": "not_notified", "explanation": row.reason}))  # fmt: skip
+                                  instructed(outcome="not_notified", explanation=row.reason)))  # fmt: skip
             continue
         if row.delivered_at is not None or row.state is State.CONFIRMED:
-            status.events.append((EventType.PROVIDER_INSTRUCTED, row.instruction_id,
-                                  {**base, "outcome": "delivered", "explanation": None}))  # fmt: skip
+            status.events.append((EventType.PROVIDER_INSTRUCTED, row.instruction_id, instructed(outcome="delivered")))
         elif row.state in (State.MANUAL, State.FAILED):
             status.events.append((EventType.PROVIDER_INSTRUCTED, row.instruction_id,
-                                  {**base, "outcome": row.state.value, "explanation": row.reason}))  # fmt: skip
+                                  instructed(outcome=row.state.value, explanation=row.reason)))  # fmt: skip
         if row.state is State.CONFIRMED:
             status.confirmed.append(row.recipient)
-            status.events.append((EventType.PROVIDER_CONFIRMED, f"{row.instruction_id}#confirmed",
-                                  {"recipient": row.recipient, "instruction_id": row.instruction_id,
-                                   "confirmation_id": row.confirmation_id}))  # fmt: skip
+            confirmed = ProviderConfirmedPayload(recipient=row.recipient, instruction_id=row.instruction_id,
+                                                 confirmation_id=row.confirmation_id)  # fmt: skip
+            status.events.append((EventType.PROVIDER_CONFIRMED, f"{row.instruction_id}#confirmed", confirmed))
         elif row.state in WAITING:
             status.pending.append(row.recipient)
         if row.state is State.PENDING:

@@ -3,15 +3,27 @@ walk, and for know requests the report and the answer. Event times strictly incr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
+from services.common.event_types import EventType
 from services.common.events import Event, utcnow
+from services.common.payloads.discovery import (
+    DiscoveryCompletedPayload,
+    InventoryEntry,
+    ReportReadyPayload,
+    StoreSearchedPayload,
+)
+from services.common.payloads.requests import RequestCompletedPayload
+from services.common.payloads.shared import EncryptedValue
+from services.common.records import Record
 from services.discovery.handlers import PRODUCER
 from services.discovery.inventory import StoreOutcome
 from services.discovery.reporting import ReadyReport
 from services.discovery.runs import Run
+
+P = TypeVar("P", bound=Record)
 
 
 class Ticker:
@@ -32,28 +44,29 @@ class DiscoveryEvents:
         self.run = run
         self.tick = Ticker()
 
-    def store_searched(self, outcome: StoreOutcome, attempt: int, retry_at: datetime | None) -> Event:
-        return self._event("StoreSearched", self.tick(), {
-            "store": outcome.store, "store_kind": outcome.store_kind, "outcome": outcome.outcome,
-            "attempt": attempt, "records": outcome.records, "collections": list(outcome.collections),
-            "categories": list(outcome.categories), "reason": outcome.reason,
-            "retry_at": retry_at if outcome.outcome == "unavailable" else None,
-        })  # fmt: skip
+    def store_searched(self, outcome: StoreOutcome, attempt: int,
+                       retry_at: datetime | None) -> Event[StoreSearchedPayload]:  # fmt: skip
+        return self._event(EventType.STORE_SEARCHED, self.tick(), StoreSearchedPayload(
+            store=outcome.store, store_kind=outcome.store_kind, outcome=outcome.outcome, attempt=attempt,
+            records=outcome.records, collections=outcome.collections, categories=outcome.categories,
+            reason=outcome.reason, retry_at=retry_at if outcome.outcome == "unavailable" else None,
+        ))  # fmt: skip
 
-    def discovery_completed(self, attempt: int, records: int, inventory: Sequence[Mapping[str, Any]],
-                            identifiers: Mapping[str, Any]) -> Event:  # fmt: skip
-        categories = sorted({label for entry in inventory for label in entry["categories"]})
-        return self._event("DiscoveryCompleted", self.tick(), {
-            "request_type": self.run.request_type, "attempts": attempt, "records": records,
-            "categories": categories, "inventory": list(inventory), "identifiers": identifiers,
-        })  # fmt: skip
+    def discovery_completed(self, attempt: int, records: int, inventory: Sequence[InventoryEntry],
+                            identifiers: EncryptedValue) -> Event[DiscoveryCompletedPayload]:  # fmt: skip
+        categories = tuple(sorted({label for entry in inventory for label in entry.categories}))
+        return self._event(EventType.DISCOVERY_COMPLETED, self.tick(), DiscoveryCompletedPayload(
+            request_type=self.run.request_type, attempts=attempt, records=records, categories=categories,
+            inventory=tuple(inventory), identifiers=identifiers,
+        ))  # fmt: skip
 
-    def report_ready(self, ready: ReadyReport) -> Event:
-        return self._event("ReportReady", ready.ready_at, ready.payload())
+    def report_ready(self, ready: ReadyReport) -> Event[ReportReadyPayload]:
+        return self._event(EventType.REPORT_READY, ready.ready_at, ready.payload())
 
-    def request_completed(self, summary: str) -> Event:
-        return self._event("RequestCompleted", self.tick(), {"outcome": "complied", "summary": summary})
+    def request_completed(self, summary: str) -> Event[RequestCompletedPayload]:
+        payload = RequestCompletedPayload(outcome="complied", summary=summary)
+        return self._event(EventType.REQUEST_COMPLETED, self.tick(), payload)
 
-    def _event(self, event_type: str, at: datetime, payload: dict[str, Any]) -> Event:
+    def _event(self, event_type: EventType, at: datetime, payload: P) -> Event[P]:
         run = self.run
-        return Event(event_type, run.subject_key, PRODUCER, request_id=run.request_id, occurred_at=at, payload=payload)
+        return Event(event_type, run.subject_key, PRODUCER, payload, request_id=run.request_id, occurred_at=at)

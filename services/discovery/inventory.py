@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from services.common.datamap import DataMap, Store
+from services.common.payloads.discovery import InventoryEntry
 from services.common.stores.base import FoundRecord
 
 
@@ -48,14 +49,14 @@ def unavailable_outcome(store: Store, reason: str) -> StoreOutcome:
     return StoreOutcome(store.name, store.kind, "unavailable", 0, reason=reason)
 
 
-def inventory(datamap: DataMap, records: Iterable[FoundRecord]) -> list[dict[str, object]]:
+def inventory(datamap: DataMap, records: Iterable[FoundRecord]) -> list[InventoryEntry]:
     """One entry per store and collection holding records: counts and categories."""
     grouped: dict[tuple[str, str], list[FoundRecord]] = {}
     for record in records:
         grouped.setdefault((record.store, record.collection), []).append(record)
     return [
-        {"store": store, "collection": collection, "records": len(items),
-         "categories": list(category_labels(datamap, items))}
+        InventoryEntry(store=store, collection=collection, records=len(items),
+                       categories=category_labels(datamap, items))
         for (store, collection), items in sorted(grouped.items())
     ]  # fmt: skip
 

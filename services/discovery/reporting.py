@@ -8,13 +8,13 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
 from services.common.crypto import Sealed, Sealer
 from services.common.datamap import DataMap
 from services.common.events import utcnow
+from services.common.payloads.discovery import ReportReadyPayload
 from services.common.stores.base import FoundRecord
 from services.discovery import orm
 from services.discovery.inventory import StoreOutcome
@@ -51,17 +51,17 @@ class ReadyReport:
     ready_at: datetime
     expires_at: datetime
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self) -> ReportReadyPayload:
         json_rendering = next(r for r in self.rendered.renderings if r.format == JSON_FORMAT)
-        return {
-            "request_type": self.request_type,
-            "formats": [r.format for r in self.rendered.renderings],
-            "records": self.rendered.records,
-            "period_start": self.rendered.period_start,
-            "period_end": self.rendered.period_end,
-            "expires_at": self.expires_at,
-            "sha256": json_rendering.sha256,
-        }
+        return ReportReadyPayload(
+            request_type=self.request_type,
+            formats=tuple(r.format for r in self.rendered.renderings),
+            records=self.rendered.records,
+            period_start=self.rendered.period_start,
+            period_end=self.rendered.period_end,
+            expires_at=self.expires_at,
+            sha256=json_rendering.sha256,
+        )
 
     def summary(self, stores: int) -> str:
         what = "specific pieces" if self.request_type == "know_specific" else "categories"

@@ -102,7 +102,7 @@ class DiscoveryWorker:
         rendered = self.reports.render(run, records, outcomes) if complete and run.request_type in KNOW_TYPES else None
         with self.engine.begin() as conn:
             retry_at = self.runs.retry_at(attempt) if any(o.outcome == "unavailable" for o in outcomes) else None
-            events = [build.store_searched(outcome, attempt, retry_at)
+            events: list[Event] = [build.store_searched(outcome, attempt, retry_at)
                       for outcome in self.runs.record_outcomes(conn, run, outcomes, attempt)]  # fmt: skip
             if complete:
                 self.runs.mark(conn, run, attempt, status="complete")
@@ -127,7 +127,7 @@ class DiscoveryWorker:
         found = {kind: sorted(values) for kind, values in result.identifiers.items()}
         sealed = self.sealer.seal(found, run.subject_key, run.request_id)
         entries = inventory(self.datamap, records)
-        events = [build.discovery_completed(attempt, len(records), entries, sealed.to_record())]
+        events: list[Event] = [build.discovery_completed(attempt, len(records), entries, sealed.to_value())]
         if rendered is not None:
             ready = self.reports.store(conn, run, rendered, build.tick())
             events.append(build.report_ready(ready))

@@ -19,9 +19,11 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
+from services.common import contracts
 from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.kafka import DeliveryFailed, EventProducer, event_message
+from services.common.metrics import MESSAGES
 from services.common.payloads.consent import OptOutAcknowledgedPayload, OptOutStatePayload
 from services.common.serde import DecodeError, SingleObjectCodec
 from services.common.topics import OPTOUT_ACKS, OPTOUT_STATE, TopicNames
@@ -51,6 +53,7 @@ class ReferenceSubscriber:
                                   "enable.auto.commit": False, "auto.offset.reset": "earliest"})  # fmt: skip
         self.state: dict[str, SubjectState] = {}
         self.acknowledged = 0
+        self.skipped = 0  # state records refused: undecodable, of another type, or breaking the contract
         self.kafka_failures = 0
         self.last_loop_at = datetime.now(UTC)
 
@@ -62,8 +65,9 @@ class ReferenceSubscriber:
             while not stop.is_set():
                 self.last_loop_at = datetime.now(UTC)
                 message = self.consumer.poll(0.5)
-                if message is not None and message.error() is None and self._apply(message):
-                    self._until_done(functools.partial(self._acknowledge, self._subject_of(message)), stop)
+                kept = self._apply(message) if message is not None and message.error() is None else None
+                if kept is not None:
+                    self._until_done(functools.partial(self._acknowledge, kept), stop)
         finally:
             self.consumer.close()
             self.producer.close()
@@ -117,25 +121,37 @@ class ReferenceSubscriber:
                 ends[partition] = high
         return ends
 
-    def _apply(self, message: Message) -> bool:
-        """Keep the record if it is newer than what we hold for its subject; True when it was."""
+    def _apply(self, message: Message) -> str | None:
+        """Keep the record if it is a valid state newer than what we hold for its subject; its subject when kept.
+        A record that does not decode, is of another type or breaks OptOutState's contract (the rules every
+        consumer checks) is skipped, logged and counted: acknowledging it would vouch for nonsense."""
         try:
             event = self.codec.decode(message.value())
         except DecodeError:
-            log.warning("undecodable state record skipped", extra={"downstream": self.name})
-            return False
+            self._skip("undecodable state record skipped")
+            return None
         payload = event.payload
         if not isinstance(payload, OptOutStatePayload):
-            log.warning("a record of another event type on the state topic skipped", extra={"downstream": self.name})
-            return False
+            self._skip("a record of another event type on the state topic skipped")
+            return None
+        try:
+            contracts.check(event)
+        except contracts.ContractBreach as breach:  # its message names the field and rule, never the value
+            self._skip("an opt-out state breaking its contract skipped", breach)
+            return None
         current = self.state.get(event.subject_key)
         if current is not None and current.version >= payload.version:
-            return False
+            return None
         self.state[event.subject_key] = SubjectState(
             payload.version, payload.sale_opt_out, payload.share_opt_out,
             tuple(payload.limit_sensitive), event.event_id, event.request_id,
         )  # fmt: skip
-        return True
+        return event.subject_key
+
+    def _skip(self, why: str, breach: Exception | None = None) -> None:
+        self.skipped += 1
+        MESSAGES.labels(f"downstream-{self.name}", self.topics(OPTOUT_STATE), "skipped").inc()
+        log.warning(why, extra={"downstream": self.name, **({"error": str(breach)} if breach else {})})
 
     def _partitions(self, topic: str) -> list[int]:
         """The state topic's partitions; a TimeoutError (retried) while the opt-out service has not created it."""
@@ -143,11 +159,6 @@ class ReferenceSubscriber:
         if metadata is not None and metadata.error is None and metadata.partitions:
             return sorted(metadata.partitions)
         raise TimeoutError(f"topic {topic} does not exist yet; is the opt-out service up?")
-
-    @staticmethod
-    def _subject_of(message: Message) -> str:
-        key = message.key()
-        return key.decode() if isinstance(key, bytes) else str(key)
 
     def _acknowledge(self, subject_key: str) -> None:
         state = self.state[subject_key]

@@ -23,11 +23,12 @@ from devtools.local.process import ProviderProcess
 from devtools.localstack import DatabaseServer
 from devtools.localstack.ports import free_port
 from services.common.crypto import KeyStore, Sealer
-from services.common.events import Event, utcnow
+from services.common.events import utcnow
 from services.common.kafka import EventProducer, event_message
 from services.common.serde import SingleObjectCodec
 from services.common.topics import REQUESTS, TopicNames
 from tests.conftest import fresh_pipeline_config
+from tests.fields import event_of
 from tests.support import wait_for
 
 SUBJECTS = 40  # subjects 0, 10, 20, 30 are in every store
@@ -179,7 +180,7 @@ def publish_request(world: World, request_type: str, identifiers: dict[str, str]
         "verification_outcome": "verified", "authorized_agent": False, "agent_permission_verified": False,
         "gpc": False, "date_range_start": None, "date_range_end": None, "limit_categories": [],
     }  # fmt: skip
-    event = Event("RequestSubmitted", subject_key, "intake", payload, request_id=request_id)
+    event = event_of("RequestSubmitted", subject_key, "intake", payload, request_id=request_id)
     producer = EventProducer({"bootstrap.servers": config.bootstrap_servers}, client_id="test-injection")
     try:
         topic = TopicNames(config.topic_namespace)(REQUESTS)

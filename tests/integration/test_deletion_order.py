@@ -18,6 +18,7 @@ from services.deletion.handlers import DeletionHandlers
 from services.deletion.settings import DeletionSettings
 from services.deletion.stages.context import Ports
 from services.deletion.worker import DeletionWorker
+from tests.fields import with_fields
 from tests.nonsense import well_formed
 
 pytestmark = pytest.mark.integration
@@ -29,7 +30,7 @@ SEALED = {"key_id": "dk-1", "nonce": b"\x00" * 12, "ciphertext": b"\x01" * 16}
 def correction(event_type: str, request_id: str, **payload: Any) -> Event:
     event = well_formed(event_type)
     fields = {**event.payload.to_record(), "request_type": "correct", **payload}
-    return dataclasses.replace(event, request_id=request_id, payload=fields)
+    return dataclasses.replace(with_fields(event, fields), request_id=request_id)
 
 
 def test_a_correction_waits_for_its_request_when_discovery_came_first(deletion_db: sa.Engine) -> None:

@@ -17,6 +17,7 @@ from services.audit import handlers, orm, queries
 from services.common.consumer import Delivery
 from services.common.db import make_engine
 from services.common.events import Event
+from tests.fields import event_of
 
 REQUESTS, CONSENT, FAILURES = "privacy.requests", "privacy.consent.changes", "privacy.dlq"
 CORRECT_ID, DELETE_ID = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
@@ -64,7 +65,7 @@ def submitted_payload(request_type: str, received: datetime, respond_by: datetim
 def stream() -> list[tuple[Event, Delivery]]:
     """Two requests' events as audit receives them, each with the place it was read from."""
     correct = [
-        Event(
+        event_of(
             "RequestSubmitted",
             ALICE,
             "intake",
@@ -73,7 +74,7 @@ def stream() -> list[tuple[Event, Delivery]]:
             event_id="a0000000-0000-4000-8000-000000000001",
             payload=submitted_payload("correct", RECEIVED_A, RESPOND_BY_A, corrections=True),
         ),
-        Event(
+        event_of(
             "RequestExtended",
             ALICE,
             "intake",
@@ -86,7 +87,7 @@ def stream() -> list[tuple[Event, Delivery]]:
                 "reason": "records held by two processors",
             },
         ),
-        Event(
+        event_of(
             "RequestDenied",
             ALICE,
             "intake",
@@ -99,7 +100,7 @@ def stream() -> list[tuple[Event, Delivery]]:
                 "in_part": True,
             },
         ),
-        Event(
+        event_of(
             "RequestFailed",
             ALICE,
             "deletion",
@@ -121,7 +122,7 @@ def stream() -> list[tuple[Event, Delivery]]:
     ]
     tie = RECEIVED_B + timedelta(microseconds=1)
     delete = [
-        Event(
+        event_of(
             "RequestSubmitted",
             BOB,
             "intake",
@@ -130,7 +131,7 @@ def stream() -> list[tuple[Event, Delivery]]:
             event_id="b0000000-0000-4000-8000-000000000001",
             payload=submitted_payload("delete", RECEIVED_B, RESPOND_BY_B, corrections=False),
         ),
-        Event(
+        event_of(
             "RequestDenied",
             BOB,
             "intake",
@@ -143,7 +144,7 @@ def stream() -> list[tuple[Event, Delivery]]:
                 "in_part": False,
             },
         ),
-        Event(
+        event_of(
             "ConsentChanged",
             BOB,
             "intake",
@@ -162,7 +163,7 @@ def stream() -> list[tuple[Event, Delivery]]:
             },
         ),
     ]
-    device_signal = Event(
+    device_signal = event_of(
         "ConsentChanged",
         "c3" * 32,
         "product",

@@ -24,6 +24,7 @@ from services.common.identity import IdentifierKind
 from services.common.serde import SINGLE_OBJECT_MARKER, DecodeError, SchemaCatalog, SingleObjectCodec
 from services.intake.api_models import Channel
 from services.intake.verification import VerificationLevel
+from tests.fields import event_of, with_fields
 from tests.nonsense import SPOILERS, event_types, fields_of, spoilers_for, well_formed
 
 CATALOG = SchemaCatalog()
@@ -82,7 +83,7 @@ def test_the_issue_s_nonsense_requests_are_refused_naming_field_and_rule(
 ) -> None:
     event = well_formed("RequestSubmitted")
     with pytest.raises(ContractBreach, match=rf"{field} .*{rule}"):
-        contracts.check(dataclasses.replace(event, payload={**fields_of(event), **changes}))
+        contracts.check(with_fields(event, {**fields_of(event), **changes}))
 
 
 def test_a_request_event_without_request_id_is_refused_and_a_consent_change_without_one_passes() -> None:
@@ -95,11 +96,11 @@ def test_a_due_date_before_receipt_and_an_extension_shortening_the_deadline_are_
     submitted = well_formed("RequestSubmitted")
     early = {**fields_of(submitted), "respond_by": submitted.payload.received_at - timedelta(seconds=1)}
     with pytest.raises(ContractBreach, match=r"payload\.respond_by must fall between received_at"):
-        contracts.check(dataclasses.replace(submitted, payload=early))
+        contracts.check(with_fields(submitted, early))
     extended = well_formed("RequestExtended")
     shorter = {**fields_of(extended), "respond_by": extended.payload.previous_respond_by - timedelta(days=1)}
     with pytest.raises(ContractBreach, match=r"payload\.respond_by must not be before previous_respond_by"):
-        contracts.check(dataclasses.replace(extended, payload=shorter))
+        contracts.check(with_fields(extended, shorter))
 
 
 @pytest.mark.parametrize("spoiler", SPOILERS, ids=[spoiler.name for spoiler in SPOILERS])
@@ -146,7 +147,7 @@ def test_random_content_is_refused_or_passes_its_rules_never_crashes(
 ) -> None:
     base = well_formed(event_type)
     payload = {key: data.draw(_like(value), label=key) for key, value in fields_of(base).items()}
-    event = Event(event_type, subject_key, "intake", payload, request_id=request_id, occurred_at=occurred_at)
+    event = event_of(event_type, subject_key, "intake", payload, request_id=request_id, occurred_at=occurred_at)
     try:
         contracts.check(event)
     except ContractBreach as refused:

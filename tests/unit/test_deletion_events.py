@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.common.event_types import EventType
 from services.common.events import Event
+from services.common.payloads import shared
+from services.common.payloads.deletion import CollectionAction, ProviderConfirmedPayload, StoreCount
 from services.common.serde import SingleObjectCodec
 from services.deletion.corrections import Corrected
 from services.deletion.erasure import StoreOutcome
@@ -47,7 +50,9 @@ def deletion_events() -> list[Event]:
         build.deletion_verified(JOB, 2, Verification(False, {("app", "customers"): 1}, 3)),
         build.correction_verified(JOB, [FIXED], False),
         build.provider(
-            JOB, "ProviderConfirmed", {"recipient": "mailer", "instruction_id": "i-1", "confirmation_id": "c-1"}
+            JOB,
+            EventType.PROVIDER_CONFIRMED,
+            ProviderConfirmedPayload(recipient="mailer", instruction_id="i-1", confirmation_id="c-1"),
         ),
         build.provider_overdue(overdue),
         build.deletion_completed(JOB, [ERASED], STATUS),
@@ -64,19 +69,18 @@ def test_every_deletion_event_is_valid_under_its_schema(event: Event) -> None:
 
 def test_a_store_erasure_names_its_kind_attempt_actions_and_exemptions() -> None:
     payload = DeletionEvents(DATAMAP).store_erased(JOB, ERASED).payload
-    assert (payload["store_kind"], payload["attempt"], payload["outcome"]) == ("sql", 3, "done")
-    assert payload["actions"] == [{"collection": "customers", "action": "deleted", "records": 2},
-                                  {"collection": "customers", "action": "retained", "records": 3}]  # fmt: skip
-    assert payload["exemptions"] == [{"store": "app", "collection": "customers", "code": "legal_obligation",
-                                      "basis": "tax records", "records": 3, "retain_until": "2030-01-01"}]  # fmt: skip
+    assert (payload.store_kind, payload.attempt, payload.outcome) == ("sql", 3, "done")
+    assert payload.actions == (CollectionAction(collection="customers", action="deleted", records=2),
+                               CollectionAction(collection="customers", action="retained", records=3))  # fmt: skip
+    assert payload.exemptions == (shared.Exemption(store="app", collection="customers", code="legal_obligation",
+                                            basis="tax records", records=3, retain_until="2030-01-01"),)  # fmt: skip
     held = StoreOutcome("app", {"customers": {"held": 1}})
-    assert DeletionEvents(DATAMAP).store_erased(JOB, held).payload["outcome"] == "held"
-    assert DeletionEvents(DATAMAP).store_unavailable(JOB, "gone", "timeout").payload["store_kind"] == ""
+    assert DeletionEvents(DATAMAP).store_erased(JOB, held).payload.outcome == "held"
+    assert DeletionEvents(DATAMAP).store_unavailable(JOB, "gone", "timeout").payload.store_kind == ""
 
 
 def test_the_answer_lists_providers_and_the_recipients_not_notified_with_why() -> None:
     payload = DeletionEvents(DATAMAP).deletion_completed(JOB, [ERASED], STATUS).payload
-    assert (payload["verified"], payload["providers_confirmed"], payload["providers_pending"]) == (
-        True, ["mailer"], ["crm"])  # fmt: skip
-    assert (payload["not_notified"], payload["undelivered"]) == (["ads: no contract"], ["crm"])
-    assert payload["stores"] == [{"store": "app", "outcome": "done", "records": 2}]  # erased, not kept
+    assert (payload.verified, payload.providers_confirmed, payload.providers_pending) == (True, ("mailer",), ("crm",))
+    assert (payload.not_notified, payload.undelivered) == (("ads: no contract",), ("crm",))
+    assert payload.stores == (StoreCount(store="app", outcome="done", records=2),)  # erased, not kept

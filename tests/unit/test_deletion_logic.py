@@ -63,7 +63,7 @@ def test_recipient_states_become_timeline_events_and_the_answer() -> None:
     )  # fmt: skip
     assert status.confirmed == ["mailer"] and sorted(status.pending) == ["pay", "shipper"]
     assert status.not_notified == {"adnet": "cannot link ids"}
-    kinds = [(kind, payload.get("recipient"), payload.get("outcome")) for kind, _, payload in status.events]
+    kinds = [(kind, payload.recipient, getattr(payload, "outcome", None)) for kind, _, payload in status.events]
     assert ("ProviderConfirmed", "mailer", None) in kinds
     assert ("ProviderInstructed", "adnet", "not_notified") in kinds
     assert ("ProviderInstructed", "pay", "manual") in kinds

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from services.common.datamap import parse_datamap
+from services.common.payloads.discovery import InventoryEntry
 from services.common.stores.base import FoundRecord
 from services.discovery.inventory import category_labels, found_outcome, inventory, unavailable_outcome
 from services.intake.reports import LinkExpired, LinkInvalid, ReportLinks
@@ -60,8 +61,8 @@ def test_store_outcomes_and_inventory_carry_counts_not_values() -> None:
     assert (down.outcome, down.reason) == ("unavailable", "connection refused")
     entries = inventory(DATAMAP, records)
     assert entries == [
-        {"store": "app", "collection": "orders", "records": 1, "categories": ["D"]},
-        {"store": "app", "collection": "users", "records": 1, "categories": ["A"]},
+        InventoryEntry(store="app", collection="orders", records=1, categories=("D",)),
+        InventoryEntry(store="app", collection="users", records=1, categories=("A",)),
     ]
     assert "a@example.com" not in repr(outcome) + repr(entries)
 

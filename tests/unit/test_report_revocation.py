@@ -14,8 +14,10 @@ import sqlalchemy as sa
 from services.common.crypto import KeyShredded, KeyStore, Sealer
 from services.common.datamap import DataMap
 from services.common.db import make_engine
+from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.outbox import Outbox
+from services.common.payloads.requests import RequestCompletedPayload
 from services.common.serde import SingleObjectCodec
 from services.common.topics import TopicNames
 from services.discovery import orm as discovery_orm
@@ -25,6 +27,7 @@ from services.intake.revocation import CompletedDeletion, SubjectKeys, may_shred
 from services.optout import orm as optout_orm
 from services.optout.handlers import OptoutHandlers
 from services.optout.systems import SystemsOfRecord
+from tests.fields import event_of
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 SUBJECT = "a" * 64
@@ -64,13 +67,16 @@ def test_no_completed_deletion_means_no_shred() -> None:
 
 def completed(operation: str = "delete", at: datetime = T0, **payload: Any) -> Event:
     body = {"operation": operation, "verified": True, "stores": [], "undelivered": [], **payload}
-    return Event("DeletionCompleted", SUBJECT, "deletion", body, request_id="delete-1", occurred_at=at)
+    return event_of("DeletionCompleted", SUBJECT, "deletion", body, request_id="delete-1", occurred_at=at)
 
 
 def test_only_a_completed_delete_destroys_reports() -> None:
     assert destroys_reports(completed("delete"))
     assert not destroys_reports(completed("correct"))
-    assert not destroys_reports(Event("RequestCompleted", SUBJECT, "deletion", {"outcome": "complied", "summary": ""}))
+    completed_request = Event(
+        EventType.REQUEST_COMPLETED, SUBJECT, "deletion", RequestCompletedPayload(outcome="complied", summary="")
+    )
+    assert not destroys_reports(completed_request)
 
 
 def test_destroyed_renderings_are_grouped_per_request() -> None:

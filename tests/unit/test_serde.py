@@ -17,7 +17,9 @@ from fastavro import schemaless_writer
 from fastavro.schema import load_schema, parse_schema, to_parsing_canonical_form
 from fastavro.utils import generate_many
 
+from services.common.event_types import EventType
 from services.common.events import Event
+from services.common.payloads.requests import RequestCompletedPayload
 from services.common.serde import (
     CONTENT_TYPE,
     SINGLE_OBJECT_MARKER,
@@ -26,6 +28,7 @@ from services.common.serde import (
     SingleObjectCodec,
     fingerprint_bytes,
 )
+from tests.fields import event_of
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "events"
 ENCRYPTED_VALUE = "privacy.events.EncryptedValue"
@@ -122,7 +125,7 @@ def sample_event(**overrides: Any) -> Event:
             "reason": "records held by a processor",
         },
     }
-    return Event(**{**fields, **overrides})
+    return event_of(**{**fields, **overrides})
 
 
 class TestFingerprint:
@@ -187,7 +190,7 @@ class TestRoundTrip:
 
     def test_defaults_of_optional_fields_round_trip(self, codec: SingleObjectCodec) -> None:
         payload = {"denial_code": "not_verified", "basis": "b", "in_part": False}
-        event = Event("RequestDenied", "cd" * 32, "intake", payload)
+        event = event_of("RequestDenied", "cd" * 32, "intake", payload)
         decoded = codec.decode(codec.encode(event))
         assert decoded.request_id is None
         assert decoded == event
@@ -286,8 +289,8 @@ class TestHeaders:
 class TestEnvelope:
     def test_defaults_are_fresh_uuid_and_aware_now(self) -> None:
         before = datetime.now(UTC)
-        first = Event("RequestCompleted", "k", "p", {"outcome": "complied", "summary": ""})
-        second = Event("RequestCompleted", "k", "p", {"outcome": "complied", "summary": ""})
+        first = Event(EventType.REQUEST_COMPLETED, "k", "p", RequestCompletedPayload(outcome="complied", summary=""))
+        second = Event(EventType.REQUEST_COMPLETED, "k", "p", RequestCompletedPayload(outcome="complied", summary=""))
         assert first.event_id != second.event_id
         assert str(uuid.UUID(first.event_id)) == first.event_id
         assert first.occurred_at.tzinfo is not None

@@ -8,6 +8,7 @@ import logging
 
 import sqlalchemy as sa
 
+from services.common.event_types import EventType
 from services.common.events import Event
 from services.deletion.corrections import provider_corrections, unknown_keys
 from services.deletion.jobs import Job, unreported
@@ -39,7 +40,8 @@ class Correct:
         identifiers, corrections = context.identifiers(job), context.corrections(job)
         done = ports.corrections.apply(identifiers, corrections)
         with ports.engine.begin() as conn:
-            stores = {(f"{store}#correct", "StoreErased"): store for store in sorted({item.store for item in done})}
+            corrected = sorted({item.store for item in done})
+            stores = {(f"{store}#correct", EventType.STORE_ERASED): store for store in corrected}
             events = [context.events.store_corrected(job, store, [d for d in done if d.store == store])
                       for store in unreported(conn, job.request_id, stores)]  # fmt: skip
             ports.kept.keep(conn, job.request_id, job.subject_key, identifiers, corrections, done)

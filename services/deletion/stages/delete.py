@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from services.common import faults
+from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.metrics import ERASURE_BATCH
 from services.common.stores.walk import walk
@@ -64,7 +65,7 @@ class Delete:
         context, build = self.context, self.context.events
         with context.ports.engine.begin() as conn:
             context.jobs.save_outcomes(conn, job, outcome.stores)
-            keyed = {(f"{store.store}#{job.verifications}", "StoreErased"): store for store in outcome.stores}
+            keyed = {(f"{store.store}#{job.verifications}", EventType.STORE_ERASED): store for store in outcome.stores}
             events = [build.store_erased(job, store) for store in unreported(conn, job.request_id, keyed)]
             events += [build.store_unavailable(job, store, reason) for store, reason in outcome.failures.items()]
             if outcome.complete:
