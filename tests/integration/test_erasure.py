@@ -44,6 +44,7 @@ from services.deletion.erasure import (
     reapply,
     should_suppress,
 )
+from tests.datamaps import accounts_table, datamap_yaml, sql_store
 from tests.support import SQL_BACKENDS, sql_store_url
 
 pytestmark = pytest.mark.integration
@@ -330,19 +331,11 @@ def cli() -> typer.Typer:
 
 # The world: three subjects in a SQL database with foreign keys, a Redis cache and rotated, gzipped log files.
 
-DATAMAP_YAML = """
-business: Acme
-stores:
-  - name: app
-    kind: sql
-    url: ${APP_DB_URL}
-    collections:
-      - name: customers
-        primary_key: [id]
-        fields:
-          - {name: id, identifies: account_id, category: A}
-          - {name: email, identifies: email, category: A}
-          - {name: name, category: A}
+DATAMAP_YAML = datamap_yaml(
+    sql_store(
+        "${APP_DB_URL}",
+        accounts_table("customers", name_category="A")
+        + """\
       - name: orders
         primary_key: [id]
         fields: [{name: id, identifies: order_id}, {name: customer_id, references: customers.id}, {name: total}]
@@ -364,6 +357,9 @@ stores:
           - {name: account_id, references: customers.id, deletion: {strategy: "null"}}
           - {name: device_id, identifies: device_id, category: A, deletion: {strategy: hmac}}
           - {name: page, category: F}
+""",
+    ),
+    """\
   - name: cache
     kind: redis
     url: ${REDIS_URL}
@@ -390,7 +386,8 @@ stores:
           - {name: email, identifies: email, category: A, deletion: {strategy: "null"}}
           - {name: device, identifies: device_id, category: A, deletion: {strategy: hmac}}
           - {name: action}
-"""
+""",
+)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from services.common.datamap import parse_datamap
 from services.discovery.scanner import ScanOptions, ScanResult, evaluate, result_json, scan, suggested_patch
 from services.discovery.scanner.cli import discover_scan
 from services.discovery.scanner.detectors import luhn_valid
+from tests.datamaps import sql_store
 from tests.support import sql_store_url
 
 pytestmark = pytest.mark.integration
@@ -31,15 +32,16 @@ pytestmark = pytest.mark.integration
 REDIS_DB = 11  # the session's Redis is shared; this test owns one logical database and empties it
 ROWS = 400
 
-DATAMAP = """
+DATAMAP = (
+    """
 business: Scanner Test Co.
 recipients:
   - {name: mailer, role: service_provider, category: email delivery}
 stores:
-  - name: app
-    kind: sql
-    url: ${APP_DB_URL}
-    collections:
+"""
+    + sql_store(
+        "${APP_DB_URL}",
+        """\
       - name: users
         primary_key: [id]
         fields:
@@ -54,6 +56,9 @@ stores:
           - {name: user_id, references: users.id}
           - {name: total, category: D}
           - {name: legacy_code, category: D}
+""",
+    )
+    + """\
   - name: crm
     kind: sql
     url: ${CRM_DB}
@@ -86,6 +91,7 @@ stores:
       - name: contacts
         fields: [{name: email, identifies: email, category: A}]
 """
+)
 
 TRUTH = {
     ("app", "users", "ssn"), ("app", "users", "phone"), ("app", "users", "dob"), ("app", "users", "password_hash"),

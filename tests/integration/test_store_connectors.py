@@ -25,7 +25,7 @@ from services.common.datamap import DataMap, parse_datamap
 from services.common.stores import StoreConnector, StoreUnavailable, open_connector, walk
 from services.common.stores.sql import case_insensitive_columns, search_queries
 from services.common.stores.values import search_fields
-from tests.datamaps import SHOP_TABLES, sql_store
+from tests.datamaps import SHOP_TABLES, datamap_yaml, sql_store
 from tests.support import SQL_BACKENDS, sql_store_url
 
 pytestmark = pytest.mark.integration
@@ -344,14 +344,10 @@ def test_provider_refusing_the_token_is_unavailable(provider_url: str, tmp_path:
     mailer.close()
 
 
-COLLATION_DATAMAP = """
-business: Acme
-stores:
-  - name: shop
-    kind: sql
-    url: ${SHOP_DB_URL}
-    timeout_seconds: 5
-    collections:
+COLLATION_DATAMAP = datamap_yaml(
+    sql_store(
+        "${SHOP_DB_URL}",
+        """\
       - name: members
         primary_key: [id]
         fields:
@@ -359,7 +355,11 @@ stores:
           - {name: email, identifies: email, category: A}
           - {name: backup_email, identifies: email, category: A}
           - {name: device, identifies: device_id, category: F}
-"""
+""",
+        name="shop",
+        timeout_seconds=5,
+    )
+)
 
 
 def test_mariadb_case_insensitive_collations_use_the_index_and_match_exactly(mariadb_url: str) -> None:
