@@ -6,6 +6,8 @@ from typing import Any
 
 from services.optout.gpp import base64url_to_bits, bits_to_base64url, decode_gpp
 
+# usca's notices and opt-outs, in the order of the section's core segment.
+USCA_CHOICES = ("SaleOptOutNotice", "SharingOptOutNotice", "SensitiveDataLimitUseNotice", "SaleOptOut", "SharingOptOut")
 USCA_HEADER = "DBABBg~"
 SECTION_IDS = {"uspv1": 6, "usnat": 7, "usca": 8}
 

@@ -20,7 +20,7 @@ from services.optout.gpp import (
     usca_for,
 )
 from services.optout.gpp_cli import gpp_app
-from tests.gpp_strings import USCA_HEADER, usca
+from tests.gpp_strings import USCA_CHOICES, USCA_HEADER, usca
 
 # --- Encoding errors ------------------------------------------------------------------------------------------
 
@@ -112,16 +112,7 @@ def test_usca_for_opted_out_with_limits_and_gpc() -> None:
     text = usca_for(True, True, {"health", "precise_geolocation"}, True)
     fields = decode_gpp(text).sections["usca"]
     assert text.startswith(USCA_HEADER) and text.endswith(".Y")
-    assert [
-        fields[name]
-        for name in (
-            "SaleOptOutNotice",
-            "SharingOptOutNotice",
-            "SensitiveDataLimitUseNotice",
-            "SaleOptOut",
-            "SharingOptOut",
-        )
-    ] == [1, 1, 1, 1, 1]
+    assert [fields[name] for name in USCA_CHOICES] == [1, 1, 1, 1, 1]
     assert fields["SensitiveDataProcessing"] == [2, 2, 1, 2, 2, 2, 2, 1, 2]
     assert [fields[name] for name in ("MspaCoveredTransaction", "MspaOptOutOptionMode", "MspaServiceProviderMode")] == [
         2,

@@ -19,7 +19,7 @@ from services.optout.gpp import (
     fibonacci_decode,
     fibonacci_encode,
 )
-from tests.gpp_strings import SECTION_IDS, usca
+from tests.gpp_strings import SECTION_IDS, USCA_CHOICES, usca
 
 # --- Base64url and Fibonacci ----------------------------------------------------------------------------------
 
@@ -146,13 +146,7 @@ def slots(count: int) -> st.SearchStrategy[list[int]]:
 @st.composite
 def usca_fields(draw: st.DrawFn) -> dict[str, Any]:
     fields: dict[str, Any] = {"Version": 1}
-    for name in (
-        "SaleOptOutNotice",
-        "SharingOptOutNotice",
-        "SensitiveDataLimitUseNotice",
-        "SaleOptOut",
-        "SharingOptOut",
-    ):
+    for name in USCA_CHOICES:
         fields[name] = draw(TRI)
     fields |= {"SensitiveDataProcessing": draw(slots(9)), "KnownChildSensitiveDataConsents": draw(slots(2))}
     return _with_mspa_and_gpc(draw, fields)
