@@ -19,7 +19,7 @@ from bench.report import TIMES, Figure, Report
 from bench.stats import summarise
 from devtools.demo import company
 from devtools.local.pipeline import Pipeline, PipelineConfig
-from devtools.localstack.kafka import DEFAULT_KAFKA_VERSION
+from devtools.localstack.kafka_jars import DEFAULT_KAFKA_VERSION
 
 LOG_COPY_DIR = infra.REPO_ROOT / ".local" / "bench" / "logs"
 LOG_PROBLEM = re.compile(r'"level": "(WARNING|ERROR|CRITICAL)"|Traceback|^%[0-4]\|')

@@ -4,11 +4,12 @@ as YAML text at the indentation of a map's `stores:` list, so a test adds its ow
 from __future__ import annotations
 
 
-def accounts_table(name: str = "users", name_category: str = "B") -> str:
+def accounts_table(name: str = "users", name_category: str = "B", deletion: str | None = None) -> str:
     """A table of accounts: `id` identifies an account id, `email` an email; `name` is PI of `name_category`."""
+    strategy = f"        deletion: {{strategy: {deletion}}}\n" if deletion else ""
     return f"""\
       - name: {name}
-        primary_key: [id]
+{strategy}        primary_key: [id]
         fields:
           - {{name: id, identifies: account_id, category: A}}
           - {{name: email, identifies: email, category: A}}
@@ -42,3 +43,8 @@ def sql_store(url: str, collections: str, name: str = "app", timeout_seconds: fl
     """A `stores:` entry of kind sql with these collections (YAML at SHOP_TABLES' indentation)."""
     timeout = f"    timeout_seconds: {timeout_seconds:g}\n" if timeout_seconds is not None else ""
     return f"  - name: {name}\n    kind: sql\n    url: {url}\n{timeout}    collections:\n{collections}"
+
+
+def datamap_yaml(*stores: str, business: str = "Acme") -> str:
+    """A data map's YAML: `business` and these `stores:` entries (sql_store's, or YAML at its indentation)."""
+    return f"business: {business}\nstores:\n" + "".join(stores)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -54,6 +55,25 @@ def watermarks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]
         return low, high
 
     return wait_for(ask, what=f"watermarks of partition {partition.partition}", timeout=30)
+
+
+def run_at_once(action: Callable[[T], object], targets: Sequence[T], timeout: float = 60.0) -> list[str]:
+    """Runs `action` on every target at the same time, a thread each; what they raised, as short reprs (an
+    assertion inside a thread would be lost)."""
+    errors: list[str] = []
+
+    def run(target: T) -> None:
+        try:
+            action(target)
+        except Exception as exc:
+            errors.append(repr(exc)[:300])
+
+    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return errors
 
 
 def read_topic(bootstrap: str, topic: str, timeout: float = 20.0) -> list[Message]:

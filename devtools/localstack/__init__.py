@@ -3,7 +3,8 @@
 See DESIGN.md §7; the command line is `python -m devtools.localstack`.
 """
 
-from devtools.localstack.kafka import DEFAULT_KAFKA_VERSION, KafkaCluster, fetch_kafka_jars
+from devtools.localstack.kafka import KafkaCluster
+from devtools.localstack.kafka_jars import DEFAULT_KAFKA_VERSION, fetch_kafka_jars
 from devtools.localstack.mariadb import ExistingMariaDB, MariaDBServer
 from devtools.localstack.ports import LocalStackError, free_port, free_port_block
 from devtools.localstack.postgres import DatabaseServer, ExistingPostgres, PostgresServer

@@ -14,12 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from devtools.localstack.kafka import (
-    DEFAULT_KAFKA_VERSION,
-    KafkaCluster,
-    default_cache_dir,
-    fetch_kafka_jars,
-)
+from devtools.localstack.kafka import KafkaCluster
+from devtools.localstack.kafka_jars import DEFAULT_KAFKA_VERSION, default_cache_dir, fetch_kafka_jars
 from devtools.localstack.mariadb import MariaDBServer
 from devtools.localstack.ports import LocalStackError
 from devtools.localstack.postgres import PostgresServer

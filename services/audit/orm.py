@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.common.db import UtcDateTime
+from services.common.db import UtcDateTime, request_id_column, subject_key_column
 from services.common.inbox import inbox_table
 
 metadata = sa.MetaData()
@@ -13,8 +13,8 @@ timeline = sa.Table(
     "timeline_entries",
     metadata,
     sa.Column("event_id", sa.String(36), primary_key=True),
-    sa.Column("request_id", sa.String(36), index=True),
-    sa.Column("subject_key", sa.String(64), nullable=False, index=True),
+    request_id_column(index=True),
+    subject_key_column(nullable=False, index=True),
     sa.Column("event_type", sa.String(64), nullable=False),
     sa.Column("occurred_at", UtcDateTime(), nullable=False),
     sa.Column("producer", sa.String(64), nullable=False),
@@ -28,8 +28,8 @@ timeline = sa.Table(
 request_records = sa.Table(
     "request_records",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
-    sa.Column("subject_key", sa.String(64), nullable=False),
+    request_id_column(primary_key=True),
+    subject_key_column(nullable=False),
     sa.Column("request_type", sa.String(32)),
     sa.Column("requested_type", sa.String(32)),
     sa.Column("channel", sa.String(32)),

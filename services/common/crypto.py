@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
+from services.common.db import subject_key_column
 from services.common.identity import IdentifierKind
 from services.common.migrations import upgrade
 from services.common.payloads.shared import EncryptedValue
@@ -69,7 +70,7 @@ data_keys = sa.Table(
     "data_keys",
     metadata,
     sa.Column("key_id", sa.String(64), primary_key=True),
-    sa.Column("subject_key", sa.String(64), nullable=False, index=True),
+    subject_key_column(nullable=False, index=True),
     sa.Column("master_key_id", sa.String(64), nullable=False),
     sa.Column("wrapped_key", sa.LargeBinary, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -82,6 +82,16 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def request_id_column(**options: Any) -> sa.Column[str]:
+    """A request's id (a UUID), with the table's own options (key, index, nullability)."""
+    return sa.Column("request_id", sa.String(36), **options)
+
+
+def subject_key_column(**options: Any) -> sa.Column[str]:
+    """A subject's key (an HMAC-SHA256, hex), with the table's own options (key, index, nullability)."""
+    return sa.Column("subject_key", sa.String(64), **options)
+
+
 def create_tables(metadata: sa.MetaData, engine: sa.Engine, attempts: int = 3) -> None:
     """create_all that tolerates another process creating the same tables at the same moment.
 

@@ -17,18 +17,18 @@ import sqlalchemy as sa
 
 from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.datamap import Collection, DataMap, Field, Store
-from services.common.db import UtcDateTime
+from services.common.db import UtcDateTime, request_id_column, subject_key_column
 from services.common.stores.sql import SqlConnector
 
 metadata = sa.MetaData()
 kept_corrections = sa.Table(
     "kept_corrections",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
+    request_id_column(primary_key=True),
     sa.Column("store", sa.String(200), primary_key=True),
     sa.Column("collection", sa.String(200), primary_key=True),
     sa.Column("field", sa.String(200), primary_key=True),
-    sa.Column("subject_key", sa.String(64), nullable=False),
+    subject_key_column(nullable=False),
     sa.Column("sealed", sa.JSON, nullable=False),  # the identifiers and the corrected value, under the subject's key
     sa.Column("corrected_at", UtcDateTime(), nullable=False),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.common.db import UtcDateTime
+from services.common.db import UtcDateTime, request_id_column, subject_key_column
 from services.common.inbox import inbox_table
 from services.common.leases import lease_columns
 from services.common.outbox import outbox_table
@@ -16,8 +16,8 @@ Timestamp = UtcDateTime()
 jobs = sa.Table(
     "deletion_jobs",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
-    sa.Column("subject_key", sa.String(64), nullable=False),
+    request_id_column(primary_key=True),
+    subject_key_column(nullable=False),
     sa.Column("operation", sa.String(16), nullable=False),  # delete | correct
     sa.Column("received_at", Timestamp, nullable=False),
     sa.Column("identifiers_sealed", sa.JSON),  # from DiscoveryCompleted: every identifier the walk reached
@@ -37,7 +37,7 @@ jobs = sa.Table(
 reported = sa.Table(
     "deletion_reported",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
+    request_id_column(primary_key=True),
     sa.Column("subject", sa.String(200), primary_key=True),  # store name or instruction id
     sa.Column("event_type", sa.String(40), primary_key=True),
 )
@@ -46,7 +46,7 @@ reported = sa.Table(
 store_outcomes = sa.Table(
     "deletion_store_outcomes",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
+    request_id_column(primary_key=True),
     sa.Column("erase_round", sa.Integer, primary_key=True),
     sa.Column("store", sa.String(200), primary_key=True),
     sa.Column("outcome", sa.Text, nullable=False),  # StoreOutcome as JSON: counts and exemptions, no identifiers

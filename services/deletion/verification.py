@@ -46,12 +46,8 @@ def response_summary(outcomes: Sequence[StoreOutcome], verified: bool, confirmed
     if exempt:
         kept = "; ".join(sorted({f"{item.collection}: {item.reason}" for item in exempt}))
         parts.append(f"we kept {sum(item.records for item in exempt)} record(s) as the law allows ({kept})")
-    if confirmed:
-        parts.append(f"{', '.join(confirmed)} confirmed deletion")
-    if pending:
-        parts.append(f"{', '.join(pending)} have been or are being instructed to delete and have not confirmed yet")
-    for recipient, explanation in sorted(not_notified.items()):
-        parts.append(f"we did not notify {recipient}: {explanation}")
+    parts += recipient_parts(confirmed, pending, not_notified, "confirmed deletion",
+                             "have been or are being instructed to delete and have not confirmed yet")  # fmt: skip
     parts.append("a new search found nothing else" if verified else "a new search still found records; we continue")
     in_part = bool(exempt) or bool(not_notified) or not verified
     return ("complied_in_part" if in_part else "complied"), "; ".join(parts) + "."
@@ -67,12 +63,17 @@ def correction_summary(done: Sequence[Any], unknown: Sequence[str], verified: bo
              if records else "We found no record holding the information you asked us to correct"]  # fmt: skip
     if unknown:
         parts.append(f"we hold no {', '.join(unknown)} about you")
-    if confirmed:
-        parts.append(f"{', '.join(confirmed)} confirmed the correction")
-    if pending:
-        parts.append(f"{', '.join(pending)} have been instructed to correct it and have not confirmed yet")
-    for recipient, explanation in sorted(not_notified.items()):
-        parts.append(f"we did not notify {recipient}: {explanation}")
+    parts += recipient_parts(confirmed, pending, not_notified, "confirmed the correction",
+                             "have been instructed to correct it and have not confirmed yet")  # fmt: skip
     parts.append("we will keep it corrected" if verified else "the corrected value did not hold; we continue")
     in_part = bool(unknown) or bool(not_notified) or not verified or not records
     return ("complied_in_part" if in_part else "complied"), "; ".join(parts) + "."
+
+
+def recipient_parts(confirmed: Sequence[str], pending: Sequence[str], not_notified: Mapping[str, str],
+                    confirmed_what: str, pending_what: str) -> list[str]:  # fmt: skip
+    """What the summary says of the recipients: who confirmed, who is instructed and has not, who was not notified."""
+    parts = [f"{', '.join(confirmed)} {confirmed_what}"] if confirmed else []
+    if pending:
+        parts.append(f"{', '.join(pending)} {pending_what}")
+    return parts + [f"we did not notify {recipient}: {why}" for recipient, why in sorted(not_notified.items())]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.common.db import UtcDateTime
+from services.common.db import UtcDateTime, request_id_column, subject_key_column
 from services.common.inbox import inbox_table
 from services.common.leases import lease_columns
 from services.common.outbox import outbox_table
@@ -16,8 +16,8 @@ Timestamp = UtcDateTime()
 runs = sa.Table(
     "discovery_runs",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
-    sa.Column("subject_key", sa.String(64), nullable=False),
+    request_id_column(primary_key=True),
+    subject_key_column(nullable=False),
     sa.Column("request_type", sa.String(32), nullable=False),
     sa.Column("identifiers_sealed", sa.JSON, nullable=False),
     sa.Column("date_range_start", sa.Date),
@@ -35,7 +35,7 @@ runs = sa.Table(
 store_outcomes = sa.Table(
     "store_outcomes",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
+    request_id_column(primary_key=True),
     sa.Column("store", sa.String(100), primary_key=True),
     sa.Column("outcome", sa.String(16), nullable=False),  # found | none | unavailable
     sa.Column("records", sa.Integer, nullable=False),
@@ -47,9 +47,9 @@ store_outcomes = sa.Table(
 reports = sa.Table(
     "reports",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
+    request_id_column(primary_key=True),
     sa.Column("format", sa.String(8), primary_key=True),
-    sa.Column("subject_key", sa.String(64), nullable=False),
+    subject_key_column(nullable=False),
     sa.Column("sealed", sa.JSON, nullable=False),
     sa.Column("media_type", sa.String(100), nullable=False),
     sa.Column("filename", sa.String(200), nullable=False),
@@ -63,9 +63,9 @@ reports = sa.Table(
 destroyed_reports = sa.Table(
     "destroyed_reports",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
+    request_id_column(primary_key=True),
     sa.Column("format", sa.String(8), primary_key=True),
-    sa.Column("subject_key", sa.String(64), nullable=False, index=True),
+    subject_key_column(nullable=False, index=True),
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("size_bytes", sa.BigInteger, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),

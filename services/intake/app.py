@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Query, Request, Response, status
@@ -167,6 +168,24 @@ def _status(row: Any) -> RequestStatus:
     )
 
 
+# Errors whose message is the whole answer (each says what went wrong without echoing an identifier).
+_ERROR_STATUS: dict[type[Exception], int] = {
+    ExtensionNotAllowed: status.HTTP_409_CONFLICT,
+    OptoutUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    LinkInvalid: status.HTTP_403_FORBIDDEN,
+    LinkExpired: status.HTTP_410_GONE,
+    ReportNotReady: status.HTTP_404_NOT_FOUND,
+    ReportUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+def _detail_handler(status_code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def answer(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status_code)
+
+    return answer
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidIdentifier)
     async def invalid_identifier(_request: Request, exc: InvalidIdentifier) -> JSONResponse:
@@ -187,29 +206,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def not_found(_request: Request, exc: RequestNotFound) -> JSONResponse:
         return JSONResponse({"detail": f"no request {exc.args[0]}"}, status_code=status.HTTP_404_NOT_FOUND)
 
-    @app.exception_handler(ExtensionNotAllowed)
-    async def no_extension(_request: Request, exc: ExtensionNotAllowed) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
-
-    @app.exception_handler(OptoutUnavailable)
-    async def optout_down(_request: Request, exc: OptoutUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
-
-    @app.exception_handler(LinkInvalid)
-    async def link_invalid(_request: Request, exc: LinkInvalid) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_403_FORBIDDEN)
-
-    @app.exception_handler(LinkExpired)
-    async def link_expired(_request: Request, exc: LinkExpired) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_410_GONE)
-
-    @app.exception_handler(ReportNotReady)
-    async def report_not_ready(_request: Request, exc: ReportNotReady) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
-
-    @app.exception_handler(ReportUnavailable)
-    async def report_unavailable(_request: Request, exc: ReportUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
+    for error, status_code in _ERROR_STATUS.items():
+        app.add_exception_handler(error, _detail_handler(status_code))
 
     @app.exception_handler(RateLimitExceeded)
     async def too_many(request: Request, exc: RateLimitExceeded) -> JSONResponse:

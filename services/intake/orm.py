@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.common.db import UtcDateTime
+from services.common.db import UtcDateTime, request_id_column, subject_key_column
 from services.common.inbox import inbox_table
 from services.common.outbox import outbox_table
 
@@ -15,8 +15,8 @@ Timestamp = UtcDateTime()
 requests = sa.Table(
     "requests",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
-    sa.Column("subject_key", sa.String(64), nullable=False, index=True),
+    request_id_column(primary_key=True),
+    subject_key_column(nullable=False, index=True),
     sa.Column("request_type", sa.String(32), nullable=False),
     sa.Column("requested_type", sa.String(32), nullable=False),
     sa.Column("channel", sa.String(32), nullable=False),
@@ -47,7 +47,7 @@ idempotency_keys = sa.Table(
     metadata,
     sa.Column("key_hash", sa.String(64), primary_key=True),
     sa.Column("body_hash", sa.String(64), nullable=False),
-    sa.Column("request_id", sa.String(36), nullable=False),
+    request_id_column(nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
 )
 
@@ -55,7 +55,7 @@ idempotency_keys = sa.Table(
 responses = sa.Table(
     "responses",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
+    request_id_column(primary_key=True),
     sa.Column("outcome", sa.String(32), nullable=False),
     sa.Column("summary", sa.Text, nullable=False),
     sa.Column("responded_at", Timestamp, nullable=False),
@@ -65,7 +65,7 @@ responses = sa.Table(
 reports = sa.Table(
     "reports",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
+    request_id_column(primary_key=True),
     sa.Column("request_type", sa.String(32), nullable=False),
     sa.Column("formats", sa.JSON, nullable=False),
     sa.Column("records", sa.Integer, nullable=False),
@@ -81,8 +81,8 @@ reports = sa.Table(
 completed_deletions = sa.Table(
     "completed_deletions",
     metadata,
-    sa.Column("request_id", sa.String(36), primary_key=True),
-    sa.Column("subject_key", sa.String(64), nullable=False, index=True),
+    request_id_column(primary_key=True),
+    subject_key_column(nullable=False, index=True),
     sa.Column("completed_at", Timestamp, nullable=False),
     sa.Column("undelivered", sa.JSON, nullable=False),  # recipients whose instruction still carries identifiers
     sa.Column("key_shredded_at", Timestamp),

@@ -139,23 +139,14 @@ class OptoutHandlers:
         return [(self.topics(OPTOUT_STATE), state_event), (self.topics(OPTOUT_RESULTS), applied)]
 
     def _response(self, subject_key: str, outcome: Outcome, trigger: Event, after: datetime) -> Event:
-        if outcome.refused:
-            return Event(
-                EventType.REQUEST_DENIED,
-                subject_key,
-                PRODUCER,
-                request_id=trigger.request_id,
-                occurred_at=strictly_after(after),
-                payload=RequestDeniedPayload(denial_code="other", basis="; ".join(outcome.notes)),
-            )
-        return Event(
-            EventType.REQUEST_COMPLETED,
-            subject_key,
-            PRODUCER,
-            request_id=trigger.request_id,
-            occurred_at=strictly_after(after),
-            payload=RequestCompletedPayload(outcome="complied", summary=describe_outcome(outcome)),
+        payload: RequestDeniedPayload | RequestCompletedPayload = (
+            RequestDeniedPayload(denial_code="other", basis="; ".join(outcome.notes))
+            if outcome.refused
+            else RequestCompletedPayload(outcome="complied", summary=describe_outcome(outcome))
         )
+        event_type = EventType.REQUEST_DENIED if outcome.refused else EventType.REQUEST_COMPLETED
+        return Event(event_type, subject_key, PRODUCER, request_id=trigger.request_id,
+                     occurred_at=strictly_after(after), payload=payload)  # fmt: skip
 
     def _acknowledge_by(self, received_at: datetime) -> datetime:
         legal = deadlines_for(RequestType.OPT_OUT, received_at).respond_by

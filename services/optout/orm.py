@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.common.db import UtcDateTime
+from services.common.db import UtcDateTime, request_id_column, subject_key_column
 from services.common.inbox import inbox_table
 from services.common.outbox import outbox_table
 
@@ -13,7 +13,7 @@ metadata = sa.MetaData()
 consent_states = sa.Table(
     "consent_states",
     metadata,
-    sa.Column("subject_key", sa.String(64), primary_key=True),
+    subject_key_column(primary_key=True),
     sa.Column("scope", sa.String(16), nullable=False),
     sa.Column("sale_opt_out", sa.Boolean, nullable=False),
     sa.Column("share_opt_out", sa.Boolean, nullable=False),
@@ -26,16 +26,16 @@ consent_states = sa.Table(
     sa.Column("opted_in_by_consumer", sa.Boolean, nullable=False),
     sa.Column("financial_incentive_enrolled", sa.Boolean, nullable=False),
     sa.Column("state_event_id", sa.String(36)),
-    sa.Column("request_id", sa.String(36)),
+    request_id_column(),
 )
 
 consent_history = sa.Table(
     "consent_history",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("subject_key", sa.String(64), nullable=False, index=True),
+    subject_key_column(nullable=False, index=True),
     sa.Column("event_id", sa.String(36), nullable=False),
-    sa.Column("request_id", sa.String(36)),
+    request_id_column(),
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("changed", sa.Boolean, nullable=False),
@@ -48,18 +48,18 @@ consent_history = sa.Table(
 known_identifiers = sa.Table(
     "known_identifiers",
     metadata,
-    sa.Column("subject_key", sa.String(64), primary_key=True),
-    sa.Column("request_id", sa.String(36), nullable=False),
+    subject_key_column(primary_key=True),
+    request_id_column(nullable=False),
     sa.Column("sealed", sa.JSON, nullable=False),
 )
 
 pending_acks = sa.Table(
     "pending_acks",
     metadata,
-    sa.Column("subject_key", sa.String(64), primary_key=True),
+    subject_key_column(primary_key=True),
     sa.Column("version", sa.BigInteger, primary_key=True),
     sa.Column("downstream", sa.String(100), primary_key=True),
-    sa.Column("request_id", sa.String(36)),
+    request_id_column(),
     sa.Column("published_at", UtcDateTime(), nullable=False),
     sa.Column("acknowledge_by", UtcDateTime(), nullable=False),
     sa.Column("acknowledged_at", UtcDateTime()),

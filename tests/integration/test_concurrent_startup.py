@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from devtools.localstack import DatabaseServer
 from services.common.crypto import KeyStore
+from tests.support import run_at_once
 
 pytestmark = pytest.mark.integration
 
@@ -19,18 +20,8 @@ def test_concurrent_key_store_creation_succeeds_every_time(postgres_server: Data
         name = f"keystore_race_{round_number}_{threading.get_ident() % 10_000}"
         url = postgres_server.create_database(name)
         engines = [sa.create_engine(url) for _ in range(4)]
-
-        def open_store(engine: sa.Engine) -> None:
-            try:
-                KeyStore(engine, {"m1": b"k" * 32}, "m1").key_for_subject("subject")
-            except Exception as exc:  # collected: an assertion inside a thread would be lost
-                errors.append(repr(exc)[:200])
-
-        threads = [threading.Thread(target=open_store, args=(engine,)) for engine in engines]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        errors += run_at_once(lambda engine: KeyStore(engine, {"m1": b"k" * 32}, "m1").key_for_subject("subject"),
+                              engines, timeout=30)  # fmt: skip
         for engine in engines:
             engine.dispose()
         postgres_server.drop_database(name)

@@ -3,7 +3,6 @@ replicas starting together migrate one at a time."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 
@@ -11,8 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from devtools.localstack import DatabaseServer
-from services.common.db import create_tables, make_engine
-from services.common.migrations import ENVIRONMENTS, current, differences, schema_of, upgrade
+from services.common.db import make_engine
+from services.common.migrations import ENVIRONMENTS, current, schema_of, upgrade
+from tests.migration_checks import assert_create_tables_database_is_adopted, assert_upgrade_gives_the_models
+from tests.support import run_at_once
 
 pytestmark = pytest.mark.integration
 
@@ -28,39 +29,19 @@ def empty_database(postgres_server: DatabaseServer) -> Iterator[sa.Engine]:
 
 @pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
 def test_upgrade_head_on_an_empty_database_gives_the_models(name: str, empty_database: sa.Engine) -> None:
-    schema = schema_of(name)
-    upgrade(schema, empty_database)
-    assert differences(schema, empty_database) == []
-    assert current(schema, empty_database) == "0001"
+    assert_upgrade_gives_the_models(name, empty_database)
 
 
 @pytest.mark.parametrize("name", ["deletion", "keystore"])
 def test_a_database_made_by_create_tables_is_adopted(name: str, empty_database: sa.Engine) -> None:
-    schema = schema_of(name)
-    for metadata in schema.metadata:
-        create_tables(metadata, empty_database)
-    upgrade(schema, empty_database)
-    assert current(schema, empty_database) == schema.base_revision()
-    assert differences(schema, empty_database) == []
+    assert_create_tables_database_is_adopted(name, empty_database)
 
 
 def test_replicas_starting_together_migrate_one_at_a_time(postgres_server: DatabaseServer) -> None:
-    errors: list[str] = []
     name = f"migrations_race_{uuid.uuid4().hex[:8]}"
     url = postgres_server.create_database(name)
     engines = [make_engine(url) for _ in range(4)]
-
-    def start(engine: sa.Engine) -> None:
-        try:
-            upgrade(schema_of("intake"), engine)
-        except Exception as exc:  # collected: an assertion inside a thread would be lost
-            errors.append(repr(exc)[:300])
-
-    threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    errors = run_at_once(lambda engine: upgrade(schema_of("intake"), engine), engines)
     try:
         assert errors == []
         assert current(schema_of("intake"), engines[0]) == "0001"

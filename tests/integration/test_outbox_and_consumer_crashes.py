@@ -40,6 +40,16 @@ def count_rows(url: str, table: str) -> int:
         engine.dispose()
 
 
+def submit_until_intake_crashes(pipeline: Pipeline, bodies: dict[str, dict[str, object]], fault: str) -> None:
+    """Starts audit and an intake that crashes at `fault`, and submits `bodies` until it has crashed."""
+    pipeline.audit.start()
+    pipeline.intake.start(extra_env={"CCPA_FAULTS": fault})
+    with httpx.Client(timeout=10) as client:
+        for key, body in bodies.items():
+            submit_with_retry_later(client, pipeline.intake.url, key, body)
+    assert pipeline.intake.wait_exit(30) == CRASH_EXIT_CODE
+
+
 def resubmit_all(pipeline: Pipeline, bodies: dict[str, dict[str, object]]) -> dict[str, str]:
     with httpx.Client(timeout=10) as client:
         ids = {key: submit_with_retry_later(client, pipeline.intake.url, key, body) for key, body in bodies.items()}
@@ -60,13 +70,8 @@ def test_intake_killed_after_commit_before_publish_loses_nothing(
 ) -> None:
     pipeline = Pipeline(pipeline_config)
     bodies = {f"crash-{i}": verified_delete(c) for i, c in enumerate(demo_customers[10:16])}
-    pipeline.audit.start()
-    pipeline.intake.start(extra_env={"CCPA_FAULTS": "outbox.before_publish"})
     try:
-        with httpx.Client(timeout=10) as client:
-            for key, body in bodies.items():
-                submit_with_retry_later(client, pipeline.intake.url, key, body)
-        assert pipeline.intake.wait_exit(30) == CRASH_EXIT_CODE
+        submit_until_intake_crashes(pipeline, bodies, "outbox.before_publish")
         committed = count_rows(pipeline_config.intake_db_url, "requests")
         assert committed >= 1, "the crash must come after at least one commit"
         assert count_rows(pipeline_config.intake_db_url, "outbox") >= 1
@@ -87,13 +92,8 @@ def test_intake_killed_after_publish_before_outbox_cleanup_duplicates_nothing(
 ) -> None:
     pipeline = Pipeline(pipeline_config)
     bodies = {f"dup-{i}": verified_delete(c) for i, c in enumerate(demo_customers[20:24])}
-    pipeline.audit.start()
-    pipeline.intake.start(extra_env={"CCPA_FAULTS": "outbox.after_publish"})
     try:
-        with httpx.Client(timeout=10) as client:
-            for key, body in bodies.items():
-                submit_with_retry_later(client, pipeline.intake.url, key, body)
-        assert pipeline.intake.wait_exit(30) == CRASH_EXIT_CODE
+        submit_until_intake_crashes(pipeline, bodies, "outbox.after_publish")
         pipeline.intake.start()
         ids = resubmit_all(pipeline, bodies)
         assert_each_submitted_once(pipeline, list(ids.values()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,52 +62,47 @@ def submitted_payload(request_type: str, received: datetime, respond_by: datetim
     }
 
 
+def request_events(subject_key: str, request_id: str, id_prefix: str) -> Callable[..., Event]:
+    """Builds one request's events; the n-th one's event id is `id_prefix` then n, padded to a UUID."""
+
+    def event(
+        n: int, event_type: str, occurred_at: datetime, payload: dict[str, Any], producer: str = "intake"
+    ) -> Event:
+        event_id = f"{id_prefix}0000000-0000-4000-8000-{n:012d}"
+        return event_of(event_type, subject_key, producer, request_id=request_id, occurred_at=occurred_at,
+                        event_id=event_id, payload=payload)  # fmt: skip
+
+    return event
+
+
 def stream() -> list[tuple[Event, Delivery]]:
     """Two requests' events as audit receives them, each with the place it was read from."""
+    alice, bob = request_events(ALICE, CORRECT_ID, "a"), request_events(BOB, DELETE_ID, "b")
     correct = [
-        event_of(
-            "RequestSubmitted",
-            ALICE,
-            "intake",
-            request_id=CORRECT_ID,
-            occurred_at=RECEIVED_A,
-            event_id="a0000000-0000-4000-8000-000000000001",
-            payload=submitted_payload("correct", RECEIVED_A, RESPOND_BY_A, corrections=True),
+        alice(
+            1, "RequestSubmitted", RECEIVED_A, submitted_payload("correct", RECEIVED_A, RESPOND_BY_A, corrections=True)
         ),
-        event_of(
+        alice(
+            2,
             "RequestExtended",
-            ALICE,
-            "intake",
-            request_id=CORRECT_ID,
-            occurred_at=RECEIVED_A + timedelta(days=30),
-            event_id="a0000000-0000-4000-8000-000000000002",
-            payload={
+            RECEIVED_A + timedelta(days=30),
+            {
                 "previous_respond_by": RESPOND_BY_A,
                 "respond_by": EXTENDED_TO_A,
                 "reason": "records held by two processors",
             },
         ),
-        event_of(
+        alice(
+            3,
             "RequestDenied",
-            ALICE,
-            "intake",
-            request_id=CORRECT_ID,
-            occurred_at=RECEIVED_A + timedelta(days=60),
-            event_id="a0000000-0000-4000-8000-000000000003",
-            payload={
-                "denial_code": "exempt",
-                "basis": "the record is retained under a legal obligation",
-                "in_part": True,
-            },
+            RECEIVED_A + timedelta(days=60),
+            {"denial_code": "exempt", "basis": "the record is retained under a legal obligation", "in_part": True},
         ),
-        event_of(
+        alice(
+            4,
             "RequestFailed",
-            ALICE,
-            "deletion",
-            request_id=CORRECT_ID,
-            occurred_at=RECEIVED_A + timedelta(hours=1),
-            event_id="a0000000-0000-4000-8000-000000000004",
-            payload={
+            RECEIVED_A + timedelta(hours=1),
+            {
                 "failed_event_id": "a0000000-0000-4000-8000-000000000001",
                 "failed_event_type": "RequestSubmitted",
                 "source_topic": REQUESTS,
@@ -118,40 +113,25 @@ def stream() -> list[tuple[Event, Delivery]]:
                 "error": "body does not decode",
                 "attempts": 1,
             },
+            producer="deletion",
         ),
     ]
     tie = RECEIVED_B + timedelta(microseconds=1)
     delete = [
-        event_of(
-            "RequestSubmitted",
-            BOB,
-            "intake",
-            request_id=DELETE_ID,
-            occurred_at=RECEIVED_B,
-            event_id="b0000000-0000-4000-8000-000000000001",
-            payload=submitted_payload("delete", RECEIVED_B, RESPOND_BY_B, corrections=False),
+        bob(
+            1, "RequestSubmitted", RECEIVED_B, submitted_payload("delete", RECEIVED_B, RESPOND_BY_B, corrections=False)
         ),
-        event_of(
+        bob(
+            2,
             "RequestDenied",
-            BOB,
-            "intake",
-            request_id=DELETE_ID,
-            occurred_at=tie,
-            event_id="b0000000-0000-4000-8000-000000000002",
-            payload={
-                "denial_code": "not_verified",
-                "basis": "we could not verify your identity",
-                "in_part": False,
-            },
+            tie,
+            {"denial_code": "not_verified", "basis": "we could not verify your identity", "in_part": False},
         ),
-        event_of(
+        bob(
+            3,
             "ConsentChanged",
-            BOB,
-            "intake",
-            request_id=DELETE_ID,
-            occurred_at=tie,
-            event_id="b0000000-0000-4000-8000-000000000003",
-            payload={
+            tie,
+            {
                 "source": "gpc",
                 "scope": "consumer",
                 "device_key": None,

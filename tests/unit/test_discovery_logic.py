@@ -14,15 +14,13 @@ from services.common.payloads.discovery import InventoryEntry
 from services.common.stores.base import FoundRecord
 from services.discovery.inventory import category_labels, found_outcome, inventory, unavailable_outcome
 from services.intake.reports import LinkExpired, LinkInvalid, ReportLinks
+from tests.datamaps import datamap_yaml, sql_store
 
 DATAMAP = parse_datamap(
-    """
-business: Acme
-stores:
-  - name: app
-    kind: sql
-    url: sqlite://
-    collections:
+    datamap_yaml(
+        sql_store(
+            "sqlite://",
+            """\
       - name: users
         fields:
           - {name: id, identifies: account_id, category: A}
@@ -34,6 +32,8 @@ stores:
           - {name: user_id, references: users.id}
           - {name: total, category: D}
 """,
+        )
+    ),
     env={},
 )
 

@@ -16,30 +16,24 @@ from services.deletion.erasure.keys import LEDGER_LABEL, derived_key, erasure_ke
 from services.deletion.erasure.outcome import OutcomeTally, StoreOutcome
 from services.deletion.erasure.plan import CollectionStep, FieldMask, Retention, add_duration, plan_erasure
 from services.deletion.erasure.strategies import check_hmac_key, masked
+from tests.datamaps import accounts_table, datamap_yaml, sql_store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 KEY = b"k" * 32
 DATAMAP = parse_datamap(
-    """
-business: Acme
-stores:
-  - name: app
-    kind: sql
-    url: sqlite://
-    collections:
+    datamap_yaml(
+        sql_store(
+            "sqlite://",
+            """\
       - name: order_items
         primary_key: [id]
         fields:
           - {name: id}
           - {name: order_id, references: orders.id}
           - {name: sku, category: D}
-      - name: customers
-        primary_key: [id]
-        deletion: {strategy: delete}
-        fields:
-          - {name: id, identifies: account_id, category: A}
-          - {name: email, identifies: email, category: A}
-          - {name: name, category: A}
+"""
+            + accounts_table("customers", name_category="A", deletion="delete")
+            + """\
       - name: orders
         primary_key: [id]
         timestamp_field: placed_at
@@ -76,6 +70,9 @@ stores:
       - name: archive
         not_searched_reason: kept only for legal claims
         fields: [{name: account_id, references: customers.id}]
+""",
+        ),
+        """\
   - name: cache
     kind: redis
     url: redis://localhost/0
@@ -95,7 +92,8 @@ stores:
     collections:
       - name: contacts
         fields: [{name: email, identifies: email, category: A}]
-"""
+""",
+    )
 )
 EVERYTHING = {
     "email": frozenset({"ann@example.com"}),

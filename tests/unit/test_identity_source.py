@@ -11,6 +11,7 @@ import pytest
 from services.common.identity import IdentifierKind
 from services.common.request_types import RequestType
 from services.intake.verification import SqlIdentitySource, VerificationLevel, Verifier
+from tests.unit.test_verification import verdict
 
 EMAIL = IdentifierKind.EMAIL
 PHONE = IdentifierKind.PHONE
@@ -107,11 +108,7 @@ def test_sql_source_end_to_end_with_the_verifier(sql_source: SqlIdentitySource) 
         {"name": "alice smith", "date_of_birth": "1990-01-31"},
         signed_declaration=True,
     )
-    assert (result.outcome, result.achieved, result.matched_points) == (
-        "verified",
-        VerificationLevel.REASONABLY_HIGH,
-        3,
-    )
+    assert verdict(result) == ("verified", VerificationLevel.REASONABLY_HIGH, 3)
 
 
 def test_sql_source_needs_an_identifier_column(tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.common.db import create_tables, make_engine
+from services.common.db import make_engine
 from services.common.migrations import ENVIRONMENTS, SchemaMismatch, current, differences, schema_of, upgrade
+from tests.migration_checks import assert_create_tables_database_is_adopted, assert_upgrade_gives_the_models
 
 
 @pytest.fixture
@@ -22,20 +23,12 @@ def sqlite_engine(tmp_path: Path) -> sa.Engine:
 
 @pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
 def test_upgrade_head_on_an_empty_database_gives_the_models(name: str, sqlite_engine: sa.Engine) -> None:
-    schema = schema_of(name)
-    upgrade(schema, sqlite_engine)
-    assert differences(schema, sqlite_engine) == []
-    assert current(schema, sqlite_engine) == "0001"
+    assert_upgrade_gives_the_models(name, sqlite_engine)
 
 
 @pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
 def test_a_database_made_by_create_tables_is_adopted(name: str, sqlite_engine: sa.Engine) -> None:
-    schema = schema_of(name)
-    for metadata in schema.metadata:
-        create_tables(metadata, sqlite_engine)
-    upgrade(schema, sqlite_engine)
-    assert current(schema, sqlite_engine) == schema.base_revision()
-    assert differences(schema, sqlite_engine) == []
+    assert_create_tables_database_is_adopted(name, sqlite_engine)
 
 
 def test_upgrading_twice_changes_nothing(sqlite_engine: sa.Engine) -> None:

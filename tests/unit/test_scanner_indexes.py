@@ -6,6 +6,7 @@ import pytest
 
 from services.common.datamap import parse_datamap
 from services.discovery.scanner.indexes import _first_element, lead, unindexed_lookups
+from tests.datamaps import datamap_yaml, sql_store
 
 
 @pytest.mark.parametrize(
@@ -34,13 +35,10 @@ def test_the_first_element_of_a_create_index_statement() -> None:
     assert _first_element("CREATE INDEX broken") is None
 
 
-DATAMAP = """
-business: Acme
-stores:
-  - name: app
-    kind: sql
-    url: sqlite://
-    collections:
+DATAMAP = datamap_yaml(
+    sql_store(
+        "sqlite://",
+        """\
       - name: users
         fields:
           - {name: id, identifies: account_id}
@@ -50,7 +48,9 @@ stores:
         fields:
           - {name: id, identifies: order_id}
           - {name: user_id, references: users.id}
-"""
+""",
+    )
+)
 
 
 def test_only_identifier_columns_that_exist_are_checked() -> None:

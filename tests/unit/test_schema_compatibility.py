@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ import pytest
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.schema import load_schema
-from fastavro.utils import generate_many
+
+from tests.avro_samples import generated_records
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 CURRENT = SCHEMAS / "events"
@@ -94,12 +94,7 @@ def test_released_reads_current_data_forward(file_name: str) -> None:
 @pytest.mark.parametrize("file_name", RELEASED_FILES)
 def test_generated_released_records_read_with_current_schema(file_name: str) -> None:
     released, current = expanded(latest_release() / file_name), expanded(CURRENT / file_name)
-    state = random.getstate()
-    random.seed(file_name)  # generate_many draws from the global generator
-    try:
-        records = list(generate_many(released, GENERATED_PER_SCHEMA))
-    finally:
-        random.setstate(state)
+    records = generated_records(released, GENERATED_PER_SCHEMA, seed=file_name)
     for record in records:
         buffer = io.BytesIO()
         schemaless_writer(buffer, released, record)

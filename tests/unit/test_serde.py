@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import random
 import struct
 import uuid
 import zlib
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 from fastavro import schemaless_writer
 from fastavro.schema import load_schema, parse_schema, to_parsing_canonical_form
-from fastavro.utils import generate_many
 
 from services.common.event_types import EventType
 from services.common.events import Event
@@ -28,6 +26,7 @@ from services.common.serde import (
     SingleObjectCodec,
     fingerprint_bytes,
 )
+from tests.avro_samples import generated_records
 from tests.fields import event_of
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "events"
@@ -97,12 +96,7 @@ def generated_events(event_type: str, count: int, seed: int) -> list[Event]:
     schema = load_schema(str(SCHEMA_DIR / f"privacy.events.{event_type}.avsc"))
     named: dict[str, Any] = {}
     parsed = parse_schema(schema, named)
-    state = random.getstate()
-    random.seed(seed)  # generate_many draws from the global generator
-    try:
-        raws = list(generate_many(schema, count))
-    finally:
-        random.setstate(state)
+    raws = generated_records(schema, count, seed)
     events = []
     for raw in raws:
         record = domain_value(parsed, raw, named)

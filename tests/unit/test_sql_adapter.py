@@ -16,14 +16,12 @@ from services.common.stores.sql_connect import NoSuchDatabase, sql_engine
 from services.common.stores.values import SearchField, search_fields
 from services.optout.rules import ConsentState
 from services.optout.systems import SystemsOfRecord
+from tests.datamaps import datamap_yaml, sql_store
 
-DATAMAP = """
-business: Acme
-stores:
-  - name: crm
-    kind: sql
-    url: ${CRM_URL}
-    collections:
+DATAMAP = datamap_yaml(
+    sql_store(
+        "${CRM_URL}",
+        """\
       - name: customers
         primary_key: [id]
         opt_out_flags: {sale_opt_out: do_not_sell, limit_sensitive: limits}
@@ -36,7 +34,10 @@ stores:
       - name: notes
         fields:
           - {name: email, identifies: email, category: A}
-"""
+""",
+        name="crm",
+    )
+)
 
 
 @pytest.fixture

@@ -15,15 +15,13 @@ from services.common.datamap import DataMapError, load_datamap, parse_datamap
 from services.common.datamap.loader import ENV_REFERENCE
 from services.common.serve import load_settings
 from services.optout.settings import SYSTEMS_OF_RECORD_MOVED, OptoutSettings
+from tests.datamaps import datamap_yaml, sql_store
 
 ROOT = Path(__file__).resolve().parents[2]
-CRM = """
-business: Acme
-stores:
-  - name: crm
-    kind: sql
-    url: sqlite://
-    collections:
+CRM = datamap_yaml(
+    sql_store(
+        "sqlite://",
+        """\
       - name: customers
         primary_key: [id]
         opt_out_flags: {sale_opt_out: do_not_sell, share_opt_out: do_not_share}
@@ -34,7 +32,10 @@ stores:
           - {name: do_not_share}
       - name: orders
         fields: [{name: id, identifies: order_id}]
-"""
+""",
+        name="crm",
+    )
+)
 SECRET_URL = "postgresql://crm:hunter2-secret@db.internal/crm"
 
 

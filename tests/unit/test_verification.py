@@ -52,6 +52,11 @@ def verifier() -> Verifier:
     return Verifier(StaticIdentitySource([ALICE, BOB]))
 
 
+def verdict(result: VerificationResult) -> tuple[str, VerificationLevel, int]:
+    """What a verification concluded: its outcome, the level achieved and how many points matched."""
+    return (result.outcome, result.achieved, result.matched_points)
+
+
 def assert_no_pi(result: VerificationResult) -> None:
     for value in ALICE_PI:
         assert value not in result.reason
@@ -132,11 +137,7 @@ def test_know_categories_with_two_matching_points_is_verified(verifier: Verifier
     result = verifier.verify(
         RequestType.KNOW_CATEGORIES, {EMAIL: "alice@example.com"}, {"name": " alice SMITH "}, False
     )
-    assert (result.outcome, result.achieved, result.matched_points) == (
-        "verified",
-        VerificationLevel.REASONABLE,
-        2,
-    )
+    assert verdict(result) == ("verified", VerificationLevel.REASONABLE, 2)
     assert_no_pi(result)
 
 
@@ -152,11 +153,7 @@ def test_identifiers_are_normalised_before_matching(verifier: Verifier) -> None:
 
 def test_one_matching_point_is_insufficient(verifier: Verifier) -> None:
     result = verifier.verify(RequestType.KNOW_CATEGORIES, {EMAIL: "alice@example.com"}, {}, False)
-    assert (result.outcome, result.achieved, result.matched_points) == (
-        "insufficient",
-        VerificationLevel.NONE,
-        1,
-    )
+    assert verdict(result) == ("insufficient", VerificationLevel.NONE, 1)
     assert "reasonable needs at least 2" in result.reason
     assert_no_pi(result)
 
@@ -213,11 +210,7 @@ def test_know_specific_with_three_points_and_a_declaration_is_verified(verifier:
         {"name": "Alice Smith", "postal_code": "94105"},
         signed_declaration=True,
     )
-    assert (result.outcome, result.achieved, result.matched_points) == (
-        "verified",
-        VerificationLevel.REASONABLY_HIGH,
-        3,
-    )
+    assert verdict(result) == ("verified", VerificationLevel.REASONABLY_HIGH, 3)
 
 
 def test_know_specific_without_the_declaration_is_insufficient(verifier: Verifier) -> None:
@@ -228,11 +221,7 @@ def test_know_specific_without_the_declaration_is_insufficient(verifier: Verifie
         signed_declaration=False,
     )
     # Reasonable is still achieved: the caller may serve the request as know_categories (§7024(a)).
-    assert (result.outcome, result.achieved, result.matched_points) == (
-        "insufficient",
-        VerificationLevel.REASONABLE,
-        4,
-    )
+    assert verdict(result) == ("insufficient", VerificationLevel.REASONABLE, 4)
     assert "declaration under penalty of perjury is missing" in result.reason
     assert_no_pi(result)
 
@@ -244,11 +233,7 @@ def test_know_specific_with_two_points_and_a_declaration_is_insufficient(verifie
         {"name": "Alice Smith"},
         signed_declaration=True,
     )
-    assert (result.outcome, result.achieved, result.matched_points) == (
-        "insufficient",
-        VerificationLevel.REASONABLE,
-        2,
-    )
+    assert verdict(result) == ("insufficient", VerificationLevel.REASONABLE, 2)
     assert "reasonably_high needs at least 3 and a signed declaration" in result.reason
 
 
@@ -277,7 +262,7 @@ def test_unknown_consumer_is_no_match(verifier: Verifier) -> None:
     result = verifier.verify(
         RequestType.KNOW_CATEGORIES, {EMAIL: "mallory@example.com"}, {"name": "Alice Smith"}, False
     )
-    assert (result.outcome, result.achieved, result.matched_points) == ("no_match", VerificationLevel.NONE, 0)
+    assert verdict(result) == ("no_match", VerificationLevel.NONE, 0)
     assert "mallory" not in result.reason
 
 

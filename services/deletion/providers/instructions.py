@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from services.common.crypto import Sealed
-from services.common.db import UtcDateTime
+from services.common.db import UtcDateTime, subject_key_column
 from services.common.signing import nonce_table
 from services.deletion.providers.model import (
     Answer,
@@ -44,7 +44,7 @@ def instruction_tables(metadata: sa.MetaData) -> InstructionTables:
         metadata,
         sa.Column("instruction_id", sa.String(36), primary_key=True),
         sa.Column("request_id", sa.String(64), nullable=False, index=True),
-        sa.Column("subject_key", sa.String(64), nullable=False, index=True),
+        subject_key_column(nullable=False, index=True),
         sa.Column("subject_ref", sa.String(64), nullable=False),
         sa.Column("recipient", sa.String(100), nullable=False),
         sa.Column("kind", sa.String(8), nullable=False),

@@ -16,8 +16,8 @@ def upgrade() -> None:
     baseline.create_inbox()
     op.create_table(
         "request_records",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.request_id(),
+        baseline.subject_key(),
         sa.Column("request_type", sa.String(length=32), nullable=True),
         sa.Column("requested_type", sa.String(length=32), nullable=True),
         sa.Column("channel", sa.String(length=32), nullable=True),
@@ -34,8 +34,8 @@ def upgrade() -> None:
     op.create_table(
         "timeline_entries",
         sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("request_id", sa.String(length=36), nullable=True),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.request_id(nullable=True),
+        baseline.subject_key(),
         sa.Column("event_type", sa.String(length=64), nullable=False),
         sa.Column("occurred_at", UtcDateTime(), nullable=False),
         sa.Column("producer", sa.String(length=64), nullable=False),

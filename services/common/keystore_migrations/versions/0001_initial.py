@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from services.common import baseline
+
 revision = "0001"
 down_revision = None
 
@@ -13,7 +15,7 @@ def upgrade() -> None:
     op.create_table(
         "data_keys",
         sa.Column("key_id", sa.String(length=64), nullable=False),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.subject_key(),
         sa.Column("master_key_id", sa.String(length=64), nullable=False),
         sa.Column("wrapped_key", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -15,8 +15,8 @@ down_revision = None
 def upgrade() -> None:
     op.create_table(
         "deletion_jobs",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.request_id(),
+        baseline.subject_key(),
         sa.Column("operation", sa.String(length=16), nullable=False),
         sa.Column("received_at", UtcDateTime(), nullable=False),
         sa.Column("identifiers_sealed", sa.JSON(), nullable=True),
@@ -25,24 +25,22 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("verifications", sa.Integer(), nullable=False),
         sa.Column("verified", sa.Boolean(), nullable=True),
-        sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
-        sa.Column("lease_until", UtcDateTime(), nullable=True),
-        sa.Column("lease_owner", sa.String(length=80), nullable=True),
+        *baseline.lease_columns(),
         sa.Column("erased_at", UtcDateTime(), nullable=True),
         sa.Column("completed_at", UtcDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("request_id"),
     )
-    op.create_index("ix_deletion_jobs_due", "deletion_jobs", ["stage", "next_attempt_at"], unique=False)
+    baseline.create_due_index("deletion_jobs", "stage")
     op.create_table(
         "deletion_reported",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
+        baseline.request_id(),
         sa.Column("subject", sa.String(length=200), nullable=False),
         sa.Column("event_type", sa.String(length=40), nullable=False),
         sa.PrimaryKeyConstraint("request_id", "subject", "event_type"),
     )
     op.create_table(
         "deletion_store_outcomes",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
+        baseline.request_id(),
         sa.Column("erase_round", sa.Integer(), nullable=False),
         sa.Column("store", sa.String(length=200), nullable=False),
         sa.Column("outcome", sa.Text(), nullable=False),
@@ -109,7 +107,7 @@ def upgrade() -> None:
         "provider_instructions",
         sa.Column("instruction_id", sa.String(length=36), nullable=False),
         sa.Column("request_id", sa.String(length=64), nullable=False),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.subject_key(),
         sa.Column("subject_ref", sa.String(length=64), nullable=False),
         sa.Column("recipient", sa.String(length=100), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
@@ -143,11 +141,11 @@ def upgrade() -> None:
     )
     op.create_table(
         "kept_corrections",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
+        baseline.request_id(),
         sa.Column("store", sa.String(length=200), nullable=False),
         sa.Column("collection", sa.String(length=200), nullable=False),
         sa.Column("field", sa.String(length=200), nullable=False),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.subject_key(),
         sa.Column("sealed", sa.JSON(), nullable=False),
         sa.Column("corrected_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("request_id", "store", "collection", "field"),
@@ -174,5 +172,5 @@ def downgrade() -> None:
     op.drop_table("inbox")
     op.drop_table("deletion_store_outcomes")
     op.drop_table("deletion_reported")
-    op.drop_index("ix_deletion_jobs_due", table_name="deletion_jobs")
+    baseline.drop_due_index("deletion_jobs")
     op.drop_table("deletion_jobs")

@@ -15,9 +15,9 @@ down_revision = None
 def upgrade() -> None:
     op.create_table(
         "destroyed_reports",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
+        baseline.request_id(),
         sa.Column("format", sa.String(length=8), nullable=False),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.subject_key(),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("size_bytes", sa.BigInteger(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
@@ -28,8 +28,8 @@ def upgrade() -> None:
     op.create_index(op.f("ix_destroyed_reports_subject_key"), "destroyed_reports", ["subject_key"], unique=False)
     op.create_table(
         "discovery_runs",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.request_id(),
+        baseline.subject_key(),
         sa.Column("request_type", sa.String(length=32), nullable=False),
         sa.Column("identifiers_sealed", sa.JSON(), nullable=False),
         sa.Column("date_range_start", sa.Date(), nullable=True),
@@ -37,21 +37,19 @@ def upgrade() -> None:
         sa.Column("received_at", UtcDateTime(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
-        sa.Column("lease_until", UtcDateTime(), nullable=True),
-        sa.Column("lease_owner", sa.String(length=80), nullable=True),
+        *baseline.lease_columns(),
         sa.Column("started_at", UtcDateTime(), nullable=False),
         sa.Column("completed_at", UtcDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("request_id"),
     )
-    op.create_index("ix_discovery_runs_due", "discovery_runs", ["status", "next_attempt_at"], unique=False)
+    baseline.create_due_index("discovery_runs", "status")
     baseline.create_inbox()
     baseline.create_outbox()
     op.create_table(
         "reports",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
+        baseline.request_id(),
         sa.Column("format", sa.String(length=8), nullable=False),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.subject_key(),
         sa.Column("sealed", sa.JSON(), nullable=False),
         sa.Column("media_type", sa.String(length=100), nullable=False),
         sa.Column("filename", sa.String(length=200), nullable=False),
@@ -64,7 +62,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_reports_expires_at"), "reports", ["expires_at"], unique=False)
     op.create_table(
         "store_outcomes",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
+        baseline.request_id(),
         sa.Column("store", sa.String(length=100), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("records", sa.Integer(), nullable=False),
@@ -81,7 +79,7 @@ def downgrade() -> None:
     op.drop_table("reports")
     baseline.drop_outbox()
     op.drop_table("inbox")
-    op.drop_index("ix_discovery_runs_due", table_name="discovery_runs")
+    baseline.drop_due_index("discovery_runs")
     op.drop_table("discovery_runs")
     op.drop_index(op.f("ix_destroyed_reports_subject_key"), table_name="destroyed_reports")
     op.drop_table("destroyed_reports")

@@ -15,8 +15,8 @@ down_revision = None
 def upgrade() -> None:
     op.create_table(
         "completed_deletions",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.request_id(),
+        baseline.subject_key(),
         sa.Column("completed_at", UtcDateTime(), nullable=False),
         sa.Column("undelivered", sa.JSON(), nullable=False),
         sa.Column("key_shredded_at", UtcDateTime(), nullable=True),
@@ -27,7 +27,7 @@ def upgrade() -> None:
         "idempotency_keys",
         sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column("body_hash", sa.String(length=64), nullable=False),
-        sa.Column("request_id", sa.String(length=36), nullable=False),
+        baseline.request_id(),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("key_hash"),
     )
@@ -35,7 +35,7 @@ def upgrade() -> None:
     baseline.create_outbox()
     op.create_table(
         "reports",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
+        baseline.request_id(),
         sa.Column("request_type", sa.String(length=32), nullable=False),
         sa.Column("formats", sa.JSON(), nullable=False),
         sa.Column("records", sa.Integer(), nullable=False),
@@ -48,8 +48,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "requests",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.request_id(),
+        baseline.subject_key(),
         sa.Column("request_type", sa.String(length=32), nullable=False),
         sa.Column("requested_type", sa.String(length=32), nullable=False),
         sa.Column("channel", sa.String(length=32), nullable=False),
@@ -78,7 +78,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_requests_subject_key"), "requests", ["subject_key"], unique=False)
     op.create_table(
         "responses",
-        sa.Column("request_id", sa.String(length=36), nullable=False),
+        baseline.request_id(),
         sa.Column("outcome", sa.String(length=32), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("responded_at", UtcDateTime(), nullable=False),

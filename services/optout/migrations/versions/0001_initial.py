@@ -16,9 +16,9 @@ def upgrade() -> None:
     op.create_table(
         "consent_history",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.subject_key(),
         sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("request_id", sa.String(length=36), nullable=True),
+        baseline.request_id(nullable=True),
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("received_at", UtcDateTime(), nullable=False),
         sa.Column("changed", sa.Boolean(), nullable=False),
@@ -30,7 +30,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_consent_history_subject_key"), "consent_history", ["subject_key"], unique=False)
     op.create_table(
         "consent_states",
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.subject_key(),
         sa.Column("scope", sa.String(length=16), nullable=False),
         sa.Column("sale_opt_out", sa.Boolean(), nullable=False),
         sa.Column("share_opt_out", sa.Boolean(), nullable=False),
@@ -43,24 +43,24 @@ def upgrade() -> None:
         sa.Column("opted_in_by_consumer", sa.Boolean(), nullable=False),
         sa.Column("financial_incentive_enrolled", sa.Boolean(), nullable=False),
         sa.Column("state_event_id", sa.String(length=36), nullable=True),
-        sa.Column("request_id", sa.String(length=36), nullable=True),
+        baseline.request_id(nullable=True),
         sa.PrimaryKeyConstraint("subject_key"),
     )
     baseline.create_inbox()
     op.create_table(
         "known_identifiers",
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
-        sa.Column("request_id", sa.String(length=36), nullable=False),
+        baseline.subject_key(),
+        baseline.request_id(),
         sa.Column("sealed", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("subject_key"),
     )
     baseline.create_outbox()
     op.create_table(
         "pending_acks",
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.subject_key(),
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column("downstream", sa.String(length=100), nullable=False),
-        sa.Column("request_id", sa.String(length=36), nullable=True),
+        baseline.request_id(nullable=True),
         sa.Column("published_at", UtcDateTime(), nullable=False),
         sa.Column("acknowledge_by", UtcDateTime(), nullable=False),
         sa.Column("acknowledged_at", UtcDateTime(), nullable=True),
