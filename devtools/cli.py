@@ -74,7 +74,7 @@ def stack_up(
         where = f"{stack.url(spec)}  ({docs})" if spec.http else "running (no HTTP)"
         console.print(f"{spec.name}: {where}")
     console.print(f"API token (operator): {stack.secrets()['CCPA_API_TOKEN']}")
-    console.print(f"Settings for `ccpa` against this stack: {stack.root / 'stack.env'} (read by itself)")
+    console.print(f"Settings of this stack for the ccpa commands (they read it themselves): {stack.root / 'stack.env'}")
     console.print(f"Logs: {stack.logs}   Stop with: make down")
 
 
