@@ -1,0 +1,97 @@
+"""Keeps the two chains of a new timeline entry: its source partition's (offset order) and its request's (timeline
+order). Both orders are fixed by the topics, so any arrival order, live or in a rebuild, ends with the same links.
+
+The usual case costs one indexed read of the chain's last entry per chain; only an entry arriving before one already
+placed (a slower topic, a rebuild reading partitions side by side) re-links the entries after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.audit import orm
+from services.audit.chain import GENESIS, Entry, canonical_entry, link
+
+t = orm.timeline
+
+
+@dataclass(frozen=True)
+class ChainKind:
+    """One kind of chain: which entries share a chain, the order inside it, and the columns holding its links."""
+
+    name: str
+    scope: tuple[str, ...]
+    order: tuple[str, ...]
+    previous: str
+    hash: str
+
+    def members(self, entry: Entry) -> sa.ColumnElement[bool]:
+        return sa.and_(*(t.c[column] == entry[column] for column in self.scope))
+
+    def key(self) -> sa.Tuple:
+        return sa.tuple_(*(t.c[column] for column in self.order))
+
+    def place(self, entry: Entry) -> tuple[Any, ...]:
+        return tuple(entry[column] for column in self.order)
+
+    def ordered(self) -> list[sa.ColumnElement[Any]]:
+        return [t.c[column] for column in (*self.scope, *self.order)]
+
+
+SOURCE = ChainKind("source", ("topic", "partition"), ("offset",), "source_prev", "source_hash")
+REQUEST = ChainKind("request", ("request_id",), ("occurred_at", "topic", "partition", "offset"),
+                    "request_prev", "request_hash")  # fmt: skip
+
+
+def chains_of(entry: Entry) -> Sequence[ChainKind]:
+    return (SOURCE, REQUEST) if entry.get("request_id") else (SOURCE,)
+
+
+def links_for(conn: sa.Connection, entry: Entry) -> tuple[dict[str, str], list[ChainKind]]:
+    """The link columns of an entry about to be stored (each chain's previous link and its own), and the chains
+    it arrived late on (an entry already stored there comes after it)."""
+    canonical, columns, late = canonical_entry(entry), dict[str, str](), list[ChainKind]()
+    for chain in chains_of(entry):
+        last = conn.execute(
+            sa.select(t).where(chain.members(entry)).order_by(*(c.desc() for c in chain.ordered())).limit(1)
+        ).mappings().first()  # fmt: skip
+        previous = GENESIS if last is None else str(last[chain.hash])
+        if last is not None and chain.place(last) > chain.place(entry):
+            late.append(chain)
+            previous = _previous(conn, chain, entry)
+        columns |= {chain.previous: previous, chain.hash: link(previous, canonical)}
+    return columns, late
+
+
+def relink_after(conn: sa.Connection, entry: Entry, chains: Sequence[ChainKind]) -> None:
+    """Re-link, in each chain the entry arrived late on, the entries placed after it."""
+    for chain in chains:
+        later = conn.execute(
+            sa.select(t).where(chain.members(entry), chain.key() > chain.place(entry)).order_by(*chain.ordered())
+        ).mappings()
+        running = _stored_hash(conn, chain, entry)
+        for row in later:
+            own = link(running, canonical_entry(row))
+            if (row[chain.previous], row[chain.hash]) != (running, own):
+                values = {chain.previous: running, chain.hash: own}
+                conn.execute(sa.update(t).where(t.c.event_id == row["event_id"]).values(values))
+            running = own
+
+
+def _previous(conn: sa.Connection, chain: ChainKind, entry: Entry) -> str:
+    """The link of the entry placed just before this one in the chain, GENESIS if none is."""
+    before = conn.execute(
+        sa.select(t.c[chain.hash])
+        .where(chain.members(entry), chain.key() < chain.place(entry))
+        .order_by(*(column.desc() for column in chain.ordered()))
+        .limit(1)
+    ).scalar()
+    return str(before) if before else GENESIS
+
+
+def _stored_hash(conn: sa.Connection, chain: ChainKind, entry: Entry) -> str:
+    return str(conn.execute(sa.select(t.c[chain.hash]).where(t.c.event_id == entry["event_id"])).scalar_one())
