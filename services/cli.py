@@ -113,9 +113,16 @@ OtherDatabase = Annotated[str | None, typer.Option(metavar="URL", help="Another 
 
 
 def audit_settings(database_url: str | None) -> AuditSettings:
-    from services.audit.settings import AuditSettings
+    """Audit's settings, another database's URL if given; a refusal for people when they are incomplete."""
+    from pydantic import ValidationError
 
-    return AuditSettings(database_url=database_url) if database_url else AuditSettings()
+    from services.audit.settings import AuditSettings
+    from services.common.settings import refused_settings
+
+    try:
+        return AuditSettings(database_url=database_url) if database_url else AuditSettings()
+    except ValidationError as exc:
+        raise SystemExit(refused_settings("ccpa audit", AuditSettings, exc)) from None
 
 
 @audit_app.command("verify")
