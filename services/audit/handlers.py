@@ -58,8 +58,9 @@ def record_entry(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
         "details": public_details(event.payload.to_record()),
     }
     chain_links, late = links.links_for(conn, entry)
-    stored = conn.execute(_upsert(conn, orm.timeline, ["event_id"], entry | chain_links, update=False))
-    if stored.rowcount:
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT (the inbox does the same).
+    insert = _upsert(conn, orm.timeline, ["event_id"], entry | chain_links, update=False)
+    if conn.execute(insert.returning(orm.timeline.c.event_id)).first() is not None:
         links.relink_after(conn, entry, late)
     TIMELINE_ENTRIES.labels(event.event_type).inc()
 

@@ -7,6 +7,7 @@ placed (a slower topic, a rebuild reading partitions side by side) re-links the 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,7 @@ def links_for(conn: sa.Connection, entry: Entry) -> tuple[dict[str, str], list[C
     it arrived late on (an entry already stored there comes after it)."""
     canonical, columns, late = canonical_entry(entry), dict[str, str](), list[ChainKind]()
     for chain in chains_of(entry):
+        _lock(conn, chain, entry)
         last = conn.execute(
             sa.select(t).where(chain.members(entry)).order_by(*(c.desc() for c in chain.ordered())).limit(1)
         ).mappings().first()  # fmt: skip
@@ -80,6 +82,16 @@ def relink_after(conn: sa.Connection, entry: Entry, chains: Sequence[ChainKind])
                 values = {chain.previous: running, chain.hash: own}
                 conn.execute(sa.update(t).where(t.c.event_id == row["event_id"]).values(values))
             running = own
+
+
+def _lock(conn: sa.Connection, chain: ChainKind, entry: Entry) -> None:
+    """On PostgreSQL, hold the chain until commit: two audit processes (a rebalance, two replicas) adding to one
+    chain at once would both link to the same last entry. SQLite has one writer at a time already."""
+    if conn.dialect.name != "postgresql":
+        return
+    name = "\x1f".join([chain.name, *(str(entry[column]) for column in chain.scope)]).encode()
+    key = int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
+    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
 
 def _previous(conn: sa.Connection, chain: ChainKind, entry: Entry) -> str:
