@@ -45,6 +45,8 @@ class Checkpointer:
                 checkpoints.take(conn, self.key, datetime.now(UTC))
         except sa.exc.IntegrityError:
             log.info("another audit process signed this checkpoint first; the next round signs after it")
+        except sa.exc.OperationalError as exc:  # the database away for a moment: the next round tries again
+            log.warning("no checkpoint this round", extra={"error_class": type(exc).__name__})
 
 
 @dataclass

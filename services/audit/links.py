@@ -7,6 +7,7 @@ placed (a slower topic, a rebuild reading partitions side by side) re-links the 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,18 +56,40 @@ def chains_of(entry: Entry) -> Sequence[ChainKind]:
 def links_for(conn: sa.Connection, entry: Entry) -> tuple[dict[str, str], list[ChainKind]]:
     """The link columns of an entry about to be stored (each chain's previous link and its own), and the chains
     it arrived late on (an entry already stored there comes after it)."""
+    chains = chains_of(entry)
+    _lock(conn, chains, entry)
     canonical, columns, late = canonical_entry(entry), dict[str, str](), list[ChainKind]()
-    for chain in chains_of(entry):
-        _lock(conn, chain, entry)
-        last = conn.execute(
-            sa.select(t).where(chain.members(entry)).order_by(*(c.desc() for c in chain.ordered())).limit(1)
-        ).mappings().first()  # fmt: skip
-        previous = GENESIS if last is None else str(last[chain.hash])
+    for chain, last in _last_entries(conn, chains, entry).items():
+        previous = GENESIS if last is None else str(last["hash"])
         if last is not None and chain.place(last) > chain.place(entry):
             late.append(chain)
             previous = _previous(conn, chain, entry)
         columns |= {chain.previous: previous, chain.hash: link(previous, canonical)}
     return columns, late
+
+
+def _last_entries(conn: sa.Connection, chains: Sequence[ChainKind], entry: Entry) -> dict[ChainKind, Any]:
+    """Each chain's last entry (its link and place), or None for a new chain: one round trip for all of them."""
+    values = {_parameter(chain, column): entry[column] for chain in chains for column in chain.scope}
+    found = {row["chain"]: row for row in conn.execute(_last_entries_statement(tuple(chains)), values).mappings()}
+    return {chain: found.get(chain.name) for chain in chains}
+
+
+@functools.cache
+def _last_entries_statement(chains: tuple[ChainKind, ...]) -> sa.CompoundSelect[Any]:
+    """Built once per set of chains (building a statement costs more than running it)."""
+    places = [t.c[column] for column in REQUEST.order]
+    lasts = [
+        sa.select(sa.literal(chain.name).label("chain"), t.c[chain.hash].label("hash"), *places)
+        .where(*(t.c[column] == sa.bindparam(_parameter(chain, column)) for column in chain.scope))
+        .order_by(*(c.desc() for c in chain.ordered())).limit(1).subquery()
+        for chain in chains
+    ]  # fmt: skip
+    return sa.union_all(*(sa.select(last) for last in lasts))
+
+
+def _parameter(chain: ChainKind, column: str) -> str:
+    return f"{chain.name}_{column}"
 
 
 def relink_after(conn: sa.Connection, entry: Entry, chains: Sequence[ChainKind]) -> None:
@@ -84,14 +107,24 @@ def relink_after(conn: sa.Connection, entry: Entry, chains: Sequence[ChainKind])
             running = own
 
 
-def _lock(conn: sa.Connection, chain: ChainKind, entry: Entry) -> None:
-    """On PostgreSQL, hold the chain until commit: two audit processes (a rebalance, two replicas) adding to one
+def _lock(conn: sa.Connection, chains: Sequence[ChainKind], entry: Entry) -> None:
+    """On PostgreSQL, hold the chains until commit: two audit processes (a rebalance, two replicas) adding to one
     chain at once would both link to the same last entry. SQLite has one writer at a time already."""
     if conn.dialect.name != "postgresql":
         return
+    keys = {f"lock_{number}": _lock_key(chain, entry) for number, chain in enumerate(chains)}
+    conn.execute(_lock_statement(len(chains)), keys)
+
+
+@functools.cache
+def _lock_statement(count: int) -> sa.Select[Any]:
+    keys = (sa.bindparam(f"lock_{number}", type_=sa.BigInteger) for number in range(count))
+    return sa.select(*(sa.func.pg_advisory_xact_lock(key) for key in keys))
+
+
+def _lock_key(chain: ChainKind, entry: Entry) -> int:
     name = "\x1f".join([chain.name, *(str(entry[column]) for column in chain.scope)]).encode()
-    key = int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
-    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+    return int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
 
 
 def _previous(conn: sa.Connection, chain: ChainKind, entry: Entry) -> str:
