@@ -1,7 +1,7 @@
 """Keeps the two chains of a new timeline entry: its source partition's (offset order) and its request's (timeline
 order). Both orders are fixed by the topics, so any arrival order, live or in a rebuild, ends with the same links.
 
-The usual case costs one indexed read of the chain's last entry per chain; only an entry arriving before one already
+The usual case costs one indexed read of both chains' last entries; only an entry arriving before one already
 placed (a slower topic, a rebuild reading partitions side by side) re-links the entries after it.
 """
 
