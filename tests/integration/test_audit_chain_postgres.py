@@ -16,6 +16,7 @@ from services.common.consumer import Delivery
 from services.common.db import make_engine
 from services.common.events import Event
 from services.common.migrations import upgrade
+from services.common.payloads.requests import RequestFailedPayload
 from tests.unit.test_audit_chain import PUBLIC
 
 pytestmark = pytest.mark.integration
@@ -26,11 +27,11 @@ PER_WRITER = 60
 
 def failure(number: int) -> Event:
     """A RequestFailed entry; the two writers' instants interleave, so each often lands before the other's."""
-    payload = {
-        "failed_event_id": REQUEST_ID, "failed_event_type": "RequestSubmitted", "source_topic": "privacy.requests",
-        "source_partition": 0, "source_offset": number, "consumer_group": "deletion", "error_class": "DecodeError",
-        "error": "no", "attempts": 1,
-    }  # fmt: skip
+    payload = RequestFailedPayload(
+        failed_event_id=REQUEST_ID, failed_event_type="RequestSubmitted", source_topic="privacy.requests",
+        source_partition=0, source_offset=number, consumer_group="deletion", error_class="DecodeError",
+        error="no", attempts=1,
+    )  # fmt: skip
     instant = START + timedelta(seconds=number * 7 % (2 * PER_WRITER))
     return Event("RequestFailed", SUBJECT, "deletion", request_id=REQUEST_ID, occurred_at=instant,
                  event_id=f"f{number:07d}-0000-4000-8000-000000000000", payload=payload)  # fmt: skip
