@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,6 +16,10 @@ from services.deletion.cli import backups_reapply
 from services.discovery.scanner.cli import discover_scan
 from services.optout.gpp_cli import gpp_app
 
+if TYPE_CHECKING:
+    from services.audit.settings import AuditSettings
+
+UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Plain help (click's layout): options read `--datamap FILE`, flags carry no `<bool>`, and it survives a pipe.
 HELP = None
 app = typer.Typer(no_args_is_help=True, help="CCPA privacy pipeline", rich_markup_mode=HELP)
@@ -101,6 +107,93 @@ def audit_rebuild(
     settings = AuditSettings(database_url=database_url)
     count = rebuild(settings)
     console.print(f"rebuilt the timeline from {count} events into {database_url}")
+
+
+OtherDatabase = Annotated[str | None, typer.Option(metavar="URL", help="Another audit database than audit's own")]
+
+
+def audit_settings(database_url: str | None) -> AuditSettings:
+    """Audit's settings, another database's URL if given; a refusal for people when they are incomplete."""
+    from pydantic import ValidationError
+
+    from services.audit.settings import AuditSettings
+    from services.common.settings import refused_settings
+
+    try:
+        return AuditSettings(database_url=database_url) if database_url else AuditSettings()
+    except ValidationError as exc:
+        raise SystemExit(refused_settings("ccpa audit", AuditSettings, exc)) from None
+
+
+@audit_app.command("verify")
+def audit_verify(
+    database_url: OtherDatabase = None,
+) -> None:
+    """Walk every chain and checkpoint; exit 1 naming the first entry edited, deleted, inserted or reordered."""
+    from services.audit.checkpoints import public_key_bytes
+    from services.audit.verify import verify
+    from services.common.db import make_engine
+
+    settings = audit_settings(database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        verdict = verify(engine, public_key_bytes(settings.signing_key().public_key()))
+    finally:
+        engine.dispose()
+    for problem in verdict.problems:
+        console.print(f"TAMPERED {problem}", highlight=False, soft_wrap=True)
+    state = "intact" if verdict.intact else f"broken ({len(verdict.problems)} chain(s) or checkpoint(s))"
+    counts = f"{verdict.entries} entries, {verdict.checkpoints} signed checkpoint(s)"
+    console.print(f"audit chain {state}: {counts}, {verdict.uncovered} entries after the last checkpoint",
+                  highlight=False, soft_wrap=True)  # fmt: skip
+    raise typer.Exit(0 if verdict.intact else 1)
+
+
+@audit_app.command("proof")
+def audit_proof(
+    request_id: Annotated[str | None, typer.Argument(metavar="REQUEST_ID", help="The request to prove")] = None,
+    check: Annotated[Path | None, typer.Option(metavar="FILE", help="Check a bundle offline instead")] = None,
+    output: Annotated[Path | None, typer.Option(metavar="FILE", help="Write the bundle here (default: stdout)")] = None,
+    database_url: OtherDatabase = None,
+) -> None:
+    """Export a request's proof bundle (entries, links, signed checkpoint, public key), or check one offline."""
+    import json
+
+    from services.audit import proof
+
+    if check is not None:
+        try:
+            problems = proof.check(json.loads(check.read_text()))
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"cannot read the bundle {check}: {type(exc).__name__}") from None
+        for problem in problems:
+            console.print(f"DOES NOT HOLD {problem}", highlight=False, soft_wrap=True)
+        if problems:
+            raise typer.Exit(1)
+        console.print(f"the bundle holds: signed by key {proof.key_id(json.loads(check.read_text()))}", highlight=False)
+        return
+    if request_id is None or not UUID_PATTERN.fullmatch(request_id):
+        raise SystemExit("give a REQUEST_ID (a UUID, as the timeline shows it), or --check FILE")
+    bundle = _export_proof(audit_settings(database_url), request_id)
+    text = json.dumps(bundle, indent=2)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n")
+        console.print(f"wrote the proof of {len(bundle['entries'])} entries to {output}", highlight=False)
+
+
+def _export_proof(settings: AuditSettings, request_id: str) -> dict[str, Any]:
+    from services.audit import proof
+    from services.common.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        return proof.export(engine, request_id, settings.signing_key())
+    except proof.ProofError as exc:
+        raise SystemExit(f"no proof for request {request_id}: {exc}") from None
+    finally:
+        engine.dispose()
 
 
 def name_placeholders(command: object) -> None:

@@ -17,7 +17,7 @@ from services.common.auth import CALLER_SCOPES, token_digest
 
 # The callers' tokens in clear: held by the people and processes that present them, never by every service.
 CALLER_TOKENS = {"operator": "CCPA_API_TOKEN", "intake": "CCPA_INTAKE_TOKEN", "monitoring": "CCPA_METRICS_TOKEN"}
-KEYS = ("CCPA_SUBJECT_KEY_SECRET", "CCPA_MASTER_KEYS", "CCPA_ACTIVE_MASTER_KEY")
+KEYS = ("CCPA_SUBJECT_KEY_SECRET", "CCPA_MASTER_KEYS", "CCPA_ACTIVE_MASTER_KEY", "CCPA_AUDIT_SIGNING_KEY")
 GENERATED = (*CALLER_TOKENS.values(), *KEYS)
 
 
@@ -31,6 +31,7 @@ def generate() -> dict[str, str]:
         "CCPA_SUBJECT_KEY_SECRET": random_key(),
         "CCPA_MASTER_KEYS": json.dumps({"local-1": random_key()}),
         "CCPA_ACTIVE_MASTER_KEY": "local-1",
+        "CCPA_AUDIT_SIGNING_KEY": random_key(),  # an Ed25519 seed is any 32 bytes
     }
 
 

@@ -1,16 +1,23 @@
-"""Composition root of audit: the timeline consumer over every pipeline topic."""
+"""Composition root of audit: the timeline consumer over every pipeline topic, and the chain's checkpointer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from services.audit import handlers, orm
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.audit import checkpoints, handlers, orm
 from services.audit.migrations import SCHEMA
 from services.audit.settings import AuditSettings
 from services.common.consumer import ConsumerRunner
 from services.common.runtime import ServiceRuntime
 from services.common.topics import ALL_TOPICS, DLQ, TopicNames
 
+log = logging.getLogger(__name__)
 AUDITED_TOPICS = tuple(spec for spec in ALL_TOPICS if spec is not DLQ)
 
 
@@ -19,13 +26,40 @@ def audited_topic_names(names: TopicNames) -> list[str]:
 
 
 @dataclass
+class Checkpointer:
+    """Signs the chain heads every `every` seconds, when they moved."""
+
+    runtime: ServiceRuntime
+    key: Ed25519PrivateKey
+    every: float
+    last_loop_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.every):
+            self.checkpoint()
+            self.last_loop_at = datetime.now(UTC)
+
+    def checkpoint(self) -> None:
+        try:
+            with self.runtime.engine.begin() as conn:
+                checkpoints.take(conn, self.key, datetime.now(UTC))
+        except sa.exc.IntegrityError:
+            log.info("another audit process signed this checkpoint first; the next round signs after it")
+        except sa.exc.OperationalError as exc:  # the database away for a moment: the next round tries again
+            log.warning("no checkpoint this round", extra={"error_class": type(exc).__name__})
+
+
+@dataclass
 class Audit:
     runtime: ServiceRuntime
     consumer: ConsumerRunner
+    checkpointer: Checkpointer
 
     def start(self) -> None:
         self.runtime.prepare()
         self.runtime.start_worker("timeline-consumer", self.consumer.run, lambda: self.consumer.last_loop_at)
+        self.runtime.start_worker("chain-checkpointer", self.checkpointer.run, lambda: self.checkpointer.last_loop_at,
+                                  timedelta(seconds=3 * self.checkpointer.every + 30))  # fmt: skip
 
     def stop(self) -> None:
         self.runtime.shutdown()
@@ -35,4 +69,4 @@ def bootstrap(settings: AuditSettings) -> Audit:
     runtime = ServiceRuntime(settings, "audit", SCHEMA)
     # Every event becomes a timeline entry, so audit checks the content of every event type.
     consumer = runtime.consumer(settings.consumer_group, AUDITED_TOPICS, orm.inbox, handlers.ROUTES)
-    return Audit(runtime, consumer)
+    return Audit(runtime, consumer, Checkpointer(runtime, settings.signing_key(), settings.checkpoint_seconds))

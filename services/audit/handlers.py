@@ -1,4 +1,4 @@
-"""Materialises the compliance timeline: every event becomes an entry; some also fill the §7101 record.
+"""Materialises the compliance timeline: every event becomes a chained entry; some also fill the §7101 record.
 
 Each handler only sets the columns its event owns, so replaying topics in any interleaving gives one result.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.audit import orm
+from services.audit import links, orm
 from services.common.consumer import Delivery, Handler, dispatch
 from services.common.db import insert_for
 from services.common.event_types import EventType
@@ -45,26 +45,23 @@ def _jsonable(value: Any) -> Any:
 
 
 def record_entry(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
-    conn.execute(
-        _upsert(
-            conn,
-            orm.timeline,
-            ["event_id"],
-            {
-                "event_id": event.event_id,
-                "request_id": event.request_id,
-                "subject_key": event.subject_key,
-                "event_type": event.event_type,
-                "occurred_at": event.occurred_at,
-                "producer": event.producer,
-                "topic": delivery.topic,
-                "partition": delivery.partition,
-                "offset": delivery.offset,
-                "details": public_details(event.payload.to_record()),
-            },
-            update=False,
-        )
-    )
+    entry = {
+        "event_id": event.event_id,
+        "request_id": event.request_id,
+        "subject_key": event.subject_key,
+        "event_type": event.event_type,
+        "occurred_at": event.occurred_at,
+        "producer": event.producer,
+        "topic": delivery.topic,
+        "partition": delivery.partition,
+        "offset": delivery.offset,
+        "details": public_details(event.payload.to_record()),
+    }
+    chain_links, late = links.links_for(conn, entry)
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT (the inbox does the same).
+    insert = _upsert(conn, orm.timeline, ["event_id"], entry | chain_links, update=False)
+    if conn.execute(insert.returning(orm.timeline.c.event_id)).first() is not None:
+        links.relink_after(conn, entry, late)
     TIMELINE_ENTRIES.labels(event.event_type).inc()
 
 

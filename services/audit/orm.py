@@ -1,4 +1,5 @@
-"""Audit's own tables: the timeline (one row per event) and the §7101 record per request."""
+"""Audit's own tables: the timeline (one row per event, with its chain links), the signed chain checkpoints and
+the §7101 record per request."""
 
 from __future__ import annotations
 
@@ -22,6 +23,25 @@ timeline = sa.Table(
     sa.Column("partition", sa.Integer, nullable=False),
     sa.Column("offset", sa.BigInteger, nullable=False),
     sa.Column("details", sa.JSON, nullable=False),
+    # Links of the two chains an entry is on (services/audit/chain.py): its source partition's, in offset order,
+    # and its request's, in timeline order. Request links are null for an event about no request.
+    sa.Column("source_prev", sa.String(64)),
+    sa.Column("source_hash", sa.String(64)),
+    sa.Column("request_prev", sa.String(64)),
+    sa.Column("request_hash", sa.String(64)),
+    sa.Index("ix_timeline_entries_source", "topic", "partition", "offset"),
+    sa.Index("ix_timeline_entries_request_order", "request_id", "occurred_at", "topic", "partition", "offset"),
+)
+
+# A signed statement of every chain head at one moment; each names the digest of the one before (the global chain).
+checkpoints = sa.Table(
+    "chain_checkpoints",
+    metadata,
+    sa.Column("sequence", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+    sa.Column("signed_at", UtcDateTime(), nullable=False),
 )
 
 # §7101(b): date of request, nature, manner, date of response, nature of response, basis for denial.

@@ -1,4 +1,4 @@
-"""Read side of audit: a request's timeline, in order, with its §7101 record."""
+"""Read side of audit: a request's timeline, in order, with its §7101 record; the chain heads."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.audit import orm
+from services.audit import checkpoints, orm
 
 
 def timeline(engine: sa.Engine, request_id: str) -> dict[str, Any] | None:
@@ -68,3 +68,10 @@ def snapshot(engine: sa.Engine) -> list[tuple[Any, ...]]:
         entries = conn.execute(sa.select(orm.timeline).order_by(orm.timeline.c.event_id)).all()
         records = conn.execute(sa.select(orm.request_records).order_by(orm.request_records.c.request_id)).all()
     return [tuple(row) for row in entries] + [tuple(row) for row in records]
+
+
+def chain_heads(engine: sa.Engine) -> dict[str, Any]:
+    """Every chain's last link and the root over the source heads; equal timelines give equal heads."""
+    with engine.connect() as conn:
+        sources = checkpoints.source_heads(conn)
+        return {"sources": sources, "root": checkpoints.root(sources), "requests": checkpoints.request_heads(conn)}

@@ -1,14 +1,16 @@
-"""Rebuild the audit database from the topics alone: read every audited partition from its beginning to its end."""
+"""Rebuild the audit database from the topics alone: read every audited partition from its beginning to its end,
+then sign one checkpoint of the chain heads (the same heads the live audit reached: chain order is topic order)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
-from services.audit import handlers, orm
+from services.audit import checkpoints, handlers, orm
 from services.audit.bootstrap import audited_topic_names
 from services.audit.migrations import SCHEMA
 from services.audit.settings import AuditSettings
@@ -48,6 +50,8 @@ def rebuild(settings: AuditSettings) -> int:
                 applied += _apply(engine, codec, message, where)
                 if where.offset + 1 >= remaining.get((where.topic, where.partition), 0):
                     remaining.pop((where.topic, where.partition), None)
+        with engine.begin() as conn:
+            checkpoints.take(conn, settings.signing_key(), datetime.now(UTC))
     finally:
         consumer.close()
         engine.dispose()

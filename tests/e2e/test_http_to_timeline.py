@@ -272,7 +272,10 @@ def test_token_guards_everything_but_submission(pipeline: Pipeline) -> None:
         health = client.get(f"{pipeline.audit.url}/healthz")
         metrics = client.get(f"{pipeline.intake.url}/metrics", headers=pipeline.auth_of("monitoring"))
     assert [no_token.status_code, wrong.status_code, audit.status_code, extend.status_code] == [401] * 4
-    assert health.status_code == 200 and health.json()["workers"] == {"timeline-consumer": True}
+    assert health.status_code == 200 and health.json()["workers"] == {
+        "timeline-consumer": True,
+        "chain-checkpointer": True,
+    }
     assert 'ccpa_requests_accepted_total{channel="api",request_type="opt_out"} 1.0' in metrics.text
     assert re.search(r"^ccpa_outbox_pending \d", metrics.text, re.M), "the outbox backlog is exported"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -157,6 +159,13 @@ def test_known_identifiers_appear_in_clear_nowhere(
     for path in logs:
         assert find_needles(path.read_bytes()) == [], f"PI in {path.name}"
     assert "ccpa_requests_accepted_total" in metrics and find_needles(metrics) == []
+
+    for request_id in ids:  # the proof bundles audit exports for an outside party (docs/audit-proof.md)
+        command = ["audit", "proof", request_id, "--database-url", config.audit_db_url]
+        bundle = subprocess.run([sys.executable, "-m", "services.cli", *command], env=pipeline.env,
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert bundle.returncode == 0 and '"checkpoint"' in bundle.stdout, bundle.stderr
+        assert find_needles(bundle.stdout + bundle.stderr) == [], "PI in a proof bundle"
 
     for url in (config.intake_db_url, config.audit_db_url, config.keystore_url, config.optout_db_url or ""):
         tables, dump = dump_database(url)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from services.common.db import make_engine
 from services.common.migrations import ENVIRONMENTS, SchemaMismatch, current, differences, schema_of, upgrade
-from tests.migration_checks import assert_create_tables_database_is_adopted, assert_upgrade_gives_the_models
+from tests.migration_checks import assert_create_tables_database_is_adopted, assert_upgrade_gives_the_models, head_of
 
 
 @pytest.fixture
@@ -93,7 +93,11 @@ def test_a_new_revision_is_numbered_and_renders_the_utc_type_as_the_models_do(sq
     from services.common.db import UtcDateTime
     from services.common.migrations import render_item
 
-    assert {schema_of(name).next_revision_id() for name in ENVIRONMENTS} == {"0002"}
+    heads = {name: int(head_of(schema_of(name)) or 0) for name in ENVIRONMENTS}
+    assert {name: schema_of(name).next_revision_id() for name in ENVIRONMENTS} == {
+        name: f"{head + 1:04d}" for name, head in heads.items()
+    }
+    assert schema_of("audit").next_revision_id() == "0003"
     metadata = sa.MetaData()
     sa.Table("holds", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("placed_at", UtcDateTime()))
     with sqlite_engine.connect() as connection:

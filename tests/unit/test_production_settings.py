@@ -31,6 +31,7 @@ CLEAN = {
     "CCPA_SUBJECT_KEY_SECRET": KEY,
     "CCPA_MASTER_KEYS": json.dumps({"prod-2026": MASTER}),
     "CCPA_ACTIVE_MASTER_KEY": "prod-2026",
+    "CCPA_AUDIT_SIGNING_KEY": base64.b64encode(b"s" * 32).decode(),
     "CCPA_API_CREDENTIALS": json.dumps({"operator": {"sha256": token_digest(OPERATOR), "scopes": ["requests:read"]},
                                         "intake": {"sha256": token_digest(INTAKE), "scopes": ["reports:read"]}}),
     "CCPA_SERVICE_TOKEN": INTAKE,
@@ -111,6 +112,19 @@ def test_secrets_the_local_stack_generated_are_refused(production: pytest.Monkey
         assert f"{variable} holds a secret the local stack generated" in message
     assert not any(value in message for value in (generated["CCPA_SUBJECT_KEY_SECRET"], kek,
                                                   generated["CCPA_INTAKE_TOKEN"]))  # fmt: skip
+
+
+def test_the_audit_signing_key_the_local_stack_generated_is_refused(production: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:  # fmt: skip
+    for variable in local_secrets.GENERATED:
+        production.delenv(variable, raising=False)
+    generated = local_secrets.load_or_create(tmp_path / "local" / "secrets.json")
+    production.setenv("CCPA_AUDIT_SIGNING_KEY", generated["CCPA_AUDIT_SIGNING_KEY"])
+    for name in ("CCPA_SUBJECT_KEY_SECRET", "CCPA_MASTER_KEYS", "CCPA_ACTIVE_MASTER_KEY"):
+        production.setenv(name, CLEAN[name])
+    message = refusal(AuditSettings)
+    assert "CCPA_AUDIT_SIGNING_KEY holds a secret the local stack generated" in message
+    assert generated["CCPA_AUDIT_SIGNING_KEY"] not in message
 
 
 def test_the_local_stacks_key_id_is_a_marker_even_without_its_file(production: pytest.MonkeyPatch) -> None:
