@@ -35,6 +35,7 @@ status: python-deps
 # The demo says what failed (and that the stack is still up) and exits non-zero; on success it says how to explore.
 run: up
 	$(PY) -m services.cli demo run
+	$(PY) -m services.cli audit verify
 
 demo: python-deps
 	$(PY) -m services.cli demo run
