@@ -18,7 +18,7 @@ from devtools.local import secrets
 from devtools.local.process import wait_until_ready
 from devtools.local.stackenv import write_stack_env
 from devtools.localstack.kafka import KafkaCluster
-from devtools.localstack.ports import recorded_pid, terminate, write_pid
+from devtools.localstack.ports import describe_exit, recorded_pid, terminate, wait_until, write_pid
 from devtools.localstack.redis import RedisServer
 from services.deletion.providers.confirmations import CALLBACK_PATH
 
@@ -68,12 +68,16 @@ def demo_company(target: DemoTarget, subjects: int, regenerate: bool = False) ->
     return kept or generate_company(target, subjects, force=regenerate)
 
 
+BACKGROUND_SETTLE_SECONDS = 2.0
+
+
 class LocalStack:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.logs = self.root / "logs"
         self.pids = self.root / "pids"
         self.demo: DemoCompany | None = None  # set by `environment`
+        self.started: dict[str, subprocess.Popen[bytes]] = {}  # what this `up` started, to tell how one ended
 
     @property
     def kafka_dir(self) -> Path:
@@ -224,19 +228,30 @@ class LocalStack:
                 start_new_session=True,
             )
         write_pid(self._pid_file(spec), process.pid)
+        self.started[spec.name] = process
 
     def _own_env(self, spec: ServiceSpec) -> dict[str, str]:
         # No CCPA_LOG_FILE: the service's output already goes to logs/<name>.log, one file per process.
-        return secrets.own_token_env(spec.name, self.secrets())
+        # PYTHONFAULTHANDLER: a process killed by a signal (a crash in a C extension) still leaves its stack there.
+        return {"PYTHONFAULTHANDLER": "1", **secrets.own_token_env(spec.name, self.secrets())}
 
     def _wait_ready(self, spec: ServiceSpec, timeout: float) -> None:
-        def alive() -> bool:
-            return self._pid(spec) is not None
+        def alive() -> bool:  # the child's own handle first: it keeps the exit code that a reaping check would lose
+            process = self.started.get(spec.name)
+            return process.poll() is None if process is not None else self._pid(spec) is not None
 
-        ready = wait_until_ready(self.url(spec), alive, timeout, spec.ready_path) if spec.http else alive()
+        if spec.http:
+            ready = wait_until_ready(self.url(spec), alive, timeout, spec.ready_path)
+        else:  # no readiness to ask: it counts as started once it has kept running for a moment
+            ready = not wait_until(lambda: not alive(), timeout=BACKGROUND_SETTLE_SECONDS, interval=0.1)
         if not ready:
-            state = "exited during start-up" if not alive() else f"not ready after {timeout:.0f}s"
+            state = self._ending(spec) if not alive() else f"not ready after {timeout:.0f}s"
             raise RuntimeError(f"{spec.name} {state}; see {self.logs / spec.name}.log")
+
+    def _ending(self, spec: ServiceSpec) -> str:
+        process = self.started.get(spec.name)
+        code = process.returncode if process is not None else None
+        return f"{describe_exit(code)} during start-up" if code is not None else "exited during start-up"
 
     def _pid(self, spec: ServiceSpec) -> int | None:
         # The command-line check guards against a recycled PID belonging to something else.
