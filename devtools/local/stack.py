@@ -57,7 +57,15 @@ SERVICES = (
     ServiceSpec("discovery", "CCPA_DISCOVERY_PORT", 8002),
     ServiceSpec("deletion", "CCPA_DELETION_PORT", 8003),
     ServiceSpec("optout", "CCPA_OPTOUT_PORT", 8004),
-    ServiceSpec("downstream-adtech-sync", "", 0, "services.optout.subscriber", ("--name", "adtech-sync")),
+    # It says it has caught up with the state topic by writing its ready file: `up` returns only then, so
+    # states published right after (the demo's opt-out, then opt-in) are each acknowledged live.
+    ServiceSpec(
+        "downstream-adtech-sync",
+        "",
+        0,
+        "services.optout.subscriber",
+        ("--name", "adtech-sync", "--ready-file", "{pids}/downstream-adtech-sync.ready"),
+    ),
 )
 
 
@@ -217,10 +225,14 @@ class LocalStack:
             return
         self.logs.mkdir(parents=True, exist_ok=True)
         self.pids.mkdir(parents=True, exist_ok=True)
+        (self.pids / f"{spec.name}.ready").unlink(missing_ok=True)
         log_file = self.logs / f"{spec.name}.log"
         with log_file.open("ab") as sink:
             process = subprocess.Popen(
-                [part.replace("{demo}", str(self.root / "demo")) for part in spec.command],
+                [
+                    part.replace("{demo}", str(self.root / "demo")).replace("{pids}", str(self.pids))
+                    for part in spec.command
+                ],
                 env={**env, **self._own_env(spec)},
                 stdout=sink,
                 stderr=subprocess.STDOUT,
@@ -242,8 +254,10 @@ class LocalStack:
 
         if spec.http:
             ready = wait_until_ready(self.url(spec), alive, timeout, spec.ready_path)
-        else:  # no readiness to ask: it counts as started once it has kept running for a moment
-            ready = not wait_until(lambda: not alive(), timeout=BACKGROUND_SETTLE_SECONDS, interval=0.1)
+        else:  # no HTTP readiness: it writes its ready file, and must keep running for a moment after
+            marker = self.pids / f"{spec.name}.ready"
+            wait_until(lambda: marker.exists() or not alive(), timeout=timeout, interval=0.1)
+            ready = marker.exists() and not wait_until(lambda: not alive(), BACKGROUND_SETTLE_SECONDS, interval=0.1)
         if not ready:
             state = self._ending(spec) if not alive() else f"not ready after {timeout:.0f}s"
             raise RuntimeError(f"{spec.name} {state}; see {self.logs / spec.name}.log")

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
@@ -56,12 +57,14 @@ class ReferenceSubscriber:
         self.skipped = 0  # state records refused: undecodable, of another type, or breaking the contract
         self.kafka_failures = 0
         self.last_loop_at = datetime.now(UTC)
+        self.caught_up = threading.Event()  # set once the rebuild has acknowledged what the topic held at start
 
     def run(self, stop: threading.Event) -> None:
         """Rebuild from the beginning, acknowledge the latest version of each subject, then follow live. A broker
         that is away (at start, or while acknowledging) is waited for: the subscriber never exits for it."""
         try:
             self._until_done(functools.partial(self._rebuild, stop), stop)
+            self.caught_up.set()
             while not stop.is_set():
                 self.last_loop_at = datetime.now(UTC)
                 message = self.consumer.poll(0.5)
@@ -183,14 +186,31 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default="adtech-sync", help="the downstream system's registered name")
-    name = parser.parse_args().name
+    parser.add_argument(
+        "--ready-file", type=Path, help="written once caught up with the state topic (for a supervisor)"
+    )
+    arguments = parser.parse_args()
+    name = arguments.name
     settings = CommonSettings()
     configure_logging(f"downstream-{name}", settings.log_level, settings.log_file)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     log.info("reference subscriber started", extra={"downstream": name})
-    ReferenceSubscriber(name, settings.kafka_config(), TopicNames(settings.topic_namespace)).run(stop)
+    subscriber = ReferenceSubscriber(name, settings.kafka_config(), TopicNames(settings.topic_namespace))
+    if arguments.ready_file is not None:
+        threading.Thread(
+            target=mark_ready, args=(subscriber.caught_up, stop, arguments.ready_file), daemon=True
+        ).start()
+    subscriber.run(stop)
+
+
+def mark_ready(caught_up: threading.Event, stop: threading.Event, ready_file: Path) -> None:
+    """Write the ready file once the subscriber has caught up (not at all if it is stopped first)."""
+    while not stop.is_set():
+        if caught_up.wait(0.5):
+            ready_file.write_text("caught up\n")
+            return
 
 
 if __name__ == "__main__":

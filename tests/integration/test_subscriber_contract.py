@@ -88,3 +88,18 @@ def test_a_state_keyed_otherwise_than_its_subject_is_acknowledged_by_its_subject
     downstream.producer.send_all([message])
     downstream.wait_for_ack(keyed_otherwise)
     assert downstream.thread.is_alive(), "the subscriber died on a record keyed otherwise than its subject"
+
+
+def test_states_published_after_it_has_caught_up_are_each_acknowledged(downstream: Downstream) -> None:
+    """The demo's opt-out then opt-in of one consumer: read during the rebuild, only the second would be; `stack up`
+    waits for `caught_up` (the ready file), so both are read live and each gets its acknowledgement."""
+    downstream.thread.start()
+    assert downstream.subscriber.caught_up.wait(60), "the subscriber never caught up with an empty topic"
+    opted_out = state_of("f6" * 32)
+    opted_back_in = dataclasses.replace(state_of("f6" * 32), event_id=str(uuid.uuid4()))
+    opted_back_in = with_fields(
+        opted_back_in, {**fields_of(opted_back_in), "version": fields_of(opted_out)["version"] + 1}
+    )
+    downstream.publish(opted_out, opted_back_in)
+    downstream.wait_for_ack(opted_back_in)
+    downstream.wait_for_ack(opted_out)

@@ -1,4 +1,4 @@
-"""The local stack's start-up check of a background process (one with no HTTP readiness to ask)."""
+"""The local stack's start-up check of a background process: no HTTP readiness, a ready file instead."""
 
 from __future__ import annotations
 
@@ -29,3 +29,15 @@ def test_a_background_process_must_keep_running_for_a_moment_to_count_as_started
     document.write_text("{}")
     with pytest.raises(RuntimeError, match="background exited with code 0 during start-up"):
         start_and_wait(tmp_path, (str(document),))
+
+
+def test_a_background_process_that_never_says_it_is_ready_is_refused(tmp_path: Path) -> None:
+    stack = LocalStack(tmp_path)
+    spec = ServiceSpec("silent", "", 0, "http.server", ("--bind", "127.0.0.1", "0"))  # runs, never writes the file
+    stack._start(spec, dict(os.environ))
+    try:
+        with pytest.raises(RuntimeError, match="silent not ready after 1s"):
+            stack._wait_ready(spec, timeout=1)
+    finally:
+        stack.started["silent"].kill()
+        stack.started["silent"].wait()
