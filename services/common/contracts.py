@@ -23,6 +23,7 @@ from services.common.request_types import ActingService, RequestDecision, Reques
 MAX_TEXT = 10_000
 MAX_ITEMS = 10_000
 MAX_NAME = 64
+MAX_AGENT_TEXT = 200  # an authorised agent's name or permission reference, as intake accepts them
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)  # the CCPA took effect: no event of this pipeline is older
 EARLIEST_DATE = date(1900, 1, 1)
 CLOCK_SKEW = timedelta(days=1)
@@ -144,6 +145,17 @@ def not_before(other: str) -> Rule:
     return rule
 
 
+def short_text(max_length: int) -> Rule:
+    """Free text a person typed (an agent's name, a reference): bounded, one line, no control characters."""
+
+    def rule(value: Any, _facts: Facts) -> str | None:
+        if value is None or (len(value) <= max_length and value.isprintable()):
+            return None
+        return f"must be one line of at most {max_length} printable characters"
+
+    return rule
+
+
 def all_of(*rules: Rule) -> Rule:
     def rule(value: Any, facts: Facts) -> str | None:
         return next((broken for check in rules if (broken := check(value, facts))), None)
@@ -248,6 +260,10 @@ CONTRACTS: dict[EventType, EventContract] = {
             date_range_end=not_before("date_range_start"),
             decision=optional(one_of(DECISIONS)),
             acting_services=optional(each_one_of(ACTING_SERVICES)),
+            agent_name=short_text(MAX_AGENT_TEXT),
+            agent_permission_reference=short_text(MAX_AGENT_TEXT),
+            declaration_signed_at=past_instant,
+            declaration_text_version=name(32),
         ),
         _contract(
             EventType.REQUEST_EXTENDED, respond_by=all_of(due_after("occurred_at"), not_before("previous_respond_by"))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.common.request_types import RequestType
 from services.common.sensitive import SENSITIVE_CATEGORIES
@@ -20,6 +20,10 @@ DataPointName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}
 DataPointValue = Annotated[str, StringConstraints(max_length=200)]
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,127}$")]
 CorrectedValue = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+# An agent's name or permission reference goes on the §7101 record: one line of printable characters.
+AgentText = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+EARLIEST_SIGNING = datetime(2020, 1, 1, tzinfo=UTC)
+SIGNING_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class Channel(StrEnum):
@@ -59,12 +63,24 @@ class Verification(Strict):
         description="Extra facts to match against our records: name, postal_code, date_of_birth",
     )
     signed_declaration: bool = Field(False, description="Signed under penalty of perjury (needed for specific pieces)")
+    declaration_signed_at: AwareDatetime | None = Field(
+        None, description="When the declaration was signed (default: when the request is received); not in the future"
+    )
+
+    @model_validator(mode="after")
+    def _declaration_time_fits(self) -> Verification:
+        if self.declaration_signed_at is not None:
+            if not self.signed_declaration:
+                raise ValueError("declaration_signed_at: only a signed declaration has a signing time")
+            if not EARLIEST_SIGNING <= self.declaration_signed_at <= datetime.now(UTC) + SIGNING_CLOCK_SKEW:
+                raise ValueError("declaration_signed_at: must be a past instant, not before 2020")
+        return self
 
 
 class AuthorizedAgent(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: AgentText = Field(min_length=1, description="The agent's own name (kept in the §7101 record)")
     signed_permission: bool = Field(description="The consumer's signed permission for this agent was provided")
-    permission_reference: str | None = Field(None, max_length=200, description="Where the signed permission is kept")
+    permission_reference: AgentText | None = Field(None, description="Where the signed permission is kept")
 
 
 class DateRange(Strict):

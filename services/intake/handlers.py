@@ -25,6 +25,7 @@ from services.common.topics import CONSENT_CHANGES, REQUESTS, TopicNames
 from services.intake import orm
 from services.intake.api_models import SubmitRequest
 from services.intake.decisions import Decision, acknowledgement, decide
+from services.intake.declaration import declaration_evidence
 from services.intake.verification import VerificationResult, Verifier
 
 PRODUCER = "intake"
@@ -251,6 +252,7 @@ class IntakeService:
     ) -> RequestSubmittedPayload:
         corrections = row["corrections_sealed"]
         decided = RequestDecision.DENIED if decision.denial else RequestDecision.ACCEPTED
+        declaration = declaration_evidence(body.verification, row["received_at"])
         return RequestSubmittedPayload(
             request_type=row["request_type"],
             requested_type=row["requested_type"],
@@ -273,6 +275,11 @@ class IntakeService:
             limit_categories=tuple(sorted(body.limit_categories)),
             decision=decided,
             acting_services=acting_services(decision.request_type, decided),
+            agent_name=body.authorized_agent.name if body.authorized_agent else None,
+            agent_permission_reference=body.authorized_agent.permission_reference if body.authorized_agent else None,
+            declaration_signed=declaration.signed,
+            declaration_signed_at=declaration.signed_at,
+            declaration_text_version=declaration.text_version,
         )
 
     def _gpc_event(self, subject: Subject, row: dict[str, Any], now: datetime) -> Event:

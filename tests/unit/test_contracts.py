@@ -76,6 +76,9 @@ def test_an_unknown_event_type_is_refused() -> None:
         ({"received_at": datetime(2019, 12, 31, tzinfo=UTC)}, "payload.received_at", "not before 2020"),
         ({"acting_services": ["deletion", "audit"]}, "payload.acting_services", "unknown value"),
         ({"decision": "maybe"}, "payload.decision", "one of the known values"),
+        ({"agent_name": "Agents\nLLC"}, "payload.agent_name", "one line"),
+        ({"agent_permission_reference": "r" * 201}, "payload.agent_permission_reference", "at most 200"),
+        ({"declaration_text_version": "v 1"}, "payload.declaration_text_version", "a name of at most 32"),
     ],
 )
 def test_the_issue_s_nonsense_requests_are_refused_naming_field_and_rule(

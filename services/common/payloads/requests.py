@@ -86,3 +86,8 @@ class RequestSubmittedPayload(Record):
     limit_categories: tuple[str, ...] = ()
     decision: str | None = None
     acting_services: tuple[str, ...] | None = None
+    agent_name: str | None = None
+    agent_permission_reference: str | None = None
+    declaration_signed: bool = False
+    declaration_signed_at: datetime | None = None
+    declaration_text_version: str | None = None
