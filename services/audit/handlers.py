@@ -76,6 +76,13 @@ def on_submitted(event: Event[RequestSubmittedPayload], conn: sa.Connection) -> 
             "channel": payload.channel,
             "received_at": payload.received_at,
             "respond_by": payload.respond_by,
+            "verification_level": payload.verification_achieved,
+            "authorized_agent": payload.authorized_agent,
+            "agent_name": payload.agent_name,
+            "agent_permission_reference": payload.agent_permission_reference,
+            "declaration_signed": payload.declaration_signed,
+            "declaration_signed_at": payload.declaration_signed_at,
+            "declaration_text_version": payload.declaration_text_version,
         },
     )
 

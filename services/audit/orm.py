@@ -61,6 +61,16 @@ request_records = sa.Table(
     sa.Column("response_nature", sa.String(32)),
     sa.Column("denial_code", sa.String(32)),
     sa.Column("denial_basis", sa.Text),
+    # The evidence §7101 keeps beside the dates (RequestSubmitted): the verification level reached, the authorised
+    # agent (its own name and where its signed permission is kept) and the signed declaration (§7062).
+    sa.Column("verification_level", sa.String(32)),
+    sa.Column("authorized_agent", sa.Boolean),
+    sa.Column("agent_name", sa.String(200)),
+    sa.Column("agent_permission_reference", sa.String(200)),
+    sa.Column("declaration_signed", sa.Boolean),
+    sa.Column("declaration_signed_at", UtcDateTime()),
+    sa.Column("declaration_text_version", sa.String(32)),
+    sa.Index("ix_request_records_received", "received_at", "request_id"),
 )
 
 inbox = inbox_table(metadata)

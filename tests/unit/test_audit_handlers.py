@@ -59,6 +59,11 @@ def submitted_payload(request_type: str, received: datetime, respond_by: datetim
         "limit_categories": [],
         "decision": "accepted",
         "acting_services": ["deletion", "discovery"],
+        "agent_name": None,
+        "agent_permission_reference": None,
+        "declaration_signed": False,
+        "declaration_signed_at": None,
+        "declaration_text_version": None,
     }
 
 
