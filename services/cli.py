@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,6 +22,7 @@ from services.optout.gpp_cli import gpp_app
 if TYPE_CHECKING:
     from services.audit.settings import AuditSettings
 
+T = TypeVar("T")
 UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Plain help (click's layout): options read `--datamap FILE`, flags carry no `<bool>`, and it survives a pipe.
 HELP = None
@@ -194,6 +198,100 @@ def _export_proof(settings: AuditSettings, request_id: str) -> dict[str, Any]:
         raise SystemExit(f"no proof for request {request_id}: {exc}") from None
     finally:
         engine.dispose()
+
+
+class RecordsFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+class MetricsFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    HTML = "html"
+    TABLE = "table"
+
+
+RECEIVED_DATE = "a date of receipt, inclusive, as a Los Angeles calendar date"
+OutputFile = Annotated[Path | None, typer.Option(metavar="FILE", help="Write here (default: stdout)")]
+
+
+@audit_app.command("records")
+def audit_records(
+    received_from: Annotated[
+        datetime, typer.Option("--from", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help=f"First day: {RECEIVED_DATE}")
+    ],
+    received_to: Annotated[
+        datetime, typer.Option("--to", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD", help=f"Last day: {RECEIVED_DATE}")
+    ],
+    output_format: Annotated[RecordsFormat, typer.Option("--format", help="json or csv")] = RecordsFormat.JSON,
+    output: OutputFile = None,
+    database_url: OtherDatabase = None,
+) -> None:
+    """Export the §7101 records of the requests received from..to (Los Angeles dates), as the records API."""
+    from services.audit import records
+
+    try:
+        query = records.RecordQuery(received_from.date(), received_to.date())
+    except records.BadRecordQuery as bad:
+        raise SystemExit(f"--{bad.parameter}: {bad.message}") from None
+    found = _with_audit_db(audit_settings(database_url), lambda conn: records.every_record(conn, query))
+    text = records.to_json(found) if output_format is RecordsFormat.JSON else records.to_csv(found)
+    _write(text, output, f"wrote {len(found)} record(s)")
+
+
+@audit_app.command("metrics")
+def audit_metrics(
+    year: Annotated[int, typer.Option(min=2020, max=2100, metavar="YEAR", help="Los Angeles calendar year")],
+    output_format: Annotated[MetricsFormat, typer.Option("--format", help="json, csv, html or table")] = (
+        MetricsFormat.TABLE
+    ),
+    output: OutputFile = None,
+    database_url: OtherDatabase = None,
+) -> None:
+    """The §7102 figures of one year; how signal-only opt-outs count is CCPA_METRICS_SIGNAL_OPT_OUTS."""
+    from services.audit import exports
+
+    settings = audit_settings(database_url)
+    counting = settings.metrics_signal_opt_outs
+    table = _with_audit_db(settings, lambda conn: exports.metrics_of_year(conn, year, counting))
+    if output_format is MetricsFormat.TABLE:
+        if output is not None:
+            raise SystemExit("--format table prints to the terminal; give json, csv or html with --output")
+        console.print(exports.to_rich(table))
+        return
+    render = {
+        MetricsFormat.JSON: exports.to_json,
+        MetricsFormat.CSV: exports.to_csv,
+        MetricsFormat.HTML: exports.to_html,
+    }
+    _write(render[output_format](table), output, f"wrote the §7102 figures of {year}")
+
+
+def _with_audit_db(settings: AuditSettings, read: Callable[[Any], T]) -> T:
+    import sqlalchemy as sa
+
+    from services.common.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            return read(conn)
+    except sa.exc.SQLAlchemyError as exc:
+        raise SystemExit(f"cannot read the audit database: {type(exc).__name__}") from None
+    finally:
+        engine.dispose()
+
+
+def _write(text: str, output: Path | None, said: str) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text)
+    except OSError as exc:
+        raise SystemExit(f"cannot write {output}: {exc.strerror}") from None
+    console.print(f"{said} to {output}", highlight=False)
 
 
 def name_placeholders(command: object) -> None:

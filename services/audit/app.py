@@ -1,12 +1,16 @@
-"""Audit HTTP API: request timelines with their §7101 record (API token required)."""
+"""Audit HTTP API: request timelines with their §7101 record, the §7101 records and the §7102 figures (token)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, status
+from fastapi import FastAPI, HTTPException, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 
-from services.audit import queries
+from services.audit import exports, queries, records
 from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from services.common.auth import TimelineReader
@@ -28,4 +32,48 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no timeline for this request")
         return found
 
+    @app.get("/v1/records", tags=["records"])
+    def get_records(
+        request: Request,
+        _caller: TimelineReader,
+        received_from: Annotated[date | None, Query(alias="from", description=RECEIVED_DATE)] = None,
+        received_to: Annotated[date | None, Query(alias="to", description=RECEIVED_DATE)] = None,
+        request_type: Annotated[str | None, Query(alias="type", description="A request type, or know")] = None,
+        status_filter: Annotated[str | None, Query(alias="status", description=STATUS)] = None,
+        page_size: Annotated[int, Query(description="Records per page")] = records.DEFAULT_PAGE_SIZE,
+        cursor: Annotated[str | None, Query(description="From a `next` link; omit for the first page")] = None,
+    ) -> dict[str, Any]:
+        """The §7101 records of the requests received from..to (Los Angeles dates), oldest first, a page at a time."""
+        with invalid_query():
+            query = records.RecordQuery(received_from, received_to, request_type, status_filter)
+            size, after = records.page_size_of(page_size), records.Cursor.decode(cursor) if cursor else None
+        with audit.runtime.engine.connect() as conn:
+            found = records.page(conn, query, size, after)
+        following = found.next_cursor and str(request.url.include_query_params(cursor=found.next_cursor.encode()))
+        return {"items": found.items, "next": following, "received_dates": "America/Los_Angeles calendar dates"}
+
+    @app.get("/v1/metrics/7102", tags=["records"])
+    def get_metrics_7102(
+        _caller: TimelineReader, year: Annotated[int, Query(ge=2020, le=2100, description=METRICS_YEAR)]
+    ) -> dict[str, Any]:
+        """The §7102 figures of one calendar year, saying how signal-only opt-outs were counted."""
+        with audit.runtime.engine.connect() as conn:
+            return exports.metrics_of_year(conn, year, settings.metrics_signal_opt_outs)
+
     return app
+
+
+RECEIVED_DATE = "A date of receipt, inclusive, as a Los Angeles (America/Los_Angeles) calendar date: YYYY-MM-DD"
+STATUS = f"One of {', '.join(records.STATUS_FILTERS)}"
+METRICS_YEAR = "A calendar year in Los Angeles time, by the date each request was received"
+
+
+@contextmanager
+def invalid_query() -> Iterator[None]:
+    """A records query parameter out of its rule: the 422 every route gives, naming the parameter."""
+    try:
+        yield
+    except records.BadRecordQuery as bad:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", bad.parameter), "msg": bad.message}]
+        ) from None

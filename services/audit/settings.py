@@ -5,6 +5,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import Field, SecretStr, field_validator
 
+from services.audit.metrics7102 import SignalOptOuts
 from services.common.settings import ApiSettings, decode_key
 
 
@@ -17,6 +18,11 @@ class AuditSettings(ApiSettings):
     )
     checkpoint_seconds: float = Field(
         60.0, gt=0, validation_alias="CCPA_AUDIT_CHECKPOINT_SECONDS", description="Seconds between chain checkpoints"
+    )
+    metrics_signal_opt_outs: SignalOptOuts = Field(
+        SignalOptOuts.SEPARATE,
+        validation_alias="CCPA_METRICS_SIGNAL_OPT_OUTS",
+        description="How §7102 counts opt-outs by signal alone (GPC, no request): separate, include, exclude",
     )
 
     @field_validator("audit_signing_key")
