@@ -19,6 +19,8 @@ from services.audit import orm
 from services.common.clocks import BUSINESS_TZ, receipt_day
 from services.common.request_types import RequestType
 
+EARLIEST_DAY = date(2020, 1, 1)  # the CCPA took effect: no request was received before
+LATEST_DAY = date(9999, 12, 30)  # the day after it is still a date
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 100
 KNOW_TYPES = (RequestType.KNOW_CATEGORIES.value, RequestType.KNOW_SPECIFIC.value)
@@ -77,6 +79,9 @@ class RecordQuery:
     status: str | None = None
 
     def __post_init__(self) -> None:
+        for parameter, day in (("from", self.received_from), ("to", self.received_to)):
+            if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+                raise BadRecordQuery(parameter, f"must be a date from {EARLIEST_DAY} to {LATEST_DAY}")
         if self.received_from and self.received_to and self.received_to < self.received_from:
             raise BadRecordQuery("to", "must not be before from")
         if self.request_type is not None and self.request_type not in TYPE_FILTERS:

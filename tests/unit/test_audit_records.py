@@ -81,6 +81,8 @@ def test_from_and_to_are_los_angeles_dates_of_receipt(audit_db: sa.Engine) -> No
         ({"received_from": date(2025, 2, 1), "received_to": date(2025, 1, 1)}, "to"),
         ({"request_type": "sell"}, "type"),
         ({"status": "lost"}, "status"),
+        ({"received_from": date(1, 1, 1)}, "from"),
+        ({"received_to": date.max}, "to"),
     ],
 )
 def test_a_bad_parameter_is_named(query: dict[str, Any], parameter: str) -> None:
