@@ -51,6 +51,8 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None, set[str]]] = [
     ("intake", "GET", "/metrics", None, {"operator", "monitoring"}),
     ("audit", "GET", f"/v1/requests/{UNKNOWN}/timeline", None, {"operator"}),
     ("audit", "GET", "/metrics", None, {"operator", "monitoring"}),
+    ("audit", "GET", "/v1/records", None, {"operator"}),
+    ("audit", "GET", "/v1/metrics/7102?year=2026", None, {"operator"}),
     ("audit", "GET", "/openapi.json", None, {"operator"}),
     ("discovery", "GET", f"/internal/v1/reports/{UNKNOWN}/json", None, {"intake"}),
     ("discovery", "GET", "/metrics", None, {"operator", "monitoring"}),
