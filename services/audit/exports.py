@@ -84,7 +84,8 @@ def to_html(table: dict[str, Any]) -> str:
 def to_rich(table: dict[str, Any]) -> Table:
     """The table for a terminal (`make run`), its caption saying how signals and days were counted."""
     shown = Table(title=f"CCPA §7102 metrics, {table['year']}",
-                  caption=f"{table['signal_opt_outs']['said']}; days: {table['days_to_respond']}")  # fmt: skip
+                  caption=f"{table['signal_opt_outs']['said'].capitalize()}. Days to respond: Los Angeles calendar "
+                          "days from receipt to response, median and mean over the answered requests.")  # fmt: skip
     for header in ("request type", "received", "complied (whole or part)", "denied", "denial reasons", "pending",
                    "median days", "mean days"):  # fmt: skip
         shown.add_column(header, justify="left" if header in ("request type", "denial reasons") else "right")

@@ -156,3 +156,22 @@ def test_the_metrics_export_formats(audit_db: sa.Engine, tmp_path: Path) -> None
     assert "<table>" in html and "opt_out_signal" in html and "http" not in html.split("<body>")[1]
     table = CliRunner().invoke(cli(), [*base, "--format", "table"], env=ENV)
     assert table.exit_code == 0 and "§7102" in table.output and "delete" in table.output
+
+
+def test_a_gpc_signal_without_a_request_is_its_own_line_and_one_with_a_request_is_not(tmp_path: Path) -> None:
+    from services.audit import exports
+    from services.audit.metrics7102 import SIGNAL_LINE, SignalOptOuts
+    from tests.unit.test_audit_handlers import STREAM, apply
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'stream.db'}")
+    upgrade(SCHEMA, engine)
+    apply(engine, STREAM)  # a correct, a delete with its GPC consent change, and a device's signal with no request
+    with engine.connect() as conn:
+        table = exports.metrics_of_year(conn, 2026, SignalOptOuts.SEPARATE)
+        included = exports.metrics_of_year(conn, 2026, SignalOptOuts.INCLUDE)
+    engine.dispose()
+    by_type = {line["request_type"]: line for line in table["lines"]}
+    assert by_type[SIGNAL_LINE]["received"] == 1 and table["signal_opt_outs"]["count"] == 1
+    assert by_type["delete"]["denied"] == 1 and by_type["correct"]["complied_in_whole_or_in_part"] == 1
+    assert by_type["opt_out"]["received"] == 0
+    assert next(line for line in included["lines"] if line["request_type"] == "opt_out")["received"] == 1
