@@ -65,7 +65,7 @@ def bootstrap(settings: IntakeSettings) -> Intake:
     token = settings.service_token.get_secret_value()
     consent = ConsentLookupService(service, settings.optout_url, token)
     relay = runtime.outbox_relay(orm.outbox)
-    answers = ResultHandlers(SubjectKeys(keystore))
+    answers = ResultHandlers(SubjectKeys(keystore, service.outbox, runtime.topics))
     results = runtime.consumer(settings.consumer_group, SUBSCRIBED, orm.inbox, answers.routes)
     links = ReportLinks(settings.subject_key_bytes(), settings.public_base_url)
     downloads = ReportDownloads(runtime.engine, service.outbox, runtime.topics, links, settings.discovery_url, token)
