@@ -1,17 +1,17 @@
-"""Audit HTTP API: request timelines with their §7101 record (API token required)."""
+"""Audit HTTP API: request timelines with their §7101 record, a subject key's consent history (API token required)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, status
+from fastapi import FastAPI, HTTPException, Query, status
 
-from services.audit import queries
+from services.audit import consent, queries
 from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from services.common.auth import TimelineReader
 from services.common.http import service_app
-from services.common.http_guard import RequestId, problems
+from services.common.http_guard import UUID_PATTERN, RequestId, SubjectKey, problems
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
@@ -27,5 +27,18 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         if found is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no timeline for this request")
         return found
+
+    @app.get("/v1/subjects/{subject_key}/consent", tags=["consent"], responses=problems(404))
+    def get_consent_history(subject_key: SubjectKey, _caller: TimelineReader,
+                            limit: int = Query(consent.DEFAULT_PAGE, ge=1, le=consent.MAX_PAGE),
+                            cursor: str | None = Query(None, pattern=UUID_PATTERN)) -> dict[str, Any]:  # fmt: skip
+        """One subject key's consent changes in order (with or without a request), a page at a time."""
+        try:
+            page = consent.history(audit.runtime.engine, subject_key, limit, cursor)
+        except consent.UnknownCursor as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        if page is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no consent change recorded for this subject key")
+        return page.body(subject_key)
 
     return app
