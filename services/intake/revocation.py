@@ -1,10 +1,12 @@
 """What a completed deletion ends at intake: the subject's earlier report links (revoked) and, once the deletion is
-verified and no open request of the subject and no undelivered provider instruction needs it, the subject's data
-key (shredded, with `KeysShredded` on the deletion request's timeline)."""
+verified and no open request, undelivered provider instruction or later report of the subject needs it, the
+subject's data key (shredded, with `KeysShredded` on the deletion request's timeline)."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +24,7 @@ from services.intake import orm
 
 log = logging.getLogger(__name__)
 FINAL_STATUSES = frozenset({"completed", "denied"})
+HEARTBEAT_SECONDS = 5.0  # the runtime calls a worker stuck after 30 s without a loop
 
 
 PRODUCER = "intake"
@@ -44,11 +47,12 @@ def revoked_at(ready_at: datetime, deletions_completed_at: Iterable[datetime]) -
     return min((at for at in deletions_completed_at if at >= ready_at), default=None)
 
 
-def may_shred(unshredded: Sequence[CompletedDeletion], open_requests: int) -> bool:
+def may_shred(unshredded: Sequence[CompletedDeletion], open_requests: int, standing_reports: int = 0) -> bool:
     """A verified deletion asks for the shred: the latest one's re-walk found nothing left (an unverified one may
-    still need the identifiers to erase again). An open request (its service still opens the identifiers) or an
-    instruction not yet delivered to a provider (it carries them sealed) holds it back."""
-    if not unshredded or open_requests or any(d.undelivered for d in unshredded):
+    still need the identifiers to erase again). An open request (its service still opens the identifiers), an
+    instruction not yet delivered to a provider (it carries them sealed) or a report built after the deletion and
+    not yet expired (sealed under the same key, its link still promised to the consumer) holds it back."""
+    if not unshredded or open_requests or standing_reports or any(d.undelivered for d in unshredded):
         return False
     return max(unshredded, key=lambda d: d.completed_at).verified
 
@@ -91,7 +95,8 @@ class SubjectKeys:
     def settle(self, conn: sa.Connection, subject_key: str) -> bool:
         unshredded = [CompletedDeletion(row.request_id, row.completed_at, tuple(row.undelivered), row.verified)
                       for row in deletions_of(conn, subject_key) if row.key_shredded_at is None]  # fmt: skip
-        if not may_shred(unshredded, self._open_requests(conn, subject_key)):
+        standing = self._standing_reports(conn, subject_key)
+        if not may_shred(unshredded, self._open_requests(conn, subject_key), standing):
             return False
         # Shredding twice is harmless, so a rollback after this line only repeats it on redelivery (the event then
         # names no key: they were shredded by the attempt that rolled back).
@@ -105,9 +110,53 @@ class SubjectKeys:
         log.info("deleted subject's data key shredded", extra={"subject_key": subject_key, "keys": len(key_ids)})
         return True
 
+    def settle_pending(self, engine: sa.Engine) -> int:
+        """Settle every subject whose deletion is not shredded yet, each in its own transaction: a hold that ends
+        with no event of the subject (a report expiring) ends here. The number of subjects shredded."""
+        table = orm.completed_deletions
+        with engine.connect() as conn:
+            pending = list(conn.execute(sa.select(table.c.subject_key).where(table.c.key_shredded_at.is_(None))
+                                        .distinct()).scalars())  # fmt: skip
+        shredded = 0
+        for subject_key in pending:
+            with engine.begin() as conn:
+                shredded += self.settle(conn, subject_key)
+        return shredded
+
+    @staticmethod
+    def _standing_reports(conn: sa.Connection, subject_key: str) -> int:
+        reports, requests = orm.reports, orm.requests
+        query = (sa.select(reports.c.ready_at).join(requests, requests.c.request_id == reports.c.request_id)
+                 .where(requests.c.subject_key == subject_key, reports.c.expires_at > utcnow()))  # fmt: skip
+        completed = [row.completed_at for row in deletions_of(conn, subject_key)]
+        return sum(revoked_at(ready_at, completed) is None for ready_at in conn.execute(query).scalars())
+
     @staticmethod
     def _open_requests(conn: sa.Connection, subject_key: str) -> int:
         requests = orm.requests
         query = sa.select(sa.func.count()).where(requests.c.subject_key == subject_key,
                                                  requests.c.status.not_in(FINAL_STATUSES))  # fmt: skip
         return int(conn.execute(query).scalar_one())
+
+
+class KeySweep:
+    """Intake's worker that re-settles the deletions whose shred is held back, every `interval` seconds."""
+
+    def __init__(self, keys: SubjectKeys, engine: sa.Engine, interval: float) -> None:
+        self.keys, self.engine, self.interval = keys, engine, interval
+        self.last_loop_at = utcnow()
+
+    def run(self, stop: threading.Event) -> None:
+        due = time.monotonic()
+        while not stop.is_set():
+            if time.monotonic() >= due:
+                self._sweep()
+                due = time.monotonic() + self.interval
+            self.last_loop_at = utcnow()
+            stop.wait(min(self.interval, HEARTBEAT_SECONDS))
+
+    def _sweep(self) -> None:
+        try:
+            self.keys.settle_pending(self.engine)
+        except sa.exc.SQLAlchemyError as exc:  # a database outage: the next round tries again
+            log.warning("key sweep failed; trying again next round", extra={"error": type(exc).__name__})

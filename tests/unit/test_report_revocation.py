@@ -65,6 +65,10 @@ def test_no_completed_deletion_means_no_shred() -> None:
     assert not may_shred([], open_requests=0)
 
 
+def test_a_report_built_after_the_deletion_and_still_live_holds_the_shred_back() -> None:
+    assert not may_shred([deletion()], open_requests=0, standing_reports=1)
+
+
 def test_an_unverified_deletion_holds_the_shred_back_until_a_later_one_is_verified() -> None:
     unverified = deletion(verified=False)
     assert not may_shred([unverified], open_requests=0)  # its re-walk still found records: they may need erasing
@@ -249,3 +253,36 @@ def test_optout_forgets_identifiers_whose_key_a_deletion_shredded() -> None:
         keystore.shred_subject(SUBJECT)
         assert handlers._identifiers(conn, SUBJECT) == {}  # a later consent change of the subject is not refused
         assert conn.execute(sa.select(optout_orm.known_identifiers)).first() is None
+
+
+def report_ready(request_id: str, ready_at: datetime, expires_at: datetime) -> dict[str, Any]:
+    return {"request_id": request_id, "request_type": "know_specific", "formats": ["json"], "records": 1,
+            "period_start": T0.date(), "period_end": T0.date(), "sha256": "0" * 64, "ready_at": ready_at,
+            "expires_at": expires_at}  # fmt: skip
+
+
+def test_a_live_report_after_the_deletion_keeps_the_key_until_it_expires_and_the_sweep_then_shreds(
+    intake_db: sa.Engine,
+) -> None:
+    """A know request open during the deletion gets its report afterwards: shredding with its answer would make the
+    report, promised to the consumer until it expires, unreadable. Its expiry is no event, so the sweep settles."""
+    shredder = FakeShredder()
+    keys = subject_keys(shredder)
+    now = datetime.now(UTC)
+    with intake_db.begin() as conn:
+        conn.execute(sa.insert(intake_orm.requests), [request_row("delete-1", "completed", "delete"),
+                                                      request_row("know-1", "completed"),
+                                                      request_row("know-0", "completed")])  # fmt: skip
+        live = now + timedelta(days=1)
+        conn.execute(sa.insert(intake_orm.reports), [report_ready("know-1", T0 + timedelta(hours=1), live),
+                                                     report_ready("know-0", T0 - timedelta(days=1), live)])  # fmt: skip
+        record_deletion(conn, completed())
+        assert not keys.settle(conn, SUBJECT)  # know-0's report the deletion revoked holds nothing; know-1's does
+    assert keys.settle_pending(intake_db) == 0 and shredder.shredded == []
+    with intake_db.begin() as conn:
+        conn.execute(sa.update(intake_orm.reports).where(intake_orm.reports.c.request_id == "know-1")
+                     .values(expires_at=now - timedelta(seconds=1)))  # fmt: skip
+    assert keys.settle_pending(intake_db) == 1 and shredder.shredded == [SUBJECT]
+    with intake_db.connect() as conn:
+        assert [e.request_id for e in shred_events(conn)] == ["delete-1"]
+    assert keys.settle_pending(intake_db) == 0  # settled once
