@@ -93,8 +93,12 @@ class SubjectKeys:
         self.topics = topics
 
     def settle(self, conn: sa.Connection, subject_key: str) -> bool:
+        table = orm.completed_deletions
+        # Locked: the results consumer and the sweep may settle one subject at once; the second then sees it done.
+        rows = conn.execute(sa.select(table).where(table.c.subject_key == subject_key,
+                                                   table.c.key_shredded_at.is_(None)).with_for_update())  # fmt: skip
         unshredded = [CompletedDeletion(row.request_id, row.completed_at, tuple(row.undelivered), row.verified)
-                      for row in deletions_of(conn, subject_key) if row.key_shredded_at is None]  # fmt: skip
+                      for row in rows]  # fmt: skip
         standing = self._standing_reports(conn, subject_key)
         if not may_shred(unshredded, self._open_requests(conn, subject_key), standing):
             return False
@@ -102,7 +106,6 @@ class SubjectKeys:
         # names no key: they were shredded by the attempt that rolled back).
         key_ids = self.keystore.shred_subject_keys(subject_key)
         concluded = sorted(d.request_id for d in unshredded)
-        table = orm.completed_deletions
         conn.execute(sa.update(table).where(table.c.request_id.in_(concluded)).values(key_shredded_at=utcnow()))
         events = [keys_shredded(subject_key, key_ids, request_id=request_id, deletion_request_ids=concluded)
                   for request_id in concluded]  # fmt: skip
