@@ -31,6 +31,7 @@ FAMILIES = {
     "RequestCompleted": "requests",
     "ReportDownloaded": "requests",
     "RequestFailed": "requests",
+    "KeysShredded": "requests",
     "DiscoveryStarted": "discovery",
     "StoreSearched": "discovery",
     "DiscoveryCompleted": "discovery",

@@ -17,6 +17,7 @@ from services.common.migrations_cli import db_app
 from services.common.serve import SERVICES
 from services.deletion.cli import backups_reapply
 from services.discovery.scanner.cli import discover_scan
+from services.intake.cli import keys_shred
 from services.optout.gpp_cli import gpp_app
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ app.add_typer(discover_app, name="discover")
 app.add_typer(backups_app, name="backups")
 app.add_typer(db_app, name="db")
 backups_app.command("reapply")(backups_reapply)
+keys_app.command("shred")(keys_shred)
 discover_app.command("scan")(discover_scan)
 app.add_typer(gpp_app, name="gpp", help="Decode and encode IAB GPP and US Privacy strings")
 console = Console()
@@ -72,20 +74,6 @@ def serve(
     from services.common.serve import serve as run_service
 
     run_service(service)
-
-
-@keys_app.command("shred")
-def keys_shred(
-    subject_key: Annotated[str, typer.Argument(metavar="SUBJECT_KEY", help="64 hex characters, as audit shows it")],
-) -> None:
-    """Destroy a subject's data keys: every copy of their encrypted identifiers becomes unreadable."""
-    from services.common.crypto import KeyStore
-    from services.common.db import make_engine
-    from services.common.settings import CommonSettings
-
-    settings = CommonSettings()
-    store = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
-    console.print(f"shredded {store.shred_subject(subject_key)} data key(s) of subject {subject_key}")
 
 
 @keys_app.command("rewrap")

@@ -52,9 +52,21 @@ KNOWN_VALUES: dict[str, Callable[[datetime], Any]] = {
     "period_end": lambda now: date(2025, 12, 31),
     "decision": lambda now: "accepted",
     "acting_services": lambda now: ["deletion", "discovery"],
+    "deletion_request_ids": lambda now: [str(uuid.uuid4())],
+    "key_ids": lambda now: ["dk-0123456789abcdef"],
+    "trigger": lambda now: "deletion_completed",
+    "shredded_at": lambda now: now - PAST,
 }
 NULLABLE_ABOUT_REQUEST = frozenset(
-    {"ConsentChanged", "OptOutState", "OptOutApplied", "OptOutAcknowledged", "PropagationOverdue", "RequestFailed"}
+    {
+        "ConsentChanged",
+        "OptOutState",
+        "OptOutApplied",
+        "OptOutAcknowledged",
+        "PropagationOverdue",
+        "RequestFailed",
+        "KeysShredded",
+    }
 )
 
 

@@ -1,4 +1,5 @@
-"""Audit HTTP API: request timelines with their §7101 record, the §7101 records and the §7102 figures (token)."""
+"""Audit HTTP API: request timelines with their §7101 record, the §7101 records, the §7102 figures and a subject
+key's consent history (API token required)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from typing import Annotated, Any
 from fastapi import FastAPI, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 
-from services.audit import exports, queries, records
+from services.audit import consent, exports, queries, records
 from services.audit.bootstrap import bootstrap
 from services.audit.settings import AuditSettings
 from services.common.auth import TimelineReader
 from services.common.http import service_app
-from services.common.http_guard import RequestId, problems
+from services.common.http_guard import UUID_PATTERN, RequestId, SubjectKey, problems
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
@@ -59,6 +60,19 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         """The §7102 figures of one calendar year, saying how signal-only opt-outs were counted."""
         with audit.runtime.engine.connect() as conn:
             return exports.metrics_of_year(conn, year, settings.metrics_signal_opt_outs)
+
+    @app.get("/v1/subjects/{subject_key}/consent", tags=["consent"], responses=problems(404))
+    def get_consent_history(subject_key: SubjectKey, _caller: TimelineReader,
+                            limit: int = Query(consent.DEFAULT_PAGE, ge=1, le=consent.MAX_PAGE),
+                            cursor: str | None = Query(None, pattern=UUID_PATTERN)) -> dict[str, Any]:  # fmt: skip
+        """One subject key's consent changes in order (with or without a request), a page at a time."""
+        try:
+            page = consent.history(audit.runtime.engine, subject_key, limit, cursor)
+        except consent.UnknownCursor as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        if page is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no consent change recorded for this subject key")
+        return page.body(subject_key)
 
     return app
 

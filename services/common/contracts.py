@@ -114,6 +114,14 @@ def optional_subject_key(value: Any, _facts: Facts) -> str | None:
     return None if value is None or is_subject_key(value) else "must be a subject key (64 lower-case hex digits)"
 
 
+def each_uuid(items: Any, _facts: Facts) -> str | None:
+    return None if all(is_uuid(item) for item in items) else "must hold only UUIDs"
+
+
+def each_name(items: Any, _facts: Facts) -> str | None:
+    return None if all(is_name(item) for item in items) else f"must hold only names of at most {MAX_NAME} characters"
+
+
 def sha256(value: Any, _facts: Facts) -> str | None:
     return None if SHA256.fullmatch(value) else "must be a SHA-256 digest (64 lower-case hex digits)"
 
@@ -271,6 +279,16 @@ CONTRACTS: dict[EventType, EventContract] = {
         _contract(EventType.REQUEST_DENIED, denial_code=name(32)),
         _contract(EventType.REQUEST_COMPLETED, outcome=name(32)),
         _contract(EventType.REPORT_DOWNLOADED, format=name(), sha256=sha256),
+        _contract(
+            EventType.KEYS_SHREDDED,
+            about_request=False,  # an operator's shred by hand concludes no request
+            key_ids=each_name,
+            deletion_request_ids=each_uuid,
+            shredded_at=past_instant,
+            trigger=one_of(frozenset({"deletion_completed", "operator"})),
+            operator=name(),
+            reason=name(),
+        ),
         _contract(
             EventType.REPORT_READY, request_type=_request_type, sha256=sha256, period_end=not_before("period_start")
         ),

@@ -124,14 +124,17 @@ class KeyStore:
         return self._unwrap(row.master_key_id, row.wrapped_key)
 
     def shred_subject(self, subject_key: str) -> int:
-        now = datetime.now(UTC)
+        return len(self.shred_subject_keys(subject_key))
+
+    def shred_subject_keys(self, subject_key: str) -> list[str]:
+        """Shred every live data key of the subject; the ids of the keys shredded (none when they already were)."""
+        live = (data_keys.c.subject_key == subject_key, data_keys.c.wrapped_key.is_not(None))
         with self.engine.begin() as conn:
-            result = conn.execute(
-                sa.update(data_keys)
-                .where(data_keys.c.subject_key == subject_key, data_keys.c.wrapped_key.is_not(None))
-                .values(wrapped_key=None, shredded_at=now)
-            )
-        return result.rowcount
+            key_ids = sorted(conn.execute(sa.select(data_keys.c.key_id).where(*live).with_for_update()).scalars())
+            if key_ids:
+                conn.execute(sa.update(data_keys).where(data_keys.c.key_id.in_(key_ids))
+                             .values(wrapped_key=None, shredded_at=datetime.now(UTC)))  # fmt: skip
+        return key_ids
 
     def rewrap_all(self) -> int:
         """Re-wrap every live data key under the active master key, so an old master key can be retired."""

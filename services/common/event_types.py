@@ -11,6 +11,7 @@ class EventType(StrEnum):
     DELETION_VERIFIED = "DeletionVerified"
     DISCOVERY_COMPLETED = "DiscoveryCompleted"
     DISCOVERY_STARTED = "DiscoveryStarted"
+    KEYS_SHREDDED = "KeysShredded"
     OPT_OUT_ACKNOWLEDGED = "OptOutAcknowledged"
     OPT_OUT_APPLIED = "OptOutApplied"
     OPT_OUT_STATE = "OptOutState"

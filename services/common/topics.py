@@ -53,7 +53,9 @@ E = EventType
 # The event types each topic carries, by base name (docs/architecture.md, "Events and topics"); the DLQ carries
 # raw bytes.
 EVENT_TYPES_ON: dict[str, frozenset[EventType]] = {
-    REQUESTS.base_name: frozenset({E.REQUEST_SUBMITTED, E.REQUEST_DENIED, E.REQUEST_EXTENDED, E.REPORT_DOWNLOADED}),
+    REQUESTS.base_name: frozenset(
+        {E.REQUEST_SUBMITTED, E.REQUEST_DENIED, E.REQUEST_EXTENDED, E.REPORT_DOWNLOADED, E.KEYS_SHREDDED}
+    ),
     CONSENT_CHANGES.base_name: frozenset({E.CONSENT_CHANGED}),
     OPTOUT_ACKS.base_name: frozenset({E.OPT_OUT_ACKNOWLEDGED}),
     DISCOVERY_RESULTS.base_name: frozenset(

@@ -17,7 +17,7 @@ from services.intake.handlers import IntakeService
 from services.intake.migrations import SCHEMA
 from services.intake.reports import ReportDownloads, ReportLinks
 from services.intake.results import SUBSCRIBED, ResultHandlers
-from services.intake.revocation import SubjectKeys
+from services.intake.revocation import KeySweep, SubjectKeys
 from services.intake.settings import IntakeSettings
 from services.intake.verification import (
     IdentitySource,
@@ -38,11 +38,13 @@ class Intake:
     consent: ConsentLookupService
     results: ConsumerRunner
     downloads: ReportDownloads
+    sweep: KeySweep
 
     def start(self) -> None:
         self.runtime.prepare()
         self.runtime.start_worker("outbox-relay", self.relay.run, lambda: self.relay.last_loop_at)
         self.runtime.start_worker("results-consumer", self.results.run, lambda: self.results.last_loop_at)
+        self.runtime.start_worker("key-sweep", self.sweep.run, lambda: self.sweep.last_loop_at)
 
     def stop(self) -> None:
         self.runtime.shutdown()
@@ -65,11 +67,13 @@ def bootstrap(settings: IntakeSettings) -> Intake:
     token = settings.service_token.get_secret_value()
     consent = ConsentLookupService(service, settings.optout_url, token)
     relay = runtime.outbox_relay(orm.outbox)
-    answers = ResultHandlers(SubjectKeys(keystore))
+    subject_keys = SubjectKeys(keystore, service.outbox, runtime.topics)
+    answers = ResultHandlers(subject_keys)
     results = runtime.consumer(settings.consumer_group, SUBSCRIBED, orm.inbox, answers.routes)
     links = ReportLinks(settings.subject_key_bytes(), settings.public_base_url)
     downloads = ReportDownloads(runtime.engine, service.outbox, runtime.topics, links, settings.discovery_url, token)
-    return Intake(runtime, service, relay, consent, results, downloads)
+    sweep = KeySweep(subject_keys, runtime.engine, settings.key_sweep_seconds)
+    return Intake(runtime, service, relay, consent, results, downloads, sweep)
 
 
 def identity_source(settings: IntakeSettings) -> IdentitySource:

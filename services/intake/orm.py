@@ -86,6 +86,8 @@ completed_deletions = sa.Table(
     sa.Column("completed_at", Timestamp, nullable=False),
     sa.Column("undelivered", sa.JSON, nullable=False),  # recipients whose instruction still carries identifiers
     sa.Column("key_shredded_at", Timestamp),
+    # The re-walk found nothing left: an unverified deletion does not shred (the stores may still need erasing).
+    sa.Column("verified", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 inbox = inbox_table(metadata)

@@ -35,6 +35,9 @@ class IntakeSettings(ApiSettings):
     discovery_url: str = Field("http://127.0.0.1:8002", description="The discovery service, which holds reports")
     public_base_url: str = Field("http://127.0.0.1:8000", description="Where consumers reach intake: report links")
     consumer_group: str = "ccpa-intake"
+    key_sweep_seconds: float = Field(
+        300.0, gt=0, description="How often a data-key shred held back (by a report still live) is tried again"
+    )
     service_token: SecretStr = Field(
         description="Intake's own token, presented to discovery (reports) and optout (consent look-ups)"
     )

@@ -50,6 +50,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None, set[str]]] = [
     ("intake", "POST", "/v1/consent/lookup", {"identifiers": {"device_id": "d-1"}}, {"operator", "intake"}),
     ("intake", "GET", "/metrics", None, {"operator", "monitoring"}),
     ("audit", "GET", f"/v1/requests/{UNKNOWN}/timeline", None, {"operator"}),
+    ("audit", "GET", "/v1/subjects/" + "a" * 64 + "/consent", None, {"operator"}),
     ("audit", "GET", "/metrics", None, {"operator", "monitoring"}),
     ("audit", "GET", "/v1/records", None, {"operator"}),
     ("audit", "GET", "/v1/metrics/7102?year=2026", None, {"operator"}),

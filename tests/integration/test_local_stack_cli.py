@@ -70,7 +70,11 @@ def test_each_process_writes_one_log_file(stack_root: Path) -> None:
 
 @pytest.mark.parametrize(
     "arguments",
-    [("keys", "rewrap"), ("keys", "shred", "a" * 64), ("discover", "scan", "--datamap", "devtools/demo/datamap.yaml")],
+    [
+        ("keys", "rewrap"),
+        ("keys", "shred", "a" * 64, "--operator", "ops", "--reason", "test"),
+        ("discover", "scan", "--datamap", "devtools/demo/datamap.yaml"),
+    ],
     ids=["keys-rewrap", "keys-shred", "discover-scan"],
 )
 def test_maintenance_commands_find_the_stacks_settings_with_nothing_exported(

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from devtools.demo.company import Customer
 from devtools.local.pipeline import Pipeline, PipelineConfig
 from services.common.topics import ALL_TOPICS, TopicNames
-from tests.support import read_topic, wait_for_entries
+from tests.support import read_topic, wait_for, wait_for_entries
 
 pytestmark = pytest.mark.integration
 
@@ -212,3 +212,31 @@ def test_the_records_and_metrics_hold_no_identifier_in_clear(
     for text in [page.text for page in pages] + [metrics.text] + outputs:
         assert find_needles(text) == [], "PI in a §7101 record or the §7102 figures"
     assert CANARY_AGENT in outputs[0], "the agent's name is the record's evidence"
+
+
+def test_the_consent_history_endpoint_shows_no_identifier(pipeline: Pipeline) -> None:
+    from urllib.parse import quote
+
+    from services.common.settings import decode_key
+    from services.optout.sdk import ConsentEvents
+
+    secret = decode_key(pipeline.secrets["CCPA_SUBJECT_KEY_SECRET"], "CCPA_SUBJECT_KEY_SECRET")
+    events = ConsentEvents({"bootstrap.servers": pipeline.config.bootstrap_servers}, secret, "web-shop",
+                           pipeline.config.topic_namespace)  # fmt: skip
+    try:
+        subject_key = events.gpc("email", CANARY_EMAIL).subject_key
+    finally:
+        events.close()
+    url = f"{pipeline.audit.url}/v1/subjects/{{}}/consent"
+    with httpx.Client(timeout=10) as client:
+        body = {"type": "opt_out", "identifiers": {"email": CANARY_EMAIL, "phone": CANARY_PHONE}}
+        assert client.post(f"{pipeline.intake.url}/v1/requests", json=body, headers={"Sec-GPC": "1"}).is_success
+
+        def both() -> str | None:
+            response = client.get(url.format(subject_key), headers=pipeline.auth)
+            return response.text if response.status_code == 200 and len(response.json()["changes"]) == 2 else None
+
+        history = wait_for(both, what="the canary's consent changes on audit")
+        malformed = client.get(url.format(quote(CANARY_EMAIL)), headers=pipeline.auth)
+    assert find_needles(history) == []
+    assert malformed.status_code == 422 and find_needles(malformed.text) == []

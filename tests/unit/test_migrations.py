@@ -35,7 +35,7 @@ def test_upgrading_twice_changes_nothing(sqlite_engine: sa.Engine) -> None:
     schema = schema_of("intake")
     upgrade(schema, sqlite_engine)
     upgrade(schema, sqlite_engine)
-    assert current(schema, sqlite_engine) == "0001"
+    assert current(schema, sqlite_engine) == head_of(schema)
 
 
 def test_a_partial_pre_migration_database_is_refused_naming_what_is_missing(sqlite_engine: sa.Engine) -> None:
@@ -51,7 +51,8 @@ def test_a_partial_pre_migration_database_is_refused_naming_what_is_missing(sqli
 def test_two_services_sharing_a_database_keep_their_own_history(sqlite_engine: sa.Engine) -> None:
     upgrade(schema_of("intake"), sqlite_engine)
     upgrade(schema_of("keystore"), sqlite_engine)
-    assert current(schema_of("intake"), sqlite_engine) == current(schema_of("keystore"), sqlite_engine) == "0001"
+    assert current(schema_of("intake"), sqlite_engine) == head_of(schema_of("intake"))
+    assert current(schema_of("keystore"), sqlite_engine) == "0001"
     assert differences(schema_of("keystore"), sqlite_engine) == []
 
 

@@ -34,8 +34,8 @@ SUBJECT = "a" * 64
 NO_SYSTEMS = DataMap(business="Acme", stores=())  # no system of record to flag
 
 
-def deletion(undelivered: tuple[str, ...] = ()) -> CompletedDeletion:
-    return CompletedDeletion("delete-1", T0, undelivered)
+def deletion(undelivered: tuple[str, ...] = (), verified: bool = True, at: datetime = T0) -> CompletedDeletion:
+    return CompletedDeletion("delete-1", at, undelivered, verified)
 
 
 def test_a_report_ready_before_a_completed_deletion_is_revoked_by_it() -> None:
@@ -63,6 +63,17 @@ def test_an_undelivered_provider_instruction_holds_the_shred_back() -> None:
 
 def test_no_completed_deletion_means_no_shred() -> None:
     assert not may_shred([], open_requests=0)
+
+
+def test_a_report_built_after_the_deletion_and_still_live_holds_the_shred_back() -> None:
+    assert not may_shred([deletion()], open_requests=0, standing_reports=1)
+
+
+def test_an_unverified_deletion_holds_the_shred_back_until_a_later_one_is_verified() -> None:
+    unverified = deletion(verified=False)
+    assert not may_shred([unverified], open_requests=0)  # its re-walk still found records: they may need erasing
+    assert may_shred([unverified, deletion(at=T0 + timedelta(days=1))], open_requests=0)
+    assert not may_shred([deletion(), deletion(verified=False, at=T0 + timedelta(days=1))], open_requests=0)
 
 
 def completed(operation: str = "delete", at: datetime = T0, **payload: Any) -> Event:
@@ -141,9 +152,18 @@ class FakeShredder:
     def __init__(self) -> None:
         self.shredded: list[str] = []
 
-    def shred_subject(self, subject_key: str) -> int:
+    def shred_subject_keys(self, subject_key: str) -> list[str]:
         self.shredded.append(subject_key)
-        return 1
+        return ["dk-1"]
+
+
+def subject_keys(shredder: FakeShredder) -> SubjectKeys:
+    return SubjectKeys(shredder, Outbox(intake_orm.outbox, SingleObjectCodec()), TopicNames(""))
+
+
+def shred_events(conn: sa.Connection) -> list[Event]:
+    codec = SingleObjectCodec()
+    return [codec.decode(row.message_value) for row in conn.execute(sa.select(intake_orm.outbox).order_by("id"))]
 
 
 def request_row(request_id: str, status: str, request_type: str = "know_specific") -> dict[str, Any]:
@@ -156,7 +176,7 @@ def request_row(request_id: str, status: str, request_type: str = "know_specific
 
 def test_intake_shreds_when_the_last_open_request_of_a_deleted_subject_is_answered(intake_db: sa.Engine) -> None:
     shredder = FakeShredder()
-    keys = SubjectKeys(shredder)
+    keys = subject_keys(shredder)
     with intake_db.begin() as conn:
         conn.execute(sa.insert(intake_orm.requests), [request_row("delete-1", "completed", "delete"),
                                                       request_row("know-2", "acknowledged")])  # fmt: skip
@@ -175,8 +195,35 @@ def test_intake_keeps_the_key_while_a_provider_instruction_is_undelivered(intake
     with intake_db.begin() as conn:
         conn.execute(sa.insert(intake_orm.requests), [request_row("delete-1", "completed", "delete")])
         record_deletion(conn, completed(undelivered=["shipper"]))
-        assert not SubjectKeys(shredder).settle(conn, SUBJECT)
+        assert not subject_keys(shredder).settle(conn, SUBJECT)
     assert shredder.shredded == []
+
+
+def test_intake_keeps_the_key_when_the_deletion_was_answered_unverified(intake_db: sa.Engine) -> None:
+    shredder = FakeShredder()
+    with intake_db.begin() as conn:
+        conn.execute(sa.insert(intake_orm.requests), [request_row("delete-1", "completed", "delete")])
+        record_deletion(conn, completed(verified=False))
+        assert not subject_keys(shredder).settle(conn, SUBJECT)
+    assert shredder.shredded == []
+
+
+def test_the_shred_puts_keys_shredded_on_each_concluded_deletions_timeline(intake_db: sa.Engine) -> None:
+    later = event_of("DeletionCompleted", SUBJECT, "deletion",
+                     {"operation": "delete", "verified": True, "stores": [], "undelivered": []},
+                     request_id="delete-2", occurred_at=T0 + timedelta(hours=1))  # fmt: skip
+    with intake_db.begin() as conn:
+        conn.execute(sa.insert(intake_orm.requests), [request_row("delete-1", "completed", "delete"),
+                                                      request_row("delete-2", "completed", "delete")])  # fmt: skip
+        record_deletion(conn, completed())
+        record_deletion(conn, later)
+        assert subject_keys(FakeShredder()).settle(conn, SUBJECT)
+        events = shred_events(conn)
+    assert [(e.event_type, e.request_id, e.subject_key) for e in events] == [
+        ("KeysShredded", "delete-1", SUBJECT), ("KeysShredded", "delete-2", SUBJECT)]  # fmt: skip
+    payload = events[0].payload
+    assert (payload.keys, payload.key_ids, payload.deletion_request_ids, payload.trigger, payload.operator) == (
+        1, ("dk-1",), ("delete-1", "delete-2"), "deletion_completed", None)  # fmt: skip
 
 
 def test_after_the_shred_a_new_request_of_the_subject_is_sealed_under_a_new_key() -> None:
@@ -206,3 +253,36 @@ def test_optout_forgets_identifiers_whose_key_a_deletion_shredded() -> None:
         keystore.shred_subject(SUBJECT)
         assert handlers._identifiers(conn, SUBJECT) == {}  # a later consent change of the subject is not refused
         assert conn.execute(sa.select(optout_orm.known_identifiers)).first() is None
+
+
+def report_ready(request_id: str, ready_at: datetime, expires_at: datetime) -> dict[str, Any]:
+    return {"request_id": request_id, "request_type": "know_specific", "formats": ["json"], "records": 1,
+            "period_start": T0.date(), "period_end": T0.date(), "sha256": "0" * 64, "ready_at": ready_at,
+            "expires_at": expires_at}  # fmt: skip
+
+
+def test_a_live_report_after_the_deletion_keeps_the_key_until_it_expires_and_the_sweep_then_shreds(
+    intake_db: sa.Engine,
+) -> None:
+    """A know request open during the deletion gets its report afterwards: shredding with its answer would make the
+    report, promised to the consumer until it expires, unreadable. Its expiry is no event, so the sweep settles."""
+    shredder = FakeShredder()
+    keys = subject_keys(shredder)
+    now = datetime.now(UTC)
+    with intake_db.begin() as conn:
+        conn.execute(sa.insert(intake_orm.requests), [request_row("delete-1", "completed", "delete"),
+                                                      request_row("know-1", "completed"),
+                                                      request_row("know-0", "completed")])  # fmt: skip
+        live = now + timedelta(days=1)
+        conn.execute(sa.insert(intake_orm.reports), [report_ready("know-1", T0 + timedelta(hours=1), live),
+                                                     report_ready("know-0", T0 - timedelta(days=1), live)])  # fmt: skip
+        record_deletion(conn, completed())
+        assert not keys.settle(conn, SUBJECT)  # know-0's report the deletion revoked holds nothing; know-1's does
+    assert keys.settle_pending(intake_db) == 0 and shredder.shredded == []
+    with intake_db.begin() as conn:
+        conn.execute(sa.update(intake_orm.reports).where(intake_orm.reports.c.request_id == "know-1")
+                     .values(expires_at=now - timedelta(seconds=1)))  # fmt: skip
+    assert keys.settle_pending(intake_db) == 1 and shredder.shredded == [SUBJECT]
+    with intake_db.connect() as conn:
+        assert [e.request_id for e in shred_events(conn)] == ["delete-1"]
+    assert keys.settle_pending(intake_db) == 0  # settled once

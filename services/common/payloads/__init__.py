@@ -28,6 +28,7 @@ from services.common.payloads.discovery import (
     StoreSearchedPayload,
 )
 from services.common.payloads.requests import (
+    KeysShreddedPayload,
     ReportDownloadedPayload,
     RequestCompletedPayload,
     RequestDeniedPayload,
@@ -43,6 +44,7 @@ PAYLOAD_TYPES: dict[EventType, type[Record]] = {
     EventType.DELETION_VERIFIED: DeletionVerifiedPayload,
     EventType.DISCOVERY_COMPLETED: DiscoveryCompletedPayload,
     EventType.DISCOVERY_STARTED: DiscoveryStartedPayload,
+    EventType.KEYS_SHREDDED: KeysShreddedPayload,
     EventType.OPT_OUT_ACKNOWLEDGED: OptOutAcknowledgedPayload,
     EventType.OPT_OUT_APPLIED: OptOutAppliedPayload,
     EventType.OPT_OUT_STATE: OptOutStatePayload,

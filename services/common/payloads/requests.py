@@ -12,6 +12,19 @@ from services.common.records import Record
 
 
 @dataclass(frozen=True, kw_only=True)
+class KeysShreddedPayload(Record):
+    """The record KeysShreddedPayload of schemas/events."""
+
+    keys: int
+    key_ids: tuple[str, ...] = ()
+    deletion_request_ids: tuple[str, ...] = ()
+    shredded_at: datetime
+    trigger: str
+    operator: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReportDownloadedPayload(Record):
     """The record ReportDownloadedPayload of schemas/events."""
 
