@@ -12,12 +12,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
 from services.audit import checkpoints, gaps, orm, purge, queries, retention, snapshots
 from services.audit.chain import GENESIS, Linked, Tampering, canonical_entry, link
 from services.audit.settings import AuditSettings
 from services.audit.snapshotter import changed_keys
 from services.audit.verify import verify
+from services.cli import app
 from services.common.settings import refused_settings
 from tests.retention_world import (
     OLD_SIGNAL,
@@ -213,3 +215,12 @@ def test_the_snapshot_model_holds_every_column_of_its_tables() -> None:
     assert set(snapshots.EntryRow.model_fields) == set(orm.timeline.c.keys())
     assert set(snapshots.RecordRow.model_fields) == set(orm.request_records.c.keys())
     assert set(snapshots.PurgeRow.model_fields) == set(orm.chain_purges.c.keys())
+
+
+@pytest.mark.parametrize(("given", "told"), [("yesterday", "must be an ISO 8601 instant"),
+                                             ("2029-03-01T12:00:00", "must name its offset from UTC")])  # fmt: skip
+def test_purge_and_rebuild_refuse_a_clock_they_cannot_read(given: str, told: str, tmp_path: Path) -> None:
+    for command in (["audit", "purge"], ["audit", "rebuild", "--database-url", f"sqlite:///{tmp_path}/a.db"]):
+        result = CliRunner().invoke(app, [*command, "--now", given])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert f"--now {told}" in result.output
