@@ -7,23 +7,28 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from services.audit import checkpoints, gaps, orm, purge, queries, retention, snapshots
+from services.audit import checkpoints, gaps, handlers, orm, purge, queries, retention, snapshots
 from services.audit.chain import GENESIS, Linked, Tampering, canonical_entry, link
 from services.audit.settings import AuditSettings
-from services.audit.snapshotter import changed_keys
+from services.audit.snapshotter import changed_keys, forget, publish_changes
 from services.audit.verify import verify
 from services.cli import app
+from services.common.consumer import Delivery
+from services.common.events import Event
+from services.common.inbox import claim
+from services.common.kafka import EventProducer, OutgoingMessage
 from services.common.settings import refused_settings
 from tests.retention_world import (
     OLD_SIGNAL,
     RECEIVED_23_MONTHS_AGO,
+    RECENT_SIGNAL,
     delivered,
     kept_request_ids,
     old_events,
@@ -224,3 +229,63 @@ def test_purge_and_rebuild_refuse_a_clock_they_cannot_read(given: str, told: str
         result = CliRunner().invoke(app, [*command, "--now", given])
         assert result.exit_code == 1 and "Traceback" not in result.output
         assert f"--now {told}" in result.output
+
+
+def test_heads_a_checkpoint_signed_before_the_purge_may_be_gone_when_a_statement_covers_them(tmp_path: Path) -> None:
+    """Checkpoint 1 signed the old entries' heads (source and request); the purge removes them after it."""
+    engine = engine_at(tmp_path / "audit.db")
+    old, recent = delivered(old_events(NOW) + recent_events(NOW)), len(recent_events(NOW))
+    apply(engine, old[:-recent])
+    with engine.begin() as conn:
+        signed = checkpoints.take(conn, KEY, NOW - timedelta(days=2))
+    assert signed is not None and {h["request_id"] for h in signed.body["requests"]} >= purged_request_ids()
+    apply(engine, old[-recent:])
+    with engine.begin() as conn:
+        checkpoints.take(conn, KEY, NOW - timedelta(days=1))
+        purge.purge(conn, KEY, NOW, RETENTION)
+    verdict = verify(engine, PUBLIC)
+    assert verdict.intact, verdict.problems
+    with engine.begin() as conn:  # without the statements, the same state is a deletion
+        conn.execute(sa.delete(orm.chain_purges))
+    problems = verify(engine, PUBLIC).problems
+    assert any("the head checkpoint 1 signed at offset" in p and "is gone" in p for p in problems), problems
+    assert any("are all gone, with no purge statement" in p for p in problems), problems
+    engine.dispose()
+
+
+class Topic:
+    """Stands in for the producer: what each round published, by key."""
+
+    def __init__(self) -> None:
+        self.rounds: list[dict[str, bytes | None]] = []
+
+    def send_all(self, messages: list[OutgoingMessage]) -> None:
+        self.rounds.append({(m.key or b"").decode(): m.value for m in messages})
+
+
+def consumed(engine: sa.Engine, deliveries: list[tuple[Event, Delivery]]) -> None:
+    """As the consumer applies events: the inbox claim and the handler in one transaction."""
+    for event, delivery in deliveries:
+        with engine.begin() as conn:
+            if claim(conn, orm.inbox, "ccpa-audit", event.event_id):
+                handlers.handle(event, conn, delivery)
+
+
+def test_each_round_publishes_only_the_keys_whose_rows_changed(tmp_path: Path) -> None:
+    engine, topic = engine_at(tmp_path / "audit.db"), Topic()
+    producer = cast(EventProducer, topic)
+    world = delivered(old_events(NOW) + recent_events(NOW))
+    late = next(d for d in world if d[0].event_type == "ConsentChanged")  # the old device signal, offset 0
+    consumed(engine, [d for d in world if d is not late])
+    for _ in range(2):
+        publish_changes(engine, producer, "snapshots", datetime.now(UTC))
+    with engine.connect() as conn:
+        every_key = changed_keys(conn, None)
+    assert set(topic.rounds[0]) == every_key and topic.rounds[1] == {}
+    consumed(engine, [late])  # arrives after the recent signal on its partition: that one is re-linked
+    publish_changes(engine, producer, "snapshots", datetime.now(UTC))
+    recent_signal = signal(*RECENT_SIGNAL, NOW).event_id
+    assert set(topic.rounds[2]) == {snapshots.entry_key(OLD_SIGNAL_ID), snapshots.entry_key(recent_signal)}
+    forget(producer, "snapshots", [snapshots.entry_key(OLD_SIGNAL_ID)])
+    assert topic.rounds[3] == {snapshots.entry_key(OLD_SIGNAL_ID): None}
+    engine.dispose()
