@@ -22,6 +22,7 @@ ROUND = "snapshotter"
 # replica's clock) is still seen; a key seen twice is published once, its digest unchanged.
 LOOK_BACK = timedelta(minutes=5)
 PURGE_EVERY = timedelta(days=1)
+PUBLISH_BATCH = 1000
 
 
 def changed_keys(conn: sa.Connection, since: datetime | None) -> set[str]:
@@ -62,12 +63,21 @@ def publish_changes(engine: sa.Engine, producer: EventProducer, topic: str, now:
         since = conn.execute(sa.select(orm.snapshot_rounds.c.started_at).where(
             orm.snapshot_rounds.c.name == ROUND)).scalar()  # fmt: skip
         keys = sorted(changed_keys(conn, since - LOOK_BACK if since else None))
+    published = 0
+    for start in range(0, len(keys), PUBLISH_BATCH):  # the first round of a large database, a batch at a time
+        published += _publish(engine, producer, topic, keys[start : start + PUBLISH_BATCH], now)
+    with engine.begin() as conn:
+        _round_started(conn, now)
+    return published
+
+
+def _publish(engine: sa.Engine, producer: EventProducer, topic: str, keys: list[str], now: datetime) -> int:
+    with engine.connect() as conn:
         marks = snapshots.published(conn, keys)
         values = [value for value in snapshots.build(conn, keys) if marks.get(value.key) != value.digest]
     producer.send_all([OutgoingMessage(topic, value.key.encode(), value.encode()) for value in values])
     with engine.begin() as conn:
         snapshots.mark_published(conn, [(value.key, value.digest) for value in values], now)
-        _round_started(conn, now)
     return len(values)
 
 
