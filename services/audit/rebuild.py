@@ -66,13 +66,14 @@ def _restore_snapshots(engine: sa.Engine, consumer: Consumer, topic: str) -> int
     latest: dict[bytes | None, bytes | None] = {}
     for message in _read_to_end(consumer, _partitions_with_data(consumer, [topic])):
         latest[message.key()] = message.value()
-    restored = 0
+    restored, marks = 0, []
     with engine.begin() as conn:
         for value in latest.values():
             if value is not None:
                 snapshot = snapshots.Snapshot.model_validate_json(value)
                 restored += snapshots.restore(conn, snapshot, REBUILD_CONSUMER)
-                snapshots.mark_published(conn, [(snapshot.key, snapshot.digest)], datetime.now(UTC))
+                marks.append((snapshot.key, snapshot.digest))
+        snapshots.mark_published(conn, marks, datetime.now(UTC))
     return restored
 
 

@@ -150,10 +150,12 @@ def restore(conn: sa.Connection, snapshot: Snapshot, consumer: str) -> int:
 
 def mark_published(conn: sa.Connection, marks: Sequence[tuple[str, str]], now: datetime) -> None:
     """Remember each key's published digest (the snapshotter publishes a key again only when it changes)."""
-    for key, value_digest in marks:
-        insert = insert_for(conn, orm.snapshot_keys).values(key=key, digest=value_digest, published_at=now)
-        conn.execute(insert.on_conflict_do_update(index_elements=["key"], set_={
-            "digest": insert.excluded.digest, "published_at": insert.excluded.published_at}))  # fmt: skip
+    if not marks:
+        return
+    insert = insert_for(conn, orm.snapshot_keys)
+    upsert = insert.on_conflict_do_update(index_elements=["key"], set_={
+        "digest": insert.excluded.digest, "published_at": insert.excluded.published_at})  # fmt: skip
+    conn.execute(upsert, [{"key": key, "digest": value_digest, "published_at": now} for key, value_digest in marks])
 
 
 def published(conn: sa.Connection, keys: Sequence[str]) -> dict[str, str]:
