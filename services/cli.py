@@ -91,14 +91,30 @@ def keys_rewrap() -> None:
 @audit_app.command("rebuild")
 def audit_rebuild(
     database_url: str = typer.Option(..., metavar="URL", help="Empty database to rebuild the timeline into"),
+    now: Annotated[str | None, typer.Option(metavar="INSTANT", help="Purge as at this ISO 8601 instant")] = None,
 ) -> None:
-    """Replay every topic from the beginning into a fresh audit database."""
+    """Restore the snapshot topic, replay every topic from the beginning into a fresh audit database, then purge
+    what is past retention."""
     from services.audit.rebuild import rebuild
-    from services.audit.settings import AuditSettings
 
-    settings = AuditSettings(database_url=database_url)
-    count = rebuild(settings)
+    instant = _instant(now)
+    count = rebuild(audit_settings(database_url), instant)
     console.print(f"rebuilt the timeline from {count} events into {database_url}")
+
+
+def _instant(text: str | None) -> Any:
+    """An ISO 8601 instant with its offset (None: now), or a refusal naming the option."""
+    from datetime import UTC, datetime
+
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit("--now must be an ISO 8601 instant, e.g. 2027-01-31T00:00:00+00:00") from None
+    if instant.tzinfo is None:
+        raise SystemExit("--now must name its offset from UTC, e.g. 2027-01-31T00:00:00+00:00")
+    return instant
 
 
 OtherDatabase = Annotated[str | None, typer.Option(metavar="URL", help="Another audit database than audit's own")]
@@ -139,6 +155,39 @@ def audit_verify(
     console.print(f"audit chain {state}: {counts}, {verdict.uncovered} entries after the last checkpoint",
                   highlight=False, soft_wrap=True)  # fmt: skip
     raise typer.Exit(0 if verdict.intact else 1)
+
+
+@audit_app.command("purge")
+def audit_purge(
+    database_url: OtherDatabase = None,
+    now: Annotated[str | None, typer.Option(metavar="INSTANT", help="Purge as at this ISO 8601 instant")] = None,
+) -> None:
+    """Remove closed requests and request-less entries past CCPA_AUDIT_RETENTION_DAYS, sign a statement of each
+    chain gap, and tombstone their snapshot keys (audit itself does this once a day)."""
+    import sqlalchemy as sa
+
+    from services.audit.snapshotter import purge_and_forget
+    from services.common.db import make_engine
+    from services.common.kafka import DeliveryFailed, EventProducer
+    from services.common.topics import AUDIT_SNAPSHOTS, TopicNames
+
+    instant, settings = _instant(now), audit_settings(database_url)
+    engine = make_engine(settings.database_url)
+    producer = EventProducer(settings.kafka_config(), client_id="ccpa-audit-purge")
+    try:
+        topic = TopicNames(settings.topic_namespace)(AUDIT_SNAPSHOTS)
+        purged = purge_and_forget(engine, producer, topic, settings.signing_key(), instant, settings.retention_days)
+    except sa.exc.OperationalError as exc:
+        raise SystemExit(f"nothing purged: audit's database did not answer ({type(exc).__name__})") from None
+    except DeliveryFailed:
+        raise SystemExit("purged, but the tombstones of the purged snapshot keys did not reach Kafka: a rebuild "
+                         "purges those keys again") from None  # fmt: skip
+    finally:
+        producer.close()
+        engine.dispose()
+    console.print(f"purged {purged.requests} closed request(s) and {purged.entries} entries older than "
+                  f"{settings.retention_days} days; {purged.statements} signed purge statement(s)",
+                  highlight=False)  # fmt: skip
 
 
 @audit_app.command("proof")

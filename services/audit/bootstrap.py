@@ -1,4 +1,5 @@
-"""Composition root of audit: the timeline consumer over every pipeline topic, and the chain's checkpointer."""
+"""Composition root of audit: the timeline consumer over every pipeline topic, the chain's checkpointer, and the
+snapshotter keeping the compacted snapshot and the retention purge."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.audit import checkpoints, handlers, orm
 from services.audit.migrations import SCHEMA
 from services.audit.settings import AuditSettings
+from services.audit.snapshotter import Snapshotter
 from services.common.consumer import ConsumerRunner
 from services.common.runtime import ServiceRuntime
-from services.common.topics import ALL_TOPICS, DLQ, TopicNames
+from services.common.topics import ALL_TOPICS, AUDIT_SNAPSHOTS, DLQ, TopicNames
 
 log = logging.getLogger(__name__)
-AUDITED_TOPICS = tuple(spec for spec in ALL_TOPICS if spec is not DLQ)
+# Not the DLQ (raw bytes) and not audit's own snapshots (they hold entries, not events).
+AUDITED_TOPICS = tuple(spec for spec in ALL_TOPICS if spec not in (DLQ, AUDIT_SNAPSHOTS))
 
 
 def audited_topic_names(names: TopicNames) -> list[str]:
@@ -54,12 +57,15 @@ class Audit:
     runtime: ServiceRuntime
     consumer: ConsumerRunner
     checkpointer: Checkpointer
+    snapshotter: Snapshotter
 
     def start(self) -> None:
         self.runtime.prepare()
         self.runtime.start_worker("timeline-consumer", self.consumer.run, lambda: self.consumer.last_loop_at)
         self.runtime.start_worker("chain-checkpointer", self.checkpointer.run, lambda: self.checkpointer.last_loop_at,
                                   timedelta(seconds=3 * self.checkpointer.every + 30))  # fmt: skip
+        self.runtime.start_worker("snapshotter", self.snapshotter.run, lambda: self.snapshotter.last_loop_at,
+                                  timedelta(seconds=3 * self.snapshotter.every + 300))  # fmt: skip
 
     def stop(self) -> None:
         self.runtime.shutdown()
@@ -69,4 +75,7 @@ def bootstrap(settings: AuditSettings) -> Audit:
     runtime = ServiceRuntime(settings, "audit", SCHEMA)
     # Every event becomes a timeline entry, so audit checks the content of every event type.
     consumer = runtime.consumer(settings.consumer_group, AUDITED_TOPICS, orm.inbox, handlers.ROUTES)
-    return Audit(runtime, consumer, Checkpointer(runtime, settings.signing_key(), settings.checkpoint_seconds))
+    snapshotter = Snapshotter(runtime.engine, runtime.producer, runtime.topics(AUDIT_SNAPSHOTS), settings.signing_key(),
+                              settings.snapshot_seconds, settings.retention_days)  # fmt: skip
+    checkpointer = Checkpointer(runtime, settings.signing_key(), settings.checkpoint_seconds)
+    return Audit(runtime, consumer, checkpointer, snapshotter)

@@ -74,3 +74,32 @@ request_records = sa.Table(
 )
 
 inbox = inbox_table(metadata)
+
+# Retention (services/audit/snapshots.py, retention.py): the digest of each snapshot key's last published value,
+# where the snapshotter's last round started, and the signed statements of what a purge removed from each chain.
+snapshot_keys = sa.Table(
+    "snapshot_keys",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("published_at", UtcDateTime(), nullable=False),
+)
+
+snapshot_rounds = sa.Table(
+    "snapshot_rounds",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+)
+
+chain_purges = sa.Table(
+    "chain_purges",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("chain", sa.String(16), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+    sa.Column("purged_at", UtcDateTime(), nullable=False),
+)
+
+sa.Index("ix_inbox_processed_at", inbox.c.processed_at)

@@ -1,4 +1,5 @@
-"""Audit settings: its own database, HTTP address, consumer group, and the key signing its chain checkpoints."""
+"""Audit settings: its own database, HTTP address, consumer group, the key signing its chain checkpoints, and
+how long it keeps the §7101 record."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from pydantic import Field, SecretStr, field_validator
 
 from services.audit.metrics7102 import SignalOptOuts
 from services.common.settings import ApiSettings, decode_key
+
+# §7101: at least 24 months; 730 days are 24 months but for a leap day, so the default keeps one more.
+MINIMUM_RETENTION_DAYS = 730
 
 
 class AuditSettings(ApiSettings):
@@ -24,6 +28,26 @@ class AuditSettings(ApiSettings):
         validation_alias="CCPA_METRICS_SIGNAL_OPT_OUTS",
         description="How §7102 counts opt-outs by signal alone (GPC, no request): separate, include, exclude",
     )
+
+    snapshot_seconds: float = Field(
+        60.0,
+        gt=0,
+        validation_alias="CCPA_AUDIT_SNAPSHOT_SECONDS",
+        description="Seconds between rounds publishing what changed to the compacted snapshot topic",
+    )
+    retention_days: int = Field(
+        731,
+        validation_alias="CCPA_AUDIT_RETENTION_DAYS",
+        description="Days a closed request's record and timeline are kept after its last entry (§7101: 24 months)",
+    )
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention_covers_24_months(cls, value: int) -> int:
+        if value < MINIMUM_RETENTION_DAYS:
+            raise ValueError(f"CCPA_AUDIT_RETENTION_DAYS must be at least {MINIMUM_RETENTION_DAYS} days: §7101 "
+                             "requires the records for at least 24 months")  # fmt: skip
+        return value
 
     @field_validator("audit_signing_key")
     @classmethod

@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.audit import checkpoints, orm
-from services.audit.chain import GENESIS, Linked, first_break
+from services.audit import checkpoints, gaps, orm
+from services.audit.chain import GENESIS, Linked
 from services.audit.checkpoints import Checkpoint
 from services.audit.links import REQUEST, SOURCE, ChainKind
 
@@ -36,14 +36,19 @@ def verify(engine: sa.Engine, public_key: bytes) -> Verdict:
         signed = list(_checkpoints(conn, public_key, verdict))
         heads, named = _signed_heads(signed), _latest_naming(signed)
         last = signed[-1] if signed else None
+        purges = gaps.load(conn, public_key)  # gaps a signed purge statement covers are not tampering
+        verdict.problems.extend(purges.problems)
         for scope, chain in _chains(conn, SOURCE):
             verdict.entries += len(chain)
-            _walk(verdict, SOURCE, scope, chain)
-            _check_heads(verdict, scope, chain, heads.get(scope, {}))
+            _walk(verdict, SOURCE, scope, chain, purges.sources.get(scope, []))
+            _check_heads(verdict, scope, chain, heads.get(scope, {}), purges)
             verdict.uncovered += _uncovered(last, scope, chain)
+        walked: set[str] = set()
         for (request_id,), chain in _chains(conn, REQUEST, t.c.request_id.is_not(None)):
+            walked.add(request_id)
             _walk(verdict, REQUEST, (request_id,), chain)
             _check_request(verdict, last, named.get(request_id), chain)
+        verdict.problems.extend(gaps.vanished_requests(named, walked, purges))
     return verdict
 
 
@@ -66,8 +71,9 @@ def _chains(conn: sa.Connection, kind: ChainKind, where: sa.ColumnElement[bool] 
         yield scope, chain
 
 
-def _walk(verdict: Verdict, kind: ChainKind, scope: tuple[Any, ...], chain: list[Linked]) -> None:
-    broken = first_break(chain)
+def _walk(verdict: Verdict, kind: ChainKind, scope: tuple[Any, ...], chain: list[Linked],
+          purged: list[dict[str, Any]] | None = None) -> None:  # fmt: skip
+    broken = gaps.first_unbridged_break(chain, purged or [])
     if broken is not None:
         verdict.problems.append(broken.describe(_name(kind, scope)))
 
@@ -106,11 +112,13 @@ def _signed_heads(signed: list[Checkpoint]) -> dict[tuple[Any, ...], dict[int, t
 
 
 def _check_heads(verdict: Verdict, scope: tuple[Any, ...], chain: list[Linked],
-                 signed: dict[int, tuple[int, str]]) -> None:  # fmt: skip
+                 signed: dict[int, tuple[int, str]], purges: gaps.Purges) -> None:  # fmt: skip
     """Each signed head of this source chain is still the link at its offset (a re-computed chain is not)."""
     stored = {int(linked.entry["offset"]): linked for linked in chain}
     for offset, (sequence, head) in sorted(signed.items()):
         found = stored.get(offset)
+        if found is None and purges.covers_offset(scope, offset):
+            continue
         if found is None or found.hash != head:
             verdict.problems.append(f"{_name(SOURCE, scope)}: the head checkpoint {sequence} signed at offset "
                                     f"{offset} is {'gone' if found is None else 'changed'}: an entry up to it was "

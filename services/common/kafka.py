@@ -95,7 +95,7 @@ def unpublishable(error: KafkaError) -> bool:
 class OutgoingMessage:
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone, on a compacted topic
     headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 

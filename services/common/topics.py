@@ -36,6 +36,9 @@ OPTOUT_ACKS = TopicSpec("privacy.optout.acks", retention_ms=400 * DAY_MS)
 OPTOUT_RESULTS = TopicSpec("privacy.optout.results", retention_ms=400 * DAY_MS)
 FAILURES = TopicSpec("privacy.failures", retention_ms=400 * DAY_MS)
 DLQ = TopicSpec("privacy.dlq", retention_ms=30 * DAY_MS)
+# Audit's compacted snapshot of its §7101 records and timeline (services/audit/snapshots.py): no events, never
+# audited; it outlives the 400-day event topics so a rebuild restores 24 months.
+AUDIT_SNAPSHOTS = TopicSpec("privacy.audit.snapshots", cleanup_policy="compact")
 
 ALL_TOPICS = (
     REQUESTS,
@@ -47,6 +50,7 @@ ALL_TOPICS = (
     OPTOUT_RESULTS,
     FAILURES,
     DLQ,
+    AUDIT_SNAPSHOTS,
 )
 
 E = EventType

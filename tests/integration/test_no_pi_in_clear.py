@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from devtools.demo.company import Customer
 from devtools.local.pipeline import Pipeline, PipelineConfig
-from services.common.topics import ALL_TOPICS, TopicNames
+from services.common.topics import ALL_TOPICS, AUDIT_SNAPSHOTS, TopicNames
 from tests.support import read_topic, wait_for, wait_for_entries
 
 pytestmark = pytest.mark.integration
@@ -130,7 +130,8 @@ def test_known_identifiers_appear_in_clear_nowhere(
 ) -> None:
     # DEBUG logging everywhere: the widest net for a leak through a log line. The opt-out service and the
     # downstream subscriber run too: optout opens identifiers to set flags in the systems of record.
-    config = dataclasses.replace(optout_pipeline_config, extra_env={"CCPA_LOG_LEVEL": "DEBUG"})
+    config = dataclasses.replace(optout_pipeline_config, extra_env={"CCPA_LOG_LEVEL": "DEBUG",
+                                                                    "CCPA_AUDIT_SNAPSHOT_SECONDS": "0.5"})  # fmt: skip
     pipeline = Pipeline(config).start()
     try:
         with httpx.Client(timeout=10) as client:
@@ -142,6 +143,7 @@ def test_known_identifiers_appear_in_clear_nowhere(
                 status = client.get(f"{pipeline.intake.url}/v1/requests/{request_id}", headers=pipeline.auth)
                 timeline = client.get(f"{pipeline.audit.url}/v1/requests/{request_id}/timeline", headers=pipeline.auth)
                 assert find_needles(status.text) == [] and find_needles(timeline.text) == []
+            wait_for(lambda: snapshots_of(config, ids), timeout=60, what="audit's snapshot of every request")
             metrics = "".join(
                 client.get(f"{service.url}/metrics", headers=pipeline.auth).text for service in pipeline.services
             )
@@ -174,6 +176,13 @@ def test_known_identifiers_appear_in_clear_nowhere(
         tables, dump = dump_database(url)
         assert tables >= 1 and dump
         assert find_needles(dump) == [], f"PI in the database {url.rsplit('/', 1)[-1]}"
+
+
+def snapshots_of(config: PipelineConfig, request_ids: list[str]) -> bool | None:
+    """Audit's snapshot topic holds every request (the scan of every topic above then covers it too)."""
+    topic = TopicNames(config.topic_namespace)(AUDIT_SNAPSHOTS)
+    keys = {message.key() for message in read_topic(config.bootstrap_servers, topic)}
+    return {f"request:{request_id}".encode() for request_id in request_ids} <= keys or None
 
 
 def test_the_records_and_metrics_hold_no_identifier_in_clear(
