@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from confluent_kafka.admin import AdminClient
 from sqlalchemy.dialects import postgresql
 
-from services.audit import append, handlers, orm
+from services.audit import handlers, orm
+from services.audit.chain import ENTRY_FIELDS
 from services.audit.migrations import SCHEMA
 from services.common.consumer import ConsumerRunner, DeadLetterTopics, Delivery, Routes
 from services.common.db import make_engine
@@ -41,7 +42,7 @@ def unchained_entry(event: Event, conn: sa.Connection, delivery: Delivery) -> No
 
 @functools.cache
 def _unchained_insert() -> Any:
-    values = {name: sa.bindparam(name, type_=orm.timeline.c[name].type) for name in append.FIELDS}
+    values = {name: sa.bindparam(name, type_=orm.timeline.c[name].type) for name in ENTRY_FIELDS}
     insert = postgresql.insert(orm.timeline).values(values).on_conflict_do_nothing(index_elements=["event_id"])
     return insert.returning(orm.timeline.c.event_id)
 

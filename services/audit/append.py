@@ -21,7 +21,6 @@ from services.audit.chain import GENESIS, Entry, canonical_entry
 from services.common.db import UtcDateTime
 
 t = orm.timeline
-FIELDS = [column.name for column in t.columns if not column.name.endswith(("_prev", "_hash"))]
 # The entry placed just before this one in each chain (the last one, unless it arrives late), and whether any is
 # placed after it (then those are re-linked).
 SOURCE_SCOPE = 'topic = :topic AND "partition" = :partition'
@@ -39,7 +38,7 @@ REQUEST_AFTER = f"SELECT 1 FROM timeline_entries WHERE request_id = :request_id 
 def append(conn: sa.Connection, entry: Entry, locks: list[int]) -> list[str] | None:
     """Lock the chains (advisory lock keys), store the entry with its links: the names of the chains it arrived
     late on, None when it was stored already."""
-    lock_sql, append_sql = _sql(entry.get("request_id") is not None, len(locks))
+    lock_sql, append_sql = _sql(tuple(entry), entry.get("request_id") is not None, len(locks))
     values = {**entry, "details": json.dumps(entry["details"]), "canonical": canonical_entry(entry)}
     driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
     try:
@@ -57,12 +56,12 @@ def append(conn: sa.Connection, entry: Entry, locks: list[int]) -> list[str] | N
 
 
 @functools.cache
-def _sql(on_request: bool, locks: int) -> tuple[str, str]:
+def _sql(fields: tuple[str, ...], on_request: bool, locks: int) -> tuple[str, str]:
     """The lock and the append statement in psycopg's placeholder style, compiled once."""
     keys = (sa.bindparam(f"lock_{number}", type_=sa.BigInteger) for number in range(locks))
     lock = sa.select(*(sa.func.pg_advisory_xact_lock(key) for key in keys))
     dialect = psycopg_dialect()  # type: ignore[no-untyped-call]
-    return str(lock.compile(dialect=dialect)), str(_statement(on_request).compile(dialect=dialect))
+    return str(lock.compile(dialect=dialect)), str(_statement(fields, on_request).compile(dialect=dialect))
 
 
 def _link(previous: str) -> str:
@@ -70,13 +69,13 @@ def _link(previous: str) -> str:
 
 
 @functools.cache
-def _statement(on_request: bool) -> sa.TextClause:
-    """Built once per kind of entry (with or without a request chain)."""
+def _statement(fields: tuple[str, ...], on_request: bool) -> sa.TextClause:
+    """The append statement of entries with these fields, with or without a request chain."""
     request = (f"coalesce(({REQUEST_BEFORE}), '{GENESIS}')", f"EXISTS ({REQUEST_AFTER})") if on_request \
         else ("NULL::varchar", "false")  # fmt: skip
     request_hash = _link("request_prev") if on_request else "NULL"
-    columns = ", ".join(f'"{name}"' for name in FIELDS)
-    values = ", ".join(f":{name}" for name in FIELDS)
+    columns = ", ".join(f'"{name}"' for name in fields)
+    values = ", ".join(f":{name}" for name in fields)
     sql = f"""
         WITH previous AS (
             SELECT coalesce(({SOURCE_BEFORE}), '{GENESIS}') AS source_prev, EXISTS ({SOURCE_AFTER}) AS source_late,
@@ -91,5 +90,5 @@ def _statement(on_request: bool) -> sa.TextClause:
     """
     types: dict[str, Any] = {"details": sa.JSON(), "occurred_at": UtcDateTime(), "canonical": sa.LargeBinary()}
     parameters = [sa.bindparam(name, type_=types.get(name, t.c[name].type if name in t.c else None))
-                  for name in (*FIELDS, "canonical")]  # fmt: skip
+                  for name in (*fields, "canonical")]  # fmt: skip
     return sa.text(sql).bindparams(*parameters)
