@@ -52,6 +52,7 @@ test-unit: python-deps
 
 bench: install
 	$(PY) -m bench
+	$(PY) -m bench.audit_chain
 	$(PY) -m bench.discovery
 
 # Not part of `make test`: about 10 minutes of kill -9, a broker loss and a store outage; CHAOS_ARGS=--quick for 4.

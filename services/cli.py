@@ -138,14 +138,13 @@ def audit_verify(
     database_url: OtherDatabase = None,
 ) -> None:
     """Walk every chain and checkpoint; exit 1 naming the first entry edited, deleted, inserted or reordered."""
-    from services.audit.checkpoints import public_key_bytes
     from services.audit.verify import verify
     from services.common.db import make_engine
 
     settings = audit_settings(database_url)
     engine = make_engine(settings.database_url)
     try:
-        verdict = verify(engine, public_key_bytes(settings.signing_key().public_key()))
+        verdict = verify(engine, settings.verify_keys())
     finally:
         engine.dispose()
     for problem in verdict.problems:
@@ -230,7 +229,7 @@ def _export_proof(settings: AuditSettings, request_id: str) -> dict[str, Any]:
 
     engine = make_engine(settings.database_url)
     try:
-        return proof.export(engine, request_id, settings.signing_key())
+        return proof.export(engine, request_id, settings.signing_key(), settings.verify_keys())
     except proof.ProofError as exc:
         raise SystemExit(f"no proof for request {request_id}: {exc}") from None
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,15 @@ def public_key_bytes(key: Ed25519PublicKey) -> bytes:
 def key_id(key: Ed25519PublicKey) -> str:
     """The first 16 hex characters of SHA-256 of the raw public key: how a checkpoint names its key."""
     return digest(public_key_bytes(key))[:16]
+
+
+# key id -> raw public key: every key whose checkpoints audit accepts (its signing key's and the retired ones).
+KeyRing = Mapping[str, bytes]
+
+
+def key_ring(public_keys: Iterable[bytes]) -> dict[str, bytes]:
+    """The key ring of these raw Ed25519 public keys, each under the key id checkpoints name it by."""
+    return {key_id(Ed25519PublicKey.from_public_bytes(raw)): raw for raw in public_keys}
 
 
 def digest_of(body: str) -> str:

@@ -40,12 +40,14 @@ class Purges:
         return statement is not None and statement["entries"] >= entries
 
 
-def load(conn: sa.Connection, public_key: bytes) -> Purges:
+def load(conn: sa.Connection, ring: checkpoints.KeyRing) -> Purges:
+    """The signed purge statements; one holds when it verifies under a key of the ring (current or retired)."""
     purges = Purges()
     for row in conn.execute(sa.select(orm.chain_purges).order_by(orm.chain_purges.c.purged_at)):
-        if not checkpoints.signature_holds(row.body.encode(), row.signature, public_key):
-            purges.problems.append(f"purge statement {row.digest[:16]}: its signature does not hold under audit's "
-                                   "public key")  # fmt: skip
+        body = row.body.encode()
+        if not any(checkpoints.signature_holds(body, row.signature, key) for key in ring.values()):
+            purges.problems.append(f"purge statement {row.digest[:16]}: its signature holds under none of audit's "
+                                   "public keys")  # fmt: skip
         elif checkpoints.digest_of(row.body) != row.digest:
             purges.problems.append(f"purge statement {row.digest[:16]}: its digest does not match its body")
         else:

@@ -44,8 +44,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def record_entry(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
-    entry = {
+def timeline_entry(event: Event, delivery: Delivery) -> dict[str, Any]:
+    """The fields of an event's timeline entry (what its chain links cover)."""
+    return {
         "event_id": event.event_id,
         "request_id": event.request_id,
         "subject_key": event.subject_key,
@@ -57,11 +58,10 @@ def record_entry(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
         "offset": delivery.offset,
         "details": public_details(event.payload.to_record()),
     }
-    chain_links, late = links.links_for(conn, entry)
-    # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT (the inbox does the same).
-    insert = _upsert(conn, orm.timeline, ["event_id"], entry | chain_links, update=False)
-    if conn.execute(insert.returning(orm.timeline.c.event_id)).first() is not None:
-        links.relink_after(conn, entry, late)
+
+
+def record_entry(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
+    links.store(conn, timeline_entry(event, delivery))
     TIMELINE_ENTRIES.labels(event.event_type).inc()
 
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.audit import orm
+from services.audit import append, orm
 from services.audit.chain import GENESIS, Entry, canonical_entry, link
+from services.common.db import insert_for
 
 t = orm.timeline
 
@@ -51,6 +52,23 @@ REQUEST = ChainKind("request", ("request_id",), ("occurred_at", "topic", "partit
 
 def chains_of(entry: Entry) -> Sequence[ChainKind]:
     return (SOURCE, REQUEST) if entry.get("request_id") else (SOURCE,)
+
+
+def store(conn: sa.Connection, entry: Entry) -> None:
+    """Insert a new timeline entry with its links (nothing when it is stored already) and re-link, in each chain it
+    arrived late on, the entries after it. PostgreSQL reads, links and inserts in one statement (append.py)."""
+    if conn.dialect.name == "postgresql":
+        late_names = append.append(conn, entry, [_lock_key(chain, entry) for chain in chains_of(entry)])
+        if late_names is None:
+            return
+        late = [chain for chain in chains_of(entry) if chain.name in late_names]
+    else:
+        columns, late = links_for(conn, entry)
+        insert = insert_for(conn, t).values(**entry, **columns).on_conflict_do_nothing(index_elements=["event_id"])
+        # RETURNING, not rowcount: drivers report -1 for INSERT ... ON CONFLICT (the inbox does the same).
+        if conn.execute(insert.returning(t.c.event_id)).first() is None:
+            return
+    relink_after(conn, entry, late)
 
 
 def links_for(conn: sa.Connection, entry: Entry) -> tuple[dict[str, str], list[ChainKind]]:

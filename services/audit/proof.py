@@ -26,8 +26,10 @@ class ProofError(Exception):
     """No proof can be given for this request (the message says why, never an identifier)."""
 
 
-def export(engine: sa.Engine, request_id: str, key: Ed25519PrivateKey) -> dict[str, Any]:
-    """The request's entries and links in timeline order, the checkpoint signing their head, the public key."""
+def export(engine: sa.Engine, request_id: str, key: Ed25519PrivateKey,
+           retired: checkpoints.KeyRing | None = None) -> dict[str, Any]:  # fmt: skip
+    """The request's entries and links in timeline order, the checkpoint signing their head, and the public key
+    that checkpoint names (the signing key's, or a retired one's from `retired`)."""
     with engine.begin() as conn:
         entries = _entries(conn, request_id)
         if not entries:
@@ -38,7 +40,11 @@ def export(engine: sa.Engine, request_id: str, key: Ed25519PrivateKey) -> dict[s
             covering = _covering(conn, request_id, entries)
     if covering is None:
         raise ProofError("this request's chain does not match the checkpoint that signed it: run `ccpa audit verify`")
-    public_key = base64.b64encode(checkpoints.public_key_bytes(key.public_key())).decode()
+    keys = {**(retired or {}), **checkpoints.key_ring([checkpoints.public_key_bytes(key.public_key())])}
+    if (named := keys.get(covering.body["key_id"])) is None:
+        raise ProofError(f"the covering checkpoint {covering.sequence} was signed by key {covering.body['key_id']}, "
+                         "which audit does not know: add its public key to CCPA_AUDIT_RETIRED_VERIFY_KEYS")  # fmt: skip
+    public_key = base64.b64encode(named).decode()
     signed = {"body": covering.body, "signature": covering.signature}
     return {"format": FORMAT, "request_id": request_id, "entries": entries, "checkpoint": signed,
             "public_key": public_key}  # fmt: skip

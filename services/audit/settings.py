@@ -3,9 +3,14 @@ how long it keeps the §7101 record."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import Field, SecretStr, field_validator
 
+from services.audit.checkpoints import key_ring, public_key_bytes
 from services.audit.metrics7102 import SignalOptOuts
 from services.common.settings import ApiSettings, decode_key
 
@@ -20,6 +25,11 @@ class AuditSettings(ApiSettings):
     audit_signing_key: SecretStr = Field(
         validation_alias="CCPA_AUDIT_SIGNING_KEY", description="base64 32-byte Ed25519 seed signing chain checkpoints"
     )
+    retired_verify_keys: str = Field(
+        "", validation_alias="CCPA_AUDIT_RETIRED_VERIFY_KEYS",
+        description="Public keys of retired signing keys (base64 raw Ed25519, a JSON list or comma-separated): "
+        "checkpoints they signed still verify",
+    )  # fmt: skip
     checkpoint_seconds: float = Field(
         60.0, gt=0, validation_alias="CCPA_AUDIT_CHECKPOINT_SECONDS", description="Seconds between chain checkpoints"
     )
@@ -55,9 +65,37 @@ class AuditSettings(ApiSettings):
         decode_key(value.get_secret_value(), "CCPA_AUDIT_SIGNING_KEY")
         return value
 
+    @field_validator("retired_verify_keys")
+    @classmethod
+    def _retired_keys_are_public_keys(cls, value: str) -> str:
+        retired_public_keys(value)
+        return value
+
     def signing_key(self) -> Ed25519PrivateKey:
         seed = decode_key(self.audit_signing_key.get_secret_value(), "CCPA_AUDIT_SIGNING_KEY")
         return Ed25519PrivateKey.from_private_bytes(seed)
 
+    def verify_keys(self) -> dict[str, bytes]:
+        """Key id -> public key of every key whose checkpoints verify: the signing key's and the retired ones."""
+        current = public_key_bytes(self.signing_key().public_key())
+        return key_ring([*retired_public_keys(self.retired_verify_keys), current])
+
     def secrets(self) -> dict[str, str]:
         return {**super().secrets(), "CCPA_AUDIT_SIGNING_KEY": self.audit_signing_key.get_secret_value()}
+
+
+def retired_public_keys(value: str) -> list[bytes]:
+    """The raw 32-byte public keys of CCPA_AUDIT_RETIRED_VERIFY_KEYS (a JSON list or comma-separated base64)."""
+    text = value.strip()
+    listed = json.loads(text) if text.startswith("[") else [item for item in text.split(",") if item.strip()]
+    keys = []
+    for number, item in enumerate(listed, 1):
+        try:
+            raw = base64.b64decode(str(item).strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError(f"CCPA_AUDIT_RETIRED_VERIFY_KEYS: key {number} is not base64 of a 32-byte Ed25519 "
+                             "public key")  # fmt: skip
+        keys.append(raw)
+    return keys

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from services.audit import checkpoints, gaps, orm
 from services.audit.chain import GENESIS, Linked
-from services.audit.checkpoints import Checkpoint
+from services.audit.checkpoints import Checkpoint, KeyRing
 from services.audit.links import REQUEST, SOURCE, ChainKind
 
 t = orm.timeline
@@ -29,14 +29,16 @@ class Verdict:
         return not self.problems
 
 
-def verify(engine: sa.Engine, public_key: bytes) -> Verdict:
-    """Every source chain, every request chain, every checkpoint's signature, sequence and heads."""
+def verify(engine: sa.Engine, keys: KeyRing | bytes) -> Verdict:
+    """Every source chain, every request chain, every checkpoint's signature (under the key it names: a key ring,
+    or one raw public key), sequence and heads."""
     verdict = Verdict()
+    ring = checkpoints.key_ring([keys]) if isinstance(keys, bytes) else keys
     with engine.connect() as conn:
-        signed = list(_checkpoints(conn, public_key, verdict))
+        signed = list(_checkpoints(conn, ring, verdict))
         heads, named = _signed_heads(signed), _latest_naming(signed)
         last = signed[-1] if signed else None
-        purges = gaps.load(conn, public_key)  # gaps a signed purge statement covers are not tampering
+        purges = gaps.load(conn, ring)  # gaps a signed purge statement covers are not tampering
         verdict.problems.extend(purges.problems)
         for scope, chain in _chains(conn, SOURCE):
             verdict.entries += len(chain)
@@ -84,7 +86,7 @@ def _name(kind: ChainKind, scope: tuple[Any, ...]) -> str:
     return f"request chain {scope[0]}"
 
 
-def _checkpoints(conn: sa.Connection, public_key: bytes, verdict: Verdict) -> Iterator[Checkpoint]:
+def _checkpoints(conn: sa.Connection, keys: KeyRing, verdict: Verdict) -> Iterator[Checkpoint]:
     previous = GENESIS
     for number, row in enumerate(conn.execute(sa.select(orm.checkpoints).order_by(orm.checkpoints.c.sequence)), 1):
         checkpoint = checkpoints.of_row(row)
@@ -93,12 +95,19 @@ def _checkpoints(conn: sa.Connection, public_key: bytes, verdict: Verdict) -> It
             verdict.problems.append(f"checkpoint {checkpoint.sequence}: checkpoint {number} is missing")
         elif checkpoint.body.get("previous") != previous:
             verdict.problems.append(f"checkpoint {number}: does not name the digest of checkpoint {number - 1}")
+        elif (public_key := keys.get(str(checkpoint.body.get("key_id")))) is None:
+            verdict.problems.append(f"checkpoint {number}: {_unknown_key(checkpoint)}")
         elif not checkpoints.signature_holds(row.body.encode(), checkpoint.signature, public_key):
             verdict.problems.append(f"checkpoint {number}: its signature does not hold under audit's public key")
         elif checkpoints.digest_of(row.body) != checkpoint.digest:
             verdict.problems.append(f"checkpoint {number}: its digest does not match its body")
         previous = checkpoint.digest
         yield checkpoint
+
+
+def _unknown_key(checkpoint: Checkpoint) -> str:
+    return (f"signed by key {checkpoint.body.get('key_id')}, which audit does not know (a retired key's public key "
+            "goes in CCPA_AUDIT_RETIRED_VERIFY_KEYS)")  # fmt: skip
 
 
 def _signed_heads(signed: list[Checkpoint]) -> dict[tuple[Any, ...], dict[int, tuple[int, str]]]:

@@ -3,8 +3,11 @@ one partition's, added side by side, still form single chains that verify, with 
 
 from __future__ import annotations
 
+import random
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +21,8 @@ from services.common.events import Event
 from services.common.migrations import upgrade
 from services.common.payloads.requests import RequestFailedPayload
 from tests.unit.test_audit_chain import PUBLIC
+from tests.unit.test_audit_chain import links as chain_links
+from tests.unit.test_audit_handlers import STREAM, apply
 
 pytestmark = pytest.mark.integration
 REQUEST_ID, SUBJECT = "33333333-3333-4333-8333-333333333333", "d5" * 32
@@ -71,5 +76,30 @@ def test_two_writers_on_one_request_and_partition_keep_one_chain(pg_url: str) ->
             conn.execute(sa.delete(orm.timeline))
         write(engine, range(2 * PER_WRITER), threading.Barrier(1))
         assert links(engine) == side_by_side
+    finally:
+        engine.dispose()
+
+
+def test_any_arrival_order_on_postgresql_gives_the_links_sqlite_gives(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL hashes the links in SQL (append.py), SQLite in Python: late arrivals re-link to the same chains."""
+    expected = sqlite_links(tmp_path)
+    engine = make_engine(pg_url)
+    upgrade(SCHEMA, engine)
+    try:
+        for seed in range(4):
+            with engine.begin() as conn:
+                conn.execute(sa.delete(orm.timeline))
+            apply(engine, random.Random(seed).sample(STREAM, len(STREAM)) if seed else list(reversed(STREAM)))
+            assert chain_links(engine) == expected
+    finally:
+        engine.dispose()
+
+
+def sqlite_links(tmp_path: Path) -> list[tuple[Any, ...]]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'in-order.db'}")
+    upgrade(SCHEMA, engine)
+    apply(engine, STREAM)
+    try:
+        return chain_links(engine)
     finally:
         engine.dispose()
