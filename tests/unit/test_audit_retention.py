@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
@@ -185,7 +186,7 @@ def test_a_deletion_beside_a_purge_or_a_forged_statement_is_still_caught(world: 
     assert any(f"request chain {RECEIVED_23_MONTHS_AGO.request_id}: checkpoint 1" in p for p in problems), problems
     with world.begin() as conn:
         conn.execute(sa.update(orm.chain_purges).values(signature="AAAA"))
-    assert any("purge statement" in p and "signature does not hold" in p for p in verify(world, PUBLIC).problems)
+    assert any("purge statement" in p and "its signature holds under none" in p for p in verify(world, PUBLIC).problems)
 
 
 def test_a_purge_after_the_first_changes_nothing(world: sa.Engine) -> None:
@@ -289,3 +290,14 @@ def test_each_round_publishes_only_the_keys_whose_rows_changed(tmp_path: Path) -
     forget(producer, "snapshots", [snapshots.entry_key(OLD_SIGNAL_ID)])
     assert topic.rounds[3] == {snapshots.entry_key(OLD_SIGNAL_ID): None}
     engine.dispose()
+
+
+def test_a_purge_statement_signed_before_a_key_rotation_still_verifies_under_the_retired_key(world: sa.Engine) -> None:
+    with world.begin() as conn:
+        purge.purge(conn, KEY, NOW, RETENTION)
+    successor = Ed25519PrivateKey.generate()
+    current_only = checkpoints.key_ring([checkpoints.public_key_bytes(successor.public_key())])
+    problems = verify(world, current_only).problems
+    assert any("purge statement" in p and "its signature holds under none" in p for p in problems), problems
+    with_retired = checkpoints.key_ring([checkpoints.public_key_bytes(successor.public_key()), PUBLIC])
+    assert not [p for p in verify(world, with_retired).problems if "purge statement" in p]
