@@ -51,10 +51,20 @@ KNOWN_VALUES: dict[str, Callable[[datetime], Any]] = {
     "period_start": lambda now: date(2025, 1, 1),
     "period_end": lambda now: date(2025, 12, 31),
     "decision": lambda now: "accepted",
+    "clock": lambda now: "respond",
     "acting_services": lambda now: ["deletion", "discovery"],
 }
 NULLABLE_ABOUT_REQUEST = frozenset(
-    {"ConsentChanged", "OptOutState", "OptOutApplied", "OptOutAcknowledged", "PropagationOverdue", "RequestFailed"}
+    {
+        "ConsentChanged",
+        "OptOutState",
+        "OptOutApplied",
+        "OptOutAcknowledged",
+        "PropagationOverdue",
+        "RequestFailed",
+        "DeadlineApproaching",
+        "DeadlineMissed",
+    }
 )
 
 

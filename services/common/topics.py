@@ -35,6 +35,7 @@ OPTOUT_STATE = TopicSpec("privacy.optout.state", cleanup_policy="compact", extra
 OPTOUT_ACKS = TopicSpec("privacy.optout.acks", retention_ms=400 * DAY_MS)
 OPTOUT_RESULTS = TopicSpec("privacy.optout.results", retention_ms=400 * DAY_MS)
 FAILURES = TopicSpec("privacy.failures", retention_ms=400 * DAY_MS)
+DEADLINES = TopicSpec("privacy.deadlines", retention_ms=400 * DAY_MS)
 DLQ = TopicSpec("privacy.dlq", retention_ms=30 * DAY_MS)
 
 ALL_TOPICS = (
@@ -46,6 +47,7 @@ ALL_TOPICS = (
     OPTOUT_ACKS,
     OPTOUT_RESULTS,
     FAILURES,
+    DEADLINES,
     DLQ,
 )
 
@@ -82,6 +84,7 @@ EVENT_TYPES_ON: dict[str, frozenset[EventType]] = {
         {E.OPT_OUT_APPLIED, E.REQUEST_COMPLETED, E.REQUEST_DENIED, E.PROPAGATION_OVERDUE}
     ),
     FAILURES.base_name: frozenset({E.REQUEST_FAILED}),
+    DEADLINES.base_name: frozenset({E.DEADLINE_APPROACHING, E.DEADLINE_MISSED}),
 }
 
 
