@@ -1,4 +1,5 @@
-"""Composition root of audit: the timeline consumer over every pipeline topic, and the chain's checkpointer."""
+"""Composition root of audit: the timeline consumer over every pipeline topic, the chain's checkpointer, and the
+deadline watch with the relay of its outbox."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.audit import checkpoints, handlers, orm
 from services.audit.migrations import SCHEMA
 from services.audit.settings import AuditSettings
+from services.audit.watch import DeadlineWatch
 from services.common.consumer import ConsumerRunner
+from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
-from services.common.topics import ALL_TOPICS, DLQ, TopicNames
+from services.common.topics import ALL_TOPICS, DEADLINES, DLQ, TopicNames
 
 log = logging.getLogger(__name__)
 AUDITED_TOPICS = tuple(spec for spec in ALL_TOPICS if spec is not DLQ)
@@ -54,12 +57,17 @@ class Audit:
     runtime: ServiceRuntime
     consumer: ConsumerRunner
     checkpointer: Checkpointer
+    watch: DeadlineWatch
+    relay: OutboxRelay
 
     def start(self) -> None:
         self.runtime.prepare()
         self.runtime.start_worker("timeline-consumer", self.consumer.run, lambda: self.consumer.last_loop_at)
         self.runtime.start_worker("chain-checkpointer", self.checkpointer.run, lambda: self.checkpointer.last_loop_at,
                                   timedelta(seconds=3 * self.checkpointer.every + 30))  # fmt: skip
+        self.runtime.start_worker("deadline-watch", self.watch.run, lambda: self.watch.last_loop_at,
+                                  timedelta(seconds=3 * self.watch.every + 30))  # fmt: skip
+        self.runtime.start_worker("outbox-relay", self.relay.run, lambda: self.relay.last_loop_at)
 
     def stop(self) -> None:
         self.runtime.shutdown()
@@ -69,4 +77,9 @@ def bootstrap(settings: AuditSettings) -> Audit:
     runtime = ServiceRuntime(settings, "audit", SCHEMA)
     # Every event becomes a timeline entry, so audit checks the content of every event type.
     consumer = runtime.consumer(settings.consumer_group, AUDITED_TOPICS, orm.inbox, handlers.ROUTES)
-    return Audit(runtime, consumer, Checkpointer(runtime, settings.signing_key(), settings.checkpoint_seconds))
+    checkpointer = Checkpointer(runtime, settings.signing_key(), settings.checkpoint_seconds)
+    relay = runtime.outbox_relay(orm.outbox)
+    watch = DeadlineWatch(runtime.engine, Outbox(orm.outbox, runtime.codec), runtime.topics(DEADLINES),
+                          timedelta(days=settings.deadline_lead_days), settings.watch_seconds,
+                          timedelta(days=settings.watch_clock_skew_days), wakeup=relay.wakeup)  # fmt: skip
+    return Audit(runtime, consumer, checkpointer, watch, relay)
