@@ -42,10 +42,11 @@ DEADLINE_NAMESPACE = uuid.UUID("6f7c1d2e-4b9a-5e83-9c61-0d2f4a8b7e15")
 
 @dataclass(frozen=True)
 class ClockTimes:
-    """When a clock is due, and when (if ever) the answer it waits for arrived."""
+    """When a clock is due, when (if ever) the answer it waits for arrived, and when it started."""
 
     due_at: datetime
     satisfied_at: datetime | None = None
+    started_at: datetime | None = None
 
 
 def state_at(clock: ClockTimes, now: datetime, lead: timedelta) -> ClockState:
@@ -63,8 +64,11 @@ def is_open(clock: ClockTimes, now: datetime) -> bool:
 
 
 def crossing(clock: ClockTimes, kind: Announcement, lead: timedelta) -> datetime:
-    """The instant the clock crossed into the announced state: due - lead for approaching, due for missed."""
-    return clock.due_at - lead if kind is Announcement.APPROACHING else clock.due_at
+    """The instant the clock crossed into the announced state: due - lead for approaching (its start, for a clock
+    shorter than the lead), due for missed."""
+    if kind is Announcement.MISSED:
+        return clock.due_at
+    return max(clock.due_at - lead, clock.started_at or clock.due_at - lead)
 
 
 def announcements_due(clock: ClockTimes, now: datetime, lead: timedelta) -> list[Announcement]:

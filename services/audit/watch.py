@@ -91,7 +91,7 @@ class DeadlineWatch:
         request_type = None if row.clock == Clock.DOWNSTREAM_ACK else row.request_type
         if request_type is None and row.clock != Clock.DOWNSTREAM_ACK:
             return 0  # its RequestSubmitted is not read yet: wait, so every announcement names the request type
-        times = ClockTimes(row.extended_due_at or row.due_at, row.satisfied_at)
+        times = ClockTimes(row.extended_due_at or row.due_at, row.satisfied_at, row.started_at)
         wanted = announcements_due(times, now, self.lead)
         produced = sum(self._announce(conn, row, request_type, times, kind) for kind in wanted)
         final = Announcement.MISSED in wanted or (row.satisfied_at is not None and now >= row.satisfied_at)

@@ -77,3 +77,11 @@ def test_the_announcement_id_depends_on_the_instant_not_its_time_zone_and_the_cr
     assert same != announcement_id("r", "respond", "", DUE, Announcement.APPROACHING)
     assert crossing(OPEN, Announcement.APPROACHING, LEAD) == DUE - LEAD
     assert crossing(OPEN, Announcement.MISSED, LEAD) == DUE
+
+
+def test_a_clock_shorter_than_the_lead_approaches_from_its_start() -> None:
+    short = ClockTimes(DUE, started_at=DUE - timedelta(days=2))
+    assert crossing(short, Announcement.APPROACHING, LEAD) == DUE - timedelta(days=2)
+    assert announcements_due(short, DUE - timedelta(days=2), LEAD) == [Announcement.APPROACHING]
+    answered_at_once = ClockTimes(DUE, satisfied_at=DUE - timedelta(days=2), started_at=DUE - timedelta(days=2))
+    assert announcements_due(answered_at_once, DUE + SECOND, LEAD) == []
