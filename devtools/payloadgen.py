@@ -48,6 +48,8 @@ FAMILIES = {
     "OptOutApplied": "consent",
     "OptOutAcknowledged": "consent",
     "PropagationOverdue": "consent",
+    "DeadlineApproaching": "deadlines",
+    "DeadlineMissed": "deadlines",
 }
 DOCS = {
     "shared": "Records nested in several events: sealed personal information and retention exemptions.",
@@ -55,6 +57,7 @@ DOCS = {
     "discovery": "Payloads of discovery's results (privacy.discovery.results).",
     "deletion": "Payloads of deletion's results (privacy.deletion.results).",
     "consent": "Payloads of the consent and opt-out topics.",
+    "deadlines": "Payloads of audit's deadline watch (privacy.deadlines).",
 }
 PRIMITIVES = {"string": "str", "boolean": "bool", "int": "int", "long": "int", "bytes": "bytes", "double": "float"}
 LOGICAL = {"timestamp-micros": "datetime", "timestamp-millis": "datetime", "date": "date", "uuid": "str"}

@@ -51,6 +51,7 @@ KNOWN_VALUES: dict[str, Callable[[datetime], Any]] = {
     "period_start": lambda now: date(2025, 1, 1),
     "period_end": lambda now: date(2025, 12, 31),
     "decision": lambda now: "accepted",
+    "clock": lambda now: "respond",
     "acting_services": lambda now: ["deletion", "discovery"],
     "deletion_request_ids": lambda now: [str(uuid.uuid4())],
     "key_ids": lambda now: ["dk-0123456789abcdef"],
@@ -66,6 +67,8 @@ NULLABLE_ABOUT_REQUEST = frozenset(
         "PropagationOverdue",
         "RequestFailed",
         "KeysShredded",
+        "DeadlineApproaching",
+        "DeadlineMissed",
     }
 )
 

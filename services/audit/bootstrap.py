@@ -1,5 +1,6 @@
 """Composition root of audit: the timeline consumer over every pipeline topic, the chain's checkpointer, and the
-snapshotter keeping the compacted snapshot and the retention purge."""
+snapshotter keeping the compacted snapshot and the retention purge, and the deadline watch with the relay of its
+outbox."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from services.audit import checkpoints, handlers, orm
 from services.audit.migrations import SCHEMA
 from services.audit.settings import AuditSettings
 from services.audit.snapshotter import Snapshotter
+from services.audit.watch import DeadlineWatch
 from services.common.consumer import ConsumerRunner
+from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
-from services.common.topics import ALL_TOPICS, AUDIT_SNAPSHOTS, DLQ, TopicNames
+from services.common.topics import ALL_TOPICS, AUDIT_SNAPSHOTS, DEADLINES, DLQ, TopicNames
 
 log = logging.getLogger(__name__)
 # Not the DLQ (raw bytes) and not audit's own snapshots (they hold entries, not events).
@@ -58,6 +61,8 @@ class Audit:
     consumer: ConsumerRunner
     checkpointer: Checkpointer
     snapshotter: Snapshotter
+    watch: DeadlineWatch
+    relay: OutboxRelay
 
     def start(self) -> None:
         self.runtime.prepare()
@@ -66,6 +71,9 @@ class Audit:
                                   timedelta(seconds=3 * self.checkpointer.every + 30))  # fmt: skip
         self.runtime.start_worker("snapshotter", self.snapshotter.run, lambda: self.snapshotter.last_loop_at,
                                   timedelta(seconds=3 * self.snapshotter.every + 300))  # fmt: skip
+        self.runtime.start_worker("deadline-watch", self.watch.run, lambda: self.watch.last_loop_at,
+                                  timedelta(seconds=3 * self.watch.every + 30))  # fmt: skip
+        self.runtime.start_worker("outbox-relay", self.relay.run, lambda: self.relay.last_loop_at)
 
     def stop(self) -> None:
         self.runtime.shutdown()
@@ -78,4 +86,8 @@ def bootstrap(settings: AuditSettings) -> Audit:
     snapshotter = Snapshotter(runtime.engine, runtime.producer, runtime.topics(AUDIT_SNAPSHOTS), settings.signing_key(),
                               settings.snapshot_seconds, settings.retention_days)  # fmt: skip
     checkpointer = Checkpointer(runtime, settings.signing_key(), settings.checkpoint_seconds)
-    return Audit(runtime, consumer, checkpointer, snapshotter)
+    relay = runtime.outbox_relay(orm.outbox)
+    watch = DeadlineWatch(runtime.engine, Outbox(orm.outbox, runtime.codec), runtime.topics(DEADLINES),
+                          timedelta(days=settings.deadline_lead_days), settings.watch_seconds,
+                          timedelta(days=settings.watch_clock_skew_days), wakeup=relay.wakeup)  # fmt: skip
+    return Audit(runtime, consumer, checkpointer, snapshotter, watch, relay)

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.audit import links, orm
+from services.audit import clocks, links, orm
 from services.common.consumer import Delivery, Handler, dispatch
 from services.common.db import insert_for
 from services.common.event_types import EventType
@@ -127,6 +127,20 @@ ROUTES: dict[EventType, Handler] = {event_type: record_entry for event_type in E
     EventType.REQUEST_DENIED: recorded(on_denied),
     EventType.REQUEST_COMPLETED: recorded(on_completed),
 }
+
+
+def also(handler: Handler, update: RecordUpdate) -> Handler:
+    """The handler, then a second update of audit's own tables in the same transaction."""
+
+    def both(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
+        handler(event, conn, delivery)
+        update(event, conn)
+
+    return both
+
+
+# The deadline watch's clocks (services/audit/clocks.py) follow the events that open, move and answer them.
+ROUTES |= {event_type: also(ROUTES[event_type], update) for event_type, update in clocks.UPDATES.items()}
 
 
 def handle(event: Event, conn: sa.Connection, delivery: Delivery) -> None:

@@ -1,5 +1,5 @@
-"""Audit's own tables: the timeline (one row per event, with its chain links), the signed chain checkpoints and
-the §7101 record per request."""
+"""Audit's own tables: the timeline (one row per event, with its chain links), the signed chain checkpoints,
+the §7101 record per request, and the deadline watch's clocks, announcements and outbox."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from services.common.db import UtcDateTime, request_id_column, subject_key_column
 from services.common.inbox import inbox_table
+from services.common.outbox import outbox_table
 
 metadata = sa.MetaData()
 
@@ -103,3 +104,34 @@ chain_purges = sa.Table(
 )
 
 sa.Index("ix_inbox_processed_at", inbox.c.processed_at)
+
+# The deadline watch (services/audit/watch.py): one row per clock of a request (or, for a downstream acknowledgement
+# of an opt-out no request asked for, of a subject), filled from the events that open, move and answer it.
+deadline_clocks = sa.Table(
+    "deadline_clocks",
+    metadata,
+    sa.Column("clock_id", sa.String(36), primary_key=True),
+    request_id_column(nullable=True, index=True),
+    subject_key_column(nullable=False),
+    sa.Column("clock", sa.String(32), nullable=False),
+    sa.Column("item", sa.String(249), nullable=False),
+    sa.Column("started_at", UtcDateTime()),
+    sa.Column("due_at", UtcDateTime()),
+    sa.Column("extended_due_at", UtcDateTime()),
+    sa.Column("satisfied_at", UtcDateTime()),
+    # Nothing left to announce: every handler that changes the clock clears it, the watch sets it.
+    sa.Column("settled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_deadline_clocks_watch", "settled", "due_at"),
+)
+
+# One row per DeadlineApproaching/DeadlineMissed produced, by its deterministic event id; restored from the topic.
+deadline_announcements = sa.Table(
+    "deadline_announcements",
+    metadata,
+    sa.Column("event_id", sa.String(36), primary_key=True),
+    sa.Column("clock_id", sa.String(36), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("due_at", UtcDateTime(), nullable=False),
+)
+
+outbox = outbox_table(metadata)

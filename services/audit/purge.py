@@ -59,7 +59,19 @@ def purge(conn: sa.Connection, key: Ed25519PrivateKey, now: datetime, retention_
     _delete(conn, orm.inbox, orm.inbox.c.event_id, event_ids)
     _delete(conn, orm.request_records, orm.request_records.c.request_id, request_ids)
     _delete(conn, orm.snapshot_keys, orm.snapshot_keys.c.key, keys)
+    _purge_clocks(conn, request_ids)
     return Purged(len(request_ids), len(doomed), len(bodies), keys)
+
+
+def _purge_clocks(conn: sa.Connection, request_ids: list[str]) -> None:
+    """The deadline watch's clocks of the purged requests and what it announced of them (the events went with the
+    timeline)."""
+    clocks = orm.deadline_clocks
+    for start in range(0, len(request_ids), 500):
+        batch = request_ids[start : start + 500]
+        of_batch = sa.select(clocks.c.clock_id).where(clocks.c.request_id.in_(batch))
+        conn.execute(sa.delete(orm.deadline_announcements).where(orm.deadline_announcements.c.clock_id.in_(of_batch)))
+        conn.execute(sa.delete(clocks).where(clocks.c.request_id.in_(batch)))
 
 
 def _closed_request_ages(conn: sa.Connection, before: datetime) -> Iterator[retention.RequestAge]:

@@ -1,5 +1,5 @@
-"""Audit settings: its own database, HTTP address, consumer group, the key signing its chain checkpoints, and
-how long it keeps the §7101 record."""
+"""Audit settings: its own database, HTTP address, consumer group, the key signing its chain checkpoints, how long
+it keeps the §7101 record, and the deadline watch's lead, period and (tests only) clock skew."""
 
 from __future__ import annotations
 
@@ -59,6 +59,18 @@ class AuditSettings(ApiSettings):
                              "requires the records for at least 24 months")  # fmt: skip
         return value
 
+    deadline_lead_days: int = Field(
+        7, ge=0, le=30, validation_alias="CCPA_AUDIT_DEADLINE_LEAD_DAYS",
+        description="Days before a deadline the watch announces DeadlineApproaching and counts it due_soon",
+    )  # fmt: skip
+    watch_seconds: float = Field(
+        60.0, gt=0, validation_alias="CCPA_AUDIT_WATCH_SECONDS", description="Seconds between deadline watch ticks"
+    )
+    watch_clock_skew_days: float = Field(
+        0.0, ge=0, le=400, validation_alias="CCPA_AUDIT_WATCH_CLOCK_SKEW_DAYS",
+        description="Tests only: the watch's clock runs this many days ahead (refused in production)",
+    )  # fmt: skip
+
     @field_validator("audit_signing_key")
     @classmethod
     def _signing_key_is_32_bytes(cls, value: SecretStr) -> SecretStr:
@@ -79,6 +91,10 @@ class AuditSettings(ApiSettings):
         """Key id -> public key of every key whose checkpoints verify: the signing key's and the retired ones."""
         current = public_key_bytes(self.signing_key().public_key())
         return key_ring([*retired_public_keys(self.retired_verify_keys), current])
+
+    def development_defaults(self) -> list[str]:
+        skewed = ["CCPA_AUDIT_WATCH_CLOCK_SKEW_DAYS is set: a skewed deadline clock is for tests only"]
+        return [*super().development_defaults(), *(skewed if self.watch_clock_skew_days else [])]
 
     def secrets(self) -> dict[str, str]:
         return {**super().secrets(), "CCPA_AUDIT_SIGNING_KEY": self.audit_signing_key.get_secret_value()}

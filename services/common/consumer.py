@@ -20,7 +20,7 @@ from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.inbox import claim
 from services.common.kafka import CONSUMER_DEFAULTS, EventProducer, OutgoingMessage, event_message
-from services.common.metrics import HANDLER_SECONDS, MESSAGES
+from services.common.metrics import CONSUMER_LAG, HANDLER_SECONDS, MESSAGES
 from services.common.payloads.requests import RequestFailedPayload
 from services.common.serde import DecodeError, SingleObjectCodec
 
@@ -82,6 +82,9 @@ class DeadLetterTopics:
     failures: str
 
 
+LAG_EVERY_SECONDS = 10.0
+
+
 class ConsumerRunner:
     """One consumer group member. `run` returns when `stop` is set, after committing what it processed."""
 
@@ -117,6 +120,7 @@ class ConsumerRunner:
         self.last_loop_at = datetime.now(UTC)
         self.assigned: list[TopicPartition] = []
         self.processed_count = 0
+        self.lag_measured_at = 0.0
 
     def run(self, stop: threading.Event, batch_size: int = 500) -> None:
         self.consumer.subscribe(
@@ -126,6 +130,8 @@ class ConsumerRunner:
             while not stop.is_set():
                 self.last_loop_at = datetime.now(UTC)
                 self._process_batch(self._next_batch(batch_size))
+                if time.monotonic() - self.lag_measured_at >= LAG_EVERY_SECONDS:
+                    self._measure_lag()
         finally:
             self._commit_stored()
             self.consumer.close()
@@ -243,6 +249,20 @@ class ConsumerRunner:
             "error": describe_error(exc),
             "attempt": attempt,
         }
+
+    def _measure_lag(self) -> None:
+        """Per topic, the messages on this member's partitions past the group's committed offset (the lag alert)."""
+        self.lag_measured_at = time.monotonic()
+        lag: dict[str, int] = dict.fromkeys(self.topics, 0)
+        try:
+            for partition in self.consumer.committed(self.assigned, timeout=2) if self.assigned else []:
+                low, high = self.consumer.get_watermark_offsets(partition, timeout=2)
+                lag[partition.topic] = lag.get(partition.topic, 0) + max(0, high - max(partition.offset, low))
+        except KafkaException as exc:
+            log.warning("consumer lag not measured", extra={"consumer": self.group_id, "error": exc.args[0].str()})
+            return
+        for topic, messages in lag.items():
+            CONSUMER_LAG.labels(self.group_id, topic).set(messages)
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned = list(partitions)

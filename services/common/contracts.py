@@ -328,6 +328,18 @@ CONTRACTS[EventType.REQUEST_FAILED] = EventContract(
     fields={"failed_event_id": optional_uuid, "consumer_group": name(249)},
     subjects=frozenset({UNKNOWN_SUBJECT}),
 )
+# Audit's deadline watch: a downstream acknowledgement of an opt-out no request asked for belongs to no request.
+DEADLINE_CLOCKS = frozenset(
+    {"acknowledge", "respond", "extension_notice", "opt_out", "provider_confirmation", "downstream_ack"}
+)
+for _deadline_type in (EventType.DEADLINE_APPROACHING, EventType.DEADLINE_MISSED):
+    CONTRACTS[_deadline_type] = _contract(
+        _deadline_type,
+        about_request=False,
+        clock=one_of(DEADLINE_CLOCKS),
+        item=optional(name(249)),
+        request_type=optional(_request_type),
+    )
 ALL_EVENT_TYPES = frozenset(CONTRACTS)
 
 

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 class EventType(StrEnum):
     CONSENT_CHANGED = "ConsentChanged"
+    DEADLINE_APPROACHING = "DeadlineApproaching"
+    DEADLINE_MISSED = "DeadlineMissed"
     DELETION_COMPLETED = "DeletionCompleted"
     DELETION_VERIFIED = "DeletionVerified"
     DISCOVERY_COMPLETED = "DiscoveryCompleted"

@@ -42,3 +42,24 @@ ERASURE_BATCH = Histogram(
 )
 DISCOVERY_RUNS = Counter("ccpa_discovery_runs_total", "Discovery attempts, by result", ["result"])
 REPORT_DOWNLOADS = Counter("ccpa_report_downloads_total", "Access-report downloads through intake", ["format"])
+OPEN_REQUESTS = Gauge(
+    "ccpa_audit_open_requests",
+    "Requests not yet answered, by request type and deadline state (on_time, due_soon, overdue), set by the watch",
+    ["request_type", "state"],
+)
+OLDEST_OPEN_REQUEST = Gauge(
+    "ccpa_audit_oldest_open_request_age_seconds", "Age of the oldest request not yet answered (0 when none)"
+)
+OPEN_CLOCKS = Gauge(
+    "ccpa_audit_open_clocks",
+    "Clocks still waiting for their answer, by clock and deadline state, set by the deadline watch",
+    ["clock", "state"],
+)
+DEADLINES_ANNOUNCED = Counter(
+    "ccpa_audit_deadline_announcements_total", "DeadlineApproaching/DeadlineMissed produced by this process", ["kind"]
+)
+CONSUMER_LAG = Gauge(
+    "ccpa_consumer_lag_messages",
+    "Messages on the partitions a consumer owns that it has not committed yet (high watermark - committed offset)",
+    ["consumer", "topic"],
+)

@@ -7,8 +7,9 @@ goes on the request's timeline and the rows behind it flow on: one bad row canno
 from __future__ import annotations
 
 import logging
+import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,8 +93,8 @@ class OutboxRelay:
         self.wakeup = threading.Event()
         self.last_loop_at = datetime.now(UTC)
         # Counted when Prometheus scrapes, not on the publishing path: a growing backlog means the relay is stuck.
-        OUTBOX_PENDING.set_function(self.pending_count)
-        OUTBOX_PARKED.set_function(self.parked_count)
+        OUTBOX_PENDING.set_function(_nan_while_unreachable(self.pending_count))
+        OUTBOX_PARKED.set_function(_nan_while_unreachable(self.parked_count))
 
     def publish_pending(self) -> int:
         """Publish one batch; the number of rows it settled (published or parked). Raises DeliveryFailed when Kafka
@@ -180,6 +181,18 @@ class OutboxRelay:
     def _message(row: sa.Row[Any]) -> OutgoingMessage:
         headers = [(str(name), str(value).encode()) for name, value in row.headers]
         return OutgoingMessage(row.topic, row.message_key, row.message_value, headers)
+
+
+def _nan_while_unreachable(count: Callable[[], int]) -> Callable[[], float]:
+    """A scrape while the database is away reports NaN for the count instead of failing the whole /metrics page."""
+
+    def read() -> float:
+        try:
+            return float(count())
+        except sa.exc.SQLAlchemyError:
+            return math.nan
+
+    return read
 
 
 def _subject_key(row: sa.Row[Any]) -> str:

@@ -35,6 +35,7 @@ OPTOUT_STATE = TopicSpec("privacy.optout.state", cleanup_policy="compact", extra
 OPTOUT_ACKS = TopicSpec("privacy.optout.acks", retention_ms=400 * DAY_MS)
 OPTOUT_RESULTS = TopicSpec("privacy.optout.results", retention_ms=400 * DAY_MS)
 FAILURES = TopicSpec("privacy.failures", retention_ms=400 * DAY_MS)
+DEADLINES = TopicSpec("privacy.deadlines", retention_ms=400 * DAY_MS)
 DLQ = TopicSpec("privacy.dlq", retention_ms=30 * DAY_MS)
 # Audit's compacted snapshot of its §7101 records and timeline (services/audit/snapshots.py): no events, never
 # audited; it outlives the 400-day event topics so a rebuild restores 24 months.
@@ -49,6 +50,7 @@ ALL_TOPICS = (
     OPTOUT_ACKS,
     OPTOUT_RESULTS,
     FAILURES,
+    DEADLINES,
     DLQ,
     AUDIT_SNAPSHOTS,
 )
@@ -88,6 +90,7 @@ EVENT_TYPES_ON: dict[str, frozenset[EventType]] = {
         {E.OPT_OUT_APPLIED, E.REQUEST_COMPLETED, E.REQUEST_DENIED, E.PROPAGATION_OVERDUE}
     ),
     FAILURES.base_name: frozenset({E.REQUEST_FAILED}),
+    DEADLINES.base_name: frozenset({E.DEADLINE_APPROACHING, E.DEADLINE_MISSED}),
 }
 
 

@@ -275,6 +275,8 @@ def test_token_guards_everything_but_submission(pipeline: Pipeline) -> None:
     assert health.status_code == 200 and health.json()["workers"] == {
         "timeline-consumer": True,
         "chain-checkpointer": True,
+        "deadline-watch": True,
+        "outbox-relay": True,
     }
     assert 'ccpa_requests_accepted_total{channel="api",request_type="opt_out"} 1.0' in metrics.text
     assert re.search(r"^ccpa_outbox_pending \d", metrics.text, re.M), "the outbox backlog is exported"

@@ -301,3 +301,16 @@ def test_a_purge_statement_signed_before_a_key_rotation_still_verifies_under_the
     assert any("purge statement" in p and "its signature holds under none" in p for p in problems), problems
     with_retired = checkpoints.key_ring([checkpoints.public_key_bytes(successor.public_key()), PUBLIC])
     assert not [p for p in verify(world, with_retired).problems if "purge statement" in p]
+
+
+def test_the_purge_takes_the_deadline_clocks_of_the_purged_requests_with_them(world: sa.Engine) -> None:
+    clocks = orm.deadline_clocks
+
+    def clocked() -> set[str]:
+        with world.connect() as conn:
+            return set(conn.execute(sa.select(clocks.c.request_id).where(clocks.c.request_id.is_not(None))).scalars())
+
+    assert purged_request_ids() <= clocked()
+    with world.begin() as conn:
+        purge.purge(conn, KEY, NOW, RETENTION)
+    assert not clocked() & purged_request_ids() and RECEIVED_23_MONTHS_AGO.request_id in clocked()

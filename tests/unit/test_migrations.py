@@ -98,6 +98,7 @@ def test_a_new_revision_is_numbered_and_renders_the_utc_type_as_the_models_do(sq
     assert {name: schema_of(name).next_revision_id() for name in ENVIRONMENTS} == {
         name: f"{head + 1:04d}" for name, head in heads.items()
     }
+    assert int(schema_of("audit").next_revision_id()) > 2  # audit has 0001, 0002 and the revisions after them
     metadata = sa.MetaData()
     sa.Table("holds", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("placed_at", UtcDateTime()))
     with sqlite_engine.connect() as connection:

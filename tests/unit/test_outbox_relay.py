@@ -97,3 +97,14 @@ def test_a_batch_with_only_unpublishable_rows_besides_the_published_ones_settles
 def test_a_field_path_keeps_only_declared_names(location: tuple[object, ...], path: str) -> None:
     declared = frozenset({"corrections", "identifiers", "limit_categories", "query", "expires"})
     assert field_path(location, declared) == path
+
+
+def test_a_scrape_while_the_database_is_away_reports_nan_instead_of_failing(relay: OutboxRelay, tmp_path: Path) -> None:
+    from prometheus_client import REGISTRY, generate_latest
+
+    add(relay, b"one")
+    assert REGISTRY.get_sample_value("ccpa_outbox_pending") == 1
+    (tmp_path / "outbox.db").unlink()
+    (tmp_path / "outbox.db").mkdir()  # the file is now a directory: every connection fails
+    relay.engine.dispose()
+    assert "ccpa_outbox_pending NaN" in generate_latest().decode()

@@ -151,6 +151,14 @@ def test_development_and_test_keep_the_defaults(production: pytest.MonkeyPatch, 
     assert DeletionSettings().datamap_path == "devtools/demo/datamap.yaml"
 
 
+def test_a_skewed_deadline_clock_is_refused_in_production_and_kept_in_test(production: pytest.MonkeyPatch) -> None:
+    production.setenv("CCPA_AUDIT_WATCH_CLOCK_SKEW_DAYS", "46")
+    message = refusal(AuditSettings)
+    assert "CCPA_AUDIT_WATCH_CLOCK_SKEW_DAYS is set: a skewed deadline clock is for tests only" in message
+    production.setenv("CCPA_ENVIRONMENT", "test")
+    assert AuditSettings().watch_clock_skew_days == 46
+
+
 def test_an_unknown_environment_is_refused(production: pytest.MonkeyPatch) -> None:
     production.setenv("CCPA_ENVIRONMENT", "prod")
     with pytest.raises(ValidationError, match=r"development|production"):

@@ -12,6 +12,7 @@ from services.common.payloads.consent import (
     OptOutStatePayload,
     PropagationOverduePayload,
 )
+from services.common.payloads.deadlines import DeadlineApproachingPayload, DeadlineMissedPayload
 from services.common.payloads.deletion import (
     DeletionCompletedPayload,
     DeletionVerifiedPayload,
@@ -40,6 +41,8 @@ from services.common.records import Record
 
 PAYLOAD_TYPES: dict[EventType, type[Record]] = {
     EventType.CONSENT_CHANGED: ConsentChangedPayload,
+    EventType.DEADLINE_APPROACHING: DeadlineApproachingPayload,
+    EventType.DEADLINE_MISSED: DeadlineMissedPayload,
     EventType.DELETION_COMPLETED: DeletionCompletedPayload,
     EventType.DELETION_VERIFIED: DeletionVerifiedPayload,
     EventType.DISCOVERY_COMPLETED: DiscoveryCompletedPayload,
