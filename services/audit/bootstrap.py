@@ -89,5 +89,6 @@ def bootstrap(settings: AuditSettings) -> Audit:
     relay = runtime.outbox_relay(orm.outbox)
     watch = DeadlineWatch(runtime.engine, Outbox(orm.outbox, runtime.codec), runtime.topics(DEADLINES),
                           timedelta(days=settings.deadline_lead_days), settings.watch_seconds,
-                          timedelta(days=settings.watch_clock_skew_days), wakeup=relay.wakeup)  # fmt: skip
+                          timedelta(days=settings.watch_clock_skew_days), wakeup=relay.wakeup,
+                          ready=consumer.caught_up)  # fmt: skip
     return Audit(runtime, consumer, checkpointer, snapshotter, watch, relay)

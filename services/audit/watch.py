@@ -41,6 +41,12 @@ records = orm.request_records
 announced = orm.deadline_announcements
 
 
+def _already_set() -> threading.Event:
+    ready = threading.Event()
+    ready.set()
+    return ready
+
+
 @dataclass
 class DeadlineWatch:
     """Ticks every `every` seconds; `skew` moves its clock ahead (tests), and its events' times back by as much."""
@@ -52,10 +58,18 @@ class DeadlineWatch:
     every: float
     skew: timedelta = timedelta(0)
     wakeup: threading.Event = field(default_factory=threading.Event)
+    # Set once the timeline consumer has materialised what was on the topics at start-up: before that, an
+    # announcement further down privacy.deadlines may not be read back yet, and the watch would announce it again.
+    ready: threading.Event = field(default_factory=_already_set)
     last_loop_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def run(self, stop: threading.Event) -> None:
+        if not self.ready.is_set():
+            log.info("deadline watch waits until the timeline consumer has caught up with the topics")
         while not stop.is_set():
+            if not self.ready.wait(1.0):
+                self.last_loop_at = datetime.now(UTC)
+                continue
             try:
                 self.tick(datetime.now(UTC))
             except sa.exc.OperationalError as exc:  # the database away for a moment: the next tick tries again

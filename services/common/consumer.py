@@ -121,6 +121,10 @@ class ConsumerRunner:
         self.assigned: list[TopicPartition] = []
         self.processed_count = 0
         self.lag_measured_at = 0.0
+        # Set once this member has committed up to the ends its partitions had when it first measured them: what was
+        # on the topics at start-up is materialised (audit's deadline watch waits for it).
+        self.caught_up = threading.Event()
+        self._start_ends: dict[tuple[str, int], int] | None = None
 
     def run(self, stop: threading.Event, batch_size: int = 500) -> None:
         self.consumer.subscribe(
@@ -130,7 +134,9 @@ class ConsumerRunner:
             while not stop.is_set():
                 self.last_loop_at = datetime.now(UTC)
                 self._process_batch(self._next_batch(batch_size))
-                if time.monotonic() - self.lag_measured_at >= LAG_EVERY_SECONDS:
+                # Every second until caught up (what waits for it starts sooner), then every LAG_EVERY_SECONDS.
+                every = LAG_EVERY_SECONDS if self.caught_up.is_set() else min(1.0, LAG_EVERY_SECONDS)
+                if time.monotonic() - self.lag_measured_at >= every:
                     self._measure_lag()
         finally:
             self._commit_stored()
@@ -254,15 +260,27 @@ class ConsumerRunner:
         """Per topic, the messages on this member's partitions past the group's committed offset (the lag alert)."""
         self.lag_measured_at = time.monotonic()
         lag: dict[str, int] = dict.fromkeys(self.topics, 0)
+        positions: dict[tuple[str, int], tuple[int, int]] = {}
         try:
             for partition in self.consumer.committed(self.assigned, timeout=2) if self.assigned else []:
                 low, high = self.consumer.get_watermark_offsets(partition, timeout=2)
+                positions[(partition.topic, partition.partition)] = (max(partition.offset, low), high)
                 lag[partition.topic] = lag.get(partition.topic, 0) + max(0, high - max(partition.offset, low))
         except KafkaException as exc:
             log.warning("consumer lag not measured", extra={"consumer": self.group_id, "error": exc.args[0].str()})
             return
         for topic, messages in lag.items():
             CONSUMER_LAG.labels(self.group_id, topic).set(messages)
+        self._note_catch_up(positions)
+
+    def _note_catch_up(self, positions: dict[tuple[str, int], tuple[int, int]]) -> None:
+        """Caught up: every partition committed up to the end it had at the first measurement over an assignment."""
+        if self.caught_up.is_set() or not positions:
+            return
+        if self._start_ends is None:
+            self._start_ends = {where: high for where, (_, high) in positions.items()}
+        if all(position >= self._start_ends.get(where, 0) for where, (position, _) in positions.items()):
+            self.caught_up.set()
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned = list(partitions)

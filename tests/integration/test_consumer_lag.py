@@ -54,8 +54,10 @@ def test_held_messages_are_lag_until_processed_and_committed(
     lag = CONSUMER_LAG.labels(group, topic)
     try:
         wait_for(lambda: lag._value.get() == MESSAGES, timeout=30, what="the held messages counted as lag")
+        assert not runner.caught_up.is_set(), "caught up although what was on the topic at start is not processed"
         healthy.set()
         wait_for(lambda: lag._value.get() == 0, timeout=30, what="the lag back to zero after the commit")
+        wait_for(runner.caught_up.is_set, timeout=30, what="the consumer caught up with the topic's start-up end")
     finally:
         stop.set()
         thread.join(30)

@@ -4,6 +4,7 @@ the outbox with the same bytes everywhere, and read back from the topic so a reb
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from services.common.outbox import Outbox
 from services.common.request_types import RequestType
 from services.common.serde import SingleObjectCodec
 from tests.fields import event_of
+from tests.support import wait_for
 from tests.unit.test_audit_handlers import submitted_payload
 
 REQUEST_ID = "33333333-3333-4333-8333-333333333333"
@@ -165,3 +167,22 @@ def test_the_gauges_count_the_open_request_by_type_and_state_and_its_age(engine:
     watch.tick(DUE + timedelta(hours=2))
     assert OPEN_REQUESTS.labels("delete", "overdue")._value.get() == 0
     assert OLDEST_OPEN_REQUEST._value.get() == 0
+
+
+def test_the_watch_announces_nothing_until_the_timeline_consumer_has_caught_up(engine: sa.Engine) -> None:
+    consume(engine, submitted())
+    watch = watch_of(engine, skew=timedelta(days=60))  # every clock of the request has run out by the watch's clock
+    watch.ready = threading.Event()
+    stop = threading.Event()
+    thread = threading.Thread(target=watch.run, args=(stop,))
+    thread.start()
+    try:
+        started = watch.last_loop_at
+        wait_for(lambda: watch.last_loop_at > started, timeout=10, what="a round of the waiting watch")
+        assert announced(engine) == []
+        watch.ready.set()
+        wait_for(lambda: announced(engine) or None, timeout=10, what="the announcements once caught up")
+    finally:
+        stop.set()
+        thread.join(10)
+    assert [kind for kind, _, _ in announced(engine)] == ["DeadlineApproaching", "DeadlineMissed"]
