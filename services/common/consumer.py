@@ -117,6 +117,10 @@ class ConsumerRunner:
         # e.g. wake the service's outbox relay: what the handler wrote to the outbox goes out at once.
         self.after_commit = after_commit
         self.consumer = Consumer({**CONSUMER_DEFAULTS, **kafka_config, "group.id": group_id})
+        # Lag is read through a second client that never joins the group: on the subscribed consumer, each offset
+        # query waits behind its fetch loop (most of a second per partition), which stalled consuming for minutes.
+        self.lag_probe = Consumer({**CONSUMER_DEFAULTS, **kafka_config, "group.id": group_id,
+                                   "enable.auto.commit": False})  # fmt: skip
         self.last_loop_at = datetime.now(UTC)
         self.assigned: list[TopicPartition] = []
         self.processed_count = 0
@@ -134,6 +138,8 @@ class ConsumerRunner:
             while not stop.is_set():
                 self.last_loop_at = datetime.now(UTC)
                 self._process_batch(self._next_batch(batch_size))
+                if stop.is_set():
+                    break
                 # Every second until caught up (what waits for it starts sooner), then every LAG_EVERY_SECONDS.
                 every = LAG_EVERY_SECONDS if self.caught_up.is_set() else min(1.0, LAG_EVERY_SECONDS)
                 if time.monotonic() - self.lag_measured_at >= every:
@@ -141,6 +147,7 @@ class ConsumerRunner:
         finally:
             self._commit_stored()
             self.consumer.close()
+            self.lag_probe.close()
 
     def _next_batch(self, batch_size: int) -> list[Message]:
         """Wait for the first message only, then take what is already fetched: no latency floor at low traffic."""
@@ -262,8 +269,8 @@ class ConsumerRunner:
         lag: dict[str, int] = dict.fromkeys(self.topics, 0)
         positions: dict[tuple[str, int], tuple[int, int]] = {}
         try:
-            for partition in self.consumer.committed(self.assigned, timeout=2) if self.assigned else []:
-                low, high = self.consumer.get_watermark_offsets(partition, timeout=2)
+            for partition in self.lag_probe.committed(self.assigned, timeout=2) if self.assigned else []:
+                low, high = self.lag_probe.get_watermark_offsets(partition, timeout=2)
                 positions[(partition.topic, partition.partition)] = (max(partition.offset, low), high)
                 lag[partition.topic] = lag.get(partition.topic, 0) + max(0, high - max(partition.offset, low))
         except KafkaException as exc:

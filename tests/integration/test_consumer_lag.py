@@ -63,3 +63,39 @@ def test_held_messages_are_lag_until_processed_and_committed(
         thread.join(30)
         producer.close()
         engine.dispose()
+
+
+def test_measuring_lag_does_not_hold_up_consuming(
+    kafka_bootstrap: str, topic_factory: TopicFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lag measured after every batch over 12 partitions: on the subscribed consumer each offset query waited most of
+    a second, so a message produced one at a time took ~10 s to be handled; through the probe it takes milliseconds."""
+    monkeypatch.setattr(consumer_module, "LAG_EVERY_SECONDS", 0.0)
+    topic, group = topic_factory("lag-busy", partitions=12), f"lag-busy-{tmp_path.name}"
+    codec, producer = SingleObjectCodec(), EventProducer({"bootstrap.servers": kafka_bootstrap}, "lag-busy-test")
+    metadata = sa.MetaData()
+    inbox = inbox_table(metadata)
+    engine = make_engine(f"sqlite:///{tmp_path / 'inbox.db'}")
+    metadata.create_all(engine)
+    handled: list[str] = []
+
+    def handler(event: Event, _conn: sa.Connection, _delivery: Delivery) -> None:
+        handled.append(event.event_id)
+
+    runner = ConsumerRunner(group_id=group, topics=[topic], kafka_config={"bootstrap.servers": kafka_bootstrap},
+                            engine=engine, inbox=inbox, routes={EventType.REQUEST_COMPLETED: handler}, codec=codec,
+                            producer=producer,
+                            dead_letters=DeadLetterTopics(f"{topic}-dlq", f"{topic}-failures"))  # fmt: skip
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,))
+    thread.start()
+    try:
+        wait_for(runner.caught_up.is_set, timeout=30, what="the consumer assigned and caught up")
+        for number in range(MESSAGES):
+            producer.send_all([event_message(topic, well_formed("RequestCompleted"), codec)])
+            wait_for(lambda count=number + 1: len(handled) >= count, timeout=3, what=f"message {number} handled in 3 s")
+    finally:
+        stop.set()
+        thread.join(30)
+        producer.close()
+        engine.dispose()
