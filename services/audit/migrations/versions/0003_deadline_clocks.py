@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from services.common import baseline
 from services.common.db import UtcDateTime
 
 revision = "0003"
@@ -26,8 +27,8 @@ def upgrade() -> None:
     op.create_table(
         "deadline_clocks",
         sa.Column("clock_id", sa.String(length=36), nullable=False),
-        sa.Column("request_id", sa.String(length=36), nullable=True),
-        sa.Column("subject_key", sa.String(length=64), nullable=False),
+        baseline.request_id(nullable=True),
+        baseline.subject_key(),
         sa.Column("clock", sa.String(length=32), nullable=False),
         sa.Column("item", sa.String(length=249), nullable=False),
         sa.Column("started_at", UtcDateTime(), nullable=True),
@@ -41,33 +42,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_deadline_clocks_request_id"), ["request_id"], unique=False)
         batch_op.create_index("ix_deadline_clocks_watch", ["settled", "due_at"], unique=False)
 
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("topic", sa.String(length=249), nullable=False),
-        sa.Column("message_key", sa.LargeBinary(), nullable=True),
-        sa.Column("message_value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_table(
-        "outbox_parked",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("topic", sa.String(length=249), nullable=False),
-        sa.Column("message_key", sa.LargeBinary(), nullable=True),
-        sa.Column("message_value", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("parked_at", UtcDateTime(), nullable=False),
-        sa.Column("reason", sa.String(length=200), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
+    baseline.create_outbox()
 
 
 def downgrade() -> None:
-    op.drop_table("outbox_parked")
-    op.drop_table("outbox")
+    baseline.drop_outbox()
     with op.batch_alter_table("deadline_clocks", schema=None) as batch_op:
         batch_op.drop_index("ix_deadline_clocks_watch")
         batch_op.drop_index(batch_op.f("ix_deadline_clocks_request_id"))
