@@ -275,6 +275,7 @@ def test_token_guards_everything_but_submission(pipeline: Pipeline) -> None:
     assert health.status_code == 200 and health.json()["workers"] == {
         "timeline-consumer": True,
         "chain-checkpointer": True,
+        "snapshotter": True,
         "deadline-watch": True,
         "outbox-relay": True,
     }
