@@ -138,7 +138,15 @@ def test_a_rebuild_restores_24_months_from_the_snapshot_after_the_topics_lost_th
         tombstoned = tombstoned and values.get(snapshots.entry_key(signal(*OLD_SIGNAL, NOW).event_id), b"") is None
         return values if wanted <= alive and tombstoned else None
 
-    values = wait_for(snapshot_caught_up, timeout=60, what="the snapshot topic holding the kept keys")
+    try:
+        values = wait_for(snapshot_caught_up, timeout=60, what="the snapshot topic holding the kept keys")
+    except AssertionError:
+        last = latest_values(settings)
+        missing = {snapshots.request_key(r) for r in kept} | set(statements)
+        missing -= {key for key, value in last.items() if value is not None}
+        alive_purged = [k for k in map(snapshots.request_key, purged_request_ids()) if last.get(k, b"") is not None]
+        raise AssertionError(f"snapshot topic: missing {sorted(missing)}; purged keys not tombstoned {alive_purged}; "
+                             f"{len(last)} keys in all") from None  # fmt: skip
     verified = ccpa(env, "audit", "verify")
     assert verified.returncode == 0 and "audit chain intact" in verified.stdout, verified.stdout + verified.stderr
     live.stop()

@@ -314,3 +314,12 @@ def test_the_purge_takes_the_deadline_clocks_of_the_purged_requests_with_them(wo
     with world.begin() as conn:
         purge.purge(conn, KEY, NOW, RETENTION)
     assert not clocked() & purged_request_ids() and RECEIVED_23_MONTHS_AGO.request_id in clocked()
+
+
+def test_a_purge_statement_dated_before_the_last_round_is_still_published(world: sa.Engine) -> None:
+    """`ccpa audit purge --now` an hour back signs statements dated before the snapshotter's last round."""
+    with world.begin() as conn:
+        purge.purge(conn, KEY, NOW - timedelta(hours=1), RETENTION)
+        digests = set(conn.execute(sa.select(orm.chain_purges.c.digest)).scalars())
+    with world.connect() as conn:
+        assert {snapshots.purge_key(d) for d in digests} <= changed_keys(conn, NOW)
