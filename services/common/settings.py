@@ -204,6 +204,23 @@ class ApiSettings(CommonSettings):
         return Credentials([*credentials.credentials, operator])
 
 
+class BusinessSettings(CommonSettings):
+    """Who the consumer deals with: named on the privacy center, in the e-mails and in the access report."""
+
+    business_name: str = Field("Example Co.", min_length=1, max_length=200, validation_alias="CCPA_BUSINESS_NAME")
+    business_contact_email: str = Field(
+        "privacy@example.com", min_length=3, max_length=254, validation_alias="CCPA_BUSINESS_CONTACT_EMAIL",
+        description="Where consumers write with questions and appeals",
+    )  # fmt: skip
+    business_contact_phone: str = Field(
+        "1-800-555-0100", min_length=3, max_length=40, validation_alias="CCPA_BUSINESS_CONTACT_PHONE",
+        description="The toll-free number for requests (Civ. Code §1798.130(a)(1))",
+    )  # fmt: skip
+    business_postal_address: str = Field(
+        "100 Example Street, Sacramento, CA 95814", max_length=300, validation_alias="CCPA_BUSINESS_POSTAL_ADDRESS"
+    )
+
+
 class DataMapSettings(ApiSettings):
     """Services that walk the stores of a data map (discovery, deletion): in production it must be given."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from services.common.leases import DEFAULT_LEASE_SECONDS, LeaseSeconds
-from services.common.settings import DataMapSettings
+from services.common.settings import BusinessSettings, DataMapSettings
 
 
-class DiscoverySettings(DataMapSettings):
+class DiscoverySettings(DataMapSettings, BusinessSettings):
     http_port: int = Field(8002, validation_alias="CCPA_DISCOVERY_PORT")
     database_url: str = Field("sqlite:///.local/discovery.db", validation_alias="CCPA_DISCOVERY_DATABASE_URL")
     consumer_group: str = "ccpa-discovery"

@@ -7,10 +7,10 @@ from datetime import date
 from pydantic import Field, SecretStr, field_validator
 
 from services.common.auth import MIN_TOKEN_CHARS
-from services.common.settings import ApiSettings
+from services.common.settings import ApiSettings, BusinessSettings
 
 
-class IntakeSettings(ApiSettings):
+class IntakeSettings(ApiSettings, BusinessSettings):
     http_port: int = Field(8000, validation_alias="CCPA_INTAKE_PORT")
     database_url: str = Field("sqlite:///.local/intake.db", validation_alias="CCPA_INTAKE_DATABASE_URL")
     submit_rate_limit: str = Field("30/minute", description="Per-client limit on public submissions (slowapi syntax)")
