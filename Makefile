@@ -5,9 +5,9 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export CCPA_LOCAL_DIR ?= .local
 
-.PHONY: install system-deps python-deps kafka-jars up down status run demo test test-unit bench chaos lint k8s clean
+.PHONY: install system-deps python-deps kafka-jars mailpit up down status run demo test test-unit bench chaos lint k8s clean
 
-install: system-deps python-deps kafka-jars
+install: system-deps python-deps kafka-jars mailpit
 
 system-deps:
 	@deploy/local/install-system-deps.sh
@@ -22,6 +22,10 @@ $(VENV)/.installed: pyproject.toml
 
 kafka-jars: python-deps
 	@$(PY) -m devtools.localstack kafka fetch
+
+# The local SMTP server and mail viewer, built from its Go module once per machine.
+mailpit: python-deps
+	@$(PY) -m devtools.localstack mailpit fetch
 
 up: install
 	$(PY) -m services.cli stack up

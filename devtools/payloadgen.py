@@ -32,6 +32,7 @@ FAMILIES = {
     "ReportDownloaded": "requests",
     "RequestFailed": "requests",
     "KeysShredded": "requests",
+    "NoticeSent": "requests",
     "DiscoveryStarted": "discovery",
     "StoreSearched": "discovery",
     "DiscoveryCompleted": "discovery",

@@ -25,6 +25,7 @@ from devtools.localstack import (
     ExistingMariaDB,
     ExistingPostgres,
     KafkaCluster,
+    MailServer,
     MariaDBServer,
     PostgresServer,
     RedisServer,
@@ -194,6 +195,17 @@ def mariadb_server() -> Iterator[ExistingMariaDB]:
 def mariadb_url(mariadb_server: ExistingMariaDB) -> Iterator[str]:
     """SQLAlchemy URL (mysql+pymysql) of a fresh, uniquely named MariaDB database, dropped after the test."""
     yield from _fresh_database(mariadb_server)
+
+
+@pytest.fixture(scope="session")
+def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
+    """A real SMTP server (Mailpit) on loopback for the session; tests read what was sent from its API."""
+    server = MailServer(tmp_path_factory.mktemp("mailpit"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -57,6 +57,10 @@ KNOWN_VALUES: dict[str, Callable[[datetime], Any]] = {
     "key_ids": lambda now: ["dk-0123456789abcdef"],
     "trigger": lambda now: "deletion_completed",
     "shredded_at": lambda now: now - PAST,
+    "notice": lambda now: "acknowledgement",
+    "delivery": lambda now: "sent",
+    "template_version": lambda now: "1",
+    "recipient_key": lambda now: "cd" * 32,
 }
 NULLABLE_ABOUT_REQUEST = frozenset(
     {

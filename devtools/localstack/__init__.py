@@ -1,10 +1,12 @@
-"""Real Kafka, PostgreSQL, MariaDB and Redis on loopback without a Docker engine, for tests and `make up`.
+"""Real Kafka, PostgreSQL, MariaDB, Redis and an SMTP server (Mailpit) on loopback without a Docker engine, for
+tests and `make up`.
 
 See DESIGN.md §7; the command line is `python -m devtools.localstack`.
 """
 
 from devtools.localstack.kafka import KafkaCluster
 from devtools.localstack.kafka_jars import DEFAULT_KAFKA_VERSION, fetch_kafka_jars
+from devtools.localstack.mailpit import Mail, MailServer
 from devtools.localstack.mariadb import ExistingMariaDB, MariaDBServer
 from devtools.localstack.ports import LocalStackError, free_port, free_port_block
 from devtools.localstack.postgres import DatabaseServer, ExistingPostgres, PostgresServer
@@ -17,6 +19,8 @@ __all__ = [
     "ExistingPostgres",
     "KafkaCluster",
     "LocalStackError",
+    "Mail",
+    "MailServer",
     "MariaDBServer",
     "PostgresServer",
     "RedisServer",

@@ -1,7 +1,8 @@
 """Command line for the local servers.
 
 Usage: python -m devtools.localstack kafka|postgres|mariadb|redis up|down|status [--dir D] [--port P];
-`kafka fetch [--version V]` only downloads the broker jars (once per machine).
+`kafka fetch [--version V]` only downloads the broker jars (once per machine); `mailpit fetch` builds the local SMTP
+server (with its mail viewer) from its Go module, once per machine.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 
 from devtools.localstack.kafka import KafkaCluster
 from devtools.localstack.kafka_jars import DEFAULT_KAFKA_VERSION, default_cache_dir, fetch_kafka_jars
+from devtools.localstack.mailpit import MAILPIT_VERSION, build_mailpit
 from devtools.localstack.mariadb import MariaDBServer
 from devtools.localstack.ports import LocalStackError
 from devtools.localstack.postgres import PostgresServer
@@ -56,6 +58,11 @@ def kafka_up(args: argparse.Namespace) -> int:
 def kafka_fetch(args: argparse.Namespace) -> int:
     libs = fetch_kafka_jars(default_cache_dir(), args.version)
     say(f"Kafka {args.version} jars in {libs}")
+    return 0
+
+
+def mailpit_fetch(_args: argparse.Namespace) -> int:
+    say(f"Mailpit {MAILPIT_VERSION}: {build_mailpit()}")
     return 0
 
 
@@ -125,13 +132,15 @@ COMMANDS: dict[str, dict[str, Command]] = {
     "postgres": server_commands("PostgreSQL", PostgresServer, lambda server: server.url(), "DATABASE_URL"),
     "mariadb": server_commands("MariaDB", MariaDBServer, lambda server: server.url(), "DATABASE_URL"),
     "redis": server_commands("Redis", RedisServer, lambda server: server.url, "REDIS_URL"),
+    "mailpit": {"fetch": mailpit_fetch},
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m devtools.localstack", description=__doc__)
     services = parser.add_subparsers(dest="service", required=True)
-    for service, default_port in (("kafka", None), ("postgres", 5432), ("mariadb", 3306), ("redis", 6379)):
+    for service, default_port in (("kafka", None), ("postgres", 5432), ("mariadb", 3306), ("redis", 6379),
+                                  ("mailpit", None)):  # fmt: skip
         sub = services.add_parser(service, help=f"local {service} on 127.0.0.1")
         sub.add_argument("action", choices=sorted(COMMANDS[service]))
         sub.add_argument("--dir", type=Path, default=Path(".local") / service, help="state folder")

@@ -36,6 +36,7 @@ CHANNELS = frozenset({"web_form", "api", "email", "phone", "mail", "in_person", 
 VERIFICATION_LEVELS = frozenset({"none", "reasonable", "reasonably_high"})
 VERIFICATION_OUTCOMES = frozenset({"verified", "not_required", "no_match", "insufficient"})
 CONSENT_SCOPES = frozenset({"consumer", "device"})
+NOTICE_KINDS = frozenset({"verification_code", "acknowledgement", "extension", "response", "report_ready"})
 REQUEST_TYPES = frozenset(kind.value for kind in RequestType)
 IDENTIFIER_KINDS = frozenset(kind.value for kind in IdentifierKind)
 DECISIONS = frozenset(decision.value for decision in RequestDecision)
@@ -288,6 +289,16 @@ CONTRACTS: dict[EventType, EventContract] = {
             trigger=one_of(frozenset({"deletion_completed", "operator"})),
             operator=name(),
             reason=name(),
+        ),
+        _contract(
+            EventType.NOTICE_SENT,
+            notice=one_of(NOTICE_KINDS),
+            template=name(),
+            template_version=name(32),
+            delivery=one_of(frozenset({"sent", "retrying", "failed"})),
+            detail=name(),
+            recipient_key=sha256,
+            message_id=short_text(MAX_AGENT_TEXT),
         ),
         _contract(
             EventType.REPORT_READY, request_type=_request_type, sha256=sha256, period_end=not_before("period_start")

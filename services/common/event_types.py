@@ -14,6 +14,7 @@ class EventType(StrEnum):
     DISCOVERY_COMPLETED = "DiscoveryCompleted"
     DISCOVERY_STARTED = "DiscoveryStarted"
     KEYS_SHREDDED = "KeysShredded"
+    NOTICE_SENT = "NoticeSent"
     OPT_OUT_ACKNOWLEDGED = "OptOutAcknowledged"
     OPT_OUT_APPLIED = "OptOutApplied"
     OPT_OUT_STATE = "OptOutState"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from services.common.auth import MIN_TOKEN_CHARS
 from services.common.settings import ApiSettings, BusinessSettings
+from services.intake.mail.smtp import SmtpConfig, SmtpSecurity
 
 
 class IntakeSettings(ApiSettings, BusinessSettings):
@@ -38,6 +40,20 @@ class IntakeSettings(ApiSettings, BusinessSettings):
     key_sweep_seconds: float = Field(
         300.0, gt=0, description="How often a data-key shred held back (by a report still live) is tried again"
     )
+    smtp_host: str | None = Field(
+        None, validation_alias="CCPA_SMTP_HOST", description="The mail server for consumer e-mails; unset: none is sent"
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, validation_alias="CCPA_SMTP_PORT")
+    smtp_security: SmtpSecurity = Field(
+        SmtpSecurity.STARTTLS, validation_alias="CCPA_SMTP_SECURITY", description="starttls | tls | none (loopback)"
+    )
+    smtp_username: str | None = Field(None, validation_alias="CCPA_SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, validation_alias="CCPA_SMTP_PASSWORD")
+    smtp_timeout_seconds: float = Field(10.0, gt=0, validation_alias="CCPA_SMTP_TIMEOUT_SECONDS")
+    mail_from: str = Field(
+        "Example Co. Privacy <privacy@example.com>", min_length=3, validation_alias="CCPA_MAIL_FROM",
+        description="The From of consumer e-mails",
+    )  # fmt: skip
     service_token: SecretStr = Field(
         description="Intake's own token, presented to discovery (reports) and optout (consent look-ups)"
     )
@@ -49,5 +65,26 @@ class IntakeSettings(ApiSettings, BusinessSettings):
             raise ValueError(f"CCPA_SERVICE_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
         return value
 
+    @model_validator(mode="after")
+    def _plain_smtp_only_on_loopback(self) -> IntakeSettings:
+        if self.smtp_host and self.smtp_security is SmtpSecurity.NONE and not _loopback(self.smtp_host):
+            raise ValueError("CCPA_SMTP_SECURITY=none sends mail in clear: only allowed to a server on loopback")
+        return self
+
+    def smtp(self) -> SmtpConfig | None:
+        """How to reach the mail server, or None when consumer e-mail is off."""
+        if not self.smtp_host:
+            return None
+        return SmtpConfig(self.smtp_host, self.smtp_port, self.smtp_security, self.smtp_username, self.smtp_password,
+                          self.mail_from, self.smtp_timeout_seconds)  # fmt: skip
+
     def secrets(self) -> dict[str, str]:
-        return {**super().secrets(), "CCPA_SERVICE_TOKEN": self.service_token.get_secret_value()}
+        smtp = {"CCPA_SMTP_PASSWORD": self.smtp_password.get_secret_value()} if self.smtp_password else {}
+        return {**super().secrets(), "CCPA_SERVICE_TOKEN": self.service_token.get_secret_value(), **smtp}
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

@@ -30,6 +30,7 @@ from services.common.payloads.discovery import (
 )
 from services.common.payloads.requests import (
     KeysShreddedPayload,
+    NoticeSentPayload,
     ReportDownloadedPayload,
     RequestCompletedPayload,
     RequestDeniedPayload,
@@ -48,6 +49,7 @@ PAYLOAD_TYPES: dict[EventType, type[Record]] = {
     EventType.DISCOVERY_COMPLETED: DiscoveryCompletedPayload,
     EventType.DISCOVERY_STARTED: DiscoveryStartedPayload,
     EventType.KEYS_SHREDDED: KeysShreddedPayload,
+    EventType.NOTICE_SENT: NoticeSentPayload,
     EventType.OPT_OUT_ACKNOWLEDGED: OptOutAcknowledgedPayload,
     EventType.OPT_OUT_APPLIED: OptOutAppliedPayload,
     EventType.OPT_OUT_STATE: OptOutStatePayload,

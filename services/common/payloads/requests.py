@@ -25,6 +25,21 @@ class KeysShreddedPayload(Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class NoticeSentPayload(Record):
+    """The record NoticeSentPayload of schemas/events."""
+
+    notice: str
+    template: str
+    template_version: str
+    attempt: int
+    delivery: str
+    detail: str | None = None
+    next_attempt_at: datetime | None = None
+    recipient_key: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReportDownloadedPayload(Record):
     """The record ReportDownloadedPayload of schemas/events."""
 

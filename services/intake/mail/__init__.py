@@ -1,0 +1,1 @@
+"""E-mail to consumers: SMTP delivery (smtp.py), and the notices built on it."""
