@@ -135,6 +135,9 @@ class Accepted(BaseModel):
     request_id: str
     status: str
     acknowledgement: str
+    status_url: str | None = Field(
+        None, description="The consumer's own link to the request's status page (given once; absent on a replay)"
+    )
 
 
 class ExtendRequest(Strict):

@@ -83,9 +83,10 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             intake.relay.wakeup.set()
             REQUESTS_ACCEPTED.labels(body.type.value, body.channel.value).inc()
             GPC_SIGNALS.inc(gpc)
-        return Accepted(
-            request_id=accepted.request_id, status=accepted.status, acknowledgement=accepted.acknowledgement
-        )
+        link = accepted.status_link
+        status_url = service.status_links.url(link.token) if link else None
+        return Accepted(request_id=accepted.request_id, status=accepted.status,
+                        acknowledgement=accepted.acknowledgement, status_url=status_url)  # fmt: skip
 
     @app.get("/v1/requests/{request_id}", response_model=RequestStatus, tags=["requests"], responses=problems(404))
     def get_request(request_id: RequestId, _caller: RequestsReader) -> RequestStatus:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from services.common.consumer import ConsumerRunner
 from services.common.crypto import KeyStore, Sealer
@@ -19,6 +20,7 @@ from services.intake.reports import ReportDownloads, ReportLinks
 from services.intake.results import SUBSCRIBED, ResultHandlers
 from services.intake.revocation import KeySweep, SubjectKeys
 from services.intake.settings import IntakeSettings
+from services.intake.status_links import StatusLinks
 from services.intake.verification import (
     IdentitySource,
     SqlIdentitySource,
@@ -63,6 +65,9 @@ def bootstrap(settings: IntakeSettings) -> Intake:
         verifier=Verifier(identity_source(settings), overrides),
         subject_secret=settings.subject_key_bytes(),
         topics=runtime.topics,
+        status_links=StatusLinks(
+            settings.subject_key_bytes(), settings.public_base_url, timedelta(days=settings.status_link_days)
+        ),
     )
     token = settings.service_token.get_secret_value()
     consent = ConsentLookupService(service, settings.optout_url, token)

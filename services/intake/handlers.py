@@ -26,6 +26,7 @@ from services.intake import orm
 from services.intake.api_models import SubmitRequest
 from services.intake.decisions import Decision, acknowledgement, decide
 from services.intake.declaration import declaration_evidence
+from services.intake.status_links import StatusLink, StatusLinks
 from services.intake.verification import VerificationResult, Verifier
 
 PRODUCER = "intake"
@@ -45,6 +46,7 @@ class Accepted:
     status: str
     acknowledgement: str
     replayed: bool = False
+    status_link: StatusLink | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class IntakeService:
         verifier: Verifier,
         subject_secret: bytes,
         topics: TopicNames,
+        status_links: StatusLinks,
     ) -> None:
         self.engine = engine
         self.outbox = outbox
@@ -69,6 +72,7 @@ class IntakeService:
         self.verifier = verifier
         self.subject_secret = subject_secret
         self.topics = topics
+        self.status_links = status_links
 
     def subject_of(self, identifiers: Mapping[str, str]) -> Subject:
         normalised = normalise_all(identifiers)
@@ -93,12 +97,12 @@ class IntakeService:
         row = self._request_row(request_id, body, subject, decision, verification, deadlines, gpc)
         events = self._events(row, body, subject, decision, deadlines, gpc)
         try:
-            self._persist(row, events, idempotency_key, fingerprint)
+            link = self._persist(row, events, idempotency_key, fingerprint)
         except sa.exc.IntegrityError:
             if idempotency_key and (earlier := self._replay(idempotency_key, fingerprint)):
                 return earlier
             raise
-        return Accepted(request_id, decision.status, acknowledgement(decision, deadlines.respond_by))
+        return Accepted(request_id, decision.status, acknowledgement(decision, deadlines.respond_by), status_link=link)
 
     def extend(self, request_id: str, reason: str, now: datetime) -> datetime:
         with self.engine.begin() as conn:
@@ -160,9 +164,10 @@ class IntakeService:
         events: list[tuple[str, Event]],
         idempotency_key: str | None,
         fingerprint: str,
-    ) -> None:
+    ) -> StatusLink:
         with self.engine.begin() as conn:
             conn.execute(sa.insert(orm.requests).values(**row))
+            link = self.status_links.issue(conn, row["request_id"], row["received_at"])
             if idempotency_key:
                 conn.execute(
                     sa.insert(orm.idempotency_keys).values(
@@ -174,6 +179,7 @@ class IntakeService:
                 )
             for topic, event in events:
                 self.outbox.add(conn, topic, [event])
+        return link
 
     def _request_row(
         self,

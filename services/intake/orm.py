@@ -1,5 +1,5 @@
 """Intake's own tables: requests (identifiers encrypted), idempotency keys, responses, reports, completed
-deletions, inbox, outbox."""
+deletions, status links, inbox, outbox."""
 
 from __future__ import annotations
 
@@ -88,6 +88,16 @@ completed_deletions = sa.Table(
     sa.Column("key_shredded_at", Timestamp),
     # The re-walk found nothing left: an unverified deletion does not shred (the stores may still need erasing).
     sa.Column("verified", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+# The consumer-held links to a request's status page: only a keyed hash of each token (services/intake/status_links.py).
+status_links = sa.Table(
+    "status_links",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    request_id_column(nullable=False, index=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
 )
 
 inbox = inbox_table(metadata)

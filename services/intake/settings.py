@@ -40,6 +40,9 @@ class IntakeSettings(ApiSettings, BusinessSettings):
     key_sweep_seconds: float = Field(
         300.0, gt=0, description="How often a data-key shred held back (by a report still live) is tried again"
     )
+    status_link_days: int = Field(
+        120, ge=91, le=400, description="How long a consumer's status link works, from receipt (past the 90-day clock)"
+    )
     smtp_host: str | None = Field(
         None, validation_alias="CCPA_SMTP_HOST", description="The mail server for consumer e-mails; unset: none is sent"
     )
