@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what the local stack and the tests need and this machine lacks:
 # a JDK and Maven (Kafka from Maven Central), PostgreSQL, MariaDB and Redis (started by the tests on loopback; MariaDB
-# is the real server behind the tests of the MySQL/MariaDB dialect of SQL stores).
+# is the real server behind the tests of the MySQL/MariaDB dialect of SQL stores), Chromium for the browser tests and
+# Go to build Mailpit.
 set -euo pipefail
 
 missing=()
@@ -11,6 +12,10 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 { command -v mariadbd || [ -x /usr/sbin/mariadbd ]; } >/dev/null 2>&1 || missing+=(mariadb-server)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
+# The browser tests drive Debian's Chromium with Playwright (no browser build is ever downloaded).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+# Mailpit, the local SMTP server, is built from its Go module (make mailpit).
+command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || missing+=(golang-go)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

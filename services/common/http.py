@@ -4,7 +4,7 @@ OpenAPI document (public on intake, the public door; behind a token on the inter
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Protocol
 
@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, OperationalError
+from starlette.middleware import Middleware
 
 from services.common.auth import Credentials, DocsReader, MetricsReader
 from services.common.http_guard import COMMON_RESPONSES, BodyLimit, install_validation_errors
@@ -103,7 +104,8 @@ class Service(Protocol):
 
 
 def service_app(service: Service, credentials: Credentials, title: str, description: str, store: str,
-                public_docs: bool = False) -> FastAPI:  # fmt: skip
+                public_docs: bool = False, inner: Sequence[Middleware] = (),
+                larger_bodies: Mapping[str, int] | None = None, page_prefix: str | None = None) -> FastAPI:  # fmt: skip
     """The FastAPI shell every service shares: start/stop with the app, callers' credentials, ops routes, body limit,
     validation errors without echoes, store-down as 503. Only the public door (intake) publishes its docs openly."""
 
@@ -121,7 +123,10 @@ def service_app(service: Service, credentials: Credentials, title: str, descript
         app = FastAPI(title=title, version="1", lifespan=lifespan, description=description, openapi_url=None,
                       docs_url=None, redoc_url=None, responses=COMMON_RESPONSES)  # fmt: skip
     app.state.credentials = credentials
-    app.add_middleware(BodyLimit, max_bytes=service.runtime.settings.max_body_bytes)
+    for middleware in reversed(inner):  # inside the body limit: they never read more than it lets through
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
+    app.add_middleware(BodyLimit, max_bytes=service.runtime.settings.max_body_bytes, larger=larger_bodies,
+                       page_prefix=page_prefix)  # fmt: skip
     install_validation_errors(app)
     app.include_router(ops_router(service.runtime))
     if not public_docs:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Request, status
@@ -79,27 +79,33 @@ class BodyLimit:
     FastAPI's own `max_body_size` (0.165) refuses the same bodies, but answers a plain-text "Content Too Large"
     that neither states the limit nor matches the JSON error body every route declares, and counts nothing."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None,
+                 page_prefix: str | None = None) -> None:  # fmt: skip
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})  # path prefix -> its own limit (an upload form)
+        self.page_prefix = page_prefix  # under it the refusal is a page for people, not JSON
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        limit = next((size for prefix, size in self.larger.items() if path.startswith(prefix)), self.max_bytes)
+        page = self.page_prefix is not None and path.startswith(self.page_prefix)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared > limit:
+            await self._refuse(send, limit, page)
             return
         try:
-            body = await self._read(receive)
+            body = await self._read(receive, limit)
         except BodyTooLarge:
-            await self._refuse(send)
+            await self._refuse(send, limit, page)
             return
         if body is not None:  # None: the client went away before it finished sending
             await self.app(scope, _replay(body, receive), send)
 
-    async def _read(self, receive: Receive) -> bytes | None:
+    async def _read(self, receive: Receive, limit: int) -> bytes | None:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -108,20 +114,34 @@ class BodyLimit:
                 return None
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > limit:
                 raise BodyTooLarge
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int, page: bool) -> None:
         REQUESTS_REJECTED.labels("body_too_large").inc()
-        detail = f"request body too large: at most {self.max_bytes} bytes are accepted; nothing was stored"
-        body = json.dumps({"detail": detail}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        if page:
+            body = _too_large_page(limit)
+            media_type = b"text/html; charset=utf-8"
+        else:
+            detail = f"request body too large: at most {limit} bytes are accepted; nothing was stored"
+            body = json.dumps({"detail": detail}).encode()
+            media_type = b"application/json"
+        headers = [(b"content-type", media_type), (b"content-length", str(len(body)).encode()),
                    (b"connection", b"close")]  # fmt: skip
         await send({"type": "http.response.start", "status": status.HTTP_413_CONTENT_TOO_LARGE, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _too_large_page(limit: int) -> bytes:
+    size = f"{limit / 1_048_576:.0f} MB" if limit >= 1_048_576 else f"{limit // 1024} KB"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Too large</title></head><body><main>'
+        f"<h1>What you sent is too large</h1><p>We accept at most {size}. Nothing was saved. Go back, make the "
+        "file smaller (or leave it out) and send the form again.</p></main></body></html>"
+    ).encode()
 
 
 def _content_length(scope: Scope) -> int | None:

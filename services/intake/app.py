@@ -41,11 +41,9 @@ from services.intake.reports import (
     expiry_of,
 )
 from services.intake.settings import IntakeSettings
-
-
-def carries_gpc(request: Request) -> bool:
-    """GPC spec: honour only a header value of exactly "1"; with several Sec-GPC headers, any exact "1"."""
-    return any(value == "1" for value in request.headers.getlist("sec-gpc"))
+from services.intake.signals import carries_gpc
+from services.intake.web import install as privacy_center
+from services.intake.web.center import PrivacyCenter
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -60,7 +58,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         "Consumer privacy requests (CCPA/CPRA): submit, track, extend; GPC; consent look-up.",
         "request store",
         public_docs=True,
+        inner=privacy_center.middleware(settings),
+        larger_bodies=privacy_center.LARGER_BODIES | {"/privacy/agent": settings.privacy_upload_max_bytes},
+        page_prefix=privacy_center.PREFIX,
     )
+    privacy_center.install(app, PrivacyCenter(intake, settings))
     app.state.limiter = limiter
     _install_error_handlers(app)
     service = intake.service

@@ -43,6 +43,10 @@ class IntakeSettings(ApiSettings, BusinessSettings):
     status_link_days: int = Field(
         120, ge=91, le=400, description="How long a consumer's status link works, from receipt (past the 90-day clock)"
     )
+    privacy_upload_max_bytes: int = Field(
+        2 * 1024 * 1024, ge=64 * 1024, le=16 * 1024 * 1024, validation_alias="CCPA_PRIVACY_UPLOAD_MAX_BYTES",
+        description="Largest form body under /privacy/agent (an agent's signed permission file); 413 above it",
+    )  # fmt: skip
     smtp_host: str | None = Field(
         None, validation_alias="CCPA_SMTP_HOST", description="The mail server for consumer e-mails; unset: none is sent"
     )

@@ -6,15 +6,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from devtools.localstack import DatabaseServer
+from devtools.localstack import DatabaseServer, MailServer
 from tests.e2e.demo_world import World, demo_world
 
 
 @pytest.fixture(scope="session")
-def full_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url: str,
+def full_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url: str, mail_server: MailServer,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:  # fmt: skip
-    """intake, audit, discovery, deletion and optout with the demo company and both providers; the tests that use
-    it submit and read with subjects and ids of their own, so they can share it."""
+    """intake, audit, discovery, deletion and optout with the demo company and both providers, intake's consumer
+    e-mail going to the session's Mailpit; the tests that use it submit and read with subjects and ids of their own,
+    so they can share it (the browser tests in tests/e2e/browser/ too: one stack per session)."""
     root = tmp_path_factory.mktemp("full-world")
-    with demo_world(kafka_bootstrap, postgres_server, redis_url, root, 11, with_deletion=True, with_optout=True) as w:
-        yield w
+    smtp = {"CCPA_SMTP_HOST": "127.0.0.1", "CCPA_SMTP_PORT": str(mail_server.smtp_port), "CCPA_SMTP_SECURITY": "none"}
+    with demo_world(kafka_bootstrap, postgres_server, redis_url, root, 11, with_deletion=True, with_optout=True,
+                    extra_env=smtp) as world:  # fmt: skip
+        yield world

@@ -62,7 +62,8 @@ class World:
 
 @contextmanager
 def demo_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url: str, root: Path, redis_db: int,
-               with_deletion: bool = False, with_optout: bool = False) -> Iterator[World]:  # fmt: skip
+               with_deletion: bool = False, with_optout: bool = False,
+               extra_env: dict[str, str] | None = None) -> Iterator[World]:  # fmt: skip
     """The demo company (app database on PostgreSQL) with both providers, and the pipeline with discovery."""
     suffix = uuid.uuid4().hex[:8]
     app_db = postgres_server.create_database(f"demo_app_{suffix}")
@@ -89,7 +90,7 @@ def demo_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url:
             extra_env={**env, "CCPA_RETRY_INITIAL_SECONDS": "0.5", "CCPA_RETRY_MAX_SECONDS": "2",
                        "CCPA_PROVIDER_GRACE_SECONDS": "20", "CCPA_RECHECK_CORRECTIONS_SECONDS": "1",
                        # confirmations come by the providers' signed callbacks; a poll would only come later
-                       "CCPA_PROVIDER_POLL_FIRST_SECONDS": "300", **ONE_CONNECTION},
+                       "CCPA_PROVIDER_POLL_FIRST_SECONDS": "300", **ONE_CONNECTION, **(extra_env or {})},
         )  # fmt: skip
         pipeline = Pipeline(config).start()
         try:

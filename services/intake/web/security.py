@@ -1,0 +1,77 @@
+"""The privacy center's browser protections: a strict Content-Security-Policy and the other security headers on
+every page, and CSRF tokens on every form (asgi-csrf: a signed double-submit cookie checked on each POST)."""
+
+from __future__ import annotations
+
+from asgi_csrf import Errors, asgi_csrf_decorator
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.intake.web.templating import environment
+
+PREFIX = "/privacy"
+CSRF_FIELD = "csrftoken"
+CSRF_COOKIE = "ccpa_csrf"
+
+# Nothing from another host, no inline script or style, no framing, forms post only to us.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),  # status links carry a token: never leak it in a Referer
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+)
+
+
+class SecurityHeaders:
+    """ASGI middleware: the security headers on every response under /privacy (pages, assets, errors)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _value in SECURITY_HEADERS}
+                kept = [(name, value) for name, value in message.get("headers", []) if name not in names]
+                message = {**message, "headers": [*kept, *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class CsrfProtection:
+    """ASGI middleware: asgi-csrf on the privacy center's forms; the JSON API (token-authenticated) is not affected.
+
+    A browser without cookies has no ambient credential to forge, so asgi-csrf lets its first POST through; every
+    browser that has been shown a form carries the token cookie and must send the matching field."""
+
+    def __init__(self, app: ASGIApp, signing_secret: str, secure_cookie: bool) -> None:
+        self.app = asgi_csrf_decorator(
+            signing_secret=signing_secret,
+            cookie_name=CSRF_COOKIE,
+            form_input=CSRF_FIELD,
+            skip_if_scope=lambda scope: not str(scope.get("path", "")).startswith(PREFIX),
+            cookie_secure=secure_cookie,
+            cookie_samesite="Lax",
+            send_csrf_failed=_refused,
+        )(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+async def _refused(_scope: Scope, send: Send, _error: Errors) -> None:
+    page = environment.get_template("csrf_failed.html.j2").render().encode()
+    headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(page)).encode()),
+               (b"cache-control", b"no-store")]  # fmt: skip
+    await send({"type": "http.response.start", "status": 403, "headers": headers})
+    await send({"type": "http.response.body", "body": page})

@@ -1,0 +1,48 @@
+"""Plain words for consumers: request types, statuses and dates in Pacific time (no engineering terms)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from services.common.request_types import RequestType
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+REQUEST_TYPE_NAMES: dict[str, str] = {
+    RequestType.KNOW_CATEGORIES: "Know what personal information we collect about you",
+    RequestType.KNOW_SPECIFIC: "Get a copy of the personal information we hold about you",
+    RequestType.DELETE: "Delete your personal information",
+    RequestType.CORRECT: "Correct inaccurate personal information",
+    RequestType.OPT_OUT: "Do not sell or share your personal information",
+    RequestType.LIMIT: "Limit the use of your sensitive personal information",
+    RequestType.OPT_IN: "Allow the sale or sharing of your personal information again",
+}
+
+# Short names, for a sentence ("your request to ...").
+REQUEST_TYPE_VERBS: dict[str, str] = {
+    RequestType.KNOW_CATEGORIES: "know what personal information we collect",
+    RequestType.KNOW_SPECIFIC: "get a copy of your personal information",
+    RequestType.DELETE: "delete your personal information",
+    RequestType.CORRECT: "correct your personal information",
+    RequestType.OPT_OUT: "opt out of the sale and sharing of your personal information",
+    RequestType.LIMIT: "limit the use of your sensitive personal information",
+    RequestType.OPT_IN: "opt back in to the sale and sharing of your personal information",
+}
+
+
+def pacific(instant: datetime) -> datetime:
+    return instant.astimezone(PACIFIC)
+
+
+def long_date(value: datetime | date) -> str:
+    """'January 15, 2027' (an instant is first put in Pacific time)."""
+    day = pacific(value).date() if isinstance(value, datetime) else value
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+def long_datetime(instant: datetime) -> str:
+    """'January 15, 2027 at 2:05 PM PST'."""
+    local = pacific(instant)
+    hour = local.hour % 12 or 12
+    return f"{long_date(local)} at {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
