@@ -99,7 +99,10 @@ def test_only_whole_iso_dates_in_stored_values_are_rewritten(text: str, expected
 def test_values_read_as_words() -> None:
     assert [value_text(v) for v in (True, False, None, 3, "as written")] == ["Yes", "No", "", "3", "as written"]
     assert value_text(["boots", "tent"]) == "boots, tent"
-    assert value_text({"gift_wrap": True, "size": "L"}) == "Gift wrap: Yes; Size: L"
+    assert value_text({"gift_wrap": True, "size": "L"}) == "Gift wrap: Yes, Size: L"
+    cart = '[{"sku": "JF-CLK-0088", "qty": 1}, {"sku": "JF-LMP-0102", "qty": 2}]'  # a cache keeps JSON as text
+    assert value_text(cart) == "SKU: JF-CLK-0088, Quantity: 1; SKU: JF-LMP-0102, Quantity: 2"
+    assert [value_text(text) for text in ("[not json", "{}", "[3]")] == ["[not json", "{}", "3"]
 
 
 def test_the_summary_gives_the_period_in_dates_and_says_when_a_system_was_missing() -> None:

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 ACRONYMS = {"id": "ID", "ip": "IP", "url": "URL", "zip": "ZIP", "crm": "CRM", "sms": "SMS", "api": "API",
-            "ssn": "SSN", "utm": "UTM", "os": "OS", "http": "HTTP", "dob": "date of birth"}  # fmt: skip
+            "ssn": "SSN", "utm": "UTM", "os": "OS", "http": "HTTP", "dob": "date of birth", "sku": "SKU",
+            "qty": "quantity"}  # fmt: skip
 
 FIELD_LABELS: dict[str, str] = {
     "email": "E-mail address",
@@ -60,6 +61,7 @@ RECORD_TITLES: dict[str, str] = {
     "subscribers": "Newsletter subscription",
     "campaign_clicks": "Link clicked in one of our e-mails",
     "deliveries": "E-mail sent to you",
+    "contacts": "Contact details",
     "shipments": "Shipment",
     "sessions": "Signed-in session",
     "devices": "Device you used",

@@ -6,6 +6,7 @@ the words it returns; the letter's template shows nothing else from the report.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -150,9 +151,21 @@ def value_text(value: PieceValue) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, str):
-        return human_when(value) or value
+        return human_when(value) or _json_text(value) or value
     if isinstance(value, list):
-        return ", ".join(value_text(item) for item in value)
+        flat = all(not isinstance(item, list | dict) for item in value)
+        return (", " if flat else "; ").join(value_text(item) for item in value)
     if isinstance(value, dict):
-        return "; ".join(f"{words(key)}: {value_text(item)}" for key, item in value.items())
+        return ", ".join(f"{words(key)}: {value_text(item)}" for key, item in value.items())
     return str(value)
+
+
+def _json_text(text: str) -> str | None:
+    """A JSON array or object kept as text (a cache's cart) reads like one stored as such."""
+    if not text.startswith(("[", "{")):
+        return None
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    return value_text(parsed) if isinstance(parsed, list | dict) else None
