@@ -18,6 +18,7 @@ from services.common.stores.factory import open_connector
 from services.discovery import orm
 from services.discovery.handlers import SUBSCRIBED, DiscoveryHandlers
 from services.discovery.migrations import SCHEMA
+from services.discovery.report import Letterhead
 from services.discovery.reporting import ReportPublisher
 from services.discovery.settings import DiscoverySettings
 from services.discovery.worker import DiscoveryWorker
@@ -53,7 +54,8 @@ def bootstrap(settings: DiscoverySettings) -> Discovery:
     outbox = Outbox(orm.outbox, runtime.codec)
     connectors = {store.name: open_connector(datamap, store, os.environ) for store in datamap.stores}
     relay = runtime.outbox_relay(orm.outbox)
-    reports = ReportPublisher(runtime.engine, sealer, datamap, timedelta(hours=settings.report_ttl_hours))
+    reports = ReportPublisher(runtime.engine, sealer, datamap, timedelta(hours=settings.report_ttl_hours),
+                              letterhead(settings))  # fmt: skip
     worker = DiscoveryWorker(runtime.engine, outbox, runtime.topics, sealer, datamap, connectors, reports, settings,
                              relay.wakeup)  # fmt: skip
     handlers = DiscoveryHandlers(outbox, runtime.topics, datamap)
@@ -65,3 +67,9 @@ def bootstrap(settings: DiscoverySettings) -> Discovery:
     consumer = runtime.consumer(settings.consumer_group, SUBSCRIBED, orm.inbox, handlers.routes,
                                 after_commit=wake)  # fmt: skip
     return Discovery(runtime, datamap, connectors, consumer, worker, relay, reports)
+
+
+def letterhead(settings: DiscoverySettings) -> Letterhead:
+    """The business identity settings, as the access report's letter signs with them."""
+    return Letterhead(settings.business_name, settings.business_contact_email, settings.business_contact_phone,
+                      settings.business_postal_address, settings.privacy_center_url)  # fmt: skip

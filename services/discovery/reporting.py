@@ -18,7 +18,7 @@ from services.common.payloads.discovery import ReportReadyPayload
 from services.common.stores.base import FoundRecord
 from services.discovery import orm
 from services.discovery.inventory import StoreOutcome
-from services.discovery.report import FORMATS, ReportRequest, build_report, render
+from services.discovery.report import FORMATS, Letterhead, ReportRequest, build_report, render
 from services.discovery.runs import Run
 
 JSON_FORMAT = "json"
@@ -84,11 +84,13 @@ class ReportNotFound(LookupError):
 
 
 class ReportPublisher:
-    def __init__(self, engine: sa.Engine, sealer: Sealer, datamap: DataMap, ttl: timedelta) -> None:
+    def __init__(self, engine: sa.Engine, sealer: Sealer, datamap: DataMap, ttl: timedelta,
+                 letterhead: Letterhead | None = None) -> None:  # fmt: skip
         self.engine = engine
         self.sealer = sealer
         self.datamap = datamap
         self.ttl = ttl
+        self.letterhead = letterhead
 
     def render(self, run: Run, records: Sequence[FoundRecord], outcomes: Sequence[StoreOutcome]
                ) -> RenderedReport:  # fmt: skip
@@ -102,7 +104,7 @@ class ReportPublisher:
         )
         statuses = {o.store: (o.outcome, o.records) for o in outcomes}
         report = build_report(self.datamap, records, request, statuses)
-        renderings = tuple(Rendering(fmt, *render(report, fmt)) for fmt in FORMATS)
+        renderings = tuple(Rendering(fmt, *render(report, fmt, self.letterhead)) for fmt in FORMATS)
         return RenderedReport(renderings, report.record_count, report.period_start, report.period_end)
 
     def store(self, conn: sa.Connection, run: Run, rendered: RenderedReport, at: datetime) -> ReadyReport:

@@ -1,4 +1,5 @@
-"""Discovery settings: its database, the data map, retry pacing for unavailable stores, report lifetime."""
+"""Discovery settings: its database, the data map, retry pacing for unavailable stores, the report's lifetime and
+letterhead (the business identity and the privacy center's address)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,7 @@ class DiscoverySettings(DataMapSettings, BusinessSettings):
     poll_seconds: float = Field(1.0, gt=0, description="How often due retries are looked for when nothing wakes us")
     report_ttl_hours: float = Field(24.0 * 14, gt=0, description="How long a report and its download link live")
     lease_seconds: LeaseSeconds = DEFAULT_LEASE_SECONDS
+    privacy_center_url: str = Field(
+        "http://127.0.0.1:8000/privacy/", validation_alias="CCPA_PRIVACY_CENTER_URL", pattern=r"^https?://\S+$",
+        description="The consumer-facing privacy center (intake's public base URL + /privacy/), named in the report",
+    )  # fmt: skip

@@ -1,4 +1,5 @@
-"""The report as one standalone HTML page: inline CSS, no script, no external asset, every value escaped."""
+"""The report as a letter to the consumer, one standalone HTML page: inline CSS, no script, nothing from another
+host, every value escaped; the words come from letter.py, the business identity from the Letterhead."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from services.common.datamap import CATEGORY_NAMES
-from services.discovery.report.model import FORMAT_VERSION, Piece, Report, iso
-from services.discovery.report.texts import EMPTY, RELATION_NAMES, SECTIONS, WITHHELD_MARKER, plural
-from services.discovery.report.values import as_text
+from services.discovery.report import letter, pacific
+from services.discovery.report.letter import Letterhead
+from services.discovery.report.model import FORMAT_VERSION, Report
+from services.discovery.report.texts import NOT_RECEIVED, NOT_SEARCHED_PLAIN, RELATION_PLAIN, WITHHELD_PLAIN, plural
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -23,21 +24,22 @@ environment = Environment(
 )
 
 
-def render_html(report: Report) -> bytes:
+def render_html(report: Report, letterhead: Letterhead | None = None) -> bytes:
+    """Without a letterhead the letter names the data map's business and gives no contact details."""
     template = environment.get_template("report.html.j2")
     page = template.render(
         report=report,
+        letterhead=letterhead or Letterhead(report.business),
         format_version=FORMAT_VERSION,
-        sections=SECTIONS,
-        empty=EMPTY,
-        category_names=CATEGORY_NAMES,
-        relation_names=RELATION_NAMES,
-        iso=iso,
+        letter=letter,
+        pacific=pacific,
         plural=plural,
-        piece_text=piece_text,
+        categories=letter.categories(report),
+        groups=letter.groups(report),
+        withheld=letter.withheld_kinds(report),
+        relations=RELATION_PLAIN,
+        nothing=NOT_RECEIVED,
+        withheld_plain=WITHHELD_PLAIN,
+        not_searched_plain=NOT_SEARCHED_PLAIN,
     )
     return page.encode("utf-8")
-
-
-def piece_text(piece: Piece) -> str:
-    return WITHHELD_MARKER if piece.withheld else as_text(piece.value)

@@ -89,3 +89,96 @@ def humanise(code: str, names: dict[str, str] | None = None) -> str:
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
+
+
+# The letter (HTML): the same findings in the words of a person writing to a person.
+CATEGORY_PLAIN: dict[str, tuple[str, str]] = {
+    "A": (
+        "Identifiers",
+        "Information that identifies you, such as your name, postal or e-mail address, phone "
+        "number, account number, IP address or device identifiers.",
+    ),
+    "B": (
+        "Customer records",
+        "Information in our customer records, such as your name, address, phone number, "
+        "payment card details or the messages you sent us.",
+    ),
+    "C": ("Protected characteristics", "Characteristics the law protects, such as your age or date of birth."),
+    "D": ("Purchases", "What you bought or considered buying: orders, products, prices and delivery details."),
+    "E": ("Biometric information", "Physical or behavioral traits that can identify you, such as a fingerprint."),
+    "F": (
+        "Internet and app activity",
+        "How you used our website, apps and e-mails: pages you visited, links you "
+        "clicked, when you signed in, and your browser and device.",
+    ),
+    "G": ("Location", "Where you or your device were, such as the city or state we worked out from your visit."),
+    "H": ("Recordings and images", "Audio, video, photos or similar information, such as a recorded call."),
+    "I": ("Work information", "Information about your job or profession."),
+    "J": ("Education information", "Education records that are not publicly available."),
+    "K": ("Inferences", "Conclusions we drew about you to build a profile, such as your likely interests."),
+    "L": (
+        "Sensitive personal information",
+        "Information the law treats as sensitive and that we may use only for limited purposes. About you, we hold:",
+    ),
+}
+
+PURPOSE_NAMES: dict[str, str] = {
+    "provide_service": "To provide our products and services to you",
+    "account_management": "To run your account",
+    "account_security": "To keep your account secure",
+    "order_fulfilment": "To process and deliver your orders",
+    "order_fulfillment": "To process and deliver your orders",
+    "payments": "To take your payments",
+    "accounting": "For our accounting and tax records",
+    "customer_support": "To help you when you contact us",
+    "marketing": "To send you news and offers",
+    "advertising": "To show you advertising",
+    "analytics": "To understand how our website and apps are used",
+    "fraud_prevention": "To prevent fraud",
+    "identity_verification": "To confirm your identity",
+    "security": "To keep our systems secure",
+    "debugging": "To find and fix errors",
+    "legal_compliance": "To meet our legal obligations",
+    "research": "For research",
+}
+
+RELATION_PLAIN: dict[str, tuple[str, str]] = {
+    "disclosed": (
+        "Given to organizations that work for us",
+        "We gave this information to service providers or "
+        "contractors that do work for us, such as delivering your orders or sending our e-mails. A "
+        "contract allows them to use it only for that work. This is not a sale.",
+    ),
+    "sold": (
+        "Sold",
+        "We gave this information to other companies in exchange for money or something else of value. "
+        "California law calls that a sale. You can tell us to stop at any time.",
+    ),
+    "shared": (
+        "Shared for advertising",
+        "We made this information available to advertising companies so that they "
+        "can show you ads based on what you do on other companies' websites and apps (California law calls "
+        "this cross-context behavioral advertising). You can tell us to stop at any time.",
+    ),
+}
+
+ROLE_PLAIN: dict[str, str] = {
+    "service provider": "works for us under a contract",
+    "contractor": "works for us under a contract",
+    "third party": "another company, which decides for itself how to use it",
+}
+
+WITHHELD_TEXT = "Held, not shown for your security"
+WITHHELD_PLAIN = (
+    "We hold the information below, but we do not show it in this letter. If this letter were lost or read by "
+    "someone else, it could be used to steal your identity or to get into your accounts, so the law (Cal. Code Regs. "
+    "tit. 11, §7024(d)) does not allow us to send it. Where it appears below, it reads "
+    f"\u201c{WITHHELD_TEXT}\u201d."
+)
+
+NOT_SEARCHED_PLAIN = "We did not search the records below. Each is listed with the reason."
+NOT_RECEIVED: dict[str, str] = {
+    "disclosed": "We did not give your personal information to organizations that work for us.",
+    "sold": "We did not sell your personal information.",
+    "shared": "We did not share your personal information for advertising.",
+}
