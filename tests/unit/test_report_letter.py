@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.common.pacific import human_when, moment_text
 from services.discovery.bootstrap import letterhead
 from services.discovery.report import render
 from services.discovery.report.labels import field_label, group_of, record_title, words
 from services.discovery.report.letter import Letterhead, summary, value_text
-from services.discovery.report.pacific import human_when, moment_text
 from services.discovery.report.texts import WITHHELD_PLAIN
 from services.discovery.settings import DiscoverySettings
 from tests.demo_report import CARD, LETTERHEAD, PASSWORD_HASH, SSN, demo_datamap, demo_report, records

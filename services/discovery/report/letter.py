@@ -11,10 +11,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from services.common.pacific import day_text, human_when, moment_text
 from services.discovery.report.build import UNAVAILABLE
 from services.discovery.report.labels import GROUP_ORDER, field_label, group_of, group_title, record_title, words
 from services.discovery.report.model import CategoryFound, Piece, PieceValue, RecordPieces, Report
-from services.discovery.report.pacific import day_text, human_when, moment_text
 from services.discovery.report.texts import CATEGORY_PLAIN, PURPOSE_NAMES, ROLE_PLAIN, WITHHELD_TEXT, plural
 
 CODE_LIKE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$|^[a-z]+[A-Z]\w*$")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from services.discovery.report import letter, pacific
+from services.common import pacific
+from services.discovery.report import letter
 from services.discovery.report.letter import Letterhead
 from services.discovery.report.model import FORMAT_VERSION, Report
 from services.discovery.report.texts import NOT_RECEIVED, NOT_SEARCHED_PLAIN, RELATION_PLAIN, WITHHELD_PLAIN, plural

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
+from services.common.pacific import long_date as long_date
+from services.common.pacific import moment_text
 from services.common.request_types import RequestType
-
-PACIFIC = ZoneInfo("America/Los_Angeles")
 
 REQUEST_TYPE_NAMES: dict[str, str] = {
     RequestType.KNOW_CATEGORIES: "Know what personal information we collect about you",
@@ -31,18 +28,4 @@ REQUEST_TYPE_VERBS: dict[str, str] = {
 }
 
 
-def pacific(instant: datetime) -> datetime:
-    return instant.astimezone(PACIFIC)
-
-
-def long_date(value: datetime | date) -> str:
-    """'January 15, 2027' (an instant is first put in Pacific time)."""
-    day = pacific(value).date() if isinstance(value, datetime) else value
-    return f"{day:%B} {day.day}, {day.year}"
-
-
-def long_datetime(instant: datetime) -> str:
-    """'January 15, 2027 at 2:05 PM PST'."""
-    local = pacific(instant)
-    hour = local.hour % 12 or 12
-    return f"{long_date(local)} at {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
+long_datetime = moment_text  # "January 15, 2027 at 2:05 PM PST"

@@ -1,4 +1,5 @@
-"""Dates and times as a Californian reads them: Pacific time, words, no ISO ("March 3, 2026 at 2:05 PM PST")."""
+"""Dates and times as a Californian reads them: Pacific time, words, no ISO ("March 3, 2026 at 2:05 PM PST").
+Shared by the access report (discovery), the privacy center and the e-mails (intake)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ def moment_text(moment: datetime) -> str:
     local = aware.astimezone(PACIFIC)
     hour = local.hour % 12 or 12
     return f"{day_text(local.date())} at {hour}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local.tzname()}"
+
+
+def long_date(value: datetime | date) -> str:
+    """'January 15, 2027'; an instant is first put in Pacific time (a naive one is taken as UTC)."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return day_text(aware.astimezone(PACIFIC).date())
+    return day_text(value)
 
 
 def human_when(text: str) -> str | None:
