@@ -57,8 +57,7 @@ def _words(context: Mapping[str, Any]) -> dict[str, Any]:
         "opt_out_family": RequestType(request_type).is_opt_out_family,
     }
     for field in ("respond_by", "previous_respond_by", "expires_at"):
-        if context.get(field):
-            words[f"{field}_date"] = wording.pacific_date(context[field])
+        words[f"{field}_date"] = wording.pacific_date(context[field]) if context.get(field) else None
     if context.get("outcome") == "denied":
         words["answer"] = wording.denial_words(context.get("denial_code"), request_type)
     elif context.get("outcome"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from email.message import EmailMessage
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -20,7 +22,7 @@ from services.common.topics import REQUESTS, TopicNames
 from services.intake.mail import delivery
 from services.intake.mail.compose import Business, compose
 from services.intake.mail.delivery import Attempt, RetryPolicy
-from services.intake.mail.smtp import DeliveryFailed, SmtpMailer
+from services.intake.mail.smtp import DeliveryFailed
 from services.intake.notices import NoticeQueue, QueuedNotice
 from services.intake.revocation import SubjectKeys
 
@@ -30,8 +32,12 @@ BATCH = 20
 POLL_SECONDS = 1.0  # a retry falls due without anything waking the worker
 
 
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> str: ...
+
+
 class NoticeWorker:
-    def __init__(self, queue: NoticeQueue, mailer: SmtpMailer, business: Business, outbox: Outbox,
+    def __init__(self, queue: NoticeQueue, mailer: Mailer, business: Business, outbox: Outbox,
                  topics: TopicNames, policy: RetryPolicy, keys: SubjectKeys | None = None) -> None:  # fmt: skip
         self.queue, self.mailer, self.business = queue, mailer, business
         self.outbox, self.topics, self.policy, self.keys = outbox, topics, policy, keys
