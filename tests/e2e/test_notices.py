@@ -193,3 +193,15 @@ def test_a_mail_server_outage_shows_as_retrying_on_the_timeline_then_sent(world:
     notices = wait_for(delivered, timeout=30, what="the sent NoticeSent after the retries")
     assert {entry["details"]["delivery"] for entry in notices[:-1]} == {"retrying"}
     assert [entry["details"]["attempt"] for entry in notices] == list(range(1, len(notices) + 1))
+
+
+def test_intake_counts_the_notices_by_kind_and_delivery(world: MailWorld) -> None:
+    address, _accepted = opt_out(world)
+    world.mail_to(address, "we received your privacy request")
+
+    def counted() -> str | None:
+        text = world.client.get(f"{world.pipeline.intake.url}/metrics", headers=world.pipeline.auth).text
+        return text if 'ccpa_notices_total{delivery="sent",notice="acknowledgement"}' in text else None
+
+    metrics = wait_for(counted, what="the notices counter")
+    assert "ccpa_notices_pending " in metrics and address not in metrics
