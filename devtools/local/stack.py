@@ -213,7 +213,7 @@ class LocalStack:
     def _mail_state(self) -> str:
         server = self.mail
         if server.is_running():
-            return f"running (pid {server.pid()}) on smtp://127.0.0.1:{server.smtp_port}, mails at {server.web_url}"
+            return f"running (pid {server.pid()}), mails at {server.web_url}"  # its SMTP port: stack.env
         return "not started by the stack: intake uses CCPA_SMTP_HOST" if os.environ.get("CCPA_SMTP_HOST") else "stopped"
 
     def _kafka_state(self) -> str:
