@@ -62,6 +62,7 @@ class NoticeWorker:
         with self.queue.heartbeat():
             for notice in notices:
                 self._deliver(notice)
+                self.last_loop_at = utcnow()  # a slow mail server is no stuck worker
         return len(notices)
 
     def _deliver(self, notice: QueuedNotice) -> None:
