@@ -73,6 +73,8 @@ def stack_up(
         )
         where = f"{stack.url(spec)}  ({docs})" if spec.http else "running (no HTTP)"
         console.print(f"{spec.name}: {where}")
+    if mails := stack.mail_viewer_url():
+        console.print(f"Mails sent to consumers: {mails}")
     console.print(f"API token (operator): {stack.secrets()['CCPA_API_TOKEN']}")
     console.print(f"Settings of this stack for the ccpa commands (they read it themselves): {stack.root / 'stack.env'}")
     console.print(f"Logs: {stack.logs}   Stop with: make down")
@@ -116,6 +118,8 @@ def demo_run() -> None:
     console.print(f"The stack stays up for you to explore (intake's API {urls['intake']}/docs; the internal "
                   "services' OpenAPI answers the operator token printed by `make up`): "
                   "`make down` stops it.")  # fmt: skip
+    if mails := stack.mail_viewer_url():
+        console.print(f"Mails sent to consumers: {mails}")
 
 
 def _stack_state(stack: LocalStack) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from devtools.demo import company
-from devtools.local.pipeline import Pipeline, PipelineConfig
+from devtools.local.pipeline import Pipeline, PipelineConfig, smtp_env
 from devtools.localstack import DatabaseServer
 from services.common.db import make_engine
 from services.deletion import orm
@@ -64,22 +65,31 @@ def fresh_pipeline_config(
             postgres_server.drop_database(name)
 
 
+def with_mail(request: pytest.FixtureRequest, config: PipelineConfig) -> PipelineConfig:
+    """A test that asks for `mail_server` gets a pipeline sending consumer e-mail to it; the others send none."""
+    if "mail_server" not in request.fixturenames:
+        return config
+    port = request.getfixturevalue("mail_server").smtp_port
+    return dataclasses.replace(config, extra_env={**config.extra_env, **smtp_env(port)})
+
+
 @pytest.fixture
 def pipeline_config(
-    kafka_bootstrap: str, postgres_server: DatabaseServer, identity_db: Path, tmp_path: Path
-) -> Iterator[PipelineConfig]:
+    kafka_bootstrap: str, postgres_server: DatabaseServer, identity_db: Path, tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[PipelineConfig]:  # fmt: skip
     with fresh_pipeline_config(kafka_bootstrap, postgres_server, identity_db, tmp_path / "logs") as config:
-        yield config
+        yield with_mail(request, config)
 
 
 @pytest.fixture
 def optout_pipeline_config(
-    kafka_bootstrap: str, postgres_server: DatabaseServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    kafka_bootstrap: str, postgres_server: DatabaseServer, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[PipelineConfig]:
     """With the opt-out service, whose system of record (the demo customers) this test owns."""
     identity = company.seed(tmp_path / "company" / "identity.db", count=50)
     with fresh_pipeline_config(kafka_bootstrap, postgres_server, identity, tmp_path / "logs", with_optout=True) as c:
-        yield c
+        yield with_mail(request, c)
 
 
 @pytest.fixture

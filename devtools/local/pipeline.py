@@ -37,6 +37,11 @@ class PipelineConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
+def smtp_env(smtp_port: int) -> dict[str, str]:
+    """Intake's consumer e-mail to a mail server on loopback (Mailpit): a pipeline without it sends none."""
+    return {"CCPA_SMTP_HOST": "127.0.0.1", "CCPA_SMTP_PORT": str(smtp_port), "CCPA_SMTP_SECURITY": "none"}
+
+
 def pipeline_env(config: PipelineConfig, stack_secrets: dict[str, str]) -> dict[str, str]:
     return {
         **os.environ,

@@ -1,5 +1,6 @@
-"""The whole local stack in the background: Kafka (unless KAFKA_BOOTSTRAP_SERVERS), Redis, the demo company's
-stores and provider servers, then every service. The demo company is generated only when its stores are absent.
+"""The whole local stack in the background: Kafka (unless KAFKA_BOOTSTRAP_SERVERS), Redis, Mailpit (the consumer
+e-mails' SMTP server and viewer, unless CCPA_SMTP_HOST), the demo company's stores and provider servers, then every
+service. The demo company is generated only when its stores are absent.
 
 Logs go to .local/logs, PIDs to .local/pids; `down` stops exactly the recorded processes.
 """
@@ -18,6 +19,7 @@ from devtools.local import secrets
 from devtools.local.process import wait_until_ready
 from devtools.local.stackenv import write_stack_env
 from devtools.localstack.kafka import KafkaCluster
+from devtools.localstack.mailpit import MailServer
 from devtools.localstack.ports import describe_exit, recorded_pid, terminate, wait_until, write_pid
 from devtools.localstack.redis import RedisServer
 from services.deletion.providers.confirmations import CALLBACK_PATH
@@ -104,6 +106,25 @@ class LocalStack:
         port = int(os.environ.get("CCPA_REDIS_PORT", "6390"))
         return RedisServer(self.root / "redis", port=port, persistent=True)  # the demo's sessions survive a restart
 
+    @property
+    def mail(self) -> MailServer:
+        """Mailpit: SMTP on CCPA_MAILPIT_SMTP_PORT (1025), the mail viewer on CCPA_MAILPIT_PORT (8025)."""
+        return MailServer(self.root / "mailpit", smtp_port=int(os.environ.get("CCPA_MAILPIT_SMTP_PORT", "1025")),
+                          http_port=int(os.environ.get("CCPA_MAILPIT_PORT", "8025")))  # fmt: skip
+
+    def mail_env(self) -> dict[str, str]:
+        """Intake's mail server: the stack's Mailpit (started here), unless CCPA_SMTP_HOST names another."""
+        if os.environ.get("CCPA_SMTP_HOST"):
+            return {}
+        server = self.mail
+        server.start()
+        return {"CCPA_SMTP_HOST": "127.0.0.1", "CCPA_SMTP_PORT": str(server.smtp_port), "CCPA_SMTP_SECURITY": "none"}
+
+    def mail_viewer_url(self) -> str | None:
+        """The page showing the mails sent to consumers, while the stack's Mailpit runs."""
+        server = self.mail
+        return server.web_url if server.is_running() else None
+
     def demo_target(self) -> DemoTarget:
         redis_url = os.environ.get("DEMO_REDIS_URL")
         if not redis_url:
@@ -155,7 +176,7 @@ class LocalStack:
         return secrets.load_or_create(self.root / "secrets.json")
 
     def up(self, regenerate_demo: bool = False) -> dict[str, str]:
-        env = self.environment(regenerate_demo)
+        env = {**self.environment(regenerate_demo), **self.mail_env()}
         # HTTP services first: they create the topics the background subscribers read.
         for group in ([spec for spec in SERVICES if spec.http], [spec for spec in SERVICES if not spec.http]):
             for spec in group:
@@ -179,12 +200,21 @@ class LocalStack:
         if self.redis.is_running():
             self.redis.stop()
             stopped.append("redis")
+        if self.mail.is_running():
+            self.mail.stop()
+            stopped.append("mailpit")
         return stopped
 
     def status(self) -> dict[str, str]:
         """Every process the stack starts (the broker, Redis, the providers, the services), with address and state."""
-        return {"kafka": self._kafka_state(), "redis": self._redis_state(),
+        return {"kafka": self._kafka_state(), "redis": self._redis_state(), "mailpit": self._mail_state(),
                 **{spec.name: self._service_state(spec) for spec in SERVICES}}  # fmt: skip
+
+    def _mail_state(self) -> str:
+        server = self.mail
+        if server.is_running():
+            return f"running (pid {server.pid()}), mails at {server.web_url}"  # its SMTP port: stack.env
+        return "not started by the stack: intake uses CCPA_SMTP_HOST" if os.environ.get("CCPA_SMTP_HOST") else "stopped"
 
     def _kafka_state(self) -> str:
         pids = self._kafka_pids()

@@ -296,7 +296,7 @@ CONTRACTS: dict[EventType, EventContract] = {
             template=name(),
             template_version=name(32),
             delivery=one_of(frozenset({"sent", "retrying", "failed"})),
-            detail=name(),
+            detail=short_text(200),  # "SMTP 451", "mail server unreachable (TimeoutError)", "address erased"
             recipient_key=sha256,
             message_id=short_text(MAX_AGENT_TEXT),
         ),

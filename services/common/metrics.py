@@ -63,3 +63,8 @@ CONSUMER_LAG = Gauge(
     "Messages on the partitions a consumer owns that it has not committed yet (high watermark - committed offset)",
     ["consumer", "topic"],
 )
+NOTICES = Counter(
+    "ccpa_notices_total", "E-mail attempts to consumers, by notice and delivery (sent, retrying, failed)",
+    ["notice", "delivery"],
+)  # fmt: skip
+NOTICES_PENDING = Gauge("ccpa_notices_pending", "Consumer e-mails queued and not yet sent or given up")

@@ -15,7 +15,12 @@ from services.common.runtime import ServiceRuntime
 from services.intake import orm
 from services.intake.consent import ConsentLookupService
 from services.intake.handlers import IntakeService
+from services.intake.mail.compose import Business
+from services.intake.mail.delivery import RetryPolicy
+from services.intake.mail.smtp import SmtpMailer
+from services.intake.mail.worker import NoticeWorker
 from services.intake.migrations import SCHEMA
+from services.intake.notices import NoticeQueue
 from services.intake.reports import ReportDownloads, ReportLinks
 from services.intake.results import SUBSCRIBED, ResultHandlers
 from services.intake.revocation import KeySweep, SubjectKeys
@@ -41,12 +46,15 @@ class Intake:
     results: ConsumerRunner
     downloads: ReportDownloads
     sweep: KeySweep
+    notices: NoticeWorker | None = None  # None: CCPA_SMTP_HOST unset, no consumer e-mail
 
     def start(self) -> None:
         self.runtime.prepare()
         self.runtime.start_worker("outbox-relay", self.relay.run, lambda: self.relay.last_loop_at)
         self.runtime.start_worker("results-consumer", self.results.run, lambda: self.results.last_loop_at)
         self.runtime.start_worker("key-sweep", self.sweep.run, lambda: self.sweep.last_loop_at)
+        if (notices := self.notices) is not None:
+            self.runtime.start_worker("notice-worker", notices.run, lambda: notices.last_loop_at)
 
     def stop(self) -> None:
         self.runtime.shutdown()
@@ -58,27 +66,46 @@ def bootstrap(settings: IntakeSettings) -> Intake:
     runtime = ServiceRuntime(settings, "intake", SCHEMA)
     keystore = KeyStore(make_engine(settings.keystore_url), settings.master_key_bytes(), settings.active_master_key)
     overrides = {RequestType(k): VerificationLevel(v) for k, v in settings.verification_overrides.items()}
+    sealer = Sealer(keystore)
+    status_links = StatusLinks(
+        settings.subject_key_bytes(), settings.public_base_url, timedelta(days=settings.status_link_days)
+    )
+    queue = NoticeQueue(runtime.engine, sealer, settings.subject_key_bytes(), status_links) if settings.smtp() else None
     service = IntakeService(
         engine=runtime.engine,
         outbox=Outbox(orm.outbox, runtime.codec),
-        sealer=Sealer(keystore),
+        sealer=sealer,
         verifier=Verifier(identity_source(settings), overrides),
         subject_secret=settings.subject_key_bytes(),
         topics=runtime.topics,
-        status_links=StatusLinks(
-            settings.subject_key_bytes(), settings.public_base_url, timedelta(days=settings.status_link_days)
-        ),
+        status_links=status_links,
+        notices=queue,
     )
     token = settings.service_token.get_secret_value()
     consent = ConsentLookupService(service, settings.optout_url, token)
     relay = runtime.outbox_relay(orm.outbox)
     subject_keys = SubjectKeys(keystore, service.outbox, runtime.topics)
-    answers = ResultHandlers(subject_keys)
-    results = runtime.consumer(settings.consumer_group, SUBSCRIBED, orm.inbox, answers.routes)
+    answers = ResultHandlers(subject_keys, queue)
+    results = runtime.consumer(settings.consumer_group, SUBSCRIBED, orm.inbox, answers.routes,
+                               after_commit=queue.wake if queue else None)  # fmt: skip
     links = ReportLinks(settings.subject_key_bytes(), settings.public_base_url)
     downloads = ReportDownloads(runtime.engine, service.outbox, runtime.topics, links, settings.discovery_url, token)
     sweep = KeySweep(subject_keys, runtime.engine, settings.key_sweep_seconds)
-    return Intake(runtime, service, relay, consent, results, downloads, sweep)
+    notices = notice_worker(settings, queue, service.outbox, runtime, subject_keys) if queue else None
+    return Intake(runtime, service, relay, consent, results, downloads, sweep, notices)
+
+
+def notice_worker(settings: IntakeSettings, queue: NoticeQueue, outbox: Outbox, runtime: ServiceRuntime,
+                  keys: SubjectKeys) -> NoticeWorker | None:  # fmt: skip
+    """The worker sending the queued consumer e-mails, when a mail server is configured."""
+    config = settings.smtp()
+    if config is None:
+        return None
+    business = Business(settings.business_name, settings.business_contact_email, settings.business_contact_phone,
+                        settings.business_postal_address)  # fmt: skip
+    policy = RetryPolicy(settings.notice_retry_initial_seconds, settings.notice_retry_max_seconds,
+                         settings.notice_max_attempts)  # fmt: skip
+    return NoticeWorker(queue, SmtpMailer(config), business, outbox, runtime.topics, policy, keys)
 
 
 def identity_source(settings: IntakeSettings) -> IdentitySource:

@@ -26,6 +26,7 @@ from services.intake import orm
 from services.intake.api_models import SubmitRequest
 from services.intake.decisions import Decision, acknowledgement, decide
 from services.intake.declaration import declaration_evidence
+from services.intake.notices import NoticeQueue
 from services.intake.status_links import StatusLink, StatusLinks
 from services.intake.verification import VerificationResult, Verifier
 
@@ -65,6 +66,7 @@ class IntakeService:
         subject_secret: bytes,
         topics: TopicNames,
         status_links: StatusLinks,
+        notices: NoticeQueue | None = None,
     ) -> None:
         self.engine = engine
         self.outbox = outbox
@@ -73,6 +75,7 @@ class IntakeService:
         self.subject_secret = subject_secret
         self.topics = topics
         self.status_links = status_links
+        self.notices = notices  # None: consumer e-mail is off
 
     def subject_of(self, identifiers: Mapping[str, str]) -> Subject:
         normalised = normalise_all(identifiers)
@@ -102,6 +105,7 @@ class IntakeService:
             if idempotency_key and (earlier := self._replay(idempotency_key, fingerprint)):
                 return earlier
             raise
+        self._wake_notices()
         return Accepted(request_id, decision.status, acknowledgement(decision, deadlines.respond_by), status_link=link)
 
     def extend(self, request_id: str, reason: str, now: datetime) -> datetime:
@@ -123,6 +127,11 @@ class IntakeService:
                 payload=RequestExtendedPayload(previous_respond_by=row.respond_by, respond_by=new_due, reason=reason),
             )
             self.outbox.add(conn, self.topics(REQUESTS), [event])
+            if self.notices is not None:
+                told = {"reason": reason, "respond_by": new_due.isoformat(),
+                        "previous_respond_by": row.respond_by.isoformat()}  # fmt: skip
+                self.notices.enqueue(conn, row._mapping, "extension", told, now)
+        self._wake_notices()
         return new_due
 
     def get(self, request_id: str) -> sa.Row[Any]:
@@ -179,7 +188,13 @@ class IntakeService:
                 )
             for topic, event in events:
                 self.outbox.add(conn, topic, [event])
+            if self.notices is not None:
+                notify_receipt(self.notices, conn, row, link)
         return link
+
+    def _wake_notices(self) -> None:
+        if self.notices is not None:
+            self.notices.wake()
 
     def _request_row(
         self,
@@ -314,3 +329,12 @@ class IntakeService:
 
     def _keyed(self, text: str) -> str:
         return keyed_hash(self.subject_secret, "idempotency", text)
+
+
+def notify_receipt(notices: NoticeQueue, conn: sa.Connection, row: dict[str, Any], link: StatusLink) -> None:
+    """§7021(a): the acknowledgement, or for a request denied on receipt the answer, with the link just issued."""
+    if row["denial_code"]:
+        notice, told = "response", {"outcome": "denied", "denial_code": row["denial_code"]}
+    else:
+        notice, told = "acknowledgement", {"respond_by": row["respond_by"].isoformat()}
+    notices.enqueue(conn, row, notice, told, row["received_at"], status_token=link.token)

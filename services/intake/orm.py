@@ -1,5 +1,5 @@
 """Intake's own tables: requests (identifiers encrypted), idempotency keys, responses, reports, completed
-deletions, status links, inbox, outbox."""
+deletions, status links, consumer e-mails (notices), inbox, outbox."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from services.common.db import UtcDateTime, request_id_column, subject_key_column
 from services.common.inbox import inbox_table
+from services.common.leases import lease_columns
 from services.common.outbox import outbox_table
 
 metadata = sa.MetaData()
@@ -98,6 +99,33 @@ status_links = sa.Table(
     request_id_column(nullable=False, index=True),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("expires_at", Timestamp, nullable=False),
+)
+
+# The e-mails to consumers, queued in the transaction of the event that causes each and sent by the notice worker
+# (services/intake/mail/worker.py): the address and the template's context (it holds a status link) sealed under the
+# subject's data key, so a shred makes them unreadable.
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("notice_id", sa.String(36), primary_key=True),
+    sa.Column("dedup_key", sa.String(80), nullable=False, unique=True),  # request and notice: one event, one e-mail
+    request_id_column(nullable=False, index=True),
+    subject_key_column(nullable=False, index=True),
+    sa.Column("notice", sa.String(32), nullable=False),  # acknowledgement | extension | response | report_ready
+    sa.Column("template", sa.String(64), nullable=False),
+    sa.Column("template_version", sa.String(16), nullable=False),
+    sa.Column("recipient_sealed", sa.JSON, nullable=False),
+    sa.Column("recipient_key", sa.String(64), nullable=False),  # keyed hash of the address, as NoticeSent carries it
+    sa.Column("context_sealed", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    *lease_columns(),
+    sa.Column("last_detail", sa.String(200)),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("sent_at", Timestamp),
+    sa.Column("message_id", sa.String(250)),
+    sa.Index("ix_notices_due", "status", "next_attempt_at"),
 )
 
 inbox = inbox_table(metadata)

@@ -18,6 +18,7 @@ from services.common.payloads.discovery import ReportReadyPayload
 from services.common.payloads.requests import RequestCompletedPayload, RequestDeniedPayload
 from services.common.topics import DELETION_RESULTS, DISCOVERY_RESULTS, OPTOUT_RESULTS
 from services.intake import orm
+from services.intake.notices import NoticeQueue
 from services.intake.revocation import SubjectKeys, record_deletion
 
 SUBSCRIBED = (DISCOVERY_RESULTS, DELETION_RESULTS, OPTOUT_RESULTS)  # the topics of the routed event types
@@ -25,8 +26,9 @@ FINAL_STATUS = {EventType.REQUEST_COMPLETED: "completed", EventType.REQUEST_DENI
 
 
 class ResultHandlers:
-    def __init__(self, keys: SubjectKeys) -> None:
+    def __init__(self, keys: SubjectKeys, notices: NoticeQueue | None = None) -> None:
         self.keys = keys
+        self.notices = notices  # None: consumer e-mail is off
         handlers: dict[EventType, Handler] = {
             EventType.REQUEST_COMPLETED: self.on_completed,
             EventType.REQUEST_DENIED: self.on_denied,
@@ -51,7 +53,11 @@ class ResultHandlers:
                                       "responded_at": event.occurred_at, "producer": event.producer})  # fmt: skip
         values = {"status": FINAL_STATUS[event.event_type], "responded_at": event.occurred_at, **denial}
         conn.execute(sa.update(orm.requests).where(orm.requests.c.request_id == event.request_id).values(**values))
-        self.keys.settle(conn, event.subject_key)
+        if self.notices is not None and not (outcome != "denied" and _has_report(conn, event.request_id)):
+            told = {"outcome": "denied" if outcome == "denied" else "completed",
+                    "denial_code": denial.get("denial_code")}  # fmt: skip
+            self.notices.enqueue_for(conn, event.request_id, "response", told, event.occurred_at)
+        self.keys.settle(conn, event.subject_key)  # after the answer's e-mail is queued: a pending one holds the shred
 
     def on_deletion_completed(
         self, event: Event[DeletionCompletedPayload], conn: sa.Connection, _delivery: Delivery
@@ -73,6 +79,15 @@ class ResultHandlers:
             "expires_at": payload.expires_at,
         }
         _upsert(conn, orm.reports, row)
+        if self.notices is not None:
+            told = {"expires_at": payload.expires_at.isoformat()}
+            self.notices.enqueue_for(conn, event.request_id, "report_ready", told, event.occurred_at)
+
+
+def _has_report(conn: sa.Connection, request_id: str | None) -> bool:
+    """A know request answered with a report: its report_ready e-mail is the answer (one e-mail, not two)."""
+    query = sa.select(orm.reports.c.request_id).where(orm.reports.c.request_id == request_id)
+    return conn.execute(query).first() is not None
 
 
 def _upsert(conn: sa.Connection, table: sa.Table, row: Mapping[str, object]) -> None:

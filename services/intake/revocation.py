@@ -99,7 +99,8 @@ class SubjectKeys:
                                                    table.c.key_shredded_at.is_(None)).with_for_update())  # fmt: skip
         unshredded = [CompletedDeletion(row.request_id, row.completed_at, tuple(row.undelivered), row.verified)
                       for row in rows]  # fmt: skip
-        standing = self._standing_reports(conn, subject_key)
+        # An e-mail still to send (the deletion's answer) holds the shred too: the worker settles again once it is done.
+        standing = self._standing_reports(conn, subject_key) + self._pending_notices(conn, subject_key)
         if not may_shred(unshredded, self._open_requests(conn, subject_key), standing):
             return False
         # Shredding twice is harmless, so a rollback after this line only repeats it on redelivery (the event then
@@ -133,6 +134,12 @@ class SubjectKeys:
                  .where(requests.c.subject_key == subject_key, reports.c.expires_at > utcnow()))  # fmt: skip
         completed = [row.completed_at for row in deletions_of(conn, subject_key)]
         return sum(revoked_at(ready_at, completed) is None for ready_at in conn.execute(query).scalars())
+
+    @staticmethod
+    def _pending_notices(conn: sa.Connection, subject_key: str) -> int:
+        notices = orm.notices
+        query = sa.select(sa.func.count()).where(notices.c.subject_key == subject_key, notices.c.status == "pending")
+        return int(conn.execute(query).scalar_one())
 
     @staticmethod
     def _open_requests(conn: sa.Connection, subject_key: str) -> int:

@@ -61,6 +61,17 @@ class IntakeSettings(ApiSettings, BusinessSettings):
         "Example Co. Privacy <privacy@example.com>", min_length=3, validation_alias="CCPA_MAIL_FROM",
         description="The From of consumer e-mails",
     )  # fmt: skip
+    notice_retry_initial_seconds: float = Field(
+        60.0, gt=0, validation_alias="CCPA_NOTICE_RETRY_INITIAL_SECONDS",
+        description="Wait before retrying an e-mail the mail server did not take for now; doubles each retry",
+    )  # fmt: skip
+    notice_retry_max_seconds: float = Field(
+        3600.0, gt=0, validation_alias="CCPA_NOTICE_RETRY_MAX_SECONDS", description="Longest wait between e-mail tries"
+    )
+    notice_max_attempts: int = Field(
+        10, ge=1, le=100, validation_alias="CCPA_NOTICE_MAX_ATTEMPTS",
+        description="Tries of one e-mail before it is given up as failed",
+    )  # fmt: skip
     service_token: SecretStr = Field(
         description="Intake's own token, presented to discovery (reports) and optout (consent look-ups)"
     )

@@ -17,7 +17,6 @@ def full_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url:
     e-mail going to the session's Mailpit; the tests that use it submit and read with subjects and ids of their own,
     so they can share it (the browser tests in tests/e2e/browser/ too: one stack per session)."""
     root = tmp_path_factory.mktemp("full-world")
-    smtp = {"CCPA_SMTP_HOST": "127.0.0.1", "CCPA_SMTP_PORT": str(mail_server.smtp_port), "CCPA_SMTP_SECURITY": "none"}
     with demo_world(kafka_bootstrap, postgres_server, redis_url, root, 11, with_deletion=True, with_optout=True,
-                    extra_env=smtp) as world:  # fmt: skip
+                    smtp_port=mail_server.smtp_port) as world:  # fmt: skip
         yield world

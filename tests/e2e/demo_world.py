@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from devtools.demo import company
 from devtools.demo.generator import DATAMAP_PATH, DemoTarget, demo_env, generate_company
-from devtools.local.pipeline import Pipeline
+from devtools.local.pipeline import Pipeline, smtp_env
 from devtools.local.process import ProviderProcess
 from devtools.localstack import DatabaseServer
 from devtools.localstack.ports import free_port
@@ -63,8 +63,9 @@ class World:
 @contextmanager
 def demo_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url: str, root: Path, redis_db: int,
                with_deletion: bool = False, with_optout: bool = False,
-               extra_env: dict[str, str] | None = None) -> Iterator[World]:  # fmt: skip
-    """The demo company (app database on PostgreSQL) with both providers, and the pipeline with discovery."""
+               smtp_port: int | None = None) -> Iterator[World]:  # fmt: skip
+    """The demo company (app database on PostgreSQL) with both providers, and the pipeline with discovery (sending
+    consumer e-mail to the mail server on `smtp_port`, if given)."""
     suffix = uuid.uuid4().hex[:8]
     app_db = postgres_server.create_database(f"demo_app_{suffix}")
     discovery_db = postgres_server.create_database(f"discovery_{suffix}")
@@ -90,7 +91,8 @@ def demo_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url:
             extra_env={**env, "CCPA_RETRY_INITIAL_SECONDS": "0.5", "CCPA_RETRY_MAX_SECONDS": "2",
                        "CCPA_PROVIDER_GRACE_SECONDS": "20", "CCPA_RECHECK_CORRECTIONS_SECONDS": "1",
                        # confirmations come by the providers' signed callbacks; a poll would only come later
-                       "CCPA_PROVIDER_POLL_FIRST_SECONDS": "300", **ONE_CONNECTION, **(extra_env or {})},
+                       "CCPA_PROVIDER_POLL_FIRST_SECONDS": "300", **ONE_CONNECTION,
+                       **(smtp_env(smtp_port) if smtp_port else {})},
         )  # fmt: skip
         pipeline = Pipeline(config).start()
         try:

@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from devtools.localstack.mailpit import MailServer
 from devtools.localstack.ports import free_ports
+from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 PORTS = ("CCPA_INTAKE_PORT", "CCPA_AUDIT_PORT", "CCPA_DISCOVERY_PORT", "CCPA_DELETION_PORT", "CCPA_OPTOUT_PORT",
-         "DEMO_MAILER_PORT", "DEMO_SHIPPER_PORT", "CCPA_REDIS_PORT")  # fmt: skip
+         "DEMO_MAILER_PORT", "DEMO_SHIPPER_PORT", "CCPA_REDIS_PORT", "CCPA_MAILPIT_SMTP_PORT",
+         "CCPA_MAILPIT_PORT")  # fmt: skip
 USING = "using the local stack's settings from"
 
 
@@ -53,12 +56,13 @@ def test_status_lists_every_process_the_stack_started_with_address_and_state(sta
     result = ccpa(stack_root, "stack", "status")
     assert result.returncode == 0, result.stderr
     states = dict(line.split(": ", 1) for line in result.stdout.splitlines())
-    assert set(states) == {"kafka", "redis", "provider-mailer", "provider-shipper", "intake", "audit", "discovery",
-                           "deletion", "optout", "downstream-adtech-sync"}  # fmt: skip
+    assert set(states) == {"kafka", "redis", "mailpit", "provider-mailer", "provider-shipper", "intake", "audit",
+                           "discovery", "deletion", "optout", "downstream-adtech-sync"}  # fmt: skip
     assert states["kafka"].startswith("not started by the stack: it uses 127.0.0.1:")
     assert states["redis"].startswith("running (pid ") and "redis://127.0.0.1:" in states["redis"]
     assert all(states[name].startswith("running (pid ") for name in states if name not in ("kafka", "redis"))
     assert "http://127.0.0.1:" in states["intake"] and "no HTTP port" in states["downstream-adtech-sync"]
+    assert "mails at http://127.0.0.1:" in states["mailpit"]
 
 
 def test_each_process_writes_one_log_file(stack_root: Path) -> None:
@@ -104,3 +108,8 @@ def test_the_demo_runs_every_request_type_opt_in_included_and_ends_without_a_tra
     assert "Traceback" not in result.stdout + result.stderr
     assert "opt back in to sale/sharing" in result.stdout and "nature opt_in" in result.stdout
     assert "The stack stays up for you to explore" in result.stdout and "`make down` stops it" in result.stdout
+    assert "Mails sent to consumers: http://127.0.0.1:" in result.stdout
+    mails = MailServer(stack_root / "mailpit")
+    acknowledged = wait_for(lambda: [m for m in mails.messages() if "we received your privacy request" in m.subject],
+                            timeout=60, what="the demo's acknowledgements in the stack's Mailpit")  # fmt: skip
+    assert all("/privacy/status/" in mail.text for mail in acknowledged)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from devtools.demo.company import Customer
 from devtools.local.pipeline import Pipeline, PipelineConfig
+from devtools.localstack import MailServer
 from services.common.topics import ALL_TOPICS, AUDIT_SNAPSHOTS, TopicNames
 from tests.support import read_topic, wait_for, wait_for_entries
 
@@ -126,11 +127,13 @@ def dump_database(url: str) -> tuple[int, str]:
 
 
 def test_known_identifiers_appear_in_clear_nowhere(
-    optout_pipeline_config: PipelineConfig, demo_customers: list[Customer]
+    optout_pipeline_config: PipelineConfig, demo_customers: list[Customer], mail_server: MailServer
 ) -> None:
     # DEBUG logging everywhere: the widest net for a leak through a log line. The opt-out service and the
-    # downstream subscriber run too: optout opens identifiers to set flags in the systems of record.
-    config = dataclasses.replace(optout_pipeline_config, extra_env={"CCPA_LOG_LEVEL": "DEBUG",
+    # downstream subscriber run too: optout opens identifiers to set flags in the systems of record. Intake e-mails
+    # the consumers (mail_server): the notices table and the NoticeSent events are scanned with the rest.
+    config = dataclasses.replace(optout_pipeline_config, extra_env={**optout_pipeline_config.extra_env,
+                                                                    "CCPA_LOG_LEVEL": "DEBUG",
                                                                     "CCPA_AUDIT_SNAPSHOT_SECONDS": "0.5"})  # fmt: skip
     pipeline = Pipeline(config).start()
     try:
@@ -143,6 +146,12 @@ def test_known_identifiers_appear_in_clear_nowhere(
                 status = client.get(f"{pipeline.intake.url}/v1/requests/{request_id}", headers=pipeline.auth)
                 timeline = client.get(f"{pipeline.audit.url}/v1/requests/{request_id}/timeline", headers=pipeline.auth)
                 assert find_needles(status.text) == [] and find_needles(timeline.text) == []
+            # The denied delete's answer, the opt-out's and the limit's acknowledgement and answer, by e-mail.
+            for request_id, notices in ((ids[0], 1), (ids[2], 2), (ids[3], 2)):
+                mailed = wait_for_entries(client, pipeline.audit.url, request_id, pipeline.auth,
+                                          ["NoticeSent"] * notices, timeout=60)  # fmt: skip
+                assert find_needles(str(mailed)) == []
+            assert wait_for(lambda: len(mail_server.messages(to=CANARY_EMAIL.lower())) >= 5, what="the canary's mails")
             wait_for(lambda: snapshots_of(config, ids), timeout=60, what="audit's snapshot of every request")
             metrics = "".join(
                 client.get(f"{service.url}/metrics", headers=pipeline.auth).text for service in pipeline.services
