@@ -27,7 +27,7 @@ from services.common.kafka import EventProducer, event_message
 from services.common.serde import SingleObjectCodec
 from services.common.settings import decode_key
 from services.common.topics import DISCOVERY_RESULTS, OPTOUT_RESULTS, TopicNames, TopicSpec
-from services.intake.mail.wording import pacific_date
+from services.intake.wording import pacific_date
 from tests.conftest import fresh_pipeline_config
 from tests.fields import event_of
 from tests.support import verified_know_specific, wait_for, wait_for_entries

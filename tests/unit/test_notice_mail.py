@@ -12,7 +12,7 @@ import pytest
 from services.intake.mail.compose import Business, compose
 from services.intake.mail.delivery import ADDRESS_ERASED, RetryPolicy, erased
 from services.intake.mail.templates import TEMPLATES
-from services.intake.mail.wording import pacific_date
+from services.intake.wording import pacific_date
 
 BUSINESS = Business("Acme Outdoor Co.", "privacy@acme.test", "1-800-555-0199", "1 Trail Road, Fresno, CA 93650")
 TO = "jane.consumer@example.net"

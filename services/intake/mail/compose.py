@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from services.common.request_types import RequestType
-from services.intake.mail import wording
+from services.intake import wording
 from services.intake.mail.templates import template_for
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"

@@ -1,11 +1,11 @@
-"""Words for people in the consumer e-mails: request types, answers and denials in plain language, dates in
-Pacific time ("January 15, 2027")."""
+"""Words for people in the consumer e-mails and on the privacy center's pages: request types, answers and
+denials in plain language, dates in Pacific time ("January 15, 2027")."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from services.common.clocks import BUSINESS_TZ
+from services.common.pacific import long_date
 from services.common.request_types import RequestType
 
 REQUEST_NAMES = {
@@ -75,6 +75,4 @@ def denial_words(denial_code: str | None, request_type: str) -> str:
 
 def pacific_date(moment: datetime | str) -> str:
     """The day in California, as people write it: "January 15, 2027"."""
-    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    local = value.astimezone(BUSINESS_TZ)
-    return f"{local:%B} {local.day}, {local.year}"
+    return long_date(datetime.fromisoformat(moment) if isinstance(moment, str) else moment)
