@@ -6,6 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 BUSINESS = "Juniper & Finch Home Goods, Inc."
+# Who the privacy center, the e-mails and the access report name in the local stack (CCPA_BUSINESS_*).
+BUSINESS_CONTACT = {
+    "CCPA_BUSINESS_NAME": BUSINESS,
+    "CCPA_BUSINESS_CONTACT_EMAIL": "privacy@juniperfinch.example",
+    "CCPA_BUSINESS_CONTACT_PHONE": "1-800-555-0142",
+    "CCPA_BUSINESS_POSTAL_ADDRESS": "200 Market Street, Sacramento, CA 95814",
+    "CCPA_MAIL_FROM": "Juniper & Finch Privacy <privacy@juniperfinch.example>",
+}
 SHOP = "https://www.juniperfinch.example"
 
 # Data starts before the CPRA look-back date (2022-01-01), so date-range filters have something to cut.

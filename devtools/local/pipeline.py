@@ -96,6 +96,7 @@ class Pipeline:
             "CCPA_OPTOUT_URL": f"http://127.0.0.1:{optout_port}",
             "CCPA_DISCOVERY_URL": f"http://127.0.0.1:{discovery_port}",
             "CCPA_PUBLIC_BASE_URL": f"http://127.0.0.1:{intake_port}",
+            "CCPA_PRIVACY_CENTER_URL": f"http://127.0.0.1:{intake_port}/privacy/",
             "CCPA_PROVIDER_CALLBACK_URL": f"http://127.0.0.1:{deletion_port}{CALLBACK_PATH}",
         }
         self.intake = ServiceProcess("intake", {**self.env, **secrets.own_token_env("intake", self.secrets)},

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from devtools.demo.generator import DATAMAP_PATH, DemoCompany, DemoTarget, demo_env, existing_company, generate_company
+from devtools.demo.vocab import BUSINESS_CONTACT
 from devtools.local import secrets
 from devtools.local.process import wait_until_ready
 from devtools.local.stackenv import write_stack_env
@@ -162,6 +163,7 @@ class LocalStack:
             "CCPA_PROVIDER_GRACE_SECONDS": os.environ.get("CCPA_PROVIDER_GRACE_SECONDS", "15"),
             "CCPA_PROVIDER_CALLBACK_URL": os.environ.get("CCPA_PROVIDER_CALLBACK_URL", self._callback_url()),
             "CCPA_PUBLIC_BASE_URL": f"http://127.0.0.1:{os.environ.get('CCPA_INTAKE_PORT', 8000)}",
+            "CCPA_PRIVACY_CENTER_URL": f"http://127.0.0.1:{os.environ.get('CCPA_INTAKE_PORT', 8000)}/privacy/",
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap(),
             "CCPA_KEYSTORE_URL": os.environ.get("CCPA_KEYSTORE_URL", f"sqlite:///{self.root}/keystore.db"),
             "CCPA_INTAKE_DATABASE_URL": os.environ.get("CCPA_INTAKE_DATABASE_URL", f"sqlite:///{self.root}/intake.db"),
@@ -170,6 +172,7 @@ class LocalStack:
             "CCPA_OPTOUT_DATABASE_URL": os.environ.get("CCPA_OPTOUT_DATABASE_URL", f"sqlite:///{self.root}/optout.db"),
             "CCPA_OPTOUT_URL": f"http://127.0.0.1:{os.environ.get('CCPA_OPTOUT_PORT', 8004)}",
             "CCPA_DOWNSTREAM_SYSTEMS": json.dumps(["adtech-sync"]),
+            **{name: os.environ.get(name, value) for name, value in BUSINESS_CONTACT.items()},
         }
 
     def secrets(self) -> dict[str, str]:
