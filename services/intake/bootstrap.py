@@ -13,9 +13,9 @@ from services.common.outbox import Outbox, OutboxRelay
 from services.common.request_types import RequestType
 from services.common.runtime import ServiceRuntime
 from services.intake import orm
+from services.intake.business import Business
 from services.intake.consent import ConsentLookupService
 from services.intake.handlers import IntakeService
-from services.intake.mail.compose import Business
 from services.intake.mail.delivery import RetryPolicy
 from services.intake.mail.smtp import SmtpMailer
 from services.intake.mail.worker import NoticeWorker
@@ -101,8 +101,7 @@ def notice_worker(settings: IntakeSettings, queue: NoticeQueue, outbox: Outbox, 
     config = settings.smtp()
     if config is None:
         return None
-    business = Business(settings.business_name, settings.business_contact_email, settings.business_contact_phone,
-                        settings.business_postal_address)  # fmt: skip
+    business = Business.of(settings)
     policy = RetryPolicy(settings.notice_retry_initial_seconds, settings.notice_retry_max_seconds,
                          settings.notice_max_attempts)  # fmt: skip
     return NoticeWorker(queue, SmtpMailer(config), business, outbox, runtime.topics, policy, keys)

@@ -9,7 +9,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from services.intake.mail.compose import Business, compose
+from services.intake.business import Business
+from services.intake.mail.compose import compose
 from services.intake.mail.delivery import ADDRESS_ERASED, RetryPolicy, erased
 from services.intake.mail.templates import TEMPLATES
 from services.intake.wording import pacific_date

@@ -20,7 +20,7 @@ from services.common.outbox import Outbox
 from services.common.serde import SingleObjectCodec
 from services.common.topics import TopicNames
 from services.intake import orm
-from services.intake.mail.compose import Business
+from services.intake.business import Business
 from services.intake.mail.delivery import RetryPolicy
 from services.intake.mail.smtp import DeliveryFailed
 from services.intake.mail.worker import NoticeWorker

@@ -4,7 +4,7 @@ plain-text part and an HTML part, addressed to the consumer alone."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ import jinja2
 
 from services.common.request_types import RequestType
 from services.intake import wording
+from services.intake.business import Business
 from services.intake.mail.templates import template_for
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -24,16 +25,6 @@ _ENVIRONMENT = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-
-
-@dataclass(frozen=True)
-class Business:
-    """Who writes to the consumer, and how to reach it."""
-
-    name: str
-    contact_email: str
-    contact_phone: str
-    postal_address: str
 
 
 def compose(notice: str, context: Mapping[str, Any], recipient: str, business: Business) -> EmailMessage:

@@ -19,8 +19,9 @@ from services.common.metrics import NOTICES, NOTICES_PENDING
 from services.common.outbox import Outbox
 from services.common.payloads.requests import NoticeSentPayload
 from services.common.topics import REQUESTS, TopicNames
+from services.intake.business import Business
 from services.intake.mail import delivery
-from services.intake.mail.compose import Business, compose
+from services.intake.mail.compose import compose
 from services.intake.mail.delivery import Attempt, RetryPolicy
 from services.intake.mail.smtp import DeliveryFailed
 from services.intake.notices import NoticeQueue, QueuedNotice

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fastapi import Request
 
 from services.intake.bootstrap import Intake
+from services.intake.business import Business
 from services.intake.settings import IntakeSettings
 from services.intake.signals import carries_gpc
-
-
-@dataclass(frozen=True)
-class Business:
-    name: str
-    contact_email: str
-    contact_phone: str
-    postal_address: str
 
 
 class PrivacyCenter:
@@ -25,8 +16,7 @@ class PrivacyCenter:
     def __init__(self, intake: Intake, settings: IntakeSettings) -> None:
         self.intake = intake
         self.settings = settings
-        self.business = Business(settings.business_name, settings.business_contact_email,
-                                 settings.business_contact_phone, settings.business_postal_address)  # fmt: skip
+        self.business = Business.of(settings)
 
     def gpc(self, request: Request) -> bool:
         """Whether this browser sent a Global Privacy Control signal (Sec-GPC: 1) with this request."""
