@@ -31,6 +31,7 @@ def test_an_open_request_is_received_and_being_worked_on() -> None:
 @pytest.mark.parametrize("status", ["completed", "denied"])
 def test_an_answered_request_has_every_step_done(status: str) -> None:
     assert [step.state for step in steps("delete", status)] == ["done", "done", "done"]
+    assert steps("delete", status)[1].name == "We checked your identity and worked on it"
     assert steps("limit", status)[-1].name == "Done"
 
 
@@ -74,7 +75,10 @@ def test_choices_in_words() -> None:
                              "You have limited how we use your sensitive personal information: genetic data, "
                              "health information.")  # fmt: skip
     none = choice_state({"sale_opt_out": False, "share_opt_out": False, "limit_sensitive": []}, SENSITIVE_LABELS)
-    assert not none.opted_out
+    assert not none.opted_out and not none.allowed_by_choice  # nothing on record is not an opt-in
+    opted_in = choice_state({"sale_opt_out": False, "share_opt_out": False, "limit_sensitive": [],
+                             "consumer": {"known": True}, "device": None}, SENSITIVE_LABELS)  # fmt: skip
+    assert opted_in.allowed_by_choice and not out.allowed_by_choice
     assert none.sentences[0] == "You have not opted out of the sale or sharing of your personal information."
 
 

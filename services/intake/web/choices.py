@@ -59,7 +59,8 @@ def opt_out(request: Request, email: Email = "") -> HTMLResponse:
 def limit(request: Request, email: Email = "", category: Categories = []) -> HTMLResponse:  # noqa: B006
     """Limit the use of the sensitive personal information categories ticked (all of them unless unticked)."""
     if not category:
-        return _choices_page(request, {"limit": "Tick at least one kind of sensitive information to limit."}, 422)
+        refusal = "Tick at least one kind of sensitive information to limit."
+        return _choices_page(request, {"categories": refusal}, 422)
     return _submitted(request, RequestType.LIMIT, email, category, form="limit")
 
 

@@ -32,10 +32,12 @@ def is_answered(status: str) -> bool:
 
 def steps(request_type: str, status: str) -> list[Step]:
     """Received, then the work (identity checked and the request worked on), then answered."""
-    family = RequestType(request_type).is_opt_out_family
-    working = "We are applying your choice" if family else "We checked your identity and are working on it"
+    family, answered = RequestType(request_type).is_opt_out_family, is_answered(status)
+    working = {(True, False): "We are applying your choice", (True, True): "We applied your choice",
+               (False, False): "We checked your identity and are working on it",
+               (False, True): "We checked your identity and worked on it"}[(family, answered)]  # fmt: skip
     names = ("We received your request", working, "Done" if family else "We answered")
-    states: tuple[StepState, ...] = ("done", "done", "done") if is_answered(status) else ("done", "current", "upcoming")
+    states: tuple[StepState, ...] = ("done", "done", "done") if answered else ("done", "current", "upcoming")
     return [Step(name, state) for name, state in zip(names, states, strict=True)]
 
 
@@ -92,6 +94,7 @@ class ChoiceState:
     opted_out: bool
     limited: tuple[str, ...]
     sentences: tuple[str, ...]
+    allowed_by_choice: bool  # a choice is on record and it allows sale or sharing (an opt-in, not "nothing yet")
 
 
 def choice_state(lookup: Mapping[str, Any], sensitive_labels: Mapping[str, str]) -> ChoiceState:
@@ -110,4 +113,5 @@ def choice_state(lookup: Mapping[str, Any], sensitive_labels: Mapping[str, str])
         sentences.append(f"You have limited how we use your sensitive personal information: {names}.")
     else:
         sentences.append("You have not limited how we use your sensitive personal information.")
-    return ChoiceState(opted_out, limited, tuple(sentences))
+    recorded = any(bool((lookup.get(part) or {}).get("known")) for part in ("consumer", "device"))
+    return ChoiceState(opted_out, limited, tuple(sentences), allowed_by_choice=recorded and not partly)

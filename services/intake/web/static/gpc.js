@@ -11,7 +11,8 @@
   if (!note || !form) {
     return;
   }
-  fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" }).then(function (answer) {
+  var body = new URLSearchParams(new FormData(form));
+  fetch(form.action, { method: "POST", body: body, credentials: "same-origin" }).then(function (answer) {
     if (answer.ok) {
       note.hidden = false;
     }
