@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from devtools.demo.privacy_center import opt_out_through_choices
 from services.common.crypto import keyed_hash
 from services.intake import orm
 from tests.e2e.browser.conftest import assert_accessible, new_context, shoot
@@ -231,3 +232,10 @@ def test_opting_back_in_while_gpc_is_on_explains_the_conflict_and_lets_the_perso
     page.get_by_role("link", name="No, keep my choices").click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Your Privacy Choices"
+
+
+def test_the_demo_opts_out_through_the_form_as_a_browser_would(center: str) -> None:
+    made = opt_out_through_choices(center.removesuffix("/privacy"))
+    assert made.confirmation == "You have opted out of the sale and sharing of your personal information"
+    assert made.status_url.startswith(f"{center}/status/")
+    assert made.stage in ("We are applying your choice", "Done")
