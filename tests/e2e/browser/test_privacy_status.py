@@ -120,4 +120,5 @@ def test_the_status_links_token_never_reaches_intakes_log(page: Page, full_world
         return [line for line in lines if accepted["request_id"] in line and "/privacy/status/[token]" in line]
 
     assert len(wait_for(logged, what="intake's log line about the status page")) >= 2
-    assert token not in log_file.read_text()
+    written = log_file.read_text()
+    assert token not in written and full_world.customers[EXPIRED + 1].email not in written
