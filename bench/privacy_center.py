@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import signal
 import sys
 import time
 import uuid
@@ -114,14 +113,7 @@ def render(figures: dict[str, Summary], console: Console) -> None:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    signal.signal(signal.SIGTERM, infra.interrupt)
-    console = Console(width=None if sys.stdout.isatty() else 150)
-    try:
-        render(run(args, console), console)
-    except KeyboardInterrupt:
-        console.print("[red]interrupted[/]: processes, PostgreSQL and Kafka stopped")
-        return 130
-    return 0
+    return infra.console_main(lambda console: render(run(args, console), console), "processes, PostgreSQL and Kafka")
 
 
 if __name__ == "__main__":

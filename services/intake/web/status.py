@@ -41,21 +41,22 @@ class LinkRefused(LookupError):
 @router.get("/privacy/status/{token}", response_class=HTMLResponse)
 def status_page(request: Request, token: str) -> HTMLResponse:
     """Where the consumer's request stands, and its answer when there is one."""
-    try:
-        view = _view(request, token)
-    except LinkRefused as refused:
-        return _refused_page(request, refused.status_code)
-    return render(request, "status.html.j2", **view)
+    return _shown(request, token, "status.html.j2")
 
 
 @router.get("/privacy/status/{token}/fragment", response_class=HTMLResponse)
 def status_fragment(request: Request, token: str) -> HTMLResponse:
     """The status block alone, for htmx to refresh in place."""
+    return _shown(request, token, "status_block.html.j2")
+
+
+def _shown(request: Request, token: str, template: str) -> HTMLResponse:
     try:
         view = _view(request, token)
     except LinkRefused as refused:
-        return _refused_page(request, refused.status_code)
-    return render(request, "status_block.html.j2", **view)
+        return render(request, "status_refused.html.j2", status_code=refused.status_code,
+                      expired=refused.status_code == 410)  # fmt: skip
+    return render(request, template, **view)
 
 
 def _view(request: Request, token: str) -> dict[str, Any]:
@@ -92,7 +93,3 @@ def _resolve(center: PrivacyCenter, token: str) -> str:
 
 def _report_links(links: dict[str, str]) -> list[tuple[str, str]]:
     return [(name, links[fmt]) for fmt, name in REPORT_LINK_NAMES.items() if fmt in links]
-
-
-def _refused_page(request: Request, status_code: int) -> HTMLResponse:
-    return render(request, "status_refused.html.j2", status_code=status_code, expired=status_code == 410)
