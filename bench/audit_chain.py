@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import statistics
 import sys
 import uuid
@@ -69,14 +68,7 @@ def render(figures: list[Figure], console: Console) -> None:
 
 def main(argv: list[str]) -> int:
     args = parse(argv)
-    signal.signal(signal.SIGTERM, infra.interrupt)
-    console = Console(width=None if sys.stdout.isatty() else 150)
-    try:
-        render(run(args, console), console)
-    except KeyboardInterrupt:
-        console.print("[red]interrupted[/]: PostgreSQL and Kafka stopped")
-        return 130
-    return 0
+    return infra.console_main(lambda console: render(run(args, console), console), "PostgreSQL and Kafka")
 
 
 if __name__ == "__main__":

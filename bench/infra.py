@@ -8,14 +8,17 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 import sqlalchemy as sa
+from rich.console import Console
 
 from devtools.demo import company
 from devtools.local.pipeline import Pipeline, PipelineConfig
@@ -151,3 +154,15 @@ def submitted_count(engine: sa.Engine) -> int:
 def interrupt(_signum: int, _frame: FrameType | None) -> None:
     """A SIGTERM handler: cleans up like Ctrl-C, every `finally` stops what it started."""
     raise KeyboardInterrupt
+
+
+def console_main(measure_and_print: Callable[[Console], None], stopped: str) -> int:
+    """A bench's entry point: SIGTERM cleans up like Ctrl-C; 130 when interrupted, after saying what was stopped."""
+    signal.signal(signal.SIGTERM, interrupt)
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    try:
+        measure_and_print(console)
+    except KeyboardInterrupt:
+        console.print(f"[red]interrupted[/]: {stopped} stopped")
+        return 130
+    return 0

@@ -115,6 +115,7 @@ def demo_run() -> None:
         scenario.run(urls["intake"], urls["audit"], token, app_db, demo_env(target))
     except Exception as exc:  # the command's boundary: a person reads this, not a traceback
         _failed("the demo", exc, stack.logs, _stack_state(stack))
+    console.print(f"The privacy center (what a consumer sees): {urls['intake']}/privacy/", highlight=False)
     console.print(f"The stack stays up for you to explore (intake's API {urls['intake']}/docs; the internal "
                   "services' OpenAPI answers the operator token printed by `make up`): "
                   "`make down` stops it.")  # fmt: skip

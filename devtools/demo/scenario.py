@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
-from devtools.demo import showcase
+from devtools.demo import privacy_center, showcase
 from devtools.demo.company import Customer, customers
 from devtools.demo.generator import DATAMAP_PATH
 from services.common.event_types import EventType
@@ -321,3 +321,4 @@ def run(intake_url: str, audit_url: str, token: str, identity_db: Path, demo_env
             console, intake, token, {"email": people[0].email, "device_id": f"browser-{people[0].account_id}"}
         )
         print_consent(console, intake, token, {"email": people[2].email}, "the consumer who opted back in")
+    privacy_center.print_choice(console, intake_url)

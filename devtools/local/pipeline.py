@@ -53,6 +53,7 @@ def pipeline_env(config: PipelineConfig, stack_secrets: dict[str, str]) -> dict[
         "CCPA_KEYSTORE_URL": config.keystore_url,
         "CCPA_IDENTITY_SOURCE_URL": config.identity_source_url,
         "CCPA_SUBMIT_RATE_LIMIT": config.submit_rate_limit,
+        "CCPA_CHOICES_RATE_LIMIT": config.submit_rate_limit,
         "CCPA_ENVIRONMENT": "test",
         **_optout_env(config),
         **_discovery_env(config),

@@ -12,6 +12,9 @@ import phonenumbers
 from pythonjsonlogger.json import JsonFormatter
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# A consumer's status or verification link is a credential: its token never reaches a log line (an access log, an
+# error naming the path), only the route it was for.
+LINK_TOKEN = re.compile(r"(/privacy/(?:status|verify)/)[^/\s?#\"'<>]+")
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is scrubbed too.
 STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -20,8 +23,8 @@ STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, N
 
 
 def scrub(text: str) -> str:
-    """Mask emails, and phone numbers as libphonenumber finds them (dates, UUIDs and IPs are left alone)."""
-    masked = EMAIL.sub("[email]", text)
+    """Mask link tokens, emails, and phone numbers as libphonenumber finds them (dates, UUIDs and IPs stay)."""
+    masked = EMAIL.sub("[email]", LINK_TOKEN.sub(r"\1[token]", text))
     if not any(char.isdigit() for char in masked):
         return masked
     for match in reversed(list(phonenumbers.PhoneNumberMatcher(masked, "US"))):

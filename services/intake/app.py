@@ -20,26 +20,12 @@ from services.common.http import service_app
 from services.common.http_guard import RequestId, problems
 from services.common.identity import InvalidIdentifier
 from services.common.metrics import GPC_SIGNALS, REQUESTS_ACCEPTED, REQUESTS_REJECTED
-from services.intake.api_models import (
-    Accepted,
-    ConsentLookup,
-    ExtendRequest,
-    Extension,
-    ReportLinks,
-    RequestStatus,
-    SubmitRequest,
-)
-from services.intake.api_models import Response as ResponseModel
+from services.intake import request_status
+from services.intake.api_models import Accepted, ConsentLookup, ExtendRequest, RequestStatus, SubmitRequest
 from services.intake.bootstrap import Intake, bootstrap
 from services.intake.consent import OptoutUnavailable
 from services.intake.handlers import IdempotencyConflict, RequestNotFound
-from services.intake.reports import (
-    LinkExpired,
-    LinkInvalid,
-    ReportNotReady,
-    ReportUnavailable,
-    expiry_of,
-)
+from services.intake.reports import LinkExpired, LinkInvalid, ReportNotReady, ReportUnavailable
 from services.intake.settings import IntakeSettings
 from services.intake.signals import carries_gpc
 from services.intake.web import install as privacy_center
@@ -122,16 +108,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         return Response(download.content, media_type=download.media_type, headers=headers)
 
     def status_of(request_id: str) -> RequestStatus:
-        current = _status(service.get(request_id))
-        if (answer := service.response_of(request_id)) is not None:
-            current.response = ResponseModel(outcome=answer.outcome, summary=answer.summary,
-                                             responded_at=answer.responded_at, by=answer.producer)  # fmt: skip
-        if (report := intake.downloads.report_of(request_id)) is not None and expiry_of(report) > utcnow():
-            links = intake.downloads.links.links(request_id, expiry_of(report), list(report.formats))
-            current.report = ReportLinks(ready_at=report.ready_at, expires_at=report.expires_at, records=report.records,
-                                         period_start=report.period_start, period_end=report.period_end,
-                                         sha256=report.sha256, links=links)  # fmt: skip
-        return current
+        return request_status.status_of(intake, request_id)
 
     @app.post("/v1/consent/lookup", tags=["consent"])
     def consent_lookup(body: ConsentLookup, _caller: ConsentReader) -> dict[str, Any]:
@@ -144,31 +121,6 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         return {"gpc": True, "lastUpdate": settings.gpc_last_update.isoformat()}
 
     return app
-
-
-def _status(row: Any) -> RequestStatus:
-    return RequestStatus(
-        request_id=row.request_id,
-        type=row.request_type,
-        requested_type=row.requested_type,
-        channel=row.channel,
-        status=row.status,
-        received_at=row.received_at,
-        acknowledged_at=row.acknowledged_at,
-        due_at=row.respond_by,
-        extension=Extension(
-            extended=row.extended_at is not None,
-            extended_at=row.extended_at,
-            reason=row.extension_reason,
-            max_respond_by=row.max_extended_respond_by,
-        ),
-        verification={
-            "required": row.verification_required,
-            "achieved": row.verification_achieved,
-            "outcome": row.verification_outcome,
-        },
-        denial={"code": row.denial_code, "basis": row.denial_basis} if row.denial_code else None,
-    )
 
 
 # Errors whose message is the whole answer (each says what went wrong without echoing an identifier).

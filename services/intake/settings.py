@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import date
 
+import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from services.common.auth import MIN_TOKEN_CHARS
@@ -16,6 +17,9 @@ class IntakeSettings(ApiSettings, BusinessSettings):
     http_port: int = Field(8000, validation_alias="CCPA_INTAKE_PORT")
     database_url: str = Field("sqlite:///.local/intake.db", validation_alias="CCPA_INTAKE_DATABASE_URL")
     submit_rate_limit: str = Field("30/minute", description="Per-client limit on public submissions (slowapi syntax)")
+    choices_rate_limit: str = Field(
+        "20/minute", description="Per-client-address limit on the Your Privacy Choices forms' POSTs (limits syntax)"
+    )
     identity_source_url: str | None = Field(None, description="SQLAlchemy URL of the identity records for verification")
     identity_source_table: str = "customers"
     identity_source_columns: dict[str, str] = Field(
@@ -81,6 +85,12 @@ class IntakeSettings(ApiSettings, BusinessSettings):
     def _service_token_is_strong(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < MIN_TOKEN_CHARS:
             raise ValueError(f"CCPA_SERVICE_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
+        return value
+
+    @field_validator("choices_rate_limit")
+    @classmethod
+    def _choices_rate_limit_parses(cls, value: str) -> str:
+        limits.parse(value)  # a ValueError saying which string it could not read
         return value
 
     @model_validator(mode="after")

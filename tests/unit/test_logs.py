@@ -200,3 +200,23 @@ def test_a_log_file_is_the_only_destination_so_a_captured_stderr_holds_no_second
         logging.getLogger().handlers.clear()
     assert [json.loads(line)["message"] for line in log_file.read_text().splitlines()] == ["one line, once"]
     assert "one line, once" not in capsys.readouterr().err
+
+
+class TestLinkTokens:
+    TOKEN = "Zk3_q-8vT0pLx2mN9aB4cD6eF1gH5iJ7kL0mN2oP3qR"
+
+    @pytest.mark.parametrize("route", ["status", "verify"])
+    def test_a_consumer_link_token_is_redacted_and_the_route_kept(self, route: str) -> None:
+        text = f"GET /privacy/{route}/{self.TOKEN}/fragment?x=1 and /privacy/{route}/{self.TOKEN}"
+        assert scrub(text) == f"GET /privacy/{route}/[token]/fragment?x=1 and /privacy/{route}/[token]"
+
+    def test_uvicorn_access_line_carries_no_token(self) -> None:
+        # uvicorn's access logger formats the full path from these args (uvicorn/protocols/http/*: access_logger.info).
+        args = ("127.0.0.1:50432", "GET", f"/privacy/status/{self.TOKEN}", "1.1", 200)
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None)
+        ScrubPersonalData().filter(record)
+        assert record.getMessage() == '127.0.0.1:50432 - "GET /privacy/status/[token] HTTP/1.1" 200'
+
+    def test_other_paths_are_left_alone(self) -> None:
+        assert scrub(f"/v1/requests/{REQUEST_ID}") == f"/v1/requests/{REQUEST_ID}"
+        assert scrub("/privacy/choices/opt-in") == "/privacy/choices/opt-in"

@@ -13,13 +13,14 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 
 from services.intake.settings import IntakeSettings
-from services.intake.web import pages
+from services.intake.web import choices, pages, status
 from services.intake.web.center import PrivacyCenter
 from services.intake.web.security import PREFIX as PREFIX
 from services.intake.web.security import CsrfProtection, SecurityHeaders
 from services.intake.web.templating import STATIC, render
+from services.intake.web.throttle import AddressThrottle
 
-ROUTERS: list[APIRouter] = [pages.router]
+ROUTERS: list[APIRouter] = [pages.router, choices.router, status.router]
 LARGER_BODIES: dict[str, int] = {}  # path prefix -> body limit, for forms that carry a file
 
 
@@ -32,6 +33,7 @@ def middleware(settings: IntakeSettings) -> list[Middleware]:
 
 def install(app: FastAPI, center: PrivacyCenter) -> None:
     app.state.privacy_center = center
+    app.state.choices_throttle = AddressThrottle(center.settings.choices_rate_limit)
     for router in ROUTERS:
         app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="privacy-static")

@@ -29,3 +29,19 @@ REQUEST_TYPE_VERBS: dict[str, str] = {
 
 
 long_datetime = moment_text  # "January 15, 2027 at 2:05 PM PST"
+
+
+# The sensitive personal information sub-categories (§1798.140(ae)) as a person reads them on a form.
+SENSITIVE_LABELS: dict[str, str] = {
+    "ssn_dl_state_id_passport": "Social Security, driver's license, state ID or passport numbers",
+    "account_login_financial_credentials": "Account log-ins, and financial accounts or cards with their passwords",
+    "precise_geolocation": "Your precise location",
+    "racial_ethnic_religious_union": "Racial or ethnic origin, religious or philosophical beliefs, union membership",
+    "citizenship_immigration": "Citizenship or immigration status",
+    "mail_email_text_contents": "The contents of your mail, e-mail and text messages",
+    "genetic": "Genetic data",
+    "neural_data": "Neural data (information about your brain or nervous system activity)",
+    "biometric_identification": "Biometric information used to identify you",
+    "health": "Health information",
+    "sex_life_orientation": "Sex life or sexual orientation",
+}
