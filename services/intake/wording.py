@@ -3,6 +3,7 @@ denials in plain language, dates in Pacific time ("January 15, 2027")."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from services.common.pacific import long_date
@@ -28,29 +29,60 @@ NEXT_STEPS = {
     RequestType.OPT_IN: "We are recording your choice in our systems.",
 }
 
-DONE = {
-    RequestType.KNOW_CATEGORIES: "We looked through our records and listed the kinds of personal information we hold "
-    "about you, where it came from, why we use it and who we share it with.",
-    RequestType.KNOW_SPECIFIC: "We gathered the personal information we hold about you into a report.",
-    RequestType.DELETE: "We deleted your personal information from our systems and told the companies that work "
-    "for us to delete it too, except what the law requires or allows us to keep.",
-    RequestType.CORRECT: "We corrected your personal information as you asked.",
-    RequestType.OPT_OUT: "We stopped selling and sharing your personal information, and told our partners to do "
-    "the same.",
-    RequestType.LIMIT: "We now use your sensitive personal information only for what the law allows.",
-    RequestType.OPT_IN: "We recorded that you allow us again to sell or share your personal information.",
-}
+ANSWERED = frozenset({"completed", "denied"})
 
-DENIALS = {
-    "not_verified": "We could not confirm your identity from the information you gave us. If you would like to try "
-    "again, please send a new request with details that match our records.",
-    "not_made_by_consumer": "A request made by an authorized agent must include the consumer's signed permission, "
-    "and we did not receive it.",
+
+@dataclass(frozen=True)
+class Answer:
+    headline: str
+    sentences: tuple[str, ...]
+    denied: bool
+
+
+_COMPLIED: dict[str, str] = {
+    RequestType.KNOW_CATEGORIES: "We have told you what kinds of personal information we collect about you, where "
+    "it comes from, why we use it and who we give it to.",
+    RequestType.KNOW_SPECIFIC: "We have gathered the personal information we hold about you into a report.",
+    RequestType.DELETE: "We deleted your personal information and told our service providers to delete it too.",
+    RequestType.CORRECT: "We corrected the information you told us was wrong, and told our service providers.",
+    RequestType.OPT_OUT: "We no longer sell or share your personal information.",
+    RequestType.LIMIT: "We now use your sensitive personal information only for what you asked of us.",
+    RequestType.OPT_IN: "As you asked, we may again sell or share your personal information, or use it as before.",
 }
-DENIED_OTHER = "We were not able to do what you asked."
-DELETE_ALTERNATIVE = (
-    "You can still ask us to stop selling or sharing your personal information: that needs no identity check."
-)
+_IN_PART: dict[str, str] = {
+    RequestType.KNOW_CATEGORIES: "Some of our systems could not be searched, so the answer may be incomplete; we "
+    "keep trying.",
+    RequestType.KNOW_SPECIFIC: "Some of our systems could not be searched, so the report may be incomplete.",
+    RequestType.DELETE: "The law lets or requires us to keep some of it (for example records we must keep for taxes), "
+    "and we only use what we keep for that reason. Some of our service providers have not yet confirmed.",
+    RequestType.CORRECT: "We could not correct everything you asked, for example information we do not hold, or a "
+    "service provider has not yet confirmed.",
+}
+_DENIED: dict[str, str] = {
+    "not_verified": "We could not confirm your identity from the details you gave, so we could not act on this "
+    "request. You can ask again with more details that match what we hold.",
+    "not_made_by_consumer": "The request was made for you by someone else without your signed permission, so we "
+    "could not act on it.",
+    "exempt": "The law allows us not to do this for the information concerned (an exception applies).",
+}
+_DENIED_OTHER = "We could not act on this request."
+_DENIED_DELETE_TIP = ("You can still ask us to stop selling or sharing your personal information: that needs no "
+                      "proof of identity.")  # fmt: skip
+
+
+def answer(request_type: str, status: str, outcome: str | None, denial_code: str | None) -> Answer | None:
+    """The answer in plain words, or None while the request is not answered."""
+    if not is_answered(status):
+        return None
+    if status == "denied":
+        sentences = [_DENIED.get(denial_code or "", _DENIED_OTHER)]
+        if request_type == RequestType.DELETE:
+            sentences.append(_DENIED_DELETE_TIP)
+        return Answer("We could not do what you asked", tuple(sentences), denied=True)
+    sentences = [_COMPLIED.get(request_type, "We did what you asked.")]
+    if outcome == "complied_in_part" and request_type in _IN_PART:
+        return Answer("We did part of what you asked", (*sentences, _IN_PART[request_type]), denied=False)
+    return Answer("We did what you asked", tuple(sentences), denied=False)
 
 
 def request_name(request_type: str) -> str:
@@ -61,16 +93,8 @@ def next_steps(request_type: str) -> str:
     return NEXT_STEPS[RequestType(request_type)]
 
 
-def what_we_did(request_type: str) -> str:
-    return DONE[RequestType(request_type)]
-
-
-def denial_words(denial_code: str | None, request_type: str) -> str:
-    """Why we could not act, in words; one message for "no record" and "too few matches" (reveals nothing)."""
-    words = DENIALS.get(denial_code or "", DENIED_OTHER)
-    if denial_code == "not_verified" and RequestType(request_type) is RequestType.DELETE:
-        words += " " + DELETE_ALTERNATIVE
-    return words
+def is_answered(status: str) -> bool:
+    return status in ANSWERED
 
 
 def pacific_date(moment: datetime | str) -> str:

@@ -68,10 +68,10 @@ def test_the_extension_gives_the_reason_and_both_dates_and_escapes_the_reason_in
     ("context", "said"),
     [
         ({"outcome": "completed", "request_type": "delete"}, "We deleted your personal information"),
-        ({"outcome": "completed", "request_type": "opt_out"}, "We stopped selling and sharing"),
+        ({"outcome": "completed", "request_type": "opt_out"}, "We no longer sell or share your personal information"),
         ({"outcome": "denied", "denial_code": "not_verified", "request_type": "delete"}, "could not confirm your"),
         ({"outcome": "denied", "denial_code": "not_made_by_consumer", "request_type": "limit"}, "signed permission"),
-        ({"outcome": "denied", "denial_code": "other", "request_type": "correct"}, "not able to do what you asked"),
+        ({"outcome": "denied", "denial_code": "other", "request_type": "correct"}, "We could not act on this request"),
     ],
 )
 def test_the_response_says_in_words_what_was_done_or_why_not(context: dict[str, str], said: str) -> None:

@@ -14,7 +14,8 @@ from services.intake.web.device import device_of, new_device_id
 from services.intake.web.templating import TEMPLATES
 from services.intake.web.texts import SENSITIVE_LABELS
 from services.intake.web.throttle import AddressThrottle
-from services.intake.web.wording import answer, choice_state, steps
+from services.intake.web.wording import choice_state, steps
+from services.intake.wording import answer
 
 ENGINEERING = re.compile(r"_|§|\bsubject|\bstore\b|complied|not_verified|sha256|\bstate version")
 

@@ -49,8 +49,8 @@ def _words(context: Mapping[str, Any]) -> dict[str, Any]:
     }
     for field in ("respond_by", "previous_respond_by", "expires_at"):
         words[f"{field}_date"] = wording.pacific_date(context[field]) if context.get(field) else None
-    if context.get("outcome") == "denied":
-        words["answer"] = wording.denial_words(context.get("denial_code"), request_type)
-    elif context.get("outcome"):
-        words["answer"] = wording.what_we_did(request_type)
+    if outcome := context.get("outcome"):
+        status = "denied" if outcome == "denied" else "completed"
+        told = wording.answer(request_type, status, str(outcome), context.get("denial_code"))
+        words["answer"] = " ".join(told.sentences) if told else ""
     return words

@@ -16,7 +16,8 @@ from services.intake.request_status import status_of
 from services.intake.status_links import TOKEN_PATTERN, StatusLinkExpired, StatusLinkUnknown
 from services.intake.web.center import PrivacyCenter
 from services.intake.web.templating import render
-from services.intake.web.wording import answer, is_answered, steps
+from services.intake.web.wording import steps
+from services.intake.wording import answer, is_answered
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)

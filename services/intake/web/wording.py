@@ -1,5 +1,5 @@
-"""What the status page and the choices page tell a person, as pure functions: the stage as steps, the answer in
-sentences (from the response outcome and denial code, never the services' own strings), the current choices."""
+"""What the status page and the choices page tell a person, as pure functions: the stage as steps and the current
+choices (the answer's sentences, shared with the e-mails, are in services/intake/wording.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from services.common.request_types import RequestType
+from services.intake.wording import is_answered
 
-ANSWERED = frozenset({"completed", "denied"})
 StepState = Literal["done", "current", "upcoming"]
 
 
@@ -17,17 +17,6 @@ StepState = Literal["done", "current", "upcoming"]
 class Step:
     name: str
     state: StepState
-
-
-@dataclass(frozen=True)
-class Answer:
-    headline: str
-    sentences: tuple[str, ...]
-    denied: bool
-
-
-def is_answered(status: str) -> bool:
-    return status in ANSWERED
 
 
 def steps(request_type: str, status: str) -> list[Step]:
@@ -39,52 +28,6 @@ def steps(request_type: str, status: str) -> list[Step]:
     names = ("We received your request", working, "Done" if family else "We answered")
     states: tuple[StepState, ...] = ("done", "done", "done") if answered else ("done", "current", "upcoming")
     return [Step(name, state) for name, state in zip(names, states, strict=True)]
-
-
-_COMPLIED: dict[str, str] = {
-    RequestType.KNOW_CATEGORIES: "We have told you what kinds of personal information we collect about you, where "
-    "it comes from, why we use it and who we give it to.",
-    RequestType.KNOW_SPECIFIC: "We have gathered the personal information we hold about you into a report.",
-    RequestType.DELETE: "We deleted your personal information and told our service providers to delete it too.",
-    RequestType.CORRECT: "We corrected the information you told us was wrong, and told our service providers.",
-    RequestType.OPT_OUT: "We no longer sell or share your personal information.",
-    RequestType.LIMIT: "We now use your sensitive personal information only for what you asked of us.",
-    RequestType.OPT_IN: "As you asked, we may again sell or share your personal information, or use it as before.",
-}
-_IN_PART: dict[str, str] = {
-    RequestType.KNOW_CATEGORIES: "Some of our systems could not be searched, so the answer may be incomplete; we "
-    "keep trying.",
-    RequestType.KNOW_SPECIFIC: "Some of our systems could not be searched, so the report may be incomplete.",
-    RequestType.DELETE: "The law lets or requires us to keep some of it (for example records we must keep for taxes), "
-    "and we only use what we keep for that reason. Some of our service providers have not yet confirmed.",
-    RequestType.CORRECT: "We could not correct everything you asked, for example information we do not hold, or a "
-    "service provider has not yet confirmed.",
-}
-_DENIED: dict[str, str] = {
-    "not_verified": "We could not confirm your identity from the details you gave, so we could not act on this "
-    "request. You can ask again with more details that match what we hold.",
-    "not_made_by_consumer": "The request was made for you by someone else without your signed permission, so we "
-    "could not act on it.",
-    "exempt": "The law allows us not to do this for the information concerned (an exception applies).",
-}
-_DENIED_OTHER = "We could not act on this request."
-_DENIED_DELETE_TIP = ("You can still ask us to stop selling or sharing your personal information: that needs no "
-                      "proof of identity.")  # fmt: skip
-
-
-def answer(request_type: str, status: str, outcome: str | None, denial_code: str | None) -> Answer | None:
-    """The answer in plain words, or None while the request is not answered."""
-    if not is_answered(status):
-        return None
-    if status == "denied":
-        sentences = [_DENIED.get(denial_code or "", _DENIED_OTHER)]
-        if request_type == RequestType.DELETE:
-            sentences.append(_DENIED_DELETE_TIP)
-        return Answer("We could not do what you asked", tuple(sentences), denied=True)
-    sentences = [_COMPLIED.get(request_type, "We did what you asked.")]
-    if outcome == "complied_in_part" and request_type in _IN_PART:
-        return Answer("We did part of what you asked", (*sentences, _IN_PART[request_type]), denied=False)
-    return Answer("We did what you asked", tuple(sentences), denied=False)
 
 
 @dataclass(frozen=True)
