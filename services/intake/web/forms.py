@@ -177,9 +177,7 @@ def _corrections(request_type: RequestType, values: Mapping[str, str], errors: d
 def _agent(values: Mapping[str, str], errors: dict[str, str], reference: str | None) -> AuthorizedAgent | None:
     name = values.get("agent_name", "")
     if not name or len(name) > TEXT_LIMIT or not ONE_LINE.match(name):
-        errors["agent_name"] = (
-            f"Enter your (or your organisation's) name on one line, at most {TEXT_LIMIT} characters."
-        )
+        errors["agent_name"] = f"Enter your (or your organisation's) name on one line, at most {TEXT_LIMIT} characters."
     if reference is None and "permission" not in errors:
         errors["permission"] = "Attach the consumer's signed permission as a PDF, PNG or JPEG file."
     if "agent_name" in errors or reference is None:
