@@ -138,7 +138,7 @@ class PendingSubmissions:
             checked = check_code(self._secret, row.pending_id, state, typed, now)
             if checked in (CodeCheck.WRONG, CodeCheck.VOID):
                 values = {"tries_left": max(0, row.tries_left - 1)}
-                values |= {"state": VOID, "body_sealed": None} if checked is CodeCheck.VOID else {}
+                values |= {"state": VOID, "body_sealed": sa.null()} if checked is CodeCheck.VOID else {}
                 conn.execute(sa.update(table).where(table.c.pending_id == row.pending_id).values(**values))
                 row = self._row(conn, token, lock=False)
         assert row is not None
@@ -173,7 +173,7 @@ class PendingSubmissions:
         conn.execute(
             sa.update(table)
             .where(table.c.pending_id == pending.pending_id)
-            .values(state=SUBMITTED, request_id=request_id, body_sealed=None, status_sealed=sealed.to_json())
+            .values(state=SUBMITTED, request_id=request_id, body_sealed=sa.null(), status_sealed=sealed.to_json())
         )
 
     def recipient_key(self, email: str) -> str:

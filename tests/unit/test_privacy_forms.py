@@ -15,6 +15,7 @@ from services.intake.web.abuse import Action, RateLimits, TooMany, rate_keys
 from services.intake.web.center import Business
 from services.intake.web.code_mail import TEMPLATE_VERSION, code_message, detail_name
 from services.intake.web.forms import correction_rows, read_form
+from services.intake.web.multipart_csrf import first_field
 
 ALICE = {"email": " Alice@Example.com ", "name": "Alice Smith", "postal_code": "94105", "date_of_birth": "1990-01-31"}
 SETTINGS = {"CCPA_SERVICE_TOKEN": "t" * 40, "CCPA_SUBJECT_KEY_SECRET": base64.b64encode(b"k" * 32).decode(),
@@ -110,3 +111,19 @@ def test_the_captcha_hook_is_off_by_default_and_whole_when_on(monkeypatch: pytes
     monkeypatch.setenv("CCPA_CAPTCHA_VERIFY_URL", "https://captcha.example/siteverify")
     with pytest.raises(ValueError, match="CCPA_CAPTCHA_SECRET"):
         IntakeSettings()
+
+
+def multipart(*parts: tuple[str, str | None, bytes]) -> bytes:
+    body = b""
+    for name, filename, content in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--XyZ\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + content + b"\r\n"
+    return body + b"--XyZ--\r\n"
+
+
+def test_the_csrf_token_is_read_from_a_multipart_forms_first_part_only() -> None:
+    body = multipart(("csrftoken", None, b"tok.en-1"), ("permission", "p.png", b"\x89PNG..."))
+    assert first_field(body, b"XyZ", "csrftoken") == "tok.en-1"
+    assert first_field(multipart(("email", None, b"a@b"), ("csrftoken", None, b"t")), b"XyZ", "csrftoken") is None
+    assert first_field(multipart(("csrftoken", "f.txt", b"t")), b"XyZ", "csrftoken") is None  # a file is no token
+    assert first_field(b"garbage", b"XyZ", "csrftoken") is None
