@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from devtools.localstack import MailServer
 from tests.e2e.demo_world import World
@@ -186,3 +187,28 @@ def test_an_agent_delete_sends_the_code_to_the_consumer_who_confirms_it(
     rows = intake_rows(full_world, "SELECT authorized_agent FROM requests WHERE request_id = :id", id=request_id)
     assert rows[0].authorized_agent
     assert intake_rows(full_world, "SELECT 1 FROM agent_permissions WHERE request_id = :id", id=request_id)
+
+
+def test_an_expired_code_says_so_and_a_new_one_works(
+    full_world: World, mail_server: MailServer, browser_like: httpx.Client
+) -> None:
+    email = "forms.expired.test@example.com"
+    verify = send(browser_like, "/privacy/requests/know_categories", {"email": email}).headers["location"]
+    (old,) = code_mails(mail_server, email)
+    csrf = open_form(browser_like, verify)
+    engine = sa.create_engine(full_world.pipeline.config.intake_db_url)
+    try:
+        with engine.begin() as conn:  # fifteen minutes pass
+            conn.execute(sa.text("UPDATE pending_submissions SET expires_at = now() - interval '1 minute' "
+                                 "WHERE state = 'awaiting_code' AND codes_sent = 1 AND created_at > now() - "
+                                 "interval '5 minutes' AND request_type = 'know_categories'"))  # fmt: skip
+    finally:
+        engine.dispose()
+    page = browser_like.get(verify)
+    assert page.status_code == 200 and "This code has expired" in page.text
+    expired = type_code(browser_like, verify, old, csrf)
+    assert expired.status_code == 410 and "This code has expired" in expired.text
+    assert browser_like.post(f"{verify}/resend", data={"csrftoken": csrf}).status_code == 303
+    new, _old = code_mails(mail_server, email, 2)
+    assert type_code(browser_like, verify, old, csrf).status_code == 422  # only the newest code works
+    assert type_code(browser_like, verify, new, csrf).headers["location"].startswith("/privacy/status/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 
 from devtools.demo.company import Customer
 from devtools.local.pipeline import Pipeline, PipelineConfig
+from devtools.localstack import MailServer
 from services.common.topics import ALL_TOPICS, AUDIT_SNAPSHOTS, TopicNames
 from tests.support import read_topic, wait_for, wait_for_entries
 
@@ -25,6 +27,7 @@ CANARY_DEVICE = "device-canary-77"
 CANARY_NAME = "Zyxwv Canary"
 CANARY_CORRECTION = "1 Canary Street"
 CANARY_AGENT = "Canary Agency"
+CANARY_FILE = "Canary-Permission-Scan-5519"  # inside an agent's uploaded permission file
 NEEDLES = [
     CANARY_EMAIL,
     CANARY_EMAIL.lower(),
@@ -38,6 +41,7 @@ NEEDLES = [
     "Zyxwv",
     CANARY_CORRECTION,
     "Canary Street",
+    CANARY_FILE,
 ]
 # CANARY_AGENT is not a needle: the authorised agent's own name is §7101 evidence, on the event and the record by
 # design (docs/records.md). It is no consumer identifier; it still stays out of logs and metrics (checked below).
@@ -114,6 +118,32 @@ def submit_canaries(client: httpx.Client, pipeline: Pipeline, known: Customer) -
     return ids
 
 
+def submit_canary_forms(client: httpx.Client, pipeline: Pipeline, mail_server: MailServer) -> list[str]:
+    """Through the privacy center: a delete form confirmed by its mailed code, an agent's delete left pending (its
+    permission file stored) and an agent's opt-out; the codes sent (to look for in the pending forms' table)."""
+    center = pipeline.intake.url
+
+    def post(path: str, fields: dict[str, str], files: dict[str, tuple[str, bytes, str]] | None = None) -> str:
+        token = re.search(r'name="csrftoken" value="([^"]+)"', client.get(f"{center}{path}").text)
+        assert token is not None
+        sent = client.post(f"{center}{path}", data={"csrftoken": token.group(1), **fields}, files=files)
+        assert sent.status_code == 303 and not find_needles(sent.text), sent.text
+        return sent.headers["location"]
+
+    person = {"email": CANARY_EMAIL, "phone": CANARY_PHONE, "name": CANARY_NAME, "postal_code": "94103"}
+    verify = post("/privacy/requests/delete", person)
+    code = wait_for(lambda: [m.subject[-6:] for m in mail_server.messages(to=CANARY_EMAIL.lower())], what="code")[0]
+    page = client.get(f"{center}{verify}").text
+    token = re.search(r'name="csrftoken" value="([^"]+)"', page)
+    assert token is not None and not find_needles(page), page[-1500:]
+    done = client.post(f"{center}{verify}", data={"csrftoken": token.group(1), "code": code})
+    assert done.status_code == 303 and done.headers["location"].startswith("/privacy/status/")
+    permission = {"permission": ("permission.pdf", f"%PDF-1.4 {CANARY_FILE}".encode(), "application/pdf")}
+    post("/privacy/agent/delete", {**person, "agent_name": CANARY_AGENT}, permission)
+    post("/privacy/agent/opt_out", {"email": CANARY_EMAIL, "agent_name": CANARY_AGENT}, permission)
+    return [mail.subject[-6:] for mail in mail_server.messages(to=CANARY_EMAIL.lower())]
+
+
 def dump_database(url: str) -> tuple[int, str]:
     engine = sa.create_engine(url)
     try:
@@ -126,15 +156,17 @@ def dump_database(url: str) -> tuple[int, str]:
 
 
 def test_known_identifiers_appear_in_clear_nowhere(
-    optout_pipeline_config: PipelineConfig, demo_customers: list[Customer]
+    optout_pipeline_config: PipelineConfig, demo_customers: list[Customer], mail_server: MailServer
 ) -> None:
     # DEBUG logging everywhere: the widest net for a leak through a log line. The opt-out service and the
     # downstream subscriber run too: optout opens identifiers to set flags in the systems of record.
-    config = dataclasses.replace(optout_pipeline_config, extra_env={"CCPA_LOG_LEVEL": "DEBUG",
+    smtp = {"CCPA_SMTP_HOST": "127.0.0.1", "CCPA_SMTP_PORT": str(mail_server.smtp_port), "CCPA_SMTP_SECURITY": "none"}
+    config = dataclasses.replace(optout_pipeline_config, extra_env={"CCPA_LOG_LEVEL": "DEBUG", **smtp,
                                                                     "CCPA_AUDIT_SNAPSHOT_SECONDS": "0.5"})  # fmt: skip
     pipeline = Pipeline(config).start()
     try:
         with httpx.Client(timeout=10) as client:
+            codes = submit_canary_forms(client, pipeline, mail_server)
             ids = submit_canaries(client, pipeline, demo_customers[45])
             for request_id in ids:
                 wait_for_entries(client, pipeline.audit.url, request_id, pipeline.auth, ["RequestSubmitted"])
@@ -176,6 +208,16 @@ def test_known_identifiers_appear_in_clear_nowhere(
         tables, dump = dump_database(url)
         assert tables >= 1 and dump
         assert find_needles(dump) == [], f"PI in the database {url.rsplit('/', 1)[-1]}"
+    engine = sa.create_engine(config.intake_db_url)
+    try:
+        with engine.connect() as conn:
+            pending = [repr(tuple(row)) for row in conn.execute(sa.text("SELECT * FROM pending_submissions"))]
+            files = [repr(tuple(row)) for row in conn.execute(sa.text("SELECT * FROM agent_permissions"))]
+    finally:
+        engine.dispose()
+    assert len(pending) == 2 and len(files) == 2 and len(codes) == 2
+    assert not any(code in row for code in codes for row in pending), "a code in clear in pending_submissions"
+    assert not any("%PDF" in row for row in files), "a permission file in clear"
 
 
 def snapshots_of(config: PipelineConfig, request_ids: list[str]) -> bool | None:

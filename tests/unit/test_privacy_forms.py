@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 
 import pytest
 
+from devtools.localstack.ports import free_port
 from services.common.request_types import RequestType
-from services.intake.mail.smtp import DeliveryFailed
+from services.intake.mail.smtp import DeliveryFailed, SmtpConfig, SmtpMailer, SmtpSecurity
 from services.intake.settings import IntakeSettings
 from services.intake.web.abuse import Action, RateLimits, TooMany, rate_keys
 from services.intake.web.center import Business
-from services.intake.web.code_mail import TEMPLATE_VERSION, code_message, detail_name
+from services.intake.web.code_mail import TEMPLATE_VERSION, CodeMailer, code_message, detail_name
 from services.intake.web.forms import correction_rows, read_form
 from services.intake.web.multipart_csrf import first_field
 
@@ -42,6 +44,14 @@ def test_errors_name_each_field_in_plain_words_and_never_quote_it() -> None:
     for message in result.errors.values():
         assert all(value.strip() not in message for value in typed.values())
     assert result.values["email"] == "alice-at-example"  # shown again only inside the consumer's own form
+
+
+def test_a_date_is_read_as_a_date_field_sends_it_or_as_typed_in_the_us() -> None:
+    for typed in ("1990-01-31", "01/31/1990", "1/31/1990"):
+        body = read_form(RequestType.DELETE, {"email": "a@example.com", "date_of_birth": typed}).body
+        assert body is not None and body.verification.data_points["date_of_birth"] == "1990-01-31"
+    assert "date_of_birth" in read_form(RequestType.DELETE, {"email": "a@example.com",
+                                                             "date_of_birth": "31/01/1990"}).errors  # fmt: skip
 
 
 def test_the_email_is_required() -> None:
@@ -127,3 +137,18 @@ def test_the_csrf_token_is_read_from_a_multipart_forms_first_part_only() -> None
     assert first_field(multipart(("email", None, b"a@b"), ("csrftoken", None, b"t")), b"XyZ", "csrftoken") is None
     assert first_field(multipart(("csrftoken", "f.txt", b"t")), b"XyZ", "csrftoken") is None  # a file is no token
     assert first_field(b"garbage", b"XyZ", "csrftoken") is None
+
+
+def test_a_code_mail_that_cannot_be_sent_is_a_failed_delivery_not_an_error() -> None:
+    closed = free_port()  # nothing listens there: a real connection refused
+    config = SmtpConfig("127.0.0.1", closed, SmtpSecurity.NONE, None, None, "Privacy <privacy@example.com>", 2.0)
+    business = Business("Example Co.", "privacy@example.com", "1-800-555-0100", "1 Main St")
+    mailer = CodeMailer(SmtpMailer(config), business, "http://127.0.0.1/privacy/", 15)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    delivery = mailer.send("alice@example.com", "delete", False, "123456", 1, "ab" * 32, now)
+    assert (delivery.delivery, delivery.detail, delivery.message_id) == ("failed", "mail_server_unreachable_"
+                                                                         "ConnectionRefusedError", None)  # fmt: skip
+    assert delivery.recipient_key == "ab" * 32 and delivery.template_version == TEMPLATE_VERSION
+    off = CodeMailer(None, business, "http://127.0.0.1/privacy/", 15).send("a@example.com", "delete", False, "1",
+                                                                           1, "k", now)  # fmt: skip
+    assert off.delivery == "failed" and off.detail == "mail_is_not_configured"

@@ -13,7 +13,7 @@ from services.common.events import utcnow
 from services.intake.agent_permissions import PermissionFileRefused, media_type_of
 from services.intake.api_models import AuthorizedAgent
 from services.intake.web.abuse import Action, client_address
-from services.intake.web.forms import AGENT_TYPES, CODE_FREE, read_form
+from services.intake.web.forms import AGENT_TYPE_NAMES, AGENT_TYPES, CODE_FREE, read_form
 from services.intake.web.request_pages import CAPTCHA_ERROR, form_page, form_type, text_fields
 from services.intake.web.submissions import forms_of
 from services.intake.web.templating import render
@@ -25,7 +25,14 @@ CHECKING = "agent-permission:checking"  # stands in for the reference while the 
 @router.get("/privacy/agent", response_class=HTMLResponse)
 def choose(request: Request) -> HTMLResponse:
     """The request types an authorised agent can make for a consumer."""
-    return render(request, "agent_index.html.j2", types=AGENT_TYPES, code_free=CODE_FREE, nav="agent")
+    return render(
+        request,
+        "agent_index.html.j2",
+        types=AGENT_TYPES,
+        code_free=CODE_FREE,
+        nav="agent",
+        agent_type_names=AGENT_TYPE_NAMES,
+    )
 
 
 @router.get("/privacy/agent/{request_type}", response_class=HTMLResponse)

@@ -39,6 +39,17 @@ TEXT_LIMIT = 200
 VALUE_LIMIT = 1000
 ZIP = re.compile(r"^[0-9]{5}(-[0-9]{4})?$")
 ONE_LINE = re.compile(r"^[^\x00-\x1f\x7f]*$")
+US_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
+# An agent reads about the consumer, not about themself.
+AGENT_TYPE_NAMES: dict[str, str] = {
+    RequestType.KNOW_CATEGORIES: "Ask what personal information we collect about the consumer",
+    RequestType.KNOW_SPECIFIC: "Ask for a copy of the consumer's personal information",
+    RequestType.DELETE: "Ask us to delete the consumer's personal information",
+    RequestType.CORRECT: "Ask us to correct the consumer's personal information",
+    RequestType.OPT_OUT: "Opt the consumer out of the sale and sharing of their personal information",
+    RequestType.LIMIT: "Limit the use of the consumer's sensitive personal information",
+    RequestType.OPT_IN: "Opt the consumer back in to the sale and sharing of their personal information",
+}
 
 
 @dataclass
@@ -124,7 +135,7 @@ def _data_points(values: Mapping[str, str], errors: dict[str, str]) -> dict[str,
     if born := values.get("date_of_birth", ""):
         day = _date(born)
         if day is None or not date(1900, 1, 1) <= day < date.today():
-            errors["date_of_birth"] = "Enter your date of birth as a real date in the past, for example 1980-04-23."
+            errors["date_of_birth"] = "Enter your date of birth as a real date in the past, for example 04/23/1980."
         else:
             points["date_of_birth"] = day.isoformat()
     return points
@@ -186,6 +197,10 @@ def _agent(values: Mapping[str, str], errors: dict[str, str], reference: str | N
 
 
 def _date(text: str) -> date | None:
+    """A date as a browser's date field sends it (2026-04-23) or as typed where there is none (04/23/2026)."""
+    if found := US_DATE.match(text):
+        month, day, year = (int(part) for part in found.groups())
+        text = f"{year:04d}-{month:02d}-{day:02d}"
     try:
         return date.fromisoformat(text)
     except ValueError:

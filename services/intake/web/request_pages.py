@@ -14,7 +14,14 @@ from services.common.events import utcnow
 from services.common.request_types import RequestType
 from services.intake.declaration import DECLARATION_TEXT
 from services.intake.web.abuse import Action, client_address
-from services.intake.web.forms import CORRECTABLE, FORM_TYPES, MAX_CORRECTION_ROWS, correction_rows, read_form
+from services.intake.web.forms import (
+    AGENT_TYPE_NAMES,
+    CORRECTABLE,
+    FORM_TYPES,
+    MAX_CORRECTION_ROWS,
+    correction_rows,
+    read_form,
+)
 from services.intake.web.submissions import forms_of
 from services.intake.web.templating import render
 
@@ -25,7 +32,7 @@ CAPTCHA_ERROR = "Please complete the check that you are a person, then send the 
 @router.get("/privacy/requests", response_class=HTMLResponse)
 def choose(request: Request) -> HTMLResponse:
     """The request types a consumer can make here, each with its form."""
-    return render(request, "requests_index.html.j2", types=FORM_TYPES)
+    return render(request, "requests_index.html.j2", types=FORM_TYPES, nav="requests")
 
 
 @router.get("/privacy/requests/{request_type}", response_class=HTMLResponse)
@@ -104,6 +111,7 @@ def form_page(
         max_rows=MAX_CORRECTION_ROWS,
         correctable=CORRECTABLE,
         declaration_text=DECLARATION_TEXT,
+        agent_type_names=AGENT_TYPE_NAMES,
         captcha=forms.captcha,
         nav="agent" if agent else "requests",
         **context,

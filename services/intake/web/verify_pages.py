@@ -93,6 +93,7 @@ def _page(
         expired=expired,
         sent=sent and not pending.last_delivery_failed,
         nav="requests",
+        minutes=forms_of(request).mail.minutes,
     )
 
 

@@ -121,7 +121,7 @@ def test_an_agent_request_with_the_signed_permission(page: Page, center: str, fu
     page.goto(f"{center}/agent")
     shoot(page, "privacy-agent")
     assert_accessible(page)
-    page.get_by_role("link", name="Know what personal information we collect about you").click()
+    page.get_by_role("link", name="Ask what personal information we collect about the consumer").click()
     form = RequestForm(page, center, "know_categories", agent=True)
     page.get_by_label("Your name, or your organisation's").fill("Acme Privacy Agents")
     page.get_by_label("The consumer's signed permission").set_input_files(
