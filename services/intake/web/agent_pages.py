@@ -12,9 +12,9 @@ from starlette.datastructures import UploadFile
 from services.common.events import utcnow
 from services.intake.agent_permissions import PermissionFileRefused, media_type_of
 from services.intake.api_models import AuthorizedAgent
-from services.intake.web.abuse import Action, client_address
+from services.intake.web.abuse import client_address
 from services.intake.web.forms import AGENT_TYPE_NAMES, AGENT_TYPES, CODE_FREE, read_form
-from services.intake.web.request_pages import CAPTCHA_ERROR, form_page, form_type, text_fields
+from services.intake.web.request_pages import checked_post, form_page, form_type, text_fields
 from services.intake.web.submissions import forms_of
 from services.intake.web.templating import render
 
@@ -45,12 +45,10 @@ def blank_form(request: Request, request_type: str) -> HTMLResponse:
 async def send_form(request: Request, request_type: str) -> Response:
     """A filled-in agent form: the permission is stored once every field is right."""
     kind = form_type(request_type, AGENT_TYPES)
-    forms, address = forms_of(request), client_address(request)
-    forms.limits.hit(Action.FORM, address)
-    form = await request.form()
-    values = text_fields(form)
-    if not await forms.captcha.passes(values, address):
-        return form_page(request, kind, values, {"email": CAPTCHA_ERROR}, status_code=400, agent=True)
+    form = await checked_post(request, kind, agent=True)
+    if isinstance(form, HTMLResponse):
+        return form
+    forms, address, values = forms_of(request), client_address(request), text_fields(form)
     upload = form.get("permission")
     content = await upload.read() if isinstance(upload, UploadFile) else b""
     file_error = _file_error(content, upload)

@@ -45,12 +45,10 @@ def blank_form(request: Request, request_type: str) -> HTMLResponse:
 async def send_form(request: Request, request_type: str) -> Response:
     """A filled-in form: shown again with what is wrong, or kept until its e-mailed code is typed."""
     kind = form_type(request_type, FORM_TYPES)
-    forms, address = forms_of(request), client_address(request)
-    forms.limits.hit(Action.FORM, address)
-    form = await request.form()
-    values = text_fields(form)
-    if not await forms.captcha.passes(values, address):
-        return form_page(request, kind, values, {"email": CAPTCHA_ERROR}, status_code=400)
+    posted = await checked_post(request, kind, agent=False)
+    if isinstance(posted, HTMLResponse):
+        return posted
+    forms, address, values = forms_of(request), client_address(request), text_fields(posted)
     result = read_form(kind, values)
     if result.body is None:
         return form_page(request, kind, result.values, result.errors, status_code=422)
@@ -72,6 +70,17 @@ def correction_row(request: Request, number: int) -> HTMLResponse:
         correctable=CORRECTABLE,
         more=number + 1 < MAX_CORRECTION_ROWS,
     )
+
+
+async def checked_post(request: Request, kind: RequestType, agent: bool) -> FormData | HTMLResponse:
+    """A form POST past the address's rate limit (else TooMany) and the CAPTCHA (else the form again)."""
+    forms, address = forms_of(request), client_address(request)
+    forms.limits.hit(Action.FORM, address)
+    form = await request.form()
+    values = text_fields(form)
+    if not await forms.captcha.passes(values, address):
+        return form_page(request, kind, values, {"email": CAPTCHA_ERROR}, status_code=400, agent=agent)
+    return form
 
 
 def form_type(name: str, allowed: tuple[RequestType, ...]) -> RequestType:
