@@ -9,6 +9,11 @@ from services.intake.api_models import Verification
 
 # The version of the text a consumer signs (docs/declaration.md); a new wording gets a new version there and here.
 DECLARATION_TEXT_VERSION = "2026-01"
+DECLARATION_TEXT = (
+    "I declare under penalty of perjury under the laws of the State of California that I am the consumer whose "
+    "personal information is the subject of this request, or am authorised to make this request on that consumer's "
+    "behalf, and that the information I have given to verify my identity is true and correct."
+)
 
 
 @dataclass(frozen=True)

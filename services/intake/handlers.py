@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,10 @@ from services.intake.status_links import StatusLink, StatusLinks
 from services.intake.verification import VerificationResult, Verifier
 
 PRODUCER = "intake"
+
+
+# Called inside a submission's transaction with its request id and status link: rows of its own, events to publish.
+AlsoPersist = Callable[[sa.Connection, str, StatusLink], list[tuple[str, Event]]]
 
 
 class IdempotencyConflict(Exception):
@@ -82,7 +86,17 @@ class IntakeService:
         kind, value = primary_identifier(normalised)
         return Subject(normalised, subject_key_of(self.subject_secret, kind, value))
 
-    def submit(self, body: SubmitRequest, gpc: bool, idempotency_key: str | None, now: datetime) -> Accepted:
+    def submit(
+        self,
+        body: SubmitRequest,
+        gpc: bool,
+        idempotency_key: str | None,
+        now: datetime,
+        proven: frozenset[IdentifierKind] = frozenset(),
+        also: AlsoPersist | None = None,
+    ) -> Accepted:
+        """`proven`: identifiers whose control was proven (verification); `also`: more rows and events written in
+        the submission's own transaction (the privacy center's code e-mails, its pending form)."""
         subject = self.subject_of(body.identifiers.given())
         fingerprint = self._keyed(json.dumps(body.model_dump(mode="json"), sort_keys=True))
         if idempotency_key and (earlier := self._replay(idempotency_key, fingerprint)):
@@ -92,6 +106,7 @@ class IntakeService:
             subject.identifiers,
             body.verification.data_points,
             body.verification.signed_declaration,
+            proven,
         )
         agent = body.authorized_agent
         decision = decide(body.type, verification, agent is not None and not agent.signed_permission)
@@ -100,7 +115,7 @@ class IntakeService:
         row = self._request_row(request_id, body, subject, decision, verification, deadlines, gpc)
         events = self._events(row, body, subject, decision, deadlines, gpc)
         try:
-            link = self._persist(row, events, idempotency_key, fingerprint)
+            link = self._persist(row, events, idempotency_key, fingerprint, also)
         except sa.exc.IntegrityError:
             if idempotency_key and (earlier := self._replay(idempotency_key, fingerprint)):
                 return earlier
@@ -173,10 +188,12 @@ class IntakeService:
         events: list[tuple[str, Event]],
         idempotency_key: str | None,
         fingerprint: str,
+        also: AlsoPersist | None = None,
     ) -> StatusLink:
         with self.engine.begin() as conn:
             conn.execute(sa.insert(orm.requests).values(**row))
             link = self.status_links.issue(conn, row["request_id"], row["received_at"])
+            events = [*events, *(also(conn, row["request_id"], link) if also else [])]
             if idempotency_key:
                 conn.execute(
                     sa.insert(orm.idempotency_keys).values(

@@ -1,5 +1,6 @@
 """Intake's own tables: requests (identifiers encrypted), idempotency keys, responses, reports, completed
-deletions, status links, consumer e-mails (notices), inbox, outbox."""
+deletions, status links, consumer e-mails (notices), pending privacy-center forms, agents' permissions,
+inbox, outbox."""
 
 from __future__ import annotations
 
@@ -126,6 +127,42 @@ notices = sa.Table(
     sa.Column("sent_at", Timestamp),
     sa.Column("message_id", sa.String(250)),
     sa.Index("ix_notices_due", "status", "next_attempt_at"),
+)
+
+# A privacy-center form waiting for its e-mailed code (services/intake/pending.py): the body sealed under the
+# subject's data key, only keyed hashes of its link token and of the code; void after the last wrong try.
+pending_submissions = sa.Table(
+    "pending_submissions",
+    metadata,
+    sa.Column("pending_id", sa.String(36), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    subject_key_column(nullable=False, index=True),
+    sa.Column("request_type", sa.String(32), nullable=False),
+    sa.Column("body_sealed", sa.JSON),  # emptied once the request exists
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("tries_left", sa.Integer, nullable=False),
+    sa.Column("codes_sent", sa.Integer, nullable=False),
+    sa.Column("deliveries", sa.JSON, nullable=False),  # each code e-mail's outcome, for its NoticeSent
+    sa.Column("state", sa.String(16), nullable=False),  # awaiting_code | void | submitted
+    request_id_column(nullable=True),
+    sa.Column("status_sealed", sa.JSON),  # the status link's token, sealed, so a double submit lands there too
+)
+
+# An authorised agent's signed permission (services/intake/agent_permissions.py): the file sealed under the
+# consumer's data key, never shown back; its reference goes on the request.
+agent_permissions = sa.Table(
+    "agent_permissions",
+    metadata,
+    sa.Column("permission_id", sa.String(36), primary_key=True),
+    subject_key_column(nullable=False, index=True),
+    request_id_column(nullable=True, index=True),
+    sa.Column("media_type", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("content_sealed", sa.JSON, nullable=False),
+    sa.Column("received_at", Timestamp, nullable=False),
 )
 
 inbox = inbox_table(metadata)

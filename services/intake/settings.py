@@ -79,6 +79,41 @@ class IntakeSettings(ApiSettings, BusinessSettings):
     service_token: SecretStr = Field(
         description="Intake's own token, presented to discovery (reports) and optout (consent look-ups)"
     )
+    verify_code_minutes: int = Field(
+        15, ge=1, le=60, validation_alias="CCPA_VERIFY_CODE_MINUTES", description="How long an e-mailed code works"
+    )
+    verify_code_tries: int = Field(
+        5, ge=1, le=10, validation_alias="CCPA_VERIFY_CODE_TRIES", description="Wrong codes before a form is void"
+    )
+    rate_limit_storage_url: str = Field(
+        "memory://", validation_alias="CCPA_RATE_LIMIT_STORAGE_URL",
+        description="Where the privacy center's rate limits count (`limits` storage URL: memory://, redis://...)",
+    )  # fmt: skip
+    privacy_address_rate_limit: str = Field(
+        "60/minute;600/day", validation_alias="CCPA_PRIVACY_ADDRESS_RATE_LIMIT",
+        description="Per client address, for each of: forms sent, codes sent, codes typed (`limits` syntax)",
+    )  # fmt: skip
+    privacy_submit_rate_limit: str = Field(
+        "10/hour;30/day", validation_alias="CCPA_PRIVACY_SUBMIT_RATE_LIMIT",
+        description="Forms sent for one e-mail address (counted by its keyed hash)",
+    )  # fmt: skip
+    privacy_code_send_limit: str = Field(
+        "5/hour;20/day", validation_alias="CCPA_PRIVACY_CODE_SEND_LIMIT",
+        description="Codes e-mailed to one address (counted by its keyed hash)",
+    )  # fmt: skip
+    privacy_code_try_limit: str = Field(
+        "20/hour", validation_alias="CCPA_PRIVACY_CODE_TRY_LIMIT",
+        description="Codes typed for one e-mail address (counted by its keyed hash)",
+    )  # fmt: skip
+    captcha_verify_url: str | None = Field(
+        None, validation_alias="CCPA_CAPTCHA_VERIFY_URL",
+        description="A siteverify-compatible CAPTCHA check on every form POST; unset: off",
+    )  # fmt: skip
+    captcha_secret: SecretStr | None = Field(None, validation_alias="CCPA_CAPTCHA_SECRET")
+    captcha_site_key: str | None = Field(None, validation_alias="CCPA_CAPTCHA_SITE_KEY")
+    captcha_script_url: str | None = Field(
+        None, validation_alias="CCPA_CAPTCHA_SCRIPT_URL", description="The provider's widget script (allow it in CSP)"
+    )
 
     @field_validator("service_token")
     @classmethod
@@ -99,6 +134,12 @@ class IntakeSettings(ApiSettings, BusinessSettings):
             raise ValueError("CCPA_SMTP_SECURITY=none sends mail in clear: only allowed to a server on loopback")
         return self
 
+    @model_validator(mode="after")
+    def _captcha_is_whole(self) -> IntakeSettings:
+        if self.captcha_verify_url and (self.captcha_secret is None or not self.captcha_site_key):
+            raise ValueError("CCPA_CAPTCHA_VERIFY_URL needs CCPA_CAPTCHA_SECRET and CCPA_CAPTCHA_SITE_KEY")
+        return self
+
     def smtp(self) -> SmtpConfig | None:
         """How to reach the mail server, or None when consumer e-mail is off."""
         if not self.smtp_host:
@@ -108,7 +149,8 @@ class IntakeSettings(ApiSettings, BusinessSettings):
 
     def secrets(self) -> dict[str, str]:
         smtp = {"CCPA_SMTP_PASSWORD": self.smtp_password.get_secret_value()} if self.smtp_password else {}
-        return {**super().secrets(), "CCPA_SERVICE_TOKEN": self.service_token.get_secret_value(), **smtp}
+        captcha = {"CCPA_CAPTCHA_SECRET": self.captcha_secret.get_secret_value()} if self.captcha_secret else {}
+        return {**super().secrets(), "CCPA_SERVICE_TOKEN": self.service_token.get_secret_value(), **smtp, **captcha}
 
 
 def _loopback(host: str) -> bool:

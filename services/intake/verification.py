@@ -112,6 +112,13 @@ def count_matching_points(claimed: Mapping[str, str], held: Mapping[str, str]) -
     return matched
 
 
+def count_proven(proven: frozenset[IdentifierKind], identifiers: Mapping[IdentifierKind, str],
+                 record: IdentityRecord) -> int:  # fmt: skip
+    """The proven factors that count: those whose identifier was given and matches the record."""
+    given = {kind.value: value for kind, value in identifiers.items() if kind in proven}
+    return count_matching_points(given, record.data_points)
+
+
 def achieved_level(matched_points: int, signed_declaration: bool) -> VerificationLevel:
     """The highest level the matched points (and declaration under penalty of perjury) satisfy."""
     if matched_points >= REASONABLY_HIGH_MIN_POINTS and signed_declaration:
@@ -140,8 +147,12 @@ class Verifier:
         identifiers: Mapping[IdentifierKind, str],
         data_points: Mapping[str, str],
         signed_declaration: bool,
+        proven: frozenset[IdentifierKind] = frozenset(),
     ) -> VerificationResult:
-        """Verify without side effects; an unverified know_specific may be served as categories (§7024(a))."""
+        """Verify without side effects; an unverified know_specific may be served as categories (§7024(a)).
+
+        `proven`: identifiers whose control the consumer proved (an e-mailed code typed back); each counts as one
+        more matched data point when it matches the record."""
         required = self.required_level(request_type)
         if required is VerificationLevel.NONE:
             return _not_required()
@@ -150,7 +161,7 @@ class Verifier:
         if record is None:
             return _no_match(required)
         claimed = {**data_points, **{kind.value: value for kind, value in normalised.items()}}
-        matched = count_matching_points(claimed, record.data_points)
+        matched = count_matching_points(claimed, record.data_points) + count_proven(proven, normalised, record)
         return _graded(required, matched, signed_declaration)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ CANARY_DEVICE = "device-canary-77"
 CANARY_NAME = "Zyxwv Canary"
 CANARY_CORRECTION = "1 Canary Street"
 CANARY_AGENT = "Canary Agency"
+CANARY_FILE = "Canary-Permission-Scan-5519"  # inside an agent's uploaded permission file
 NEEDLES = [
     CANARY_EMAIL,
     CANARY_EMAIL.lower(),
@@ -39,6 +41,7 @@ NEEDLES = [
     "Zyxwv",
     CANARY_CORRECTION,
     "Canary Street",
+    CANARY_FILE,
 ]
 # CANARY_AGENT is not a needle: the authorised agent's own name is §7101 evidence, on the event and the record by
 # design (docs/records.md). It is no consumer identifier; it still stays out of logs and metrics (checked below).
@@ -115,6 +118,36 @@ def submit_canaries(client: httpx.Client, pipeline: Pipeline, known: Customer) -
     return ids
 
 
+def submit_canary_forms(client: httpx.Client, pipeline: Pipeline, mail_server: MailServer) -> tuple[list[str], str]:
+    """Through the privacy center: a delete form confirmed by its mailed code (and its status page read), an agent's
+    delete left pending (its permission file stored) and an agent's opt-out; the codes sent (to look for in the
+    pending forms' table) and the status link's token (to look for in the logs)."""
+    center = pipeline.intake.url
+
+    def post(path: str, fields: dict[str, str], files: dict[str, tuple[str, bytes, str]] | None = None) -> str:
+        token = re.search(r'name="csrftoken" value="([^"]+)"', client.get(f"{center}{path}").text)
+        assert token is not None
+        sent = client.post(f"{center}{path}", data={"csrftoken": token.group(1), **fields}, files=files)
+        assert sent.status_code == 303 and not find_needles(sent.text), sent.text
+        return sent.headers["location"]
+
+    person = {"email": CANARY_EMAIL, "phone": CANARY_PHONE, "name": CANARY_NAME, "postal_code": "94103"}
+    verify = post("/privacy/requests/delete", person)
+    code = wait_for(lambda: [m.subject[-6:] for m in mail_server.messages(to=CANARY_EMAIL.lower())], what="code")[0]
+    page = client.get(f"{center}{verify}").text
+    token = re.search(r'name="csrftoken" value="([^"]+)"', page)
+    assert token is not None and not find_needles(page), page[-1500:]
+    done = client.post(f"{center}{verify}", data={"csrftoken": token.group(1), "code": code})
+    assert done.status_code == 303 and done.headers["location"].startswith("/privacy/status/")
+    status_page = client.get(f"{center}{done.headers['location']}")
+    assert status_page.status_code == 200 and not find_needles(status_page.text)
+    permission = {"permission": ("permission.pdf", f"%PDF-1.4 {CANARY_FILE}".encode(), "application/pdf")}
+    post("/privacy/agent/delete", {**person, "agent_name": CANARY_AGENT}, permission)
+    post("/privacy/agent/opt_out", {"email": CANARY_EMAIL, "agent_name": CANARY_AGENT}, permission)
+    codes = [mail.subject[-6:] for mail in mail_server.messages(to=CANARY_EMAIL.lower())]
+    return codes, done.headers["location"].rsplit("/", 1)[-1]
+
+
 def dump_database(url: str) -> tuple[int, str]:
     engine = sa.create_engine(url)
     try:
@@ -131,13 +164,15 @@ def test_known_identifiers_appear_in_clear_nowhere(
 ) -> None:
     # DEBUG logging everywhere: the widest net for a leak through a log line. The opt-out service and the
     # downstream subscriber run too: optout opens identifiers to set flags in the systems of record. Intake e-mails
-    # the consumers (mail_server): the notices table and the NoticeSent events are scanned with the rest.
+    # the consumers (mail_server): the notices table and the NoticeSent events are scanned with the rest, and so are
+    # the privacy center's forms (their pending submissions, codes and agents' files) and status pages.
     config = dataclasses.replace(optout_pipeline_config, extra_env={**optout_pipeline_config.extra_env,
                                                                     "CCPA_LOG_LEVEL": "DEBUG",
                                                                     "CCPA_AUDIT_SNAPSHOT_SECONDS": "0.5"})  # fmt: skip
     pipeline = Pipeline(config).start()
     try:
         with httpx.Client(timeout=10) as client:
+            codes, status_token = submit_canary_forms(client, pipeline, mail_server)
             ids = submit_canaries(client, pipeline, demo_customers[45])
             for request_id in ids:
                 wait_for_entries(client, pipeline.audit.url, request_id, pipeline.auth, ["RequestSubmitted"])
@@ -171,6 +206,7 @@ def test_known_identifiers_appear_in_clear_nowhere(
     for path in logs:
         assert find_needles(path.read_bytes()) == [], f"PI in {path.name}"
         assert CANARY_AGENT.lower() not in path.read_text(errors="replace").lower(), f"agent in {path.name}"
+        assert status_token not in path.read_text(errors="replace"), f"a status link's token in {path.name}"
     assert "ccpa_requests_accepted_total" in metrics and find_needles(metrics) == []
     assert CANARY_AGENT not in metrics
 
@@ -185,6 +221,16 @@ def test_known_identifiers_appear_in_clear_nowhere(
         tables, dump = dump_database(url)
         assert tables >= 1 and dump
         assert find_needles(dump) == [], f"PI in the database {url.rsplit('/', 1)[-1]}"
+    engine = sa.create_engine(config.intake_db_url)
+    try:
+        with engine.connect() as conn:
+            pending = [repr(tuple(row)) for row in conn.execute(sa.text("SELECT * FROM pending_submissions"))]
+            files = [repr(tuple(row)) for row in conn.execute(sa.text("SELECT * FROM agent_permissions"))]
+    finally:
+        engine.dispose()
+    assert len(pending) == 2 and len(files) == 2 and len(codes) == 2
+    assert not any(code in row for code in codes for row in pending), "a code in clear in pending_submissions"
+    assert not any("%PDF" in row for row in files), "a permission file in clear"
 
 
 def snapshots_of(config: PipelineConfig, request_ids: list[str]) -> bool | None:

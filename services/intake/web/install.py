@@ -13,14 +13,16 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 
 from services.intake.settings import IntakeSettings
-from services.intake.web import choices, pages, status
+from services.intake.web import agent_pages, choices, pages, request_pages, status, verify_pages
+from services.intake.web.abuse import TooMany, too_many_page
 from services.intake.web.center import PrivacyCenter
 from services.intake.web.security import PREFIX as PREFIX
 from services.intake.web.security import CsrfProtection, SecurityHeaders
 from services.intake.web.templating import STATIC, render
 from services.intake.web.throttle import AddressThrottle
 
-ROUTERS: list[APIRouter] = [pages.router, choices.router, status.router]
+ROUTERS: list[APIRouter] = [pages.router, choices.router, status.router, request_pages.router, verify_pages.router,
+                              agent_pages.router]  # fmt: skip
 LARGER_BODIES: dict[str, int] = {}  # path prefix -> body limit, for forms that carry a file
 
 
@@ -46,6 +48,7 @@ def install(app: FastAPI, center: PrivacyCenter) -> None:
         return await http_exception_handler(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, page_errors)
+    app.add_exception_handler(TooMany, too_many_page)
 
 
 def _error_page(request: Request, status_code: int) -> HTMLResponse:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from asgi_csrf import Errors, asgi_csrf_decorator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.intake.web.multipart_csrf import RestoreHeaders, with_token_header
 from services.intake.web.templating import environment
 
 PREFIX = "/privacy"
@@ -63,9 +64,11 @@ class CsrfProtection:
             cookie_secure=secure_cookie,
             cookie_samesite="Lax",
             send_csrf_failed=_refused,
-        )(app)
+        )(RestoreHeaders(app))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope.get("path", "")).startswith(PREFIX):
+            scope, receive = await with_token_header(scope, receive, CSRF_FIELD)  # multipart: see multipart_csrf.py
         await self.app(scope, receive, send)
 
 
