@@ -10,10 +10,10 @@ from starlette.requests import Request
 
 from services.common.request_types import RequestType
 from services.common.sensitive import SENSITIVE_CATEGORIES
+from services.intake.web.abuse import Action, RateLimits, TooMany
 from services.intake.web.device import device_of, new_device_id
 from services.intake.web.templating import TEMPLATES
 from services.intake.web.texts import SENSITIVE_LABELS
-from services.intake.web.throttle import AddressThrottle
 from services.intake.web.wording import choice_state, steps
 from services.intake.wording import answer
 
@@ -93,12 +93,16 @@ def _request(address: str, cookies: str = "") -> Request:
     return Request({"type": "http", "method": "POST", "path": "/", "headers": headers, "client": (address, 5000)})
 
 
-def test_the_throttle_refuses_an_address_past_its_rate_with_the_seconds_to_wait() -> None:
-    throttle = AddressThrottle("3/minute")
-    assert [throttle.admit(_request("10.0.0.1")) for _ in range(3)] == [None, None, None]
-    wait = throttle.admit(_request("10.0.0.1"))
-    assert wait is not None and 1 <= wait <= 60
-    assert throttle.admit(_request("10.0.0.2")) is None  # another address has its own count
+def test_the_choices_limit_refuses_an_address_past_its_own_rate_with_the_seconds_to_wait() -> None:
+    limits = RateLimits("memory://", "100/minute", {}, {Action.CHOICE: "3/minute"})
+    for _ in range(3):
+        limits.hit(Action.CHOICE, "10.0.0.1")
+    with pytest.raises(TooMany) as refused:
+        limits.hit(Action.CHOICE, "10.0.0.1")
+    assert 1 <= refused.value.retry_after <= 60
+    limits.hit(Action.CHOICE, "10.0.0.2")  # another address has its own count
+    for _ in range(5):
+        limits.hit(Action.FORM, "10.0.0.1")  # the forms count apart, at the address rate
 
 
 def test_the_device_id_is_random_and_only_ours_is_read_back() -> None:

@@ -27,6 +27,7 @@ class Action(StrEnum):
     FORM = "form"
     CODE_SENT = "code-sent"
     CODE_TRIED = "code-tried"
+    CHOICE = "choice"  # a Your Privacy Choices POST: per address only (no identifier is required there)
 
 
 class TooMany(Exception):
@@ -46,10 +47,12 @@ def rate_keys(action: Action, address: str | None, identifier: str | None) -> li
 class RateLimits:
     """`address`: the limits on each action per client address; `identifier`: each action's limits per identifier."""
 
-    def __init__(self, storage_url: str, address: str, identifier: dict[Action, str]) -> None:
+    def __init__(self, storage_url: str, address: str, identifier: dict[Action, str],
+                 address_of: dict[Action, str] | None = None) -> None:  # fmt: skip
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage_url))
         self.address = parse_many(address)
         self.identifier = {action: parse_many(text) for action, text in identifier.items()}
+        self.address_of = {action: parse_many(text) for action, text in (address_of or {}).items()}
 
     @classmethod
     def from_settings(cls, settings: IntakeSettings) -> RateLimits:
@@ -58,21 +61,25 @@ class RateLimits:
             Action.CODE_SENT: settings.privacy_code_send_limit,
             Action.CODE_TRIED: settings.privacy_code_try_limit,
         }
-        return cls(settings.rate_limit_storage_url, settings.privacy_address_rate_limit, identifier)
+        choices = {Action.CHOICE: settings.choices_rate_limit}
+        return cls(settings.rate_limit_storage_url, settings.privacy_address_rate_limit, identifier, choices)
 
     def hit(self, action: Action, address: str | None, identifier: str | None = None) -> None:
         """Count one `action`, or TooMany (counting nothing) when any of its limits is reached; `identifier` is the
         subject key (a keyed hash of the e-mail address)."""
         pairs = [
-            (limit, key)
-            for key in rate_keys(action, address, identifier)
-            for limit in (self.address if key[1] == "address" else self.identifier.get(action, []))
+            (limit, key) for key in rate_keys(action, address, identifier) for limit in self._limits(action, key[1])
         ]
         refused = [(limit, key) for limit, key in pairs if not self.limiter.test(limit, *key)]
         if refused:
             raise TooMany(max(self._retry_after(limit, key) for limit, key in refused))
         for limit, key in pairs:
             self.limiter.hit(limit, *key)
+
+    def _limits(self, action: Action, counted_by: str) -> list[RateLimitItem]:
+        if counted_by == "address":
+            return self.address_of.get(action, self.address)
+        return self.identifier.get(action, [])
 
     def _retry_after(self, limit: RateLimitItem, key: tuple[str, ...]) -> int:
         reset_at, _remaining = self.limiter.get_window_stats(limit, *key)

@@ -20,11 +20,11 @@ from services.common.sensitive import SENSITIVE_CATEGORIES
 from services.intake.api_models import Channel, Identifiers, SubmitRequest
 from services.intake.consent import OptoutUnavailable
 from services.intake.handlers import Accepted
+from services.intake.web.abuse import Action, RateLimits, TooMany, client_address, too_many_page
 from services.intake.web.center import PrivacyCenter
 from services.intake.web.device import device_of, new_device_id, remember
 from services.intake.web.templating import render
 from services.intake.web.texts import SENSITIVE_LABELS
-from services.intake.web.throttle import AddressThrottle
 from services.intake.web.wording import ChoiceState, choice_state
 
 router = APIRouter(include_in_schema=False)
@@ -187,14 +187,12 @@ def _state(center: PrivacyCenter, device_id: str) -> ChoiceState | None:
 
 
 def _throttled(request: Request) -> HTMLResponse | None:
-    throttle: AddressThrottle = request.app.state.choices_throttle
-    if (wait := throttle.admit(request)) is None:
-        return None
-    page = render(request, "error.html.j2", status_code=429, title="Please wait a moment",
-                  message=f"We received many choices from your connection in a short time. Please try again in "
-                          f"{wait} seconds. Nothing was changed.")  # fmt: skip
-    page.headers["Retry-After"] = str(wait)
-    return page
+    limits: RateLimits = request.app.state.privacy_limits
+    try:
+        limits.hit(Action.CHOICE, client_address(request))
+    except TooMany as refused:
+        return too_many_page(request, refused)
+    return None
 
 
 def _center(request: Request) -> PrivacyCenter:

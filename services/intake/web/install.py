@@ -14,12 +14,11 @@ from starlette.responses import Response
 
 from services.intake.settings import IntakeSettings
 from services.intake.web import agent_pages, choices, pages, request_pages, status, verify_pages
-from services.intake.web.abuse import TooMany, too_many_page
+from services.intake.web.abuse import RateLimits, TooMany, too_many_page
 from services.intake.web.center import PrivacyCenter
 from services.intake.web.security import PREFIX as PREFIX
 from services.intake.web.security import CsrfProtection, SecurityHeaders
 from services.intake.web.templating import STATIC, render
-from services.intake.web.throttle import AddressThrottle
 
 ROUTERS: list[APIRouter] = [pages.router, choices.router, status.router, request_pages.router, verify_pages.router,
                               agent_pages.router]  # fmt: skip
@@ -35,7 +34,7 @@ def middleware(settings: IntakeSettings) -> list[Middleware]:
 
 def install(app: FastAPI, center: PrivacyCenter) -> None:
     app.state.privacy_center = center
-    app.state.choices_throttle = AddressThrottle(center.settings.choices_rate_limit)
+    app.state.privacy_limits = RateLimits.from_settings(center.settings)  # the choices' per-address limit
     for router in ROUTERS:
         app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="privacy-static")
