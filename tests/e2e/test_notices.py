@@ -145,7 +145,7 @@ def test_a_completed_opt_out_gets_its_answer_by_mail(world: MailWorld) -> None:
     payload = {"outcome": "complied", "summary": "sale and sharing stopped"}
     world.publish(OPTOUT_RESULTS, "RequestCompleted", address, accepted["request_id"], payload, "optout")
     mail = world.mail_to(address, "our answer to your privacy request")
-    assert "We stopped selling and sharing your personal information" in mail.text and BUSINESS in mail.text
+    assert "We no longer sell or share your personal information" in mail.text and BUSINESS in mail.text
     assert "state version" not in mail.text and "complied" not in mail.text
     kinds = [entry["details"]["notice"] for entry in world.notices(accepted["request_id"], 2)]
     assert sorted(kinds) == ["acknowledgement", "response"]

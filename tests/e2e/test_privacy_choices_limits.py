@@ -30,6 +30,6 @@ def test_choices_are_rate_limited_per_address_and_work_while_optout_is_down(pipe
         limited.intake.stop()
     assert [answer.status_code for answer in answers] == [200, 200, 200, 429, 429]
     assert "You have opted out of the sale and sharing" in answers[0].text
-    assert "Please wait a moment" in answers[3].text and answers[3].headers["content-type"].startswith("text/html")
+    assert "Please wait a little" in answers[3].text and answers[3].headers["content-type"].startswith("text/html")
     waits = [answer.headers.get("Retry-After", "") for answer in answers[3:]]
     assert all(wait.isdigit() and 1 <= int(wait) <= 60 for wait in waits), f"Retry-After in seconds: {waits}"

@@ -7,28 +7,26 @@ from collections.abc import Iterator
 from typing import Any
 
 import axe_playwright_python.sync_playwright as axe_playwright
-import playwright.sync_api as playwright
 import pytest
+from playwright.sync_api import Browser, Page
 
 from services.discovery.report import render
+from tests.browser import SCREENSHOTS
 from tests.demo_report import LETTERHEAD, demo_report
-from tests.e2e.browser.conftest import CHROMIUM_ARGS as ARGS
-from tests.e2e.browser.conftest import SCREENSHOTS, chromium_path
 
 # No skip when chromium is missing: `make install` installs it, and a browser test that cannot run must fail.
 pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
-def page() -> Iterator[Any]:
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=chromium_path(), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 900})
-            page.set_default_timeout(10_000)
-            yield page
-        finally:
-            browser.close()
+def page(browser: Browser) -> Iterator[Page]:
+    """One page of the session's browser for this module's letters."""
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        page.close()
 
 
 def letter_page(page: Any, request_type: str = "know_specific") -> list[str]:
