@@ -1,17 +1,18 @@
 """A real browser for the tests: Playwright for Python driving the Debian chromium package (no browser is
-downloaded), one browser per session; screenshots kept in .local/screenshots/, pages checked with axe-core.
-A plugin of the whole suite (tests/conftest.py), so every test directory shares the one browser."""
+downloaded), one browser per test package; screenshots kept in .local/screenshots/, pages checked with axe-core.
+Helpers only: the fixtures live with the tests that use them (tests/e2e/browser/conftest.py)."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO_ROOT / ".local" / "screenshots"
@@ -29,19 +30,16 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
+@contextmanager
+def running_browser() -> Iterator[Browser]:
+    """Chromium under Playwright's sync API, closed on exit. While it runs, Playwright holds an asyncio loop running in
+    this thread (asyncio.run elsewhere fails), so a fixture using it must not outlive its package or module."""
     with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-    try:
-        yield browser
-    finally:
-        browser.close()
+        browser = driver.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def new_context(browser: Browser, gpc: bool = False, **options: Any) -> BrowserContext:
@@ -52,15 +50,6 @@ def new_context(browser: Browser, gpc: bool = False, **options: Any) -> BrowserC
         context.add_init_script("Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})")
     context.set_default_timeout(15_000)
     return context
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = new_context(browser)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def shoot(page: Page, name: str) -> Path:

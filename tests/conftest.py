@@ -17,7 +17,7 @@ from devtools.localstack import DatabaseServer
 from services.common.db import make_engine
 from services.deletion import orm
 
-pytest_plugins = ["tests.infra", "tests.browser"]
+pytest_plugins = ["tests.infra"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -83,7 +83,8 @@ def test_a_delete_through_the_form_and_its_code_becomes_one_verified_request(
     assert len(intake_rows(full_world, "SELECT 1 FROM idempotency_keys WHERE request_id = :id", id=request_id)) == 1
 
     def noticed() -> list[dict[str, object]] | None:
-        entries = [entry for entry in full_world.timeline(request_id) if entry["event_type"] == "NoticeSent"]
+        entries = [entry for entry in full_world.timeline(request_id) if entry["event_type"] == "NoticeSent"
+                   and entry["details"]["notice"] == "verification_code"]  # the acknowledgement follows  # fmt: skip
         return entries or None
 
     (notice,) = wait_for(noticed, timeout=60, what="the code e-mail's NoticeSent on the timeline")

@@ -8,10 +8,10 @@ from typing import Any
 
 import axe_playwright_python.sync_playwright as axe_playwright
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from services.discovery.report import render
-from tests.browser import SCREENSHOTS
+from tests.browser import SCREENSHOTS, running_browser
 from tests.demo_report import LETTERHEAD, demo_report
 
 # No skip when chromium is missing: `make install` installs it, and a browser test that cannot run must fail.
@@ -19,14 +19,12 @@ pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
-def page(browser: Browser) -> Iterator[Page]:
-    """One page of the session's browser for this module's letters."""
-    page = browser.new_page(viewport={"width": 1000, "height": 900})
-    page.set_default_timeout(10_000)
-    try:
+def page() -> Iterator[Page]:
+    """One browser page for this module's letters (the browser closes with the module: tests/browser.py)."""
+    with running_browser() as browser:
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        page.set_default_timeout(10_000)
         yield page
-    finally:
-        page.close()
 
 
 def letter_page(page: Any, request_type: str = "know_specific") -> list[str]:

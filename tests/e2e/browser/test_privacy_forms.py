@@ -62,6 +62,16 @@ def confirm_with_the_mailed_code(page: Page, mail_server: MailServer, email: str
     return page.url
 
 
+ANSWERED = re.compile("^We did (what|part of what) you asked$")
+
+
+def follow_until_answered(page: Page, shot: str) -> None:
+    """On the status page, as a consumer waits: htmx refreshes the block until the answer shows."""
+    expect(page.get_by_role("heading", name=ANSWERED)).to_be_visible(timeout=120_000)
+    shoot(page, shot)
+    assert_accessible(page)
+
+
 def test_know_categories_through_the_form_and_the_mailed_code(page: Page, center: str, full_world: World,
                                                               mail_server: MailServer) -> None:  # fmt: skip
     page.goto(f"{center}/requests")
@@ -89,6 +99,14 @@ def test_know_specific_with_the_declaration(page: Page, center: str, full_world:
     status = confirm_with_the_mailed_code(page, mail_server, customer.email, "privacy-verify-know-specific")
     request = full_world.get(request_of_status(full_world, status))
     assert request["type"] == "know_specific" and request["verification"]["achieved"] == "reasonably_high"
+    follow_until_answered(page, "status-after-form-know-specific")
+    expect(page.get_by_role("heading", name="Your report is ready")).to_be_visible()
+    data = page.request.get(str(page.get_by_role("link", name="Download as data (JSON)").get_attribute("href")))
+    assert data.status == 200 and data.json()["request_id"] == request_of_status(full_world, status)
+    page.get_by_role("link", name="Read it in your browser").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("The personal information we hold about you")
+    expect(page.get_by_text(customer.email).first).to_be_visible()
+    shoot(page, "report-from-the-status-page")
 
 
 def test_delete_through_the_form(page: Page, center: str, full_world: World, mail_server: MailServer) -> None:
@@ -96,6 +114,7 @@ def test_delete_through_the_form(page: Page, center: str, full_world: World, mai
     RequestForm(page, center, "delete").fill_consumer(customer).send()
     status = confirm_with_the_mailed_code(page, mail_server, customer.email, "privacy-verify-delete")
     assert full_world.get(request_of_status(full_world, status))["type"] == "delete"
+    follow_until_answered(page, "status-after-form-delete")  # erased everywhere, verified by a fresh walk
 
 
 def test_correct_with_rows_and_another_added(page: Page, center: str, full_world: World,
