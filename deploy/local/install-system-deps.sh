@@ -2,7 +2,7 @@
 # Installs, from Debian's packages, what the local stack and the tests need and this machine lacks:
 # a JDK and Maven (Kafka from Maven Central), PostgreSQL, MariaDB and Redis (started by the tests on loopback; MariaDB
 # is the real server behind the tests of the MySQL/MariaDB dialect of SQL stores), Chromium for the browser tests and
-# Go to build Mailpit.
+# Go and npm to build Mailpit.
 set -euo pipefail
 
 missing=()
@@ -16,6 +16,7 @@ python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # Mailpit, the local SMTP server, is built from its Go module (make mailpit).
 command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || missing+=(golang-go)
+command -v npm >/dev/null 2>&1 || missing+=(npm)  # Mailpit's web page is built with npm
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

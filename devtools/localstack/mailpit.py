@@ -1,11 +1,13 @@
 """Mailpit on loopback: a real SMTP server that keeps what it receives, with a web page showing the mails and a JSON
-API the tests read them from. Built once per machine from its Go module (`go install`), run by PID."""
+API the tests read them from. Built once per machine from its Go module source, its web page with npm, run by PID."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,28 +27,56 @@ from devtools.localstack.ports import (
 
 MAILPIT_MODULE = "github.com/axllent/mailpit"
 MAILPIT_VERSION = "v1.33.1"
+# The module's web page (server/ui/dist) is not in the module: it is built with npm from the module's package.json.
+# Its package-lock.json pins versions the npm registry here does not all serve (sass-embedded 1.108.1), so the
+# build resolves from package.json; and no rapidoc 12 is served (Mailpit's API-docs page): 9.3.8 builds it.
+NPM_PINS = {"dependencies.rapidoc": "^9.3.8"}
 
 
 def mailpit_binary(cache_dir: Path | None = None) -> Path:
-    """Where the built binary lives: <cache>/mailpit-<version>/mailpit."""
-    return (cache_dir or default_cache_dir()) / f"mailpit-{MAILPIT_VERSION}" / "mailpit"
+    """Where the built binary lives: <cache>/mailpit-<version>-ui/mailpit."""
+    return (cache_dir or default_cache_dir()) / f"mailpit-{MAILPIT_VERSION}-ui" / "mailpit"
 
 
 def build_mailpit(cache_dir: Path | None = None) -> Path:
-    """`go install` Mailpit into the cache (once per machine; a couple of minutes the first time)."""
+    """Build Mailpit with its web page into the cache (once per machine; a minute or two the first time): the Go
+    module's source from the Go module proxy, its page with npm (esbuild), then `go build`."""
     binary = mailpit_binary(cache_dir)
     if binary.exists():
         return binary
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
-    if go is None:
-        raise LocalStackError("`go` not found on PATH: Mailpit is built from its Go module; install Go (golang-go)")
+    go = _tool("go", "/usr/local/go/bin/go", "Mailpit is built from its Go module; install Go (golang-go)")
+    npm = _tool("npm", "/usr/bin/npm", "Mailpit's web page is built with npm; install Node.js and npm")
+    env = {**os.environ, "GOFLAGS": "-mod=mod"}
+    module = json.loads(_run([go, "mod", "download", "-json", f"{MAILPIT_MODULE}@{MAILPIT_VERSION}"], None, env))
     binary.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "GOBIN": str(binary.parent), "GOFLAGS": "-mod=mod"}
-    result = subprocess.run([go, "install", f"{MAILPIT_MODULE}@{MAILPIT_VERSION}"], env=env, capture_output=True,
-                            text=True, check=False)  # fmt: skip
-    if result.returncode != 0 or not binary.exists():
-        raise LocalStackError(f"building Mailpit {MAILPIT_VERSION} failed:\n{result.stderr[-2000:]}")
+    with tempfile.TemporaryDirectory(prefix="mailpit-build-", dir=binary.parent.parent) as scratch:
+        source = Path(scratch) / "src"
+        shutil.copytree(module["Dir"], source)  # the module cache is read-only
+        for path in [source, *source.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+        (source / "package-lock.json").unlink(missing_ok=True)
+        for key, value in NPM_PINS.items():
+            _run([npm, "pkg", "set", f"{key}={value}"], source, env)
+        _run([npm, "install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], source, env)
+        _run([npm, "run", "package"], source, env)
+        flags = f"-s -w -X {MAILPIT_MODULE}/config.Version={MAILPIT_VERSION}"
+        _run([go, "build", "-ldflags", flags, "-o", str(binary), "."], source, env)
     return binary
+
+
+def _tool(name: str, fallback: str, hint: str) -> str:
+    path = shutil.which(name) or (fallback if Path(fallback).exists() else None)
+    if path is None:
+        raise LocalStackError(f"`{name}` not found on PATH: {hint}")
+    return path
+
+
+def _run(command: list[str], cwd: Path | None, env: dict[str, str]) -> str:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise LocalStackError(f"building Mailpit {MAILPIT_VERSION}: `{' '.join(command[:3])}` failed:\n"
+                              f"{(result.stderr or result.stdout)[-2000:]}")  # fmt: skip
+    return result.stdout
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
+import httpx
 import pytest
 
 from devtools.localstack import MailServer, free_port
@@ -41,3 +42,11 @@ def test_an_unreachable_server_is_a_temporary_failure_that_names_no_address() ->
     assert failure.value.temporary
     assert "unreachable" in failure.value.detail
     assert "example.net" not in failure.value.detail
+
+
+def test_the_mail_viewer_is_a_working_web_page(mail_server: MailServer) -> None:
+    """`make run` users read the consumers' mails there: its page and its script are built into the binary."""
+    page = httpx.get(mail_server.web_url, timeout=10)
+    script = httpx.get(f"{mail_server.web_url}/dist/app.js", timeout=10)
+    assert page.status_code == 200 and "/dist/app.js" in page.text
+    assert script.status_code == 200 and len(script.content) > 100_000  # the bundled viewer, not a 404
