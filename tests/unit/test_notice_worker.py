@@ -56,16 +56,21 @@ def parts(tmp_path: Path) -> tuple[sa.Engine, KeyStore, NoticeQueue]:
     return engine, keystore, NoticeQueue(engine, Sealer(keystore), SECRET, links)
 
 
-def queued(engine: sa.Engine, keystore: KeyStore, queue: NoticeQueue) -> dict[str, Any]:
+def request_row(keystore: KeyStore, identifiers: dict[str, str]) -> dict[str, Any]:
+    """An opt-out's row as intake stores it, its identifiers sealed under a fresh subject key."""
     subject_key, request_id = uuid.uuid4().hex * 2, str(uuid.uuid4())
-    request = {
+    return {
         "request_id": request_id,
         "subject_key": subject_key,
         "received_at": utcnow(),
         "request_type": "opt_out",
-        "identifier_kinds": ["email"],
-        "identifiers_sealed": Sealer(keystore).seal({"email": ADDRESS}, subject_key, request_id).to_json(),
+        "identifier_kinds": sorted(identifiers),
+        "identifiers_sealed": Sealer(keystore).seal(identifiers, subject_key, request_id).to_json(),
     }
+
+
+def queued(engine: sa.Engine, keystore: KeyStore, queue: NoticeQueue) -> dict[str, Any]:
+    request = request_row(keystore, {"email": ADDRESS})
     with engine.begin() as conn:
         assert queue.enqueue(conn, request, "acknowledgement", {"respond_by": utcnow().isoformat()}, utcnow())
         assert not queue.enqueue(conn, request, "acknowledgement", {"respond_by": utcnow().isoformat()}, utcnow())
@@ -157,15 +162,7 @@ def test_a_shredded_key_fails_the_notice_as_address_erased_without_sending(parts
 
 def test_a_request_without_an_email_queues_no_notice(parts: Any) -> None:
     engine, keystore, queue = parts
-    subject_key, request_id = uuid.uuid4().hex * 2, str(uuid.uuid4())
-    request = {
-        "request_id": request_id,
-        "subject_key": subject_key,
-        "received_at": utcnow(),
-        "request_type": "opt_out",
-        "identifier_kinds": ["device_id"],
-        "identifiers_sealed": Sealer(keystore).seal({"device_id": "d-1"}, subject_key, request_id).to_json(),
-    }
+    request = request_row(keystore, {"device_id": "d-1"})
     with engine.begin() as conn:
         assert not queue.enqueue(conn, request, "acknowledgement", {}, utcnow())
     assert queue.pending_count() == 0
