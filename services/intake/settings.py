@@ -122,10 +122,13 @@ class IntakeSettings(ApiSettings, BusinessSettings):
             raise ValueError(f"CCPA_SERVICE_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
         return value
 
-    @field_validator("choices_rate_limit")
+    @field_validator(
+        "choices_rate_limit", "privacy_address_rate_limit", "privacy_submit_rate_limit", "privacy_code_send_limit",
+        "privacy_code_try_limit",
+    )  # fmt: skip
     @classmethod
-    def _choices_rate_limit_parses(cls, value: str) -> str:
-        limits.parse(value)  # a ValueError saying which string it could not read
+    def _rate_limits_parse(cls, value: str) -> str:
+        limits.parse_many(value)  # at start-up, a ValueError saying which string it could not read
         return value
 
     @model_validator(mode="after")

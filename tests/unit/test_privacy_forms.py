@@ -123,6 +123,17 @@ def test_the_captcha_hook_is_off_by_default_and_whole_when_on(monkeypatch: pytes
         IntakeSettings()
 
 
+@pytest.mark.parametrize("variable", ["CCPA_PRIVACY_ADDRESS_RATE_LIMIT", "CCPA_PRIVACY_SUBMIT_RATE_LIMIT",
+                                      "CCPA_PRIVACY_CODE_SEND_LIMIT", "CCPA_PRIVACY_CODE_TRY_LIMIT",
+                                      "CCPA_CHOICES_RATE_LIMIT"])  # fmt: skip
+def test_an_unreadable_rate_limit_is_refused_at_start_up(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    for name, value in SETTINGS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv(variable, "ten per hour")
+    with pytest.raises(ValueError, match="couldn't parse rate limit string"):
+        IntakeSettings()
+
+
 def multipart(*parts: tuple[str, str | None, bytes]) -> bytes:
     body = b""
     for name, filename, content in parts:
