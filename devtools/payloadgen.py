@@ -33,6 +33,8 @@ FAMILIES = {
     "RequestFailed": "requests",
     "KeysShredded": "requests",
     "NoticeSent": "requests",
+    "AnswerReviewed": "requests",
+    "OperatorActed": "operator",
     "DiscoveryStarted": "discovery",
     "StoreSearched": "discovery",
     "DiscoveryCompleted": "discovery",
@@ -59,6 +61,7 @@ DOCS = {
     "deletion": "Payloads of deletion's results (privacy.deletion.results).",
     "consent": "Payloads of the consent and opt-out topics.",
     "deadlines": "Payloads of audit's deadline watch (privacy.deadlines).",
+    "operator": "Payloads of the console's record of what people of the privacy team did (privacy.operator.actions).",
 }
 PRIMITIVES = {"string": "str", "boolean": "bool", "int": "int", "long": "int", "bytes": "bytes", "double": "float"}
 LOGICAL = {"timestamp-micros": "datetime", "timestamp-millis": "datetime", "date": "date", "uuid": "str"}

@@ -61,6 +61,12 @@ KNOWN_VALUES: dict[str, Callable[[datetime], Any]] = {
     "delivery": lambda now: "sent",
     "template_version": lambda now: "1",
     "recipient_key": lambda now: "cd" * 32,
+    "verdict": lambda now: "approved",
+    "reviewer": lambda now: str(uuid.uuid4()),
+    "actor_id": lambda now: str(uuid.uuid4()),
+    "actor_role": lambda now: "operator",
+    "action": lambda now: "extended",
+    "result": lambda now: "done",
 }
 NULLABLE_ABOUT_REQUEST = frozenset(
     {
@@ -73,6 +79,7 @@ NULLABLE_ABOUT_REQUEST = frozenset(
         "KeysShredded",
         "DeadlineApproaching",
         "DeadlineMissed",
+        "OperatorActed",
     }
 )
 

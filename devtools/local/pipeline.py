@@ -34,6 +34,7 @@ class PipelineConfig:
     discovery_db_url: str | None = None
     deletion_db_url: str | None = None
     datamap_path: Path | None = None
+    console_db_url: str | None = None  # with it, the operator console too
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -92,6 +93,7 @@ class Pipeline:
         self.config = config
         self.secrets = secrets.generate()
         optout_port, discovery_port, intake_port, deletion_port = free_port(), free_port(), free_port(), free_port()
+        audit_port = free_port()
         self.env = {
             **pipeline_env(config, self.secrets),
             "CCPA_OPTOUT_URL": f"http://127.0.0.1:{optout_port}",
@@ -99,10 +101,13 @@ class Pipeline:
             "CCPA_PUBLIC_BASE_URL": f"http://127.0.0.1:{intake_port}",
             "CCPA_PRIVACY_CENTER_URL": f"http://127.0.0.1:{intake_port}/privacy/",
             "CCPA_PROVIDER_CALLBACK_URL": f"http://127.0.0.1:{deletion_port}{CALLBACK_PATH}",
+            "CCPA_INTAKE_URL": f"http://127.0.0.1:{intake_port}",
+            "CCPA_AUDIT_URL": f"http://127.0.0.1:{audit_port}",
+            "CCPA_DELETION_URL": f"http://127.0.0.1:{deletion_port}",
         }
         self.intake = ServiceProcess("intake", {**self.env, **secrets.own_token_env("intake", self.secrets)},
                                      intake_port, config.log_dir)  # fmt: skip
-        self.audit = ServiceProcess("audit", self.env, free_port(), config.log_dir)
+        self.audit = ServiceProcess("audit", self.env, audit_port, config.log_dir)
         self.optout = (
             ServiceProcess("optout", {**self.env, **optout_datamap(config)}, optout_port, config.log_dir)
             if config.optout_db_url else None
@@ -113,6 +118,11 @@ class Pipeline:
         )
         self.deletion = (
             ServiceProcess("deletion", self.env, deletion_port, config.log_dir) if config.deletion_db_url else None
+        )
+        console_env = {**self.env, **secrets.own_token_env("console", self.secrets),
+                       "CCPA_CONSOLE_DATABASE_URL": config.console_db_url or ""}  # fmt: skip
+        self.console = (
+            ServiceProcess("console", console_env, free_port(), config.log_dir) if config.console_db_url else None
         )
 
     @property
@@ -130,7 +140,7 @@ class Pipeline:
 
     @property
     def services(self) -> list[ServiceProcess]:
-        services = (self.intake, self.audit, self.optout, self.discovery, self.deletion)
+        services = (self.intake, self.audit, self.optout, self.discovery, self.deletion, self.console)
         return [s for s in services if s is not None]
 
     def start(self) -> Pipeline:

@@ -21,6 +21,7 @@ PORT_VARIABLES = {
     "discovery": "CCPA_DISCOVERY_PORT",
     "deletion": "CCPA_DELETION_PORT",
     "optout": "CCPA_OPTOUT_PORT",
+    "console": "CCPA_CONSOLE_PORT",
 }
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from services.common.auth import CALLER_SCOPES, token_digest
 
 # The callers' tokens in clear: held by the people and processes that present them, never by every service.
-CALLER_TOKENS = {"operator": "CCPA_API_TOKEN", "intake": "CCPA_INTAKE_TOKEN", "monitoring": "CCPA_METRICS_TOKEN"}
+CALLER_TOKENS = {"operator": "CCPA_API_TOKEN", "intake": "CCPA_INTAKE_TOKEN", "monitoring": "CCPA_METRICS_TOKEN",
+                 "console": "CCPA_CONSOLE_TOKEN"}  # fmt: skip
 KEYS = ("CCPA_SUBJECT_KEY_SECRET", "CCPA_MASTER_KEYS", "CCPA_ACTIVE_MASTER_KEY", "CCPA_AUDIT_SIGNING_KEY")
 GENERATED = (*CALLER_TOKENS.values(), *KEYS)
 
@@ -62,6 +63,6 @@ def service_env(stack_secrets: Mapping[str, str]) -> dict[str, str]:
 
 
 def own_token_env(service: str, stack_secrets: Mapping[str, str]) -> dict[str, str]:
-    """The token a service presents when it calls the others (only intake does)."""
+    """The token a service presents when it calls the others (intake and the console do)."""
     variable = CALLER_TOKENS.get(service)
     return {"CCPA_SERVICE_TOKEN": stack_secrets[variable]} if variable and service != "operator" else {}

@@ -60,6 +60,7 @@ SERVICES = (
     ServiceSpec("discovery", "CCPA_DISCOVERY_PORT", 8002),
     ServiceSpec("deletion", "CCPA_DELETION_PORT", 8003),
     ServiceSpec("optout", "CCPA_OPTOUT_PORT", 8004),
+    ServiceSpec("console", "CCPA_CONSOLE_PORT", 8005),
     # It says it has caught up with the state topic by writing its ready file: `up` returns only then, so
     # states published right after (the demo's opt-out, then opt-in) are each acknowledged live.
     ServiceSpec(
@@ -172,6 +173,12 @@ class LocalStack:
             "CCPA_OPTOUT_DATABASE_URL": os.environ.get("CCPA_OPTOUT_DATABASE_URL", f"sqlite:///{self.root}/optout.db"),
             "CCPA_OPTOUT_URL": f"http://127.0.0.1:{os.environ.get('CCPA_OPTOUT_PORT', 8004)}",
             "CCPA_DOWNSTREAM_SYSTEMS": json.dumps(["adtech-sync"]),
+            "CCPA_CONSOLE_DATABASE_URL": os.environ.get(
+                "CCPA_CONSOLE_DATABASE_URL", f"sqlite:///{self.root}/console.db"
+            ),
+            "CCPA_INTAKE_URL": f"http://127.0.0.1:{os.environ.get('CCPA_INTAKE_PORT', 8000)}",
+            "CCPA_AUDIT_URL": f"http://127.0.0.1:{os.environ.get('CCPA_AUDIT_PORT', 8001)}",
+            "CCPA_DELETION_URL": f"http://127.0.0.1:{os.environ.get('CCPA_DELETION_PORT', 8003)}",
             **{name: os.environ.get(name, value) for name, value in BUSINESS_CONTACT.items()},
         }
 

@@ -27,6 +27,10 @@ class Scope(StrEnum):
     HOLDS_WRITE = "holds:write"  # deletion: place and release legal holds
     METRICS_READ = "metrics:read"  # every service's /metrics
     DOCS_READ = "docs:read"  # the internal services' OpenAPI document
+    RECIPIENTS_WRITE = "recipients:write"  # deletion: confirm a manual recipient, re-send an instruction
+    REVIEWS_WRITE = "reviews:write"  # intake: approve or deny an answer held for review before it is sent
+    NOTICES_WRITE = "notices:write"  # intake: re-send a notice to the consumer
+    REPORTS_DOWNLOAD = "reports:download"  # intake: a report's bytes for the privacy team (each download recorded)
 
 
 # The callers the project knows, with what each needs and nothing more (docs/architecture.md, "Who may call what").
@@ -35,6 +39,20 @@ CALLER_SCOPES: Mapping[str, frozenset[Scope]] = {
     "operator": OPERATOR_SCOPES,
     "intake": frozenset({Scope.REPORTS_READ, Scope.CONSENT_READ}),
     "monitoring": frozenset({Scope.METRICS_READ}),
+    # The operator console (services/console): what its people may do, each checked again by role in the console.
+    "console": frozenset(
+        {
+            Scope.REQUESTS_READ,
+            Scope.REQUESTS_EXTEND,
+            Scope.CONSENT_READ,
+            Scope.TIMELINE_READ,
+            Scope.HOLDS_WRITE,
+            Scope.RECIPIENTS_WRITE,
+            Scope.REVIEWS_WRITE,
+            Scope.NOTICES_WRITE,
+            Scope.REPORTS_DOWNLOAD,
+        }
+    ),
 }
 MIN_TOKEN_CHARS = 24
 
@@ -110,3 +128,7 @@ TimelineReader = Annotated[str, Depends(requires(Scope.TIMELINE_READ))]
 HoldsWriter = Annotated[str, Depends(requires(Scope.HOLDS_WRITE))]
 MetricsReader = Annotated[str, Depends(requires(Scope.METRICS_READ))]
 DocsReader = Annotated[str, Depends(requires(Scope.DOCS_READ))]
+RecipientsWriter = Annotated[str, Depends(requires(Scope.RECIPIENTS_WRITE))]
+ReviewsWriter = Annotated[str, Depends(requires(Scope.REVIEWS_WRITE))]
+NoticesWriter = Annotated[str, Depends(requires(Scope.NOTICES_WRITE))]
+ReportsDownloader = Annotated[str, Depends(requires(Scope.REPORTS_DOWNLOAD))]

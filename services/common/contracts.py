@@ -36,6 +36,16 @@ CHANNELS = frozenset({"web_form", "api", "email", "phone", "mail", "in_person", 
 VERIFICATION_LEVELS = frozenset({"none", "reasonable", "reasonably_high"})
 VERIFICATION_OUTCOMES = frozenset({"verified", "not_required", "no_match", "insufficient"})
 CONSENT_SCOPES = frozenset({"consumer", "device"})
+# What a person of the privacy team can do through the console (OperatorActed.action), and how it ended.
+OPERATOR_ACTIONS = frozenset({
+    "signed_in", "sign_in_refused", "signed_out", "account_locked", "account_added", "account_disabled",
+    "report_downloaded", "extended", "answer_approved", "answer_denied", "hold_placed", "hold_released",
+    "recipient_confirmed", "instruction_resent", "notice_resent", "consent_looked_up",
+})  # fmt: skip
+OPERATOR_ROLES = frozenset({"viewer", "operator", "admin", "none"})
+OPERATOR_OUTCOMES = frozenset({"done", "refused", "failed"})
+NO_SUBJECT = "none"  # what an OperatorActed about no consumer (a sign-in, an account change) carries as subject
+UNKNOWN_ACTOR = "unknown"  # a refused sign-in under a name no account has: the name itself is never recorded
 NOTICE_KINDS = frozenset({"verification_code", "acknowledgement", "extension", "response", "report_ready"})
 REQUEST_TYPES = frozenset(kind.value for kind in RequestType)
 IDENTIFIER_KINDS = frozenset(kind.value for kind in IdentifierKind)
@@ -161,6 +171,16 @@ def short_text(max_length: int) -> Rule:
         if value is None or (len(value) <= max_length and value.isprintable()):
             return None
         return f"must be one line of at most {max_length} printable characters"
+
+    return rule
+
+
+def any_of_rules(*rules: Rule) -> Rule:
+    """The value meets at least one of the rules; otherwise the first rule's complaint."""
+
+    def rule(value: Any, facts: Facts) -> str | None:
+        broken = [check(value, facts) for check in rules]
+        return None if any(complaint is None for complaint in broken) else broken[0]
 
     return rule
 
@@ -333,6 +353,23 @@ CONTRACTS: dict[EventType, EventContract] = {
         _contract(EventType.PROPAGATION_OVERDUE, about_request=False, downstream=name()),
     )
 }
+CONTRACTS[EventType.ANSWER_REVIEWED] = _contract(
+    EventType.ANSWER_REVIEWED, verdict=one_of(frozenset({"approved", "denied"})), reviewer=required_uuid
+)
+CONTRACTS[EventType.OPERATOR_ACTED] = EventContract(
+    EventType.OPERATOR_ACTED,
+    about_request=False,
+    fields={
+        "actor_id": any_of_rules(required_uuid, one_of(frozenset({UNKNOWN_ACTOR}))),
+        "actor_role": one_of(OPERATOR_ROLES),
+        "action": one_of(OPERATOR_ACTIONS),
+        "result": one_of(OPERATOR_OUTCOMES),
+        "reason": short_text(500),
+        "target": short_text(MAX_AGENT_TEXT),
+        "detail": short_text(500),
+    },
+    subjects=frozenset({NO_SUBJECT}),
+)
 CONTRACTS[EventType.REQUEST_FAILED] = EventContract(
     EventType.REQUEST_FAILED,
     about_request=False,

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 
 class EventType(StrEnum):
+    ANSWER_REVIEWED = "AnswerReviewed"
     CONSENT_CHANGED = "ConsentChanged"
     DEADLINE_APPROACHING = "DeadlineApproaching"
     DEADLINE_MISSED = "DeadlineMissed"
@@ -15,6 +16,7 @@ class EventType(StrEnum):
     DISCOVERY_STARTED = "DiscoveryStarted"
     KEYS_SHREDDED = "KeysShredded"
     NOTICE_SENT = "NoticeSent"
+    OPERATOR_ACTED = "OperatorActed"
     OPT_OUT_ACKNOWLEDGED = "OptOutAcknowledged"
     OPT_OUT_APPLIED = "OptOutApplied"
     OPT_OUT_STATE = "OptOutState"

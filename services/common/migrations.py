@@ -196,6 +196,7 @@ ENVIRONMENTS = {
     "optout": "services.optout.migrations",
     "discovery": "services.discovery.migrations",
     "deletion": "services.deletion.migrations",
+    "console": "services.console.migrations",
     "keystore": "services.common.keystore_migrations",
 }
 

@@ -17,6 +17,7 @@ SERVICES = {
     "optout": ("services.optout.app", "services.optout.settings", "OptoutSettings"),
     "discovery": ("services.discovery.app", "services.discovery.settings", "DiscoverySettings"),
     "deletion": ("services.deletion.app", "services.deletion.settings", "DeletionSettings"),
+    "console": ("services.console.app", "services.console.settings", "ConsoleSettings"),
 }
 
 

@@ -36,6 +36,8 @@ OPTOUT_ACKS = TopicSpec("privacy.optout.acks", retention_ms=400 * DAY_MS)
 OPTOUT_RESULTS = TopicSpec("privacy.optout.results", retention_ms=400 * DAY_MS)
 FAILURES = TopicSpec("privacy.failures", retention_ms=400 * DAY_MS)
 DEADLINES = TopicSpec("privacy.deadlines", retention_ms=400 * DAY_MS)
+# What people of the privacy team did through the console (OperatorActed); audit puts each on the timeline.
+OPERATOR_ACTIONS = TopicSpec("privacy.operator.actions", retention_ms=400 * DAY_MS)
 DLQ = TopicSpec("privacy.dlq", retention_ms=30 * DAY_MS)
 # Audit's compacted snapshot of its §7101 records and timeline (services/audit/snapshots.py): no events, never
 # audited; it outlives the 400-day event topics so a rebuild restores 24 months.
@@ -51,6 +53,7 @@ ALL_TOPICS = (
     OPTOUT_RESULTS,
     FAILURES,
     DEADLINES,
+    OPERATOR_ACTIONS,
     DLQ,
     AUDIT_SNAPSHOTS,
 )
@@ -60,7 +63,15 @@ E = EventType
 # raw bytes.
 EVENT_TYPES_ON: dict[str, frozenset[EventType]] = {
     REQUESTS.base_name: frozenset(
-        {E.REQUEST_SUBMITTED, E.REQUEST_DENIED, E.REQUEST_EXTENDED, E.REPORT_DOWNLOADED, E.KEYS_SHREDDED, E.NOTICE_SENT}
+        {
+            E.REQUEST_SUBMITTED,
+            E.REQUEST_DENIED,
+            E.REQUEST_EXTENDED,
+            E.REPORT_DOWNLOADED,
+            E.KEYS_SHREDDED,
+            E.NOTICE_SENT,
+            E.ANSWER_REVIEWED,
+        }
     ),
     CONSENT_CHANGES.base_name: frozenset({E.CONSENT_CHANGED}),
     OPTOUT_ACKS.base_name: frozenset({E.OPT_OUT_ACKNOWLEDGED}),
@@ -91,6 +102,7 @@ EVENT_TYPES_ON: dict[str, frozenset[EventType]] = {
     ),
     FAILURES.base_name: frozenset({E.REQUEST_FAILED}),
     DEADLINES.base_name: frozenset({E.DEADLINE_APPROACHING, E.DEADLINE_MISSED}),
+    OPERATOR_ACTIONS.base_name: frozenset({E.OPERATOR_ACTED}),
 }
 
 

@@ -28,7 +28,9 @@ from services.common.payloads.discovery import (
     ReportReadyPayload,
     StoreSearchedPayload,
 )
+from services.common.payloads.operator import OperatorActedPayload
 from services.common.payloads.requests import (
+    AnswerReviewedPayload,
     KeysShreddedPayload,
     NoticeSentPayload,
     ReportDownloadedPayload,
@@ -41,6 +43,7 @@ from services.common.payloads.requests import (
 from services.common.records import Record
 
 PAYLOAD_TYPES: dict[EventType, type[Record]] = {
+    EventType.ANSWER_REVIEWED: AnswerReviewedPayload,
     EventType.CONSENT_CHANGED: ConsentChangedPayload,
     EventType.DEADLINE_APPROACHING: DeadlineApproachingPayload,
     EventType.DEADLINE_MISSED: DeadlineMissedPayload,
@@ -50,6 +53,7 @@ PAYLOAD_TYPES: dict[EventType, type[Record]] = {
     EventType.DISCOVERY_STARTED: DiscoveryStartedPayload,
     EventType.KEYS_SHREDDED: KeysShreddedPayload,
     EventType.NOTICE_SENT: NoticeSentPayload,
+    EventType.OPERATOR_ACTED: OperatorActedPayload,
     EventType.OPT_OUT_ACKNOWLEDGED: OptOutAcknowledgedPayload,
     EventType.OPT_OUT_APPLIED: OptOutAppliedPayload,
     EventType.OPT_OUT_STATE: OptOutStatePayload,

@@ -12,6 +12,15 @@ from services.common.records import Record
 
 
 @dataclass(frozen=True, kw_only=True)
+class AnswerReviewedPayload(Record):
+    """The record AnswerReviewedPayload of schemas/events."""
+
+    verdict: str
+    reviewer: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class KeysShreddedPayload(Record):
     """The record KeysShreddedPayload of schemas/events."""
 
@@ -119,3 +128,4 @@ class RequestSubmittedPayload(Record):
     declaration_signed: bool = False
     declaration_signed_at: datetime | None = None
     declaration_text_version: str | None = None
+    review_before_send: bool = False

@@ -1,0 +1,1 @@
+"""The console's people: accounts with roles, password hashes (argon2), sessions, lock-out, single sign-on."""

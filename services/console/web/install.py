@@ -1,0 +1,57 @@
+"""Puts the console's pages on its app: the routers, the static assets, the middleware and the error pages."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
+from starlette.responses import Response
+
+from services.console.settings import ConsoleSettings
+from services.console.web.deps import NotAllowed, NotSignedIn, login_url
+from services.console.web.security import CsrfProtection, SecurityHeaders
+from services.console.web.templating import STATIC, render
+
+# One router per page family; each module's `router` is added here as it is written.
+ROUTERS: list[APIRouter] = []
+
+
+def middleware(settings: ConsoleSettings) -> list[Middleware]:
+    """Inside the body limit: security headers, then CSRF (which reads form bodies)."""
+    secret = hashlib.sha256(b"ccpa console csrf\0" + settings.subject_key_bytes()).hexdigest()
+    return [Middleware(SecurityHeaders),
+            Middleware(CsrfProtection, signing_secret=secret, secure_cookie=settings.secure_cookies)]  # fmt: skip
+
+
+def install(app: FastAPI) -> None:
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="console-static")
+
+    async def not_signed_in(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, NotSignedIn)
+        return RedirectResponse(login_url(exc.next_path), status_code=303)
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, NotAllowed)
+        return render(request, "error.html.j2", status_code=403, me=getattr(request.state, "operator", None),
+                      title="Your role does not allow this",
+                      message=f"This needs the {exc.needed.value} role; an administrator can give it.")  # fmt: skip
+
+    async def page_errors(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return _error_page(request, exc.status_code)
+
+    app.add_exception_handler(NotSignedIn, not_signed_in)
+    app.add_exception_handler(NotAllowed, not_allowed)
+    app.add_exception_handler(StarletteHTTPException, page_errors)
+
+
+def _error_page(request: Request, status_code: int) -> HTMLResponse:
+    titles = {404: "There is no such page", 405: "That is not something this page can do"}
+    return render(request, "error.html.j2", status_code=status_code, me=getattr(request.state, "operator", None),
+                  title=titles.get(status_code, "Something went wrong"), message=None)  # fmt: skip
