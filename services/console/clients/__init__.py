@@ -1,0 +1,1 @@
+"""Clients of the services the console calls, one module per service, all on `base.ServiceClient`."""
