@@ -11,13 +11,14 @@ Accounts (one per role) are made in the console's own database, as `ccpa console
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import Browser, Page
 
 from devtools.localstack import DatabaseServer, MailServer
 from services.common.db import make_engine
@@ -25,6 +26,7 @@ from services.common.events import utcnow
 from services.console.accounts.roles import Role
 from services.console.accounts.sessions import COOKIE, SessionPolicy, Sessions
 from services.console.accounts.store import Accounts
+from tests.browser import new_context, running_browser
 from tests.e2e.demo_world import World, demo_world
 
 CLOCK_SKEW_DAYS = 50
@@ -84,3 +86,44 @@ def console_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_u
             yield ConsoleWorld(world, engine, people)
         finally:
             engine.dispose()
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the console's browser tests (package scope: see tests/e2e/browser/conftest.py)."""
+    with running_browser() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser profile, signed in to nothing."""
+    context = new_context(browser)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+SignedInPage = Callable[[Role], Page]
+
+
+@pytest.fixture
+def signed_in_page(browser: Browser, console_world: ConsoleWorld) -> Iterator[SignedInPage]:
+    """`signed_in_page(Role.OPERATOR)`: a fresh browser profile holding a live session of that role's account (for
+    tests not about signing in; those sign in through /login)."""
+    contexts = []
+
+    def open_as(role: Role) -> Page:
+        context = new_context(browser)
+        contexts.append(context)
+        token = console_world.session_cookie(role)[COOKIE]
+        context.add_cookies([{"name": COOKIE, "value": token, "url": console_world.url, "httpOnly": True,
+                              "sameSite": "Strict"}])  # fmt: skip
+        return context.new_page()
+
+    try:
+        yield open_as
+    finally:
+        for context in contexts:
+            context.close()
