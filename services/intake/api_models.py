@@ -172,6 +172,15 @@ class ReportLinks(BaseModel):
     links: dict[str, str]
 
 
+class ReviewStatus(BaseModel):
+    """Review before send (CCPA_REVIEW_BEFORE_SEND): pending until a person approves or denies the answer."""
+
+    state: str  # pending | approved | denied
+    answer_ready: bool = Field(description="The answer arrived and is held (pending) or was decided")
+    decided_at: datetime | None
+    reason: str | None
+
+
 class RequestStatus(BaseModel):
     request_id: str
     type: str
@@ -186,6 +195,7 @@ class RequestStatus(BaseModel):
     denial: dict[str, Any] | None
     response: Response | None = None
     report: ReportLinks | None = None
+    review: ReviewStatus | None = Field(None, description="Null for a request not reviewed before send")
 
 
 class ConsentLookup(Strict):

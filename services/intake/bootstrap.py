@@ -80,6 +80,7 @@ def bootstrap(settings: IntakeSettings) -> Intake:
         topics=runtime.topics,
         status_links=status_links,
         notices=queue,
+        review_types=settings.review_types(),
     )
     token = settings.service_token.get_secret_value()
     consent = ConsentLookupService(service, settings.optout_url, token)

@@ -22,7 +22,7 @@ from services.common.payloads.consent import ConsentChangedPayload
 from services.common.payloads.requests import RequestDeniedPayload, RequestExtendedPayload, RequestSubmittedPayload
 from services.common.request_types import RequestDecision, RequestType, acting_services
 from services.common.topics import CONSENT_CHANGES, REQUESTS, TopicNames
-from services.intake import orm
+from services.intake import orm, reviews
 from services.intake.api_models import SubmitRequest
 from services.intake.decisions import Decision, acknowledgement, decide
 from services.intake.declaration import declaration_evidence
@@ -71,6 +71,7 @@ class IntakeService:
         topics: TopicNames,
         status_links: StatusLinks,
         notices: NoticeQueue | None = None,
+        review_types: frozenset[RequestType] = frozenset(),
     ) -> None:
         self.engine = engine
         self.outbox = outbox
@@ -80,6 +81,12 @@ class IntakeService:
         self.topics = topics
         self.status_links = status_links
         self.notices = notices  # None: consumer e-mail is off
+        self.review_types = review_types  # CCPA_REVIEW_BEFORE_SEND: their answers wait for a person
+
+    def reviewed(self, row: Mapping[str, Any]) -> bool:
+        """An accepted request of a reviewed type: its answer is held until a person decides (a denial on receipt
+        is no answer to review)."""
+        return RequestType(row["request_type"]) in self.review_types and not row["denial_code"]
 
     def subject_of(self, identifiers: Mapping[str, str]) -> Subject:
         normalised = normalise_all(identifiers)
@@ -193,6 +200,8 @@ class IntakeService:
         with self.engine.begin() as conn:
             conn.execute(sa.insert(orm.requests).values(**row))
             link = self.status_links.issue(conn, row["request_id"], row["received_at"])
+            if self.reviewed(row):
+                reviews.open_review(conn, row["request_id"], row["received_at"])
             events = [*events, *(also(conn, row["request_id"], link) if also else [])]
             if idempotency_key:
                 conn.execute(
@@ -318,6 +327,7 @@ class IntakeService:
             declaration_signed=declaration.signed,
             declaration_signed_at=declaration.signed_at,
             declaration_text_version=declaration.text_version,
+            review_before_send=self.reviewed(row),
         )
 
     def _gpc_event(self, subject: Subject, row: dict[str, Any], now: datetime) -> Event:

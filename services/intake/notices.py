@@ -24,6 +24,7 @@ from services.intake.status_links import StatusLinks
 
 log = logging.getLogger(__name__)
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+HELD, WITHDRAWN = "held", "withdrawn"  # an answer waiting for its review; one the review withdrew (never sent)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,11 @@ class QueuedNotice:
 
     @classmethod
     def from_row(cls, row: sa.Row[Any]) -> QueuedNotice:
-        return cls(**{field.name: row._mapping[field.name] for field in fields(cls)})
+        return cls.from_row_mapping(row._mapping)
+
+    @classmethod
+    def from_row_mapping(cls, row: Mapping[Any, Any]) -> QueuedNotice:
+        return cls(**{field.name: row[field.name] for field in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,13 @@ class NoticeQueue:
         self.wakeup = threading.Event()
 
     def enqueue(self, conn: sa.Connection, request: Mapping[Any, Any], notice: str, context: Mapping[str, Any],
-                now: datetime, status_token: str | None = None) -> bool:  # fmt: skip
+                now: datetime, status_token: str | None = None, *, held: bool = False,
+                dedup: str | None = None) -> bool:  # fmt: skip
         """Queue `notice` to the request's e-mail address, with a status link (a fresh one unless `status_token`):
-        False when the request gave no address, its key is shredded, or this notice was queued before."""
+        False when the request gave no address, its key is shredded, or this notice was queued before (`dedup`, by
+        default the request and notice). `held`: kept unsent until its review releases it."""
         request_id, subject_key = str(request["request_id"]), str(request["subject_key"])
-        dedup_key = f"{request_id}:{notice}"
+        dedup_key = dedup or f"{request_id}:{notice}"
         if conn.execute(sa.select(orm.notices.c.notice_id).where(orm.notices.c.dedup_key == dedup_key)).first():
             return False
         address = self._address(request)
@@ -89,15 +96,43 @@ class NoticeQueue:
             recipient_sealed=self.sealer.seal({"address": address}, subject_key, request_id).to_json(),
             recipient_key=recipient_key(self.subject_secret, address),
             context_sealed=self.sealer.seal(full, subject_key, request_id).to_json(),
-            status=PENDING, attempts=0, next_attempt_at=now, created_at=now,
+            status=HELD if held else PENDING, attempts=0, next_attempt_at=now, created_at=now,
         ))  # fmt: skip
         return True
 
     def enqueue_for(self, conn: sa.Connection, request_id: str | None, notice: str, context: Mapping[str, Any],
-                    now: datetime) -> bool:  # fmt: skip
+                    now: datetime, *, held: bool = False) -> bool:  # fmt: skip
         """`enqueue` for a request known by id (a result event about it); False for a request intake never took."""
         request = conn.execute(sa.select(orm.requests).where(orm.requests.c.request_id == request_id)).first()
-        return request is not None and self.enqueue(conn, request._mapping, notice, context, now)
+        return request is not None and self.enqueue(conn, request._mapping, notice, context, now, held=held)
+
+    def release_held(self, conn: sa.Connection, request_id: str, now: datetime) -> int:
+        """The request's held notices become due now (its answer was approved); how many."""
+        return self._move_held(conn, request_id, {"status": PENDING, "next_attempt_at": now})
+
+    def withdraw_held(self, conn: sa.Connection, request_id: str) -> int:
+        """The request's held notices will never be sent (its answer was withdrawn); how many."""
+        return self._move_held(conn, request_id, {"status": WITHDRAWN})
+
+    def copy(self, conn: sa.Connection, original: Mapping[Any, Any], now: datetime) -> str:
+        """A fresh copy of a notice, due now, with the same sealed address and content: its id. KeyShredded when
+        the subject's key is gone (nothing could be sent)."""
+        self.open(QueuedNotice.from_row_mapping(original))
+        notice_id = str(uuid.uuid4())
+        columns = ("request_id", "subject_key", "notice", "template", "template_version", "recipient_sealed",
+                   "recipient_key", "context_sealed")  # fmt: skip
+        conn.execute(sa.insert(orm.notices).values(
+            notice_id=notice_id, dedup_key=f"resend:{notice_id}", status=PENDING, attempts=0, next_attempt_at=now,
+            created_at=now, resent_from=original["notice_id"], **{column: original[column] for column in columns},
+        ))  # fmt: skip
+        return notice_id
+
+    @staticmethod
+    def _move_held(conn: sa.Connection, request_id: str, values: Mapping[str, Any]) -> int:
+        table = orm.notices
+        moved = conn.execute(sa.update(table).where(table.c.request_id == request_id, table.c.status == HELD)
+                             .values(**values))  # fmt: skip
+        return int(moved.rowcount)
 
     def wake(self) -> None:
         """Something was queued and committed: the worker looks now instead of at its next poll."""

@@ -1,6 +1,6 @@
 """Intake's own tables: requests (identifiers encrypted), idempotency keys, responses, reports, completed
-deletions, status links, consumer e-mails (notices), pending privacy-center forms, agents' permissions,
-inbox, outbox."""
+deletions, status links, consumer e-mails (notices), pending privacy-center forms, agents' permissions, reviews
+before send, inbox, outbox."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ notices = sa.Table(
     sa.Column("recipient_sealed", sa.JSON, nullable=False),
     sa.Column("recipient_key", sa.String(64), nullable=False),  # keyed hash of the address, as NoticeSent carries it
     sa.Column("context_sealed", sa.JSON, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # pending | sent | failed
+    sa.Column("status", sa.String(16), nullable=False),  # pending | sent | failed | held | withdrawn
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("next_attempt_at", Timestamp, nullable=False),
     *lease_columns(),
@@ -126,7 +126,22 @@ notices = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("sent_at", Timestamp),
     sa.Column("message_id", sa.String(250)),
+    sa.Column("resent_from", sa.String(36)),  # a copy the privacy team asked for: the notice it copies
     sa.Index("ix_notices_due", "status", "next_attempt_at"),
+)
+
+# A request whose type the business reviews before its answer is sent (CCPA_REVIEW_BEFORE_SEND,
+# services/intake/review.py): opened at submission, its answer held once ready, then approved or denied once.
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    request_id_column(primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | approved | denied
+    sa.Column("opened_at", Timestamp, nullable=False),
+    sa.Column("answer_ready_at", Timestamp),
+    sa.Column("reviewer", sa.String(36)),  # the console account's id (a UUID), never a name
+    sa.Column("reason", sa.Text),
+    sa.Column("decided_at", Timestamp),
 )
 
 # A privacy-center form waiting for its e-mailed code (services/intake/pending.py): the body sealed under the

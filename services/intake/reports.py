@@ -22,7 +22,8 @@ from services.common.metrics import REPORT_DOWNLOADS
 from services.common.outbox import Outbox
 from services.common.payloads.requests import ReportDownloadedPayload
 from services.common.topics import REQUESTS, TopicNames
-from services.intake import orm
+from services.intake import orm, reviews
+from services.intake.review import Disposition, disposition
 from services.intake.revocation import deletions_of, revoked_at
 
 FORMATS = ("json", "csv", "html")
@@ -41,12 +42,20 @@ class ReportRevoked(LinkExpired):
     """The subject's deletion completed after the report was built: the report was destroyed with their data."""
 
 
+class ReportWithdrawn(LinkExpired):
+    """A person reviewing the answer before it was sent withdrew it, report and all."""
+
+
 class ReportUnavailable(RuntimeError):
     """Discovery could not hand the report over right now."""
 
 
 class ReportNotReady(LookupError):
     """The request has no report (yet, or not of this kind)."""
+
+
+class ReportHeld(ReportNotReady):
+    """The answer is held for review: its report is not handed to the consumer yet."""
 
 
 class ReportLinks:
@@ -94,20 +103,33 @@ class ReportDownloads:
                                    headers={"Authorization": f"Bearer {api_token}"})  # fmt: skip
 
     def report_of(self, request_id: str) -> sa.Row[Any] | None:
-        """The request's report, unless a deletion of its subject revoked it."""
+        """The request's report, unless a deletion of its subject revoked it or its review withdrew it."""
         with self.engine.connect() as conn:
             report = conn.execute(sa.select(orm.reports).where(orm.reports.c.request_id == request_id)).first()
-            if report is None or self._revoked(conn, request_id, report):
+            if report is None or self._revoked(conn, request_id, report) or reviews.withdrawn(conn, request_id):
                 return None
         return report
 
     def download(self, request_id: str, fmt: str, expires: int, signature: str) -> Download:
+        """The consumer's download through a signed link."""
         try:
             self.links.verify(request_id, expires, signature, utcnow())
         except LinkExpired:
             self._refuse_if_revoked(request_id)  # the truer reason, when it applies
             raise
         self._refuse_if_revoked(request_id)
+        with self.engine.connect() as conn:
+            if disposition(reviews.review_of(conn, request_id)) is Disposition.HOLD:
+                raise ReportHeld("this report is being checked before we send it; we will e-mail you when it is")
+        return self._fetch(request_id, fmt)
+
+    def team_download(self, request_id: str, fmt: str) -> Download:
+        """The privacy team's download (an API scope is the credential): a held report too, so it can be reviewed;
+        ReportNotReady without one, ReportRevoked / ReportWithdrawn once it is gone."""
+        self._refuse_if_revoked(request_id)
+        return self._fetch(request_id, fmt)
+
+    def _fetch(self, request_id: str, fmt: str) -> Download:
         report = self.report_of(request_id)
         if report is None or fmt not in report.formats:
             raise ReportNotReady(f"no {fmt} report for this request")
@@ -130,6 +152,9 @@ class ReportDownloads:
             if report is not None and self._revoked(conn, request_id, report):
                 raise ReportRevoked("this report was deleted with your data when your deletion request was "
                                     "completed; it can no longer be downloaded")  # fmt: skip
+            if report is not None and reviews.withdrawn(conn, request_id):
+                raise ReportWithdrawn("this report was withdrawn when we checked it before sending it; "
+                                      "it can no longer be downloaded")  # fmt: skip
 
     @staticmethod
     def _revoked(conn: sa.Connection, request_id: str, report: sa.Row[Any]) -> bool:

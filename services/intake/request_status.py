@@ -1,15 +1,18 @@
 """A request's status as intake knows it: stage, clocks, extension, the answer and the report's download links (the
-JSON API's `GET /v1/requests/{id}` and the consumer's status page both read it from here)."""
+JSON API's `GET /v1/requests/{id}` and the consumer's status page both read it from here). An answer held for review
+hands out no report link until it is approved."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from services.common.events import utcnow
-from services.intake.api_models import Extension, ReportLinks, RequestStatus
+from services.intake import reviews
+from services.intake.api_models import Extension, ReportLinks, RequestStatus, ReviewStatus
 from services.intake.api_models import Response as ResponseModel
 from services.intake.bootstrap import Intake
 from services.intake.reports import expiry_of
+from services.intake.review import links_released
 
 
 def status_of(intake: Intake, request_id: str) -> RequestStatus:
@@ -18,8 +21,14 @@ def status_of(intake: Intake, request_id: str) -> RequestStatus:
     if (answer := intake.service.response_of(request_id)) is not None:
         current.response = ResponseModel(outcome=answer.outcome, summary=answer.summary,
                                          responded_at=answer.responded_at, by=answer.producer)  # fmt: skip
+    with intake.service.engine.connect() as conn:
+        review = reviews.review_of(conn, request_id)
+    if review is not None:
+        current.review = ReviewStatus(state=review.state.value, answer_ready=review.answer_ready_at is not None,
+                                      decided_at=review.decided_at, reason=review.reason)  # fmt: skip
     if (report := intake.downloads.report_of(request_id)) is not None and expiry_of(report) > utcnow():
-        links = intake.downloads.links.links(request_id, expiry_of(report), list(report.formats))
+        released = links_released(review)
+        links = intake.downloads.links.links(request_id, expiry_of(report), list(report.formats)) if released else {}
         current.report = ReportLinks(ready_at=report.ready_at, expires_at=report.expires_at, records=report.records,
                                      period_start=report.period_start, period_end=report.period_end,
                                      sha256=report.sha256, links=links)  # fmt: skip

@@ -1,6 +1,7 @@
 """What the acting services answered, read from their result topics, so `GET /v1/requests/{id}` tells the truth:
 status completed or denied, the response summary, and the access report once it is ready. A completed deletion
-revokes the subject's earlier reports and, when nothing needs it any more, shreds the subject's data key.
+revokes the subject's earlier reports and, when nothing needs it any more, shreds the subject's data key. The answer
+of a request under review before send is kept, its e-mail held until a person decides (services/intake/reviews.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from services.common.payloads.deletion import DeletionCompletedPayload
 from services.common.payloads.discovery import ReportReadyPayload
 from services.common.payloads.requests import RequestCompletedPayload, RequestDeniedPayload
 from services.common.topics import DELETION_RESULTS, DISCOVERY_RESULTS, OPTOUT_RESULTS
-from services.intake import orm
+from services.intake import orm, reviews
 from services.intake.notices import NoticeQueue
+from services.intake.review import Disposition, disposition
 from services.intake.revocation import SubjectKeys, record_deletion
 
 SUBSCRIBED = (DISCOVERY_RESULTS, DELETION_RESULTS, OPTOUT_RESULTS)  # the topics of the routed event types
@@ -51,12 +53,18 @@ class ResultHandlers:
                   denial: Mapping[str, object]) -> None:  # fmt: skip
         _upsert(conn, orm.responses, {"request_id": event.request_id, "outcome": outcome, "summary": summary,
                                       "responded_at": event.occurred_at, "producer": event.producer})  # fmt: skip
-        values = {"status": FINAL_STATUS[event.event_type], "responded_at": event.occurred_at, **denial}
+        if outcome == "denied":  # a denial by the pipeline is sent as any: nothing is left to review
+            reviews.close_undecided(conn, event.request_id)
+        held = False if outcome == "denied" else self._hold(conn, event)
+        # A held answer is responded to when a person approves it (services/intake/reviews.py).
+        responded = {"responded_at": event.occurred_at} if held is False else {}
+        values = {"status": FINAL_STATUS[event.event_type], **responded, **denial}
         conn.execute(sa.update(orm.requests).where(orm.requests.c.request_id == event.request_id).values(**values))
-        if self.notices is not None and not (outcome != "denied" and _has_report(conn, event.request_id)):
+        if self.notices is not None and held is not None and (outcome == "denied"
+                                                              or not _has_report(conn, event.request_id)):  # fmt: skip
             told = {"outcome": "denied" if outcome == "denied" else "completed",
                     "denial_code": denial.get("denial_code")}  # fmt: skip
-            self.notices.enqueue_for(conn, event.request_id, "response", told, event.occurred_at)
+            self.notices.enqueue_for(conn, event.request_id, "response", told, event.occurred_at, held=held)
         self.keys.settle(conn, event.subject_key)  # after the answer's e-mail is queued: a pending one holds the shred
 
     def on_deletion_completed(
@@ -79,9 +87,19 @@ class ResultHandlers:
             "expires_at": payload.expires_at,
         }
         _upsert(conn, orm.reports, row)
-        if self.notices is not None:
+        held = self._hold(conn, event)
+        if self.notices is not None and held is not None:
             told = {"expires_at": payload.expires_at.isoformat()}
-            self.notices.enqueue_for(conn, event.request_id, "report_ready", told, event.occurred_at)
+            self.notices.enqueue_for(conn, event.request_id, "report_ready", told, event.occurred_at, held=held)
+
+    @staticmethod
+    def _hold(conn: sa.Connection, event: Event) -> bool | None:
+        """Whether the answer's e-mail waits for its review (True), goes now (False) or never (None: withdrawn)."""
+        # Locked: a decision taken meanwhile either sees this held e-mail (and releases it) or is seen here.
+        decided = disposition(reviews.review_of(conn, event.request_id, lock=True))
+        if decided is Disposition.HOLD:
+            reviews.answer_ready(conn, event.request_id, event.occurred_at)
+        return None if decided is Disposition.DROP else decided is Disposition.HOLD
 
 
 def _has_report(conn: sa.Connection, request_id: str | None) -> bool:

@@ -129,9 +129,11 @@ class SubjectKeys:
 
     @staticmethod
     def _standing_reports(conn: sa.Connection, subject_key: str) -> int:
-        reports, requests = orm.reports, orm.requests
+        reports, requests, reviews = orm.reports, orm.requests, orm.reviews
+        withdrawn = sa.select(reviews.c.request_id).where(reviews.c.state == "denied")  # by its review
         query = (sa.select(reports.c.ready_at).join(requests, requests.c.request_id == reports.c.request_id)
-                 .where(requests.c.subject_key == subject_key, reports.c.expires_at > utcnow()))  # fmt: skip
+                 .where(requests.c.subject_key == subject_key, reports.c.expires_at > utcnow(),
+                        reports.c.request_id.not_in(withdrawn)))  # fmt: skip
         completed = [row.completed_at for row in deletions_of(conn, subject_key)]
         return sum(revoked_at(ready_at, completed) is None for ready_at in conn.execute(query).scalars())
 

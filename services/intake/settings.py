@@ -9,8 +9,10 @@ import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from services.common.auth import MIN_TOKEN_CHARS
+from services.common.request_types import RequestType
 from services.common.settings import ApiSettings, BusinessSettings
 from services.intake.mail.smtp import SmtpConfig, SmtpSecurity
+from services.intake.review import parse_review_types
 
 
 class IntakeSettings(ApiSettings, BusinessSettings):
@@ -114,6 +116,19 @@ class IntakeSettings(ApiSettings, BusinessSettings):
     captcha_script_url: str | None = Field(
         None, validation_alias="CCPA_CAPTCHA_SCRIPT_URL", description="The provider's widget script (allow it in CSP)"
     )
+    review_before_send: str = Field(
+        "", validation_alias="CCPA_REVIEW_BEFORE_SEND",
+        description="Request types whose answer a person approves before it is sent (comma-separated); empty: none",
+    )  # fmt: skip
+
+    @field_validator("review_before_send")
+    @classmethod
+    def _review_types_are_known(cls, value: str) -> str:
+        parse_review_types(value)  # at start-up, a ValueError naming the unknown type
+        return value
+
+    def review_types(self) -> frozenset[RequestType]:
+        return parse_review_types(self.review_before_send)
 
     @field_validator("service_token")
     @classmethod

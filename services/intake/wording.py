@@ -85,6 +85,20 @@ def answer(request_type: str, status: str, outcome: str | None, denial_code: str
     return Answer("We did what you asked", tuple(sentences), denied=False)
 
 
+HELD = Answer(
+    "Your answer is ready and is being reviewed",
+    ("Our answer to your request is ready. Before we send it, a member of our privacy team reviews it. We will "
+     "e-mail you as soon as it is sent, and it will appear on this page.",),
+    denied=False,
+)  # fmt: skip
+
+
+def withheld(reason: str) -> Answer:
+    """A person checking the answer before it was sent withdrew it: the consumer is told why, in their words."""
+    sentence = f"When we checked the answer we had prepared before sending it, we found we could not send it: {reason}"
+    return Answer("We could not send the answer we prepared", (sentence.rstrip(".") + ".",), denied=True)
+
+
 def request_name(request_type: str) -> str:
     return REQUEST_NAMES[RequestType(request_type)]
 

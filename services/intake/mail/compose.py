@@ -52,5 +52,7 @@ def _words(context: Mapping[str, Any]) -> dict[str, Any]:
     if outcome := context.get("outcome"):
         status = "denied" if outcome == "denied" else "completed"
         told = wording.answer(request_type, status, str(outcome), context.get("denial_code"))
+        if reason := context.get("review_reason"):  # the answer was withdrawn by its review before it was sent
+            told = wording.withheld(str(reason))
         words["answer"] = " ".join(told.sentences) if told else ""
     return words

@@ -1,5 +1,6 @@
 """The consumer's status page, reached through the link given after submitting (`/privacy/status/{token}`): the stage
-as steps, the dates in Pacific time, any extension and why, the answer in words, the report's download links. While
+as steps, the dates in Pacific time, any extension and why, the answer in words (or that it is being checked before
+it is sent, when it is held for review), the report's download links. While
 unanswered, htmx refreshes the status block from `/privacy/status/{token}/fragment`; without JS, a refresh link."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from services.intake.status_links import TOKEN_PATTERN, StatusLinkExpired, Statu
 from services.intake.web.center import PrivacyCenter
 from services.intake.web.templating import render
 from services.intake.web.wording import steps
-from services.intake.wording import answer, is_answered
+from services.intake.wording import HELD, answer, is_answered, withheld
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -68,11 +69,18 @@ def _view(request: Request, token: str) -> dict[str, Any]:
     log.info("status page %s shown for request %s", request.url.path, request_id)
     outcome = status.response.outcome if status.response else None
     denial_code = status.denial["code"] if status.denial else None
+    review = status.review
+    held = review is not None and review.state == "pending" and review.answer_ready
+    told = answer(status.type, status.status, outcome, denial_code)
+    if held:
+        told = HELD
+    elif review is not None and review.state == "denied":
+        told = withheld(review.reason or "")
     return {
         "status": status,
-        "answered": is_answered(status.status),
-        "steps": steps(status.type, status.status),
-        "answer": answer(status.type, status.status, outcome, denial_code),
+        "answered": is_answered(status.status) and not held,
+        "steps": steps(status.type, status.status, held=held),
+        "answer": told,
         "opt_out_family": status.type in ("opt_out", "limit", "opt_in"),
         "report_links": _report_links(status.report.links) if status.report else [],
         "page_path": f"/privacy/status/{token}",

@@ -19,8 +19,14 @@ class Step:
     state: StepState
 
 
-def steps(request_type: str, status: str) -> list[Step]:
-    """Received, then the work (identity checked and the request worked on), then answered."""
+def steps(request_type: str, status: str, held: bool = False) -> list[Step]:
+    """Received, then the work (identity checked and the request worked on), then answered; `held`: the answer is
+    ready and a person reviews it before it is sent."""
+    if held:
+        names = ("We received your request", "We checked your identity and worked on it",
+                 "We are reviewing our answer before we send it")  # fmt: skip
+        held_states: tuple[StepState, ...] = ("done", "done", "current")
+        return [Step(name, state) for name, state in zip(names, held_states, strict=True)]
     family, answered = RequestType(request_type).is_opt_out_family, is_answered(status)
     working = {(True, False): "We are applying your choice", (True, True): "We applied your choice",
                (False, False): "We checked your identity and are working on it",
