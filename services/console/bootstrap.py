@@ -10,7 +10,9 @@ from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
 from services.common.topics import OPERATOR_ACTIONS
 from services.console import orm
+from services.console.accounts.lockout import LockoutPolicy
 from services.console.accounts.sessions import SessionPolicy, Sessions
+from services.console.accounts.signin import SignIn
 from services.console.accounts.store import Accounts
 from services.console.actions import Accountability
 from services.console.migrations import SCHEMA
@@ -25,6 +27,7 @@ class Console:
     sessions: Sessions
     record: Accountability
     relay: OutboxRelay
+    signin: SignIn
 
     def start(self) -> None:
         self.runtime.prepare()
@@ -40,4 +43,6 @@ def bootstrap(settings: ConsoleSettings) -> Console:
     policy = SessionPolicy(timedelta(hours=settings.session_hours), timedelta(minutes=settings.idle_minutes))
     record = Accountability(runtime.engine, Outbox(orm.outbox, runtime.codec), runtime.topics(OPERATOR_ACTIONS),
                             wakeup=relay.wakeup)  # fmt: skip
-    return Console(runtime, settings, Accounts(runtime.engine), Sessions(runtime.engine, policy), record, relay)
+    lockout = LockoutPolicy(settings.lockout_failures, timedelta(minutes=settings.lockout_minutes))
+    return Console(runtime, settings, Accounts(runtime.engine), Sessions(runtime.engine, policy), record, relay,
+                   SignIn(runtime.engine, lockout))  # fmt: skip
