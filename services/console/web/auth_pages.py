@@ -47,8 +47,10 @@ def _console(request: Request) -> Console:
 
 @router.get("/login", summary="The sign-in page")
 def login_page(request: Request, next: str | None = None, signed_out: bool = False) -> Response:
-    """The sign-in form (and single sign-on when it is configured)."""
-    return _form(request, local_path(next), signed_out=signed_out)
+    """The sign-in form (and single sign-on when it is configured); it says so when this browser is signed in."""
+    token = request.cookies.get(COOKIE)
+    me = _console(request).sessions.resolve(token, utcnow()) if token else None
+    return _form(request, local_path(next), signed_out=signed_out, me=me)
 
 
 @router.post("/login", summary="Sign in")
@@ -91,9 +93,9 @@ def logout(request: Request, operator: Annotated[Operator, Depends(signed_in)]) 
 
 
 def _form(request: Request, back: str, error: str | None = None, username: str = "", signed_out: bool = False,
-          status_code: int = 200) -> Response:  # fmt: skip
+          status_code: int = 200, me: Operator | None = None) -> Response:  # fmt: skip
     sso = _console(request).settings.oidc_issuer is not None
-    return render(request, "login.html.j2", status_code=status_code, next=back, error=error,
+    return render(request, "login.html.j2", status_code=status_code, me=me, next=back, error=error,
                   username=username[:200], signed_out=signed_out, sso=sso)  # fmt: skip
 
 
