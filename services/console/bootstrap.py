@@ -11,6 +11,7 @@ from services.common.runtime import ServiceRuntime
 from services.common.topics import OPERATOR_ACTIONS
 from services.console import orm
 from services.console.accounts.lockout import LockoutPolicy
+from services.console.accounts.oidc import Client, SingleSignOn
 from services.console.accounts.sessions import SessionPolicy, Sessions
 from services.console.accounts.signin import SignIn
 from services.console.accounts.store import Accounts
@@ -28,6 +29,7 @@ class Console:
     record: Accountability
     relay: OutboxRelay
     signin: SignIn
+    sso: SingleSignOn | None = None  # single sign-on, when CCPA_CONSOLE_OIDC_ISSUER is set
 
     def start(self) -> None:
         self.runtime.prepare()
@@ -45,4 +47,12 @@ def bootstrap(settings: ConsoleSettings) -> Console:
                             wakeup=relay.wakeup)  # fmt: skip
     lockout = LockoutPolicy(settings.lockout_failures, timedelta(minutes=settings.lockout_minutes))
     return Console(runtime, settings, Accounts(runtime.engine), Sessions(runtime.engine, policy), record, relay,
-                   SignIn(runtime.engine, lockout))  # fmt: skip
+                   SignIn(runtime.engine, lockout), single_sign_on(settings))  # fmt: skip
+
+
+def single_sign_on(settings: ConsoleSettings) -> SingleSignOn | None:
+    if not (settings.oidc_issuer and settings.oidc_client_id and settings.oidc_redirect_url):
+        return None
+    secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else None
+    return SingleSignOn(Client(settings.oidc_issuer, settings.oidc_client_id, secret, settings.oidc_redirect_url,
+                               settings.call_timeout_seconds))  # fmt: skip

@@ -63,6 +63,14 @@ def console_store() -> Iterator[Store]:
         engine.dispose()
 
 
+def add_recorded(store: Store, username: str, name: str, role: Role, password: str) -> Account:
+    """A new account, and account_added on the record (AccountExists, or ValueError naming the bad input)."""
+    account = store.accounts.add(username, name, role, password, utcnow())
+    store.record.record(None, Acted(Action.ACCOUNT_ADDED, Result.DONE, target=account.id,
+                                    detail=f"role {role.value}, by ccpa console users add"))  # fmt: skip
+    return account
+
+
 def _fail(code: int, message: str) -> None:
     errors.print(message, markup=False)
     raise typer.Exit(code)
@@ -79,15 +87,13 @@ def users_add(
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(18)
     with console_store() as store:
         try:
-            account = store.accounts.add(username, name, role, password, utcnow())
+            account = add_recorded(store, username, name, role, password)
         except AccountExists:
             _fail(EXIT_REFUSED, "an account with this username exists already; nothing was changed")
             return
         except ValueError as bad:
             _fail(EXIT_BAD_INPUT, f"not added: {bad}")
             return
-        store.record.record(None, Acted(Action.ACCOUNT_ADDED, Result.DONE, target=account.id,
-                                        detail=f"role {role.value}, by ccpa console users add"))  # fmt: skip
     out.print(f"added {account.username} ({role.value}), account id {account.id}", markup=False)
     if not password_stdin:
         out.print(f"password (shown once, give it to them safely): {password}", markup=False)

@@ -3,7 +3,7 @@ and optional single sign-on (OpenID Connect)."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.auth import MIN_TOKEN_CHARS
@@ -60,6 +60,13 @@ class ConsoleSettings(ApiSettings):
         if len(value.get_secret_value()) < MIN_TOKEN_CHARS:
             raise ValueError(f"CCPA_SERVICE_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
         return value
+
+    @model_validator(mode="after")
+    def _single_sign_on_is_complete(self) -> ConsoleSettings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_redirect_url):
+            raise ValueError("CCPA_CONSOLE_OIDC_ISSUER needs CCPA_CONSOLE_OIDC_CLIENT_ID and "
+                             "CCPA_CONSOLE_OIDC_REDIRECT_URL too")  # fmt: skip
+        return self
 
     def secrets(self) -> dict[str, str]:
         oidc = {"CCPA_CONSOLE_OIDC_CLIENT_SECRET": self.oidc_client_secret.get_secret_value()} if (

@@ -50,7 +50,7 @@ def login_page(request: Request, next: str | None = None, signed_out: bool = Fal
     """The sign-in form (and single sign-on when it is configured); it says so when this browser is signed in."""
     token = request.cookies.get(COOKIE)
     me = _console(request).sessions.resolve(token, utcnow()) if token else None
-    return _form(request, local_path(next), signed_out=signed_out, me=me)
+    return sign_in_form(request, local_path(next), signed_out=signed_out, me=me)
 
 
 @router.post("/login", summary="Sign in")
@@ -59,21 +59,21 @@ def login(request: Request, username: Annotated[str, Form()] = "", password: Ann
     """Check the password; on success a new session, and back to the page asked for."""
     console, now, back = _console(request), utcnow(), local_path(next)
     if not username.strip() or not password or len(password) > MAX_PASSWORD_CHARS:
-        return _form(request, back, error=NO_MATCH, username=username, status_code=401)
+        return sign_in_form(request, back, error=NO_MATCH, username=username, status_code=401)
     attempt = console.signin.attempt(username, password, now)
     _put_on_record(console, attempt)
     if attempt.outcome is not Outcome.SIGNED_IN or attempt.account is None:
-        return _form(request, back, error=_refusal(console, attempt), username=username, status_code=401)
+        return sign_in_form(request, back, error=_refusal(console, attempt), username=username, status_code=401)
     return start_session(request, attempt.account.operator(), back)
 
 
-def start_session(request: Request, operator: Operator, back: str) -> Response:
+def start_session(request: Request, operator: Operator, back: str, response: Response | None = None) -> Response:
     """A new session for the person (and the browser's previous one ended), then back to where they were going."""
     console, now = _console(request), utcnow()
     if earlier := request.cookies.get(COOKIE):
         console.sessions.end(earlier, now)
     token = console.sessions.start(operator.id, now)
-    response = RedirectResponse(back, status_code=303)
+    response = response or RedirectResponse(back, status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, secure=console.settings.secure_cookies, samesite="strict",
                         path="/")  # fmt: skip
     return response
@@ -92,9 +92,9 @@ def logout(request: Request, operator: Annotated[Operator, Depends(signed_in)]) 
     return response
 
 
-def _form(request: Request, back: str, error: str | None = None, username: str = "", signed_out: bool = False,
-          status_code: int = 200, me: Operator | None = None) -> Response:  # fmt: skip
-    sso = _console(request).settings.oidc_issuer is not None
+def sign_in_form(request: Request, back: str, error: str | None = None, username: str = "", signed_out: bool = False,
+                 status_code: int = 200, me: Operator | None = None) -> Response:  # fmt: skip
+    sso = _console(request).sso is not None
     return render(request, "login.html.j2", status_code=status_code, me=me, next=back, error=error,
                   username=username[:200], signed_out=signed_out, sso=sso)  # fmt: skip
 
