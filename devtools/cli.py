@@ -102,9 +102,11 @@ def stack_status() -> None:
 def demo_run() -> None:
     """Submit requests of every type to the running local stack and print their timelines."""
     from devtools.demo import scenario
+    from devtools.demo.console_account import DEMO_OPERATOR, demo_operator_password
     from devtools.demo.generator import DemoTarget, demo_env
     from devtools.local import secrets
     from devtools.local.stack import SERVICES, LocalStack
+    from services.console.cli import console_store
 
     stack = LocalStack(local_dir())
     urls = {spec.name: stack.url(spec) for spec in SERVICES}
@@ -112,10 +114,16 @@ def demo_run() -> None:
         token = secrets.load_or_create(stack.root / "secrets.json")["CCPA_API_TOKEN"]
         target = DemoTarget.from_manifest(stack.root / "demo" / "manifest.json")
         app_db = Path(target.app_db_url.removeprefix("sqlite:///"))
-        scenario.run(urls["intake"], urls["audit"], token, app_db, demo_env(target))
+        waiting = scenario.run(urls["intake"], urls["audit"], token, app_db, demo_env(target))
+        with console_store() as store:
+            password = demo_operator_password(stack.root, store)
     except Exception as exc:  # the command's boundary: a person reads this, not a traceback
         _failed("the demo", exc, stack.logs, _stack_state(stack))
     console.print(f"The privacy center (what a consumer sees): {urls['intake']}/privacy/", highlight=False)
+    console.print(f"The operator console: {urls['console']}/  sign in as {DEMO_OPERATOR} / {password}",
+                  highlight=False, soft_wrap=True)  # fmt: skip
+    console.print(f"Waiting for an operator: request {waiting}, a deletion whose manual recipient awaits its "
+                  "confirmation: an operator confirms it in the console", highlight=False, soft_wrap=True)  # fmt: skip
     console.print(f"The stack stays up for you to explore (intake's API {urls['intake']}/docs; the internal "
                   "services' OpenAPI answers the operator token printed by `make up`): "
                   "`make down` stops it.")  # fmt: skip

@@ -15,6 +15,7 @@ from typer.core import TyperGroup, TyperOption
 
 from services.common.migrations_cli import db_app
 from services.common.serve import SERVICES
+from services.console.cli import console_app
 from services.deletion.cli import backups_reapply
 from services.discovery.scanner.cli import discover_scan
 from services.intake.cli import keys_shred
@@ -44,6 +45,7 @@ backups_app.command("reapply")(backups_reapply)
 keys_app.command("shred")(keys_shred)
 discover_app.command("scan")(discover_scan)
 app.add_typer(gpp_app, name="gpp", help="Decode and encode IAB GPP and US Privacy strings")
+app.add_typer(console_app, name="console")
 console = Console()
 
 try:  # development tooling (the local stack, the demo) is not part of a production image
@@ -63,7 +65,7 @@ def use_local_stack_settings() -> None:
     use_local_stack()
 
 
-for group in (keys_app, audit_app, discover_app, backups_app):
+for group in (keys_app, audit_app, discover_app, backups_app, console_app):
     group.callback()(use_local_stack_settings)
 
 

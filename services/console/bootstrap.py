@@ -10,7 +10,10 @@ from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
 from services.common.topics import OPERATOR_ACTIONS
 from services.console import orm
+from services.console.accounts.lockout import LockoutPolicy
+from services.console.accounts.oidc import Client, SingleSignOn
 from services.console.accounts.sessions import SessionPolicy, Sessions
+from services.console.accounts.signin import SignIn
 from services.console.accounts.store import Accounts
 from services.console.actions import Accountability
 from services.console.migrations import SCHEMA
@@ -25,6 +28,8 @@ class Console:
     sessions: Sessions
     record: Accountability
     relay: OutboxRelay
+    signin: SignIn
+    sso: SingleSignOn | None = None  # single sign-on, when CCPA_CONSOLE_OIDC_ISSUER is set
 
     def start(self) -> None:
         self.runtime.prepare()
@@ -40,4 +45,14 @@ def bootstrap(settings: ConsoleSettings) -> Console:
     policy = SessionPolicy(timedelta(hours=settings.session_hours), timedelta(minutes=settings.idle_minutes))
     record = Accountability(runtime.engine, Outbox(orm.outbox, runtime.codec), runtime.topics(OPERATOR_ACTIONS),
                             wakeup=relay.wakeup)  # fmt: skip
-    return Console(runtime, settings, Accounts(runtime.engine), Sessions(runtime.engine, policy), record, relay)
+    lockout = LockoutPolicy(settings.lockout_failures, timedelta(minutes=settings.lockout_minutes))
+    return Console(runtime, settings, Accounts(runtime.engine), Sessions(runtime.engine, policy), record, relay,
+                   SignIn(runtime.engine, lockout), single_sign_on(settings))  # fmt: skip
+
+
+def single_sign_on(settings: ConsoleSettings) -> SingleSignOn | None:
+    if not (settings.oidc_issuer and settings.oidc_client_id and settings.oidc_redirect_url):
+        return None
+    secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else None
+    return SingleSignOn(Client(settings.oidc_issuer, settings.oidc_client_id, secret, settings.oidc_redirect_url,
+                               settings.call_timeout_seconds))  # fmt: skip

@@ -3,7 +3,8 @@ and optional single sign-on (OpenID Connect)."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.auth import MIN_TOKEN_CHARS
 from services.common.settings import ApiSettings
@@ -60,7 +61,24 @@ class ConsoleSettings(ApiSettings):
             raise ValueError(f"CCPA_SERVICE_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
         return value
 
+    @model_validator(mode="after")
+    def _single_sign_on_is_complete(self) -> ConsoleSettings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_redirect_url):
+            raise ValueError("CCPA_CONSOLE_OIDC_ISSUER needs CCPA_CONSOLE_OIDC_CLIENT_ID and "
+                             "CCPA_CONSOLE_OIDC_REDIRECT_URL too")  # fmt: skip
+        return self
+
     def secrets(self) -> dict[str, str]:
         oidc = {"CCPA_CONSOLE_OIDC_CLIENT_SECRET": self.oidc_client_secret.get_secret_value()} if (
             self.oidc_client_secret) else {}  # fmt: skip
         return {**super().secrets(), "CCPA_SERVICE_TOKEN": self.service_token.get_secret_value(), **oidc}
+
+
+class ConsoleStoreSettings(BaseSettings):
+    """What `ccpa console users` needs: the console's database and the topic names of the record (its outbox). Not
+    ConsoleSettings: an administrator's shell holds no service token and no keys."""
+
+    model_config = SettingsConfigDict(env_prefix="CCPA_", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field("sqlite:///.local/console.db", validation_alias="CCPA_CONSOLE_DATABASE_URL")
+    topic_namespace: str = Field("", description="Prefix for every topic name (tests, multi-tenant clusters)")

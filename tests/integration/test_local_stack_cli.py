@@ -5,12 +5,14 @@ stack started, each process writes one log file, and the demo (opt-in included) 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from devtools.localstack.mailpit import MailServer
@@ -21,7 +23,7 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 PORTS = ("CCPA_INTAKE_PORT", "CCPA_AUDIT_PORT", "CCPA_DISCOVERY_PORT", "CCPA_DELETION_PORT", "CCPA_OPTOUT_PORT",
          "DEMO_MAILER_PORT", "DEMO_SHIPPER_PORT", "CCPA_REDIS_PORT", "CCPA_MAILPIT_SMTP_PORT",
-         "CCPA_MAILPIT_PORT")  # fmt: skip
+         "CCPA_MAILPIT_PORT", "CCPA_CONSOLE_PORT")  # fmt: skip
 USING = "using the local stack's settings from"
 
 
@@ -109,7 +111,28 @@ def test_the_demo_runs_every_request_type_opt_in_included_and_ends_without_a_tra
     assert "opt back in to sale/sharing" in result.stdout and "nature opt_in" in result.stdout
     assert "The stack stays up for you to explore" in result.stdout and "`make down` stops it" in result.stdout
     assert "Mails sent to consumers: http://127.0.0.1:" in result.stdout
+    assert_the_demo_operator_signs_in(stack_root, result.stdout)
     mails = MailServer(stack_root / "mailpit")
     acknowledged = wait_for(lambda: [m for m in mails.messages() if "we received your privacy request" in m.subject],
                             timeout=60, what="the demo's acknowledgements in the stack's Mailpit")  # fmt: skip
     assert all("/privacy/status/" in mail.text for mail in acknowledged)
+
+
+def assert_the_demo_operator_signs_in(stack_root: Path, said: str) -> None:
+    """The demo's closing lines name the console, its operator and the request waiting for them; the password kept
+    in .local (mode 0600) signs in through the console's form."""
+    found = re.search(r"The operator console: (http://127\.0\.0\.1:\d+)/  sign in as demo-operator / (\S+)", said)
+    assert found, said[-2000:]
+    url, password = found.groups()
+    kept = stack_root / "console-demo-operator.password"
+    assert kept.read_text().strip() == password and kept.stat().st_mode & 0o777 == 0o600
+    assert re.search(r"Waiting for an operator: request [0-9a-f-]{36}, a deletion", said)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        page = client.get("/login")
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
+        assert token
+        for name, value in page.cookies.items():  # Secure cookies: httpx keeps them for https only
+            client.cookies.set(name, value)
+        form = {"csrftoken": token.group(1), "username": "demo-operator", "password": password, "next": "/queue"}
+        signed = client.post("/login", data=form)
+    assert signed.status_code == 303 and signed.headers["location"] == "/queue"

@@ -28,3 +28,8 @@ def matches(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return HASHER.check_needs_rehash(password_hash)
+
+
+def rehash(password: str) -> str:
+    """The hash of a password already accepted, with today's parameters (no length rule: it was checked)."""
+    return HASHER.hash(password)

@@ -84,9 +84,29 @@ class Accounts:
             row = conn.execute(sa.select(T).where(T.c.username == name)).first()
         return Account.of(row) if row else None
 
+    def for_identity(self, subject: str, email: str | None, now: datetime) -> Account | None:
+        """The account single sign-on vouches for: the one linked to the issuer's subject, else the one whose username
+        is the e-mail the issuer states, not yet linked (it is linked now, and its sign-in time kept)."""
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(T).where(T.c.oidc_subject == subject)).first()
+            if row is None and email:
+                row = conn.execute(sa.select(T).where(T.c.username == email, T.c.oidc_subject.is_(None))).first()
+            if row is None:
+                return None
+            conn.execute(sa.update(T).where(T.c.id == row.id).values(oidc_subject=subject, last_login_at=now))
+            return Account.of(conn.execute(sa.select(T).where(T.c.id == row.id)).one())
+
     def all(self) -> list[Account]:
         with self.engine.connect() as conn:
             return [Account.of(row) for row in conn.execute(sa.select(T).order_by(T.c.username))]
+
+    def set_password(self, account_id: str, password: str) -> bool:
+        """A new password (the length rule applies); the lock-out count starts again."""
+        password_hash = hash_password(password)
+        with self.engine.begin() as conn:
+            changed = conn.execute(sa.update(T).where(T.c.id == account_id).values(
+                password_hash=password_hash, failed_logins=0, locked_until=None)).rowcount  # fmt: skip
+        return bool(changed)
 
     def set_disabled(self, account_id: str, disabled: bool) -> bool:
         with self.engine.begin() as conn:

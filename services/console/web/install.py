@@ -11,13 +11,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.responses import Response
 
+from services.common.events import utcnow
+from services.console.accounts.sessions import COOKIE
 from services.console.settings import ConsoleSettings
+from services.console.web import auth_pages, oidc_pages
 from services.console.web.deps import NotAllowed, NotSignedIn, login_url
 from services.console.web.security import CsrfProtection, SecurityHeaders
 from services.console.web.templating import STATIC, render
 
 # One router per page family; each module's `router` is added here as it is written.
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [auth_pages.router, oidc_pages.router]
 
 
 def middleware(settings: ConsoleSettings) -> list[Middleware]:
@@ -44,11 +47,19 @@ def install(app: FastAPI) -> None:
 
     async def page_errors(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404 and request.method == "GET" and not _has_session(request):
+            # Signed out, every page is behind the sign-in page, those that do not exist too (which do is not told)
+            return RedirectResponse(login_url(request.url.path), status_code=303)
         return _error_page(request, exc.status_code)
 
     app.add_exception_handler(NotSignedIn, not_signed_in)
     app.add_exception_handler(NotAllowed, not_allowed)
     app.add_exception_handler(StarletteHTTPException, page_errors)
+
+
+def _has_session(request: Request) -> bool:
+    token = request.cookies.get(COOKIE)
+    return bool(token) and request.app.state.console.sessions.resolve(token, utcnow()) is not None
 
 
 def _error_page(request: Request, status_code: int) -> HTMLResponse:
