@@ -1,5 +1,5 @@
 """Composition root of deletion: data map, erasure engine, ledger, holds, provider instructions and their
-confirmations (polled, and received by callback), consumer, worker."""
+confirmations (polled, received by callback, or recorded by an operator), consumer, worker."""
 
 from __future__ import annotations
 
@@ -15,17 +15,19 @@ from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
 from services.common.stores.base import StoreConnector
 from services.common.stores.factory import open_connector
+from services.common.topics import DELETION_RESULTS
 from services.deletion import orm
 from services.deletion.corrections import CorrectionExecutor, KeptCorrections
 from services.deletion.erasure import ErasureEngine, ErasureJournal, Ledger, LegalHolds, erasure_keys
 from services.deletion.erasure.residue import Vacuum
 from services.deletion.handlers import SUBSCRIBED, DeletionHandlers
 from services.deletion.migrations import SCHEMA
-from services.deletion.notices import ProviderNotices
+from services.deletion.notices import ConfirmationReporter, ProviderNotices, roles_of
 from services.deletion.providers.confirmations import CallbackHandler, StatusPoller
 from services.deletion.providers.instructions import InstructionQueue
 from services.deletion.providers.model import PollPolicy, ProviderDirectory
 from services.deletion.providers.sender import InstructionSender
+from services.deletion.recipients import Recipients
 from services.deletion.settings import DeletionSettings
 from services.deletion.stages.context import Ports
 from services.deletion.worker import DeletionWorker
@@ -42,6 +44,7 @@ class Deletion:
     worker: DeletionWorker
     relay: OutboxRelay
     callbacks: CallbackHandler  # providers' signed confirmations, served by the app
+    recipients: Recipients  # a request's instructions as operators see and act on them, served by the app
 
     def start(self) -> None:
         self.runtime.prepare()
@@ -68,7 +71,9 @@ def bootstrap(settings: DeletionSettings) -> Deletion:
     keys = erasure_keys(os.environ)
     journal = ErasureJournal(engine)
     directory = ProviderDirectory.from_datamap(datamap)
-    queue = InstructionQueue(sealer)
+    outbox = Outbox(orm.outbox, runtime.codec)
+    reporter = ConfirmationReporter(roles_of(datamap), outbox, runtime.topics(DELETION_RESULTS))
+    queue = InstructionQueue(sealer, on_confirmed=reporter)
     poller = StatusPoller(engine, queue, directory, os.environ,
                           policy=PollPolicy(first_seconds=settings.provider_poll_first_seconds))  # fmt: skip
     sender = InstructionSender(engine, queue, directory, os.environ, poller=poller)
@@ -81,7 +86,7 @@ def bootstrap(settings: DeletionSettings) -> Deletion:
     vacuum = Vacuum(settings.erasure_vacuum, settings.erasure_vacuum_timeout_seconds)
     erasure = ErasureEngine(datamap, keys.deidentify, journal, vacuum)
     ledger, kept = Ledger(engine, keys.ledger), KeptCorrections(engine, sealer, executor)
-    ports = Ports(engine, Outbox(orm.outbox, runtime.codec), sealer, erasure, journal, ledger, LegalHolds(engine),
+    ports = Ports(engine, outbox, sealer, erasure, journal, ledger, LegalHolds(engine),
                   notices, verifiers, executor, kept)  # fmt: skip
     relay = runtime.outbox_relay(orm.outbox)
     worker = DeletionWorker(ports, datamap, runtime.topics, settings, relay.wakeup)
@@ -93,4 +98,5 @@ def bootstrap(settings: DeletionSettings) -> Deletion:
     consumer = runtime.consumer(settings.consumer_group, SUBSCRIBED, orm.inbox,
                                 DeletionHandlers().routes, after_commit=wake)  # fmt: skip
     callbacks = CallbackHandler(engine, queue, directory, os.environ)
-    return Deletion(runtime, datamap, ports, consumer, worker, relay, callbacks)
+    recipients = Recipients(engine, queue, notices.roles, wake, notices.wakeup)
+    return Deletion(runtime, datamap, ports, consumer, worker, relay, callbacks, recipients)

@@ -1,5 +1,6 @@
 """Recipients of a deletion: one signed instruction each (persisted with the job's transaction), their state read
-back for the timeline and the consumer's response, and the loop that sends and polls them."""
+back for the timeline and the consumer's response, a confirmation reported the moment it is recorded, and the loop
+that sends and polls them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ import sqlalchemy as sa
 
 from services.common.datamap import DataMap
 from services.common.event_types import EventType
+from services.common.events import Event
+from services.common.outbox import Outbox
 from services.common.payloads.deletion import ProviderConfirmedPayload, ProviderInstructedPayload
+from services.deletion.handlers import PRODUCER
+from services.deletion.jobs import unreported
 from services.deletion.providers.confirmations import StatusPoller
 from services.deletion.providers.instructions import InstructionQueue, InstructionRow
 from services.deletion.providers.model import Notice, ProviderDirectory, State
@@ -66,12 +71,34 @@ def status_of(rows: list[InstructionRow], roles: Mapping[str, str]) -> NoticeSta
     return status
 
 
+def roles_of(datamap: DataMap) -> dict[str, str]:
+    """Each recipient's role (service_provider, contractor, third_party), as the events name it."""
+    return {recipient.name: recipient.role for recipient in datamap.recipients}
+
+
+class ConfirmationReporter:
+    """Puts a confirmed instruction's events not yet reported (its ProviderInstructed, its ProviderConfirmed) in the
+    outbox, in the transaction that confirmed it: a confirmation after the answer (by callback, poll or operator)
+    reaches the timeline too, and the answer step, reading the same journal (`unreported`), never repeats it."""
+
+    def __init__(self, roles: Mapping[str, str], outbox: Outbox, topic: str) -> None:
+        self.roles = roles
+        self.outbox = outbox
+        self.topic = topic
+
+    def __call__(self, conn: sa.Connection, row: InstructionRow) -> None:
+        keyed = {(key, kind): (kind, payload) for kind, key, payload in status_of([row], self.roles).events}
+        events = [Event(kind, row.subject_key, PRODUCER, payload, request_id=row.request_id)
+                  for kind, payload in unreported(conn, row.request_id, keyed)]  # fmt: skip
+        self.outbox.add(conn, self.topic, events)
+
+
 class ProviderNotices:
     def __init__(self, datamap: DataMap, queue: InstructionQueue, directory: ProviderDirectory,
                  sender: InstructionSender, poller: StatusPoller, confirm_within: timedelta,
                  callback_url: str | None = None) -> None:  # fmt: skip
         self.recipients = [recipient.name for recipient in datamap.recipients]
-        self.roles = {recipient.name: recipient.role for recipient in datamap.recipients}
+        self.roles = roles_of(datamap)
         self.queue = queue
         self.directory = directory
         self.sender = sender

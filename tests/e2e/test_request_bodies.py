@@ -17,6 +17,11 @@ JSON_ROUTES = [
     ("intake", "/v1/consent/lookup", "operator"),
     ("intake", "/v1/requests/00000000-0000-4000-8000-000000000000/extend", "operator"),
     ("deletion", "/v1/legal-holds", "operator"),
+    (
+        "deletion",
+        "/v1/requests/00000000-0000-4000-8000-000000000000/recipients/00000000-0000-4000-8000-000000000000/confirm",
+        "operator",
+    ),
 ]
 IDS = [f"{service}-{path.split('/')[-1]}" for service, path, _ in JSON_ROUTES]
 

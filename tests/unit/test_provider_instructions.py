@@ -86,7 +86,7 @@ def test_states_move_forward_only() -> None:
     assert next_state(State.FAILED, Step.REQUEUED) is State.PENDING
     assert next_state(State.CONFIRMED, Step.DELIVERED) is None  # a late answer after the callback
     assert next_state(State.DELIVERED, Step.DELIVERED) is None
-    assert next_state(State.MANUAL, Step.CONFIRMED) is State.CONFIRMED
+    assert next_state(State.MANUAL, Step.ATTESTED) is State.CONFIRMED
     for terminal in (State.CONFIRMED, State.NOT_NOTIFIED):
         assert not [step for state, step in TRANSITIONS if state is terminal]
 

@@ -37,6 +37,7 @@ legal_holds = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("placed_at", UtcDateTime(), nullable=False),
     sa.Column("released_at", UtcDateTime()),
+    sa.Column("placed_by", sa.String(36)),  # the console account that placed it, when placed from the console
 )
 
 

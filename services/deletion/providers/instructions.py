@@ -5,7 +5,7 @@ until the recipient has them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -22,8 +22,10 @@ from services.deletion.providers.model import (
     ProviderDirectory,
     State,
     Step,
+    check_confirmable,
     instruction_id_for,
     next_state,
+    resend_step,
     subject_ref_for,
 )
 
@@ -63,6 +65,8 @@ def instruction_tables(metadata: sa.MetaData) -> InstructionTables:
         sa.Column("polls", sa.Integer, nullable=False, default=0),
         sa.Column("next_poll_at", UtcDateTime(), index=True),
         sa.Column("overdue_reported_at", UtcDateTime()),
+        sa.Column("confirmation_note", sa.Text),  # an operator's note when confirming by hand (scrubbed of PI)
+        sa.Column("confirmed_by", sa.String(36)),  # the console account that confirmed it by hand
     )
     attempts = sa.Table(
         "provider_instruction_attempts",
@@ -118,6 +122,8 @@ class InstructionRow:
     delivered_at: datetime | None
     confirmed_at: datetime | None
     confirmation_id: str | None
+    confirmation_note: str | None = None
+    confirmed_by: str | None = None
 
     @classmethod
     def of(cls, row: sa.Row[Any]) -> InstructionRow:
@@ -127,11 +133,17 @@ class InstructionRow:
         return cls(**fields, state=State(values["state"]), payload=sealed)
 
 
+# Called in the transaction that confirmed an instruction (by callback, poll or operator), with its row as now.
+ConfirmationListener = Callable[[sa.Connection, InstructionRow], None]
+
+
 class InstructionQueue:
-    def __init__(self, sealer: PayloadSealer, tables: InstructionTables = TABLES) -> None:
+    def __init__(self, sealer: PayloadSealer, tables: InstructionTables = TABLES,
+                 on_confirmed: ConfirmationListener | None = None) -> None:  # fmt: skip
         self.sealer = sealer
         self.tables = tables
         self.table = tables.instructions
+        self.on_confirmed = on_confirmed
 
     def enqueue(self, conn: sa.Connection, notice: Notice, recipients: Sequence[str], directory: ProviderDirectory,
                 now: datetime | None = None) -> list[Planned]:  # fmt: skip
@@ -212,6 +224,10 @@ class InstructionQueue:
             return None
         values = {**_step_values(row, answer, now), **(extra or {}), "state": target}
         conn.execute(sa.update(self.table).where(self.table.c.instruction_id == instruction_id).values(values))
+        if target is State.CONFIRMED and self.on_confirmed is not None:
+            confirmed = self.find(conn, instruction_id)
+            assert confirmed is not None  # updated just above, in this transaction
+            self.on_confirmed(conn, confirmed)
         return target
 
     def record_attempt(self, conn: sa.Connection, instruction_id: str, answer: Answer, now: datetime,
@@ -226,17 +242,44 @@ class InstructionQueue:
         answer = Answer(Step.REQUEUED, detail="requeued by an operator")
         return self.apply(conn, instruction_id, answer, now or datetime.now(UTC), "operator") is State.PENDING
 
-    def confirm_manually(self, conn: sa.Connection, instruction_id: str, confirmation_id: str,
-                         now: datetime | None = None) -> bool:  # fmt: skip
-        """Record the confirmation of an instruction given by other means (state manual)."""
-        answer = Answer(Step.CONFIRMED, confirmation_id, "confirmed by an operator")
-        return self.apply(conn, instruction_id, answer, now or datetime.now(UTC), "operator") is State.CONFIRMED
+    def confirm_manually(self, conn: sa.Connection, instruction_id: str, confirmation_id: str | None,
+                         now: datetime | None = None, note: str | None = None,
+                         confirmed_by: str | None = None) -> bool:  # fmt: skip
+        """Record the confirmation of an instruction given by other means (state manual, or failed)."""
+        answer = Answer(Step.ATTESTED, confirmation_id, "confirmed by an operator")
+        extra = {"confirmation_note": note, "confirmed_by": confirmed_by}
+        return self.apply(conn, instruction_id, answer, now or datetime.now(UTC), "operator", extra) is State.CONFIRMED
+
+    def confirm_by_operator(self, conn: sa.Connection, instruction_id: str, confirmation_id: str | None,
+                            note: str, confirmed_by: str | None, now: datetime) -> InstructionRow:  # fmt: skip
+        """`confirm_manually`, refused (OperatorRefused) unless the state allows it; the row as confirmed."""
+        row = self.find(conn, instruction_id, lock=True)
+        if row is None:
+            raise LookupError(instruction_id)
+        check_confirmable(row.state)
+        self.confirm_manually(conn, instruction_id, confirmation_id, now, note, confirmed_by)
+        confirmed = self.find(conn, instruction_id)
+        assert confirmed is not None
+        return confirmed
+
+    def resend(self, conn: sa.Connection, instruction_id: str, detail: str, now: datetime) -> InstructionRow:
+        """An operator's re-send: a failed instruction requeued, a pending one sent now, a delivered one's status
+        asked now, each with the same idempotency key; OperatorRefused when its state allows none of these."""
+        row = self.find(conn, instruction_id, lock=True)
+        if row is None:
+            raise LookupError(instruction_id)
+        step = resend_step(row.state, row.payload is not None)
+        due_now = {State.PENDING: {"next_attempt_at": now}, State.DELIVERED: {"next_poll_at": now}}
+        self.apply(conn, instruction_id, Answer(step, detail=detail), now, "operator", due_now.get(row.state))
+        resent = self.find(conn, instruction_id)
+        assert resent is not None
+        return resent
 
 
 def _step_values(row: InstructionRow, answer: Answer, now: datetime) -> dict[str, Any]:
     if answer.step is Step.DELIVERED:
         return {"delivered_at": now, "confirmation_id": answer.confirmation_id, "payload": None}
-    if answer.step is Step.CONFIRMED:
+    if answer.step in (Step.CONFIRMED, Step.ATTESTED):
         return {"delivered_at": row.delivered_at or now, "confirmed_at": now, "payload": None,
                 "confirmation_id": answer.confirmation_id or row.confirmation_id}  # fmt: skip
     if answer.step is Step.FAILED:

@@ -39,6 +39,8 @@ class Step(StrEnum):
     FAILED = "failed"
     RETRY = "retry"
     REQUEUED = "requeued"
+    ATTESTED = "attested"  # an operator records the recipient's confirmation, given by other means
+    ASKED_AGAIN = "asked_again"  # an operator has it sent (pending) or its status asked (delivered) now
 
 
 TRANSITIONS: Mapping[tuple[State, Step], State] = {
@@ -49,14 +51,55 @@ TRANSITIONS: Mapping[tuple[State, Step], State] = {
     (State.DELIVERED, Step.CONFIRMED): State.CONFIRMED,
     (State.DELIVERED, Step.FAILED): State.FAILED,  # the provider reports it could not carry it out
     (State.DELIVERED, Step.RETRY): State.DELIVERED,  # not confirmed yet: ask again later
-    (State.MANUAL, Step.CONFIRMED): State.CONFIRMED,
     (State.FAILED, Step.REQUEUED): State.PENDING,
+    # Only an operator confirms what no endpoint can: a manual recipient, or a failed one they reached otherwise.
+    (State.MANUAL, Step.ATTESTED): State.CONFIRMED,
+    (State.FAILED, Step.ATTESTED): State.CONFIRMED,
+    (State.PENDING, Step.ASKED_AGAIN): State.PENDING,
+    (State.DELIVERED, Step.ASKED_AGAIN): State.DELIVERED,
+}
+NOT_RESENT = {
+    State.MANUAL: "no endpoint: confirm it by hand once the recipient has confirmed",
+    State.CONFIRMED: "already confirmed",
+    State.NOT_NOTIFIED: "not notified (§7022(b)(3)): there is nothing to send",
+}
+NOT_CONFIRMED = {
+    State.CONFIRMED: "already confirmed",
+    State.NOT_NOTIFIED: "not notified (§7022(b)(3)): there is nothing to confirm",
+    State.PENDING: "it has an endpoint and is still being sent: its confirmation comes from the recipient",
+    State.DELIVERED: "it has an endpoint and was delivered: its confirmation comes from the recipient; re-send asks",
 }
 
 
 def next_state(current: State, step: Step) -> State | None:
     """The state after `step`, or None when the step no longer applies (a late answer after a confirmation)."""
     return TRANSITIONS.get((current, step))
+
+
+class OperatorRefused(ValueError):
+    """An operator's action the instruction's state does not allow; the message says why, for a person."""
+
+
+def confirmable(state: State) -> bool:
+    """Whether an operator may record this instruction's confirmation (manual, or failed and reached otherwise)."""
+    return next_state(state, Step.ATTESTED) is not None
+
+
+def resend_step(state: State, holds_payload: bool) -> Step:
+    """What re-sending does in this state: requeue a failed instruction, or ask a pending or delivered one now."""
+    if state is State.FAILED:
+        if not holds_payload:
+            raise OperatorRefused("its identifiers are no longer held (erased once delivered, or crypto-shredded): "
+                                  "instruct the recipient by other means and confirm it by hand")  # fmt: skip
+        return Step.REQUEUED
+    if next_state(state, Step.ASKED_AGAIN) is None:
+        raise OperatorRefused(NOT_RESENT.get(state, f"cannot be re-sent while {state}"))
+    return Step.ASKED_AGAIN
+
+
+def check_confirmable(state: State) -> None:
+    if not confirmable(state):
+        raise OperatorRefused(NOT_CONFIRMED.get(state, f"cannot be confirmed while {state}"))
 
 
 @dataclass(frozen=True)
@@ -181,7 +224,6 @@ def _secret(env: Mapping[str, str], variable: str | None, recipient: str, settin
     if not value:
         raise ProviderConfigError(f"recipient {recipient}: environment variable {variable} is not set or empty; "
                                   f"it must hold its {what}")  # fmt: skip
-    return value
     return value
 
 
