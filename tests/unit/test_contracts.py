@@ -126,8 +126,9 @@ def test_every_spoiled_event_is_refused_and_the_message_never_echoes_the_value(e
 def assert_no_echo(message: str, event: Event) -> None:
     values = [event.request_id, event.subject_key, event.producer, *map(str, fields_of(event).values())]
     for value in values:
-        if value and len(value) >= 8 and value not in ("RequestSubmitted", "app-db"):
-            assert value not in message
+        # A drawn value that happens to be part of the event type's name ("AnswerRe") is not an echo of it.
+        if value and len(value) >= 8 and value not in ("RequestSubmitted", "app-db", str(event.event_type)):
+            assert value not in message.replace(str(event.event_type), "")
 
 
 TEXT = st.one_of(st.text(max_size=80), st.sampled_from(["", "x" * 20_000, "\x00", "🙂" * 64, "delete", "api"]))
