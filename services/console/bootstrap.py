@@ -8,11 +8,13 @@ from datetime import timedelta
 
 from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
-from services.common.topics import OPERATOR_ACTIONS
+from services.common.topics import DLQ, OPERATOR_ACTIONS
 from services.console import orm
 from services.console.accounts.sessions import SessionPolicy, Sessions
 from services.console.accounts.store import Accounts
 from services.console.actions import Accountability
+from services.console.clients.services import Services
+from services.console.dlq import DeadLetterCount
 from services.console.migrations import SCHEMA
 from services.console.settings import ConsoleSettings
 
@@ -25,6 +27,8 @@ class Console:
     sessions: Sessions
     record: Accountability
     relay: OutboxRelay
+    services: Services
+    dead_letters: DeadLetterCount
 
     def start(self) -> None:
         self.runtime.prepare()
@@ -32,6 +36,8 @@ class Console:
 
     def stop(self) -> None:
         self.runtime.shutdown()
+        self.services.close()
+        self.dead_letters.close()
 
 
 def bootstrap(settings: ConsoleSettings) -> Console:
@@ -40,4 +46,6 @@ def bootstrap(settings: ConsoleSettings) -> Console:
     policy = SessionPolicy(timedelta(hours=settings.session_hours), timedelta(minutes=settings.idle_minutes))
     record = Accountability(runtime.engine, Outbox(orm.outbox, runtime.codec), runtime.topics(OPERATOR_ACTIONS),
                             wakeup=relay.wakeup)  # fmt: skip
-    return Console(runtime, settings, Accounts(runtime.engine), Sessions(runtime.engine, policy), record, relay)
+    dead_letters = DeadLetterCount(settings.kafka_config(), runtime.topics(DLQ))
+    return Console(runtime, settings, Accounts(runtime.engine), Sessions(runtime.engine, policy), record, relay,
+                   Services.of(settings), dead_letters)  # fmt: skip

@@ -12,12 +12,17 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 
 from services.console.settings import ConsoleSettings
+from services.console.web import consent_pages, dashboard_pages, queue_pages
 from services.console.web.deps import NotAllowed, NotSignedIn, login_url
 from services.console.web.security import CsrfProtection, SecurityHeaders
 from services.console.web.templating import STATIC, render
 
 # One router per page family; each module's `router` is added here as it is written.
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [
+    queue_pages.router,
+    dashboard_pages.router,
+    consent_pages.router,
+]
 
 
 def middleware(settings: ConsoleSettings) -> list[Middleware]:
