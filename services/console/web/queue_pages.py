@@ -65,8 +65,13 @@ def queue(request: Request, me: Viewer) -> HTMLResponse:
                   links=links, **context)  # fmt: skip
 
 
-def choices() -> dict[str, list[tuple[str, str]]]:
+def choices() -> dict[str, Any]:
     """The filters' options, as (value, words); the empty value is "any"."""
     types = [("know", "Know (both kinds)"), *((name, words.request_type(name)) for name in queue_view.TYPES[1:])]
     channels = sorted(((name, words.channel(name)) for name in words.CHANNELS), key=lambda choice: choice[1])
-    return {"type": types, "status": list(queue_view.STATUSES.items()), "channel": channels}
+    return {"type": types, "status": list(queue_view.STATUSES.items()), "channel": channels, "per_page": page_sizes}
+
+
+def page_sizes(current: int | None) -> list[int]:
+    """The usual page sizes, and the one in use if it is another (a link may carry any size from 1 to 200)."""
+    return sorted({25, 50, 100, 200} | ({current} if current else set()))

@@ -16,6 +16,7 @@ TYPES = ("know", *(kind.value for kind in RequestType))
 STATUSES = {"open": "Open", "overdue": "Overdue", "awaiting_review": "Awaiting review", "answered": "Answered",
             "all": "All"}  # fmt: skip
 MAX_DUE_WITHIN_DAYS = 400
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
 MAX_TRAIL = 20  # previous pages remembered in the query string; older ones are reached from the first page
 FIRST_PAGE = "-"  # the trail's mark for the first page (which has no cursor)
 MAX_CURSOR = 500
@@ -27,14 +28,17 @@ class Filters:
     status: str | None = None
     channel: str | None = None
     due_within_days: int | None = None
+    page_size: int | None = None  # requests per page (`per_page`); None: DEFAULT_PAGE_SIZE
 
     def params(self) -> list[tuple[str, str]]:
         named = (("type", self.request_type), ("status", self.status), ("channel", self.channel),
-                 ("due_within_days", None if self.due_within_days is None else str(self.due_within_days)))  # fmt: skip
+                 ("due_within_days", None if self.due_within_days is None else str(self.due_within_days)),
+                 ("per_page", None if self.page_size is None else str(self.page_size)))  # fmt: skip
         return [(name, value) for name, value in named if value is not None]
 
     def query(self, cursor: str | None) -> QueueQuery:
-        return QueueQuery(self.request_type, self.status, self.channel, self.due_within_days, cursor)
+        return QueueQuery(self.request_type, self.status, self.channel, self.due_within_days, cursor,
+                          self.page_size or DEFAULT_PAGE_SIZE)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,12 @@ def parse(params: Mapping[str, str], trail: Sequence[str]) -> QueueView:
     request_type = _one_of(params.get("type"), TYPES, "Type", problems)
     status = _one_of(params.get("status"), tuple(STATUSES), "Status", problems)
     channel = _one_of(params.get("channel"), tuple(sorted(CHANNELS)), "Channel", problems)
-    due = _days(params.get("due_within_days"), problems)
+    due = _whole(params.get("due_within_days"), 0, MAX_DUE_WITHIN_DAYS, "“Due within” (days)", problems)
+    size = _whole(params.get("per_page"), 1, MAX_PAGE_SIZE, "Requests per page", problems)
     cursor = _cursor(params.get("cursor"))
     kept = tuple(mark for mark in (_mark(mark) for mark in trail) if mark)[-MAX_TRAIL:]
-    return QueueView(Filters(request_type, status, channel, due), Paging(cursor, kept if cursor else ()), problems)
+    filters = Filters(request_type, status, channel, due, size)
+    return QueueView(filters, Paging(cursor, kept if cursor else ()), problems)
 
 
 def link(filters: Filters, cursor: str | None = None, trail: Sequence[str] = ()) -> str:
@@ -101,7 +107,7 @@ class CountLink:
 
 def count_links(filters: Filters, counts: QueueCounts) -> list[CountLink]:
     """The counts, each a link to the queue filtered to it (keeping the type and channel the counts are for)."""
-    kept = Filters(filters.request_type, None, filters.channel)
+    kept = Filters(filters.request_type, None, filters.channel, page_size=filters.page_size)
     targets = (("Open", counts.open, replace(kept, status="open"), "neutral"),
                ("Overdue", counts.overdue, replace(kept, status="overdue"), "overdue"),
                ("Due within 7 days", counts.due_within_7_days, replace(kept, status="open", due_within_days=7),
@@ -138,13 +144,13 @@ def _one_of(value: str | None, allowed: Sequence[str], name: str, problems: list
     return None
 
 
-def _days(value: str | None, problems: list[str]) -> int | None:
+def _whole(value: str | None, low: int, high: int, name: str, problems: list[str]) -> int | None:
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if text.isdigit() and int(text) <= MAX_DUE_WITHIN_DAYS:
+    if text.isdigit() and low <= int(text) <= high:
         return int(text)
-    problems.append(f"“Due within” must be a whole number of days from 0 to {MAX_DUE_WITHIN_DAYS}; it was left out.")
+    problems.append(f"{name} must be a whole number from {low} to {high}; it was left out.")
     return None
 
 
