@@ -201,3 +201,11 @@ def test_no_consent_change_is_none_and_the_optout_state_is_read() -> None:
 
 def test_the_dlq_counts_what_each_partition_holds() -> None:
     assert waiting(3, 10) == 7 and waiting(-1, -1) == 0 and waiting(0, 0) == 0
+
+
+def test_the_page_size_is_kept_in_every_link_and_bounded() -> None:
+    view = queue_view.parse({"status": "overdue", "per_page": "2"}, [])
+    assert view.filters.query(None).page_size == 2 and queue_view.parse({}, []).filters.query(None).page_size == 50
+    assert query(queue_view.next_link(view, "c2"))["per_page"] == ["2"]
+    assert all(query(link.href)["per_page"] == ["2"] for link in queue_view.count_links(view.filters, QueueCounts()))
+    assert queue_view.parse({"per_page": "201"}, []).problems and queue_view.parse({"per_page": "0"}, []).problems
