@@ -4,16 +4,13 @@ history and never the address; a bad identifier is the form again with the probl
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from playwright.sync_api import Page
 
-from services.common.settings import decode_key
 from services.console.accounts.roles import Role
-from services.console.subjects import subject_of
 from tests.browser import assert_accessible, shoot
 from tests.e2e.console.conftest import ConsoleWorld, SignedInPage
-from tests.support import wait_for
+from tests.e2e.console.opting_out import opt_out_with_gpc
 
 pytestmark = pytest.mark.e2e
 
@@ -32,20 +29,7 @@ def test_support_finds_a_customer_who_opted_out_with_state_and_history(signed_in
                                                                       console_world: ConsoleWorld) -> None:  # fmt: skip
     world = console_world.world
     customer = world.customers[CUSTOMER]
-    opted = httpx.post(f"{world.pipeline.intake.url}/v1/requests", headers={"Sec-GPC": "1"}, timeout=10,
-                       json={"type": "opt_out", "identifiers": {"email": customer.email}})  # fmt: skip
-    assert opted.status_code == 202, opted.text
-    request_id = opted.json()["request_id"]
-    key = subject_of(decode_key(world.pipeline.secrets["CCPA_SUBJECT_KEY_SECRET"], "CCPA_SUBJECT_KEY_SECRET"),
-                     "email", customer.email).subject_key  # fmt: skip
-
-    def applied() -> bool:
-        auth = world.pipeline.auth
-        state = httpx.get(f"{world.pipeline.optout.url}/v1/consent/{key}", headers=auth).json()
-        history = httpx.get(f"{world.pipeline.audit.url}/v1/subjects/{key}/consent", headers=auth)
-        return state.get("sale_opt_out") is True and history.status_code == 200
-
-    wait_for(applied, timeout=60, interval=0.5, what="the opt-out applied and on audit")
+    request_id = opt_out_with_gpc(world, customer).request_id
 
     page = signed_in_page(Role.VIEWER)
     page.goto(f"{console_world.url}/consent")

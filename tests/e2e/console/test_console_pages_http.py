@@ -11,12 +11,11 @@ import httpx
 from confluent_kafka import Producer
 
 from services.common.serde import SingleObjectCodec
-from services.common.settings import decode_key
 from services.common.topics import DLQ, OPERATOR_ACTIONS, TopicNames
 from services.console.accounts.roles import Role
-from services.console.subjects import subject_of
 from services.console.web.security import CSRF_COOKIE
 from tests.e2e.console.conftest import ConsoleWorld
+from tests.e2e.console.opting_out import opt_out_with_gpc
 from tests.e2e.demo_world import submit
 from tests.support import read_topic, wait_for
 
@@ -107,20 +106,8 @@ def test_the_dashboard_counts_the_messages_on_the_dead_letter_topic(console_worl
 def test_a_consent_look_up_finds_the_opt_out_by_email_and_the_address_goes_nowhere(console_world: ConsoleWorld) -> None:
     world = console_world.world
     customer = world.customers[OPTED_OUT]
-    opt_out = httpx.post(f"{world.pipeline.intake.url}/v1/requests", headers={"Sec-GPC": "1"}, timeout=10,
-                         json={"type": "opt_out", "identifiers": {"email": customer.email}})  # fmt: skip
-    assert opt_out.status_code == 202, opt_out.text
-    request_id = opt_out.json()["request_id"]
-    secret = decode_key(world.pipeline.secrets["CCPA_SUBJECT_KEY_SECRET"], "CCPA_SUBJECT_KEY_SECRET")
-    subject_key = subject_of(secret, "email", customer.email).subject_key
-
-    def applied() -> bool:
-        auth = world.pipeline.auth
-        state = httpx.get(f"{world.pipeline.optout.url}/v1/consent/{subject_key}", headers=auth)
-        history = httpx.get(f"{world.pipeline.audit.url}/v1/subjects/{subject_key}/consent", headers=auth)
-        return state.json().get("sale_opt_out") is True and history.status_code == 200
-
-    wait_for(applied, timeout=60, interval=0.5, what="the opt-out applied and on audit")
+    opted = opt_out_with_gpc(world, customer)
+    request_id, subject_key = opted.request_id, opted.subject_key
     with console_world.client(Role.VIEWER) as viewer:
         page = look_up(viewer, "email", customer.email.upper())  # as typed: normalised like intake does
     assert page.status_code == 200, page.text[:500]
