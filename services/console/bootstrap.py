@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
-from services.common.topics import OPERATOR_ACTIONS
+from services.common.topics import DLQ, OPERATOR_ACTIONS
 from services.console import orm
 from services.console.accounts.lockout import LockoutPolicy
 from services.console.accounts.oidc import Client, SingleSignOn
@@ -16,6 +16,8 @@ from services.console.accounts.sessions import SessionPolicy, Sessions
 from services.console.accounts.signin import SignIn
 from services.console.accounts.store import Accounts
 from services.console.actions import Accountability
+from services.console.clients.services import Services
+from services.console.dlq import DeadLetterCount
 from services.console.migrations import SCHEMA
 from services.console.settings import ConsoleSettings
 
@@ -28,6 +30,8 @@ class Console:
     sessions: Sessions
     record: Accountability
     relay: OutboxRelay
+    services: Services
+    dead_letters: DeadLetterCount
     signin: SignIn
     sso: SingleSignOn | None = None  # single sign-on, when CCPA_CONSOLE_OIDC_ISSUER is set
 
@@ -37,6 +41,8 @@ class Console:
 
     def stop(self) -> None:
         self.runtime.shutdown()
+        self.services.close()
+        self.dead_letters.close()
 
 
 def bootstrap(settings: ConsoleSettings) -> Console:
@@ -46,8 +52,10 @@ def bootstrap(settings: ConsoleSettings) -> Console:
     record = Accountability(runtime.engine, Outbox(orm.outbox, runtime.codec), runtime.topics(OPERATOR_ACTIONS),
                             wakeup=relay.wakeup)  # fmt: skip
     lockout = LockoutPolicy(settings.lockout_failures, timedelta(minutes=settings.lockout_minutes))
+    dead_letters = DeadLetterCount(settings.kafka_config(), runtime.topics(DLQ))
     return Console(runtime, settings, Accounts(runtime.engine), Sessions(runtime.engine, policy), record, relay,
-                   SignIn(runtime.engine, lockout), single_sign_on(settings))  # fmt: skip
+                   Services.of(settings), dead_letters, SignIn(runtime.engine, lockout),
+                   single_sign_on(settings))  # fmt: skip
 
 
 def single_sign_on(settings: ConsoleSettings) -> SingleSignOn | None:

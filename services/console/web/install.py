@@ -14,13 +14,19 @@ from starlette.responses import Response
 from services.common.events import utcnow
 from services.console.accounts.sessions import COOKIE
 from services.console.settings import ConsoleSettings
-from services.console.web import auth_pages, oidc_pages
+from services.console.web import auth_pages, consent_pages, dashboard_pages, oidc_pages, queue_pages
 from services.console.web.deps import NotAllowed, NotSignedIn, login_url
 from services.console.web.security import CsrfProtection, SecurityHeaders
 from services.console.web.templating import STATIC, render
 
 # One router per page family; each module's `router` is added here as it is written.
-ROUTERS: list[APIRouter] = [auth_pages.router, oidc_pages.router]
+ROUTERS: list[APIRouter] = [
+    auth_pages.router,
+    oidc_pages.router,
+    queue_pages.router,
+    dashboard_pages.router,
+    consent_pages.router,
+]
 
 
 def middleware(settings: ConsoleSettings) -> list[Middleware]:
