@@ -28,7 +28,7 @@ NO_MATCH = "That username and password do not match an account."
 # Not pages of a person's work: the sign-in pages themselves, the operations routes, the stylesheet.
 NOT_PAGES = re.compile(r"^/(login($|/|\?)|healthz$|readyz$|metrics$|openapi\.json$|static/)")
 # POSTs a viewer may make (everything else a viewer POSTs is refused with 403).
-VIEWER_MAY_POST = frozenset({"/logout"})
+VIEWER_MAY_POST = frozenset({"/logout", "/consent"})  # a viewer may sign out and look consent up (support staff)
 A_UUID = "00000000-0000-4000-8000-000000000000"
 
 
