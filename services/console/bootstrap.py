@@ -13,6 +13,7 @@ from services.console import orm
 from services.console.accounts.sessions import SessionPolicy, Sessions
 from services.console.accounts.store import Accounts
 from services.console.actions import Accountability
+from services.console.clients.services import Services
 from services.console.migrations import SCHEMA
 from services.console.settings import ConsoleSettings
 
@@ -25,6 +26,7 @@ class Console:
     sessions: Sessions
     record: Accountability
     relay: OutboxRelay
+    services: Services
 
     def start(self) -> None:
         self.runtime.prepare()
@@ -32,6 +34,7 @@ class Console:
 
     def stop(self) -> None:
         self.runtime.shutdown()
+        self.services.close()
 
 
 def bootstrap(settings: ConsoleSettings) -> Console:
@@ -40,4 +43,5 @@ def bootstrap(settings: ConsoleSettings) -> Console:
     policy = SessionPolicy(timedelta(hours=settings.session_hours), timedelta(minutes=settings.idle_minutes))
     record = Accountability(runtime.engine, Outbox(orm.outbox, runtime.codec), runtime.topics(OPERATOR_ACTIONS),
                             wakeup=relay.wakeup)  # fmt: skip
-    return Console(runtime, settings, Accounts(runtime.engine), Sessions(runtime.engine, policy), record, relay)
+    return Console(runtime, settings, Accounts(runtime.engine), Sessions(runtime.engine, policy), record, relay,
+                   Services.of(settings))  # fmt: skip
