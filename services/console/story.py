@@ -191,11 +191,11 @@ def _deletion_verified(d: dict[str, Any], _c: Context) -> list[str]:
 def _store_erased(d: dict[str, Any], _c: Context) -> list[str]:
     changed = sum(int(action.get("records") or 0) for action in d.get("actions") or ())
     if d.get("outcome") == "held":
-        return [f"{d.get('store')}: records kept under a legal hold"]
+        return [f"In {d.get('store')}: records kept under a legal hold"]
     if d.get("outcome") == "unavailable":
-        return [f"{d.get('store')} could not be reached; it is tried again"]
+        return [f"Could not reach {d.get('store')} to erase; it is tried again"]
     verb = "corrected" if d.get("operation") == "correct" else "deleted or de-identified"
-    return [f"{d.get('store')}: {_count(changed, 'record')} {verb}"]
+    return [f"In {d.get('store')}: {_count(changed, 'record')} {verb}"]
 
 
 def _instructed(d: dict[str, Any], _c: Context) -> list[str]:

@@ -12,12 +12,14 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 
 from services.console.settings import ConsoleSettings
+from services.console.web import request_actions, request_page
 from services.console.web.deps import NotAllowed, NotSignedIn, login_url
 from services.console.web.security import CsrfProtection, SecurityHeaders
 from services.console.web.templating import STATIC, render
 
 # One router per page family; each module's `router` is added here as it is written.
 ROUTERS: list[APIRouter] = []
+ROUTERS += [request_page.router, request_actions.router]
 
 
 def middleware(settings: ConsoleSettings) -> list[Middleware]:
