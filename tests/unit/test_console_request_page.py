@@ -272,3 +272,28 @@ def test_a_forged_flash_cookie_is_ignored(world: World) -> None:
     world.sign_in(Role.OPERATOR)
     world.client.cookies.set("ccpa_console_flash", "eyJvayI6dHJ1ZSwidGV4dCI6Imhp.forged", path="/requests")
     assert 'role="status"' not in world.client.get(f"/requests/{REQUEST_ID}").text
+
+
+def test_an_instruction_and_a_notice_are_sent_again_with_the_reason(world: World) -> None:
+    instruction, notice = (
+        f"/v1/requests/{REQUEST_ID}/recipients/i-1/resend",
+        f"/v1/requests/{REQUEST_ID}/notices/n-1/resend",
+    )
+    world.routes[("POST", instruction)] = json_answer({})
+    world.routes[("POST", notice)] = json_answer({})
+    world.sign_in(Role.OPERATOR)
+    world.post(f"/requests/{REQUEST_ID}/recipients/i-1/resend", reason="their endpoint is back")
+    world.post(f"/requests/{REQUEST_ID}/notices/n-1/resend", reason="the consumer asked for it")
+    assert ("POST", instruction, {"reason": "their endpoint is back"}) in world.calls
+    assert ("POST", notice, {"reason": "the consumer asked for it"}) in world.calls
+    assert [(acted.action, acted.target) for _who, acted in world.console.record.acted] == [
+        (Action.INSTRUCTION_RESENT, "brightlist"),
+        (Action.NOTICE_RESENT, "n-1"),
+    ]
+
+
+def test_an_id_with_a_path_in_it_reaches_no_service(world: World) -> None:
+    world.sign_in(Role.OPERATOR)
+    response = world.post(f"/requests/{REQUEST_ID}/notices/..%2F..%2Fextend/resend", reason="the consumer asked")
+    assert response.status_code == 404
+    assert not [call for call in world.calls if call[0] == "POST"]
