@@ -17,6 +17,8 @@ STATUSES = {"received": "received", "acknowledged": "acknowledged, in progress",
 OUTCOMES = {"complied": "Complied", "complied_in_part": "Complied in part", "denied": "Denied"}
 NOTICES = {"verification_code": "verification code", "acknowledgement": "acknowledgement", "extension": "extension",
            "response": "answer", "report_ready": "report-ready"}  # fmt: skip
+NOTICE_STATES = {"pending": "being sent", "sent": "sent", "failed": "failed", "held": "held for review",
+                 "withdrawn": "withdrawn by review"}  # fmt: skip
 RECIPIENT_STATES = {"pending": "being sent", "delivered": "sent, awaiting its confirmation", "confirmed": "confirmed",
                     "failed": "failed", "manual": "waiting for a person to confirm (no endpoint)",
                     "not_notified": "not notified (§7022)"}  # fmt: skip
@@ -44,4 +46,5 @@ def record_rows(record: dict[str, Any] | None) -> list[tuple[str, str]]:
 def page_words() -> dict[str, Any]:
     """What the request page's templates look codes up in."""
     return {"type_words": TYPES, "channel_words": CHANNELS, "status_words": STATUSES, "outcome_words": OUTCOMES,
-            "notice_words": NOTICES, "recipient_words": RECIPIENT_STATES}  # fmt: skip
+            "notice_words": NOTICES, "notice_state_words": NOTICE_STATES,
+            "recipient_words": RECIPIENT_STATES}  # fmt: skip

@@ -104,15 +104,16 @@ def world(tmp_path: Path) -> Iterator[World]:
               for role in Role}  # fmt: skip
     routes: dict[tuple[str, str], Answer] = {
         ("GET", f"/v1/requests/{REQUEST_ID}"): json_answer(status_body()),
-        ("GET", f"/v1/requests/{REQUEST_ID}/notices"): json_answer({"items": [
-            {"notice_id": "n-1", "notice": "acknowledgement", "status": "sent", "attempts": 1,
+        ("GET", f"/v1/requests/{REQUEST_ID}/notices"): json_answer({"notices": [
+            {"notice_id": "n-1", "kind": "acknowledgement", "state": "sent", "resendable": True, "attempts": 1,
              "sent_at": NOW.isoformat()}]}),
         ("GET", f"/v1/requests/{REQUEST_ID}/timeline"): json_answer({"request_id": REQUEST_ID,
                                                                     "subject_key": SUBJECT_KEY, "record": None,
                                                                     "entries": []}),
-        ("GET", f"/v1/requests/{REQUEST_ID}/recipients"): json_answer({"items": [
-            {"instruction_id": "i-1", "recipient": "brightlist", "operation": "delete", "state": "manual"}]}),
-        ("GET", "/v1/legal-holds"): json_answer({"items": [{"hold_id": "h-1", "reason": "litigation"}]}),
+        ("GET", f"/v1/requests/{REQUEST_ID}/recipients"): json_answer({"request_id": REQUEST_ID, "recipients": [
+            {"instruction_id": "i-1", "recipient": "brightlist", "kind": "delete", "state": "manual",
+             "deadline": NOW.isoformat(), "may_confirm": True, "may_resend": False}]}),
+        ("GET", "/v1/legal-holds"): json_answer({"holds": [{"hold_id": "h-1", "reason": "litigation"}]}),
     }  # fmt: skip
     calls: list[tuple[str, str, Any]] = []
 
@@ -239,7 +240,11 @@ def test_a_manual_confirmation_goes_to_deletion_with_the_note(world: World) -> N
     world.routes[("POST", path)] = json_answer({})
     world.sign_in(Role.OPERATOR)
     world.post(f"/requests/{REQUEST_ID}/recipients/i-1/confirm", note="phoned their DPO", confirmation_id="BL-7")
-    assert ("POST", path, {"note": "phoned their DPO", "confirmation_id": "BL-7"}) in world.calls
+    assert (
+        "POST",
+        path,
+        {"note": "phoned their DPO", "confirmed_by": world.people[Role.OPERATOR], "confirmation_id": "BL-7"},
+    ) in world.calls
     acted = world.console.record.acted[-1][1]
     assert (acted.action, acted.result, acted.target) == (Action.RECIPIENT_CONFIRMED, Result.DONE, "brightlist")
 
@@ -249,7 +254,8 @@ def test_a_hold_is_placed_on_the_requests_subject_and_released(world: World) -> 
     world.routes[("DELETE", "/v1/legal-holds/h-1")] = json_answer({"hold_id": "h-1", "released": True})
     world.sign_in(Role.OPERATOR)
     world.post(f"/requests/{REQUEST_ID}/holds", reason="litigation pending")
-    assert ("POST", "/v1/legal-holds", {"subject_key": SUBJECT_KEY, "reason": "litigation pending"}) in world.calls
+    placed = {"subject_key": SUBJECT_KEY, "reason": "litigation pending", "placed_by": world.people[Role.OPERATOR]}
+    assert ("POST", "/v1/legal-holds", placed) in world.calls
     world.post(f"/requests/{REQUEST_ID}/holds/h-1/release")
     assert ("DELETE", "/v1/legal-holds/h-1", None) in world.calls
     assert [acted.action for _who, acted in world.console.record.acted] == [Action.HOLD_PLACED, Action.HOLD_RELEASED]
@@ -297,3 +303,21 @@ def test_an_id_with_a_path_in_it_reaches_no_service(world: World) -> None:
     response = world.post(f"/requests/{REQUEST_ID}/notices/..%2F..%2Fextend/resend", reason="the consumer asked")
     assert response.status_code == 404
     assert not [call for call in world.calls if call[0] == "POST"]
+
+
+def test_approve_and_deny_are_offered_only_for_an_answer_held_and_ready(world: World) -> None:
+    world.sign_in(Role.OPERATOR)
+    not_ready = {"state": "pending", "decided_at": None, "reason": None, "answer_ready": False}
+    world.routes[("GET", f"/v1/requests/{REQUEST_ID}")] = json_answer(status_body(review=not_ready))
+    page = world.client.get(f"/requests/{REQUEST_ID}").text
+    assert "the answer is not ready yet" in page and "Approve and send the answer" not in page
+    world.routes[("GET", f"/v1/requests/{REQUEST_ID}")] = json_answer(
+        status_body(
+            review={**not_ready, "answer_ready": True},
+            report={"ready_at": NOW.isoformat(), "expires_at": NOW.isoformat(), "records": 3, "links": {}},
+        )
+    )
+    page = world.client.get(f"/requests/{REQUEST_ID}").text
+    assert "Awaiting review" in page and "Approve and send the answer" in page and "Deny the answer" in page
+    assert "Download the report as CSV" in page  # the team reads a held report to review it
+    assert "Held for review" in page

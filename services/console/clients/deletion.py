@@ -24,22 +24,24 @@ class Recipient:
     confirm_by: datetime | None
     confirmed_at: datetime | None
     confirmation_id: str | None
-    explanation: str | None
+    explanation: str | None  # not_notified: the §7022 explanation; manual: what to do; failed: why
+    confirmation_note: str | None
+    may_confirm: bool  # deletion's word: a manual (or failed) one may be confirmed by hand
+    may_resend: bool  # a failed one may be sent again, a pending or delivered one asked again now
 
     @property
     def awaits_a_person(self) -> bool:
         return self.state == MANUAL
 
-    @property
-    def may_resend(self) -> bool:
-        return self.state in ("pending", "delivered", "failed")
-
     @classmethod
     def of(cls, body: dict[str, Any]) -> Recipient:
+        state = str(body["state"])
         return cls(str(body["instruction_id"]), str(body["recipient"]),
-                   str(body.get("operation") or body.get("kind") or "delete"), str(body["state"]),
-                   moment(body.get("confirm_by") or body.get("deadline")), moment(body.get("confirmed_at")),
-                   body.get("confirmation_id"), body.get("explanation") or body.get("reason"))  # fmt: skip
+                   str(body.get("kind") or body.get("operation") or "delete"), state,
+                   moment(body.get("deadline") or body.get("confirm_by")), moment(body.get("confirmed_at")),
+                   body.get("confirmation_id"), body.get("reason") or body.get("explanation"),
+                   body.get("confirmation_note"), bool(body.get("may_confirm", state == MANUAL)),
+                   bool(body.get("may_resend", state in ("pending", "delivered", "failed"))))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,11 @@ def recipients(deletion: ServiceClient, request_id: str) -> list[Recipient]:
                                                      "recipients")]  # fmt: skip
 
 
-def confirm(deletion: ServiceClient, request_id: str, instruction_id: str, note: str,
-            confirmation_id: str | None) -> None:  # fmt: skip
-    """A manual recipient's confirmation that it did what it was asked, with the operator's note."""
-    body = {"note": note, **({"confirmation_id": confirmation_id} if confirmation_id else {})}
+def confirm(deletion: ServiceClient, request_id: str, instruction_id: str, note: str, confirmation_id: str | None,
+            confirmed_by: str) -> None:  # fmt: skip
+    """A manual recipient's confirmation that it did what it was asked, with the operator's note and account id."""
+    body = {"note": note, "confirmed_by": confirmed_by, **({"confirmation_id": confirmation_id} if confirmation_id
+                                                             else {})}  # fmt: skip
     deletion.post(f"/v1/requests/{request_id}/recipients/{instruction_id}/confirm", body)
 
 
@@ -77,8 +80,9 @@ def holds(deletion: ServiceClient, subject_key: str) -> list[Hold]:
                                                 "holds")]  # fmt: skip
 
 
-def place_hold(deletion: ServiceClient, subject_key: str, reason: str) -> Hold:
-    return Hold.of(deletion.post("/v1/legal-holds", {"subject_key": subject_key, "reason": reason}))
+def place_hold(deletion: ServiceClient, subject_key: str, reason: str, placed_by: str) -> Hold:
+    body = {"subject_key": subject_key, "reason": reason, "placed_by": placed_by}
+    return Hold.of(deletion.post("/v1/legal-holds", body))
 
 
 def release_hold(deletion: ServiceClient, hold_id: str) -> bool:

@@ -20,10 +20,15 @@ class Review:
     state: str
     decided_at: datetime | None
     reason: str | None
+    answer_ready: bool  # the answer has arrived and is held: only then can it be approved or denied
 
     @property
     def pending(self) -> bool:
         return self.state == "pending"
+
+    @property
+    def awaiting_decision(self) -> bool:
+        return self.pending and self.answer_ready
 
 
 @dataclass(frozen=True)
@@ -78,10 +83,12 @@ class RequestStatus:
             denial=body.get("denial"),
             answer=Answer(str(response["outcome"]), str(response["summary"]), moment(response.get("responded_at")))
             if response else None,
+            # a held report has no links for the consumer, and the team may still read it in every format
             report=ReportSummary(moment(report.get("ready_at")), moment(report.get("expires_at")),
-                                 int(report.get("records") or 0), tuple(sorted(report.get("links") or ())))
+                                 int(report.get("records") or 0), tuple(sorted(report.get("links") or REPORT_FORMATS)))
             if report else None,
-            review=Review(str(review["state"]), moment(review.get("decided_at")), review.get("reason"))
+            review=Review(str(review["state"]), moment(review.get("decided_at")), review.get("reason"),
+                          bool(review.get("answer_ready", True)))
             if review else None,
         )  # fmt: skip
 
@@ -91,19 +98,21 @@ class Notice:
     """One e-mail to the consumer about the request (its address is never part of it)."""
 
     notice_id: str
-    notice: str
-    status: str
+    kind: str  # acknowledgement | extension | response | report_ready | verification_code
+    state: str  # pending | sent | failed | held (waiting for review) | withdrawn (by review)
     attempts: int
     created_at: datetime | None
     sent_at: datetime | None
-    detail: str | None
+    last_error: str | None
+    resendable: bool
+    resent_from: str | None
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> Notice:
-        return cls(str(body["notice_id"]), str(body.get("notice") or body.get("template") or "notice"),
-                   str(body.get("status") or "unknown"), int(body.get("attempts") or 0),
-                   moment(body.get("created_at")), moment(body.get("sent_at")),
-                   body.get("detail") or body.get("last_detail"))  # fmt: skip
+        return cls(str(body["notice_id"]), str(body.get("kind") or body.get("template") or "notice"),
+                   str(body.get("state") or "unknown"), int(body.get("attempts") or 0),
+                   moment(body.get("created_at")), moment(body.get("sent_at")), body.get("last_error"),
+                   bool(body.get("resendable", True)), body.get("resent_from"))  # fmt: skip
 
 
 @dataclass(frozen=True)

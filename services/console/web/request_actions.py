@@ -117,7 +117,7 @@ def place_hold(request: Request, request_id: str, me: Acting, reason: Text = "")
     subject_key = subject_key_of(services, request_id)
     if subject_key is None:
         return refuse(request, me, acted, "the request's subject is not known to audit yet; try again shortly")
-    return perform(request, me, acted, lambda: deletion.place_hold(services.deletion, subject_key, given),
+    return perform(request, me, acted, lambda: deletion.place_hold(services.deletion, subject_key, given, me.id),
                    "Legal hold placed: deletion keeps this person's records while it stands.")  # fmt: skip
 
 
@@ -144,7 +144,7 @@ def confirm_recipient(request: Request, request_id: str, instruction_id: str, me
     if given is None:
         return refuse(request, me, acted, _needs(REASON, "a note"))
     return perform(request, me, acted,
-                   lambda: deletion.confirm(services.deletion, request_id, instruction_id, given, reference),
+                   lambda: deletion.confirm(services.deletion, request_id, instruction_id, given, reference, me.id),
                    f"Confirmation recorded for {acted.target}.")  # fmt: skip
 
 
