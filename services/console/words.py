@@ -27,7 +27,7 @@ RECORD_FIELDS = (("Date received", "date_received"), ("Nature of the request", "
                  ("Extended on", "extended_at"), ("Date of response", "date_of_response"),
                  ("Nature of the response", "nature_of_response"),
                  ("Basis for denial", "basis_for_denial"))  # fmt: skip
-CODED = {"nature": TYPES, "requested_nature": TYPES, "manner": CHANNELS}
+CODED = {"nature": TYPES, "requested_nature": TYPES, "manner": CHANNELS, "nature_of_response": OUTCOMES}
 NOTHING = "not yet"
 
 

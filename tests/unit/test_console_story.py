@@ -11,6 +11,7 @@ import pytest
 from services.audit.handlers import public_details
 from services.common.event_types import EventType
 from services.console.story import SENTENCES, story
+from services.console.words import record_rows
 from tests.nonsense import well_formed
 
 AT = "2026-03-03T22:05:00+00:00"  # 2:05 PM PST
@@ -130,3 +131,12 @@ def test_deletion_completed_and_notices() -> None:
                    delivery="sent", recipient_key="ab" * 32)  # fmt: skip
     assert texts(completed, notice) == ["The deletion completed: 9 records in 2 stores",
                                         "An acknowledgement e-mail was sent"]  # fmt: skip
+
+
+def test_the_7101_record_reads_in_words() -> None:
+    rows = dict(record_rows({"date_received": AT, "nature": "know_specific", "manner": "web_form",
+                             "nature_of_response": "complied_in_part", "basis_for_denial": None}))  # fmt: skip
+    assert rows["Date received"] == "March 3, 2026 at 2:05 PM PST"
+    assert rows["Nature of the request"] == "know the specific pieces" and rows["Manner"] == "the web form"
+    assert rows["Nature of the response"] == "Complied in part" and rows["Basis for denial"] == "not yet"
+    assert record_rows(None) == []

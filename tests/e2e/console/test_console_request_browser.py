@@ -100,7 +100,7 @@ def test_an_operator_confirms_the_manual_recipient_and_sees_the_deletion_complet
     page.until(lambda p: confirm.count() > 0, "a manual recipient waiting for its confirmation", timeout=180)
     page.checked("manual-recipient")
     while confirm.count():
-        form = page.page.locator("form", has=confirm.first)
+        form = page.page.locator("form").filter(has=confirm).first
         form.get_by_label(re.compile("^Note on how")).fill("Their privacy desk confirmed by telephone")
         form.get_by_label("Their confirmation reference (optional)").fill("TICKET-4711")
         confirm.first.click()
