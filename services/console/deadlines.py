@@ -78,6 +78,8 @@ def _acknowledge_by(status: RequestStatus) -> datetime | None:
 
 def _answered_at(status: RequestStatus, record: dict[str, Any] | None) -> datetime | None:
     """When the request was answered: intake's answer, else the §7101 record's date of response (a denial)."""
+    if status.held:
+        return None  # a held answer is no answer: the clock keeps running until it is approved
     if status.answer is not None and status.answer.responded_at is not None:
         return status.answer.responded_at
     recorded = moment((record or {}).get("date_of_response"))

@@ -48,6 +48,7 @@ class Context:
 
     names: Mapping[str, str]
     stores_searched: int | None = None
+    reviewed_before_send: bool = False  # the answer waits for a person's approval before it goes out
     operations: dict[str, str] = field(default_factory=dict)  # instruction id → delete | correct
     confirmed_by_operator: set[str] = field(default_factory=set)  # recipients an operator confirmed
 
@@ -76,7 +77,9 @@ def _context(entries: Sequence[dict[str, Any]], names: Mapping[str, str]) -> Con
     context = Context(names)
     for entry in entries:
         details, kind = entry.get("details") or {}, entry.get("event_type")
-        if kind == EventType.DISCOVERY_STARTED:
+        if kind == EventType.REQUEST_SUBMITTED:
+            context.reviewed_before_send = bool(details.get("review_before_send"))
+        elif kind == EventType.DISCOVERY_STARTED:
             context.stores_searched = len(details.get("stores") or ())
         elif kind == EventType.PROVIDER_INSTRUCTED:
             context.operations[str(details.get("instruction_id"))] = str(details.get("operation"))
@@ -140,8 +143,10 @@ def _extended(d: dict[str, Any], _c: Context) -> list[str]:
     return [f"Extended to 90 days (due {_day(d.get('respond_by'))}): {d.get('reason')}"]
 
 
-def _completed(d: dict[str, Any], _c: Context) -> list[str]:
+def _completed(d: dict[str, Any], c: Context) -> list[str]:
     part = " in part" if d.get("outcome") == "complied_in_part" else ""
+    if c.reviewed_before_send:
+        return [f"The answer was ready{part and ' (complied in part)'} and held for review: {d.get('summary')}"]
     return [f"Answered{part}: {d.get('summary')}"]
 
 

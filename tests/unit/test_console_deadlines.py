@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.console.clients.intake import Answer, RequestStatus
+from services.console.clients.intake import Answer, RequestStatus, Review
 from services.console.deadlines import clocks, may_extend
 
 RECEIVED = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)  # a Monday, 10 AM PST
@@ -70,3 +70,11 @@ def test_the_extension_is_offered_once_before_the_answer_and_the_due_date() -> N
     assert not may_extend(status(answer=Answer("complied", "done", RECEIVED)), RECEIVED)
     assert not may_extend(status(), DUE + timedelta(seconds=1))
     assert not may_extend(status(request_type="opt_out", max_respond_by=None), RECEIVED)
+
+
+def test_a_held_answer_is_no_answer_yet() -> None:
+    held = status(answer=Answer("complied", "report ready", RECEIVED), review=Review("pending", None, None, True))
+    assert held.held and not held.answered and may_extend(held, RECEIVED)
+    assert clocks(held, [], None, DUE + timedelta(days=1))[1].state == "overdue"
+    approved = replace(held, review=Review("approved", RECEIVED, None, True))
+    assert approved.answered and clocks(approved, [], None, DUE + timedelta(days=1))[1].state == "met"

@@ -140,3 +140,12 @@ def test_the_7101_record_reads_in_words() -> None:
     assert rows["Nature of the request"] == "know the specific pieces" and rows["Manner"] == "the web form"
     assert rows["Nature of the response"] == "Complied in part" and rows["Basis for denial"] == "not yet"
     assert record_rows(None) == []
+
+
+def test_an_answer_held_for_review_is_not_told_as_answered() -> None:
+    submitted = entry(EventType.REQUEST_SUBMITTED, request_type="know_specific", channel="api",
+                      verification_outcome="verified", verification_achieved="reasonably_high",
+                      review_before_send=True)  # fmt: skip
+    completed = entry(EventType.REQUEST_COMPLETED, outcome="complied", summary="report ready")
+    assert texts(submitted, completed)[-1] == "The answer was ready and held for review: report ready"
+    assert texts(completed) == ["Answered: report ready"]

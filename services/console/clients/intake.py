@@ -67,8 +67,13 @@ class RequestStatus:
     review: Review | None
 
     @property
+    def held(self) -> bool:
+        """The answer waits for a person's review: not given to the consumer yet, its clock still running."""
+        return self.review is not None and self.review.pending
+
+    @property
     def answered(self) -> bool:
-        return self.answer is not None or self.denial is not None
+        return (self.answer is not None or self.denial is not None) and not self.held
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> RequestStatus:
