@@ -14,7 +14,15 @@ from starlette.responses import Response
 from services.common.events import utcnow
 from services.console.accounts.sessions import COOKIE
 from services.console.settings import ConsoleSettings
-from services.console.web import auth_pages, consent_pages, dashboard_pages, oidc_pages, queue_pages
+from services.console.web import (
+    auth_pages,
+    consent_pages,
+    dashboard_pages,
+    oidc_pages,
+    queue_pages,
+    request_actions,
+    request_page,
+)
 from services.console.web.deps import NotAllowed, NotSignedIn, login_url
 from services.console.web.security import CsrfProtection, SecurityHeaders
 from services.console.web.templating import STATIC, render
@@ -26,6 +34,8 @@ ROUTERS: list[APIRouter] = [
     queue_pages.router,
     dashboard_pages.router,
     consent_pages.router,
+    request_page.router,
+    request_actions.router,
 ]
 
 
