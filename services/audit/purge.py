@@ -58,6 +58,7 @@ def purge(conn: sa.Connection, key: Ed25519PrivateKey, now: datetime, retention_
     _delete(conn, t, t.c.event_id, event_ids)
     _delete(conn, orm.inbox, orm.inbox.c.event_id, event_ids)
     _delete(conn, orm.request_records, orm.request_records.c.request_id, request_ids)
+    _delete(conn, orm.recipient_instructions, orm.recipient_instructions.c.request_id, request_ids)
     _delete(conn, orm.snapshot_keys, orm.snapshot_keys.c.key, keys)
     _purge_clocks(conn, request_ids)
     return Purged(len(request_ids), len(doomed), len(bodies), keys)
