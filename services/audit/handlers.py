@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.audit import clocks, links, orm, recipients, responses
+from services.audit import clocks, links, orm, recipients, responses, tallies
 from services.common.consumer import Delivery, Handler, dispatch
 from services.common.db import insert_for
 from services.common.event_types import EventType
@@ -155,9 +155,11 @@ def handle(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
 
 def _update_record(conn: sa.Connection, event: Event, values: dict[str, Any]) -> None:
     """Set the columns this event owns, then derive the response from everything the record holds."""
+    records = orm.request_records
+    before = conn.execute(sa.select(records).where(records.c.request_id == event.request_id)).first()
     row = {"request_id": event.request_id, "subject_key": event.subject_key, **values}
     conn.execute(_upsert(conn, orm.request_records, ["request_id"], row, update=True))
-    responses.refresh(conn, str(event.request_id))
+    responses.refresh(conn, str(event.request_id), tallies.counted_of(before))
 
 
 def _upsert(conn: sa.Connection, table: sa.Table, keys: list[str], row: dict[str, Any], update: bool) -> Any:

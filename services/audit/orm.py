@@ -96,6 +96,16 @@ request_records = sa.Table(
     sa.Index("ix_request_records_queue_review", "awaiting_review", "due_at", "request_id"),
 )
 
+# The queue's answered count per type and channel, kept by the derived response step (services/audit/tallies.py):
+# answered requests are most of the table, and counting them on every queue page would read all of it.
+queue_tallies = sa.Table(
+    "queue_tallies",
+    metadata,
+    sa.Column("request_type", sa.String(32), primary_key=True),
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("answered", sa.BigInteger, nullable=False),
+)
+
 # The recipients' backlog (services/audit/recipients.py): one row per deletion or correction instruction to a
 # service provider, contractor or third party, each event setting its own columns.
 recipient_instructions = sa.Table(

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.audit import orm
+from services.audit import orm, tallies
 from services.audit.records import TYPE_FILTERS, BadRecordQuery, Cursor
 from services.common.clocks import receipt_day
 from services.common.contracts import CHANNELS
@@ -147,7 +147,8 @@ def counts(conn: sa.Connection, query: QueueQuery, now: datetime) -> dict[str, i
     """The counts of the type and channel filters, and `matching` for the whole query."""
     opened, overdue, soon = conn.execute(open_counts_select(query, now)).one()
     held = conn.execute(count_select(*scope(query), r.awaiting_review.is_(True))).scalar_one()
-    answered = conn.execute(count_select(*scope(query), r.answered.is_(True))).scalar_one()
+    types = TYPE_FILTERS[query.request_type] if query.request_type else None
+    answered = tallies.answered(conn, types, query.channel)  # most of the table: kept counted, not counted here
     by_status = {"open": opened, "overdue": overdue, "awaiting_review": held, "answered": answered,
                  "all": opened + answered}  # fmt: skip
     matching = (by_status[query.status] if query.due_within_days is None

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.audit import clocks, orm
+from services.audit import clocks, orm, tallies
 
 APPROVED, DENIED = "approved", "denied"
 REVIEW_DENIAL_CODE = "review_denied"  # §7102 counts the denial under this reason when a reviewer refused the answer
@@ -72,8 +72,9 @@ def response_of(facts: AnswerFacts) -> Response:
 FACT_COLUMNS = tuple(AnswerFacts.__dataclass_fields__)
 
 
-def refresh(conn: sa.Connection, request_id: str) -> None:
-    """Recompute the record's derived columns (response, due date in force, queue flags) and the request's clocks."""
+def refresh(conn: sa.Connection, request_id: str, before: tallies.Counted | None) -> None:
+    """Recompute the record's derived columns (response, due date in force, queue flags), the queue's tallies (the
+    record was `before`) and the request's clocks."""
     records = orm.request_records
     row = conn.execute(sa.select(records).where(records.c.request_id == request_id)).first()
     if row is None:
@@ -89,4 +90,5 @@ def refresh(conn: sa.Connection, request_id: str) -> None:
         "due_at": row.extended_respond_by or row.respond_by,
     }
     conn.execute(sa.update(records).where(records.c.request_id == request_id).values(**values))
+    tallies.move(conn, before, tallies.Counted(row.request_type, row.channel, response.answered, values["due_at"]))
     clocks.answer(conn, request_id, row.subject_key, response.responded_at, row.extended_at)

@@ -15,7 +15,7 @@ import rfc8785
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from services.audit import orm, recipients
+from services.audit import orm, recipients, tallies
 from services.audit.chain import digest
 from services.audit.links import REQUEST
 from services.common.db import insert_for
@@ -184,8 +184,8 @@ def restore(conn: sa.Connection, snapshot: Snapshot, consumer: str) -> int:
         if claim(conn, orm.inbox, consumer, entry.event_id):
             _insert(conn, orm.timeline, ["event_id"], entry)
             recipients.apply(conn, entry.event_type, entry.request_id, entry.occurred_at, entry.details)
-    if snapshot.record is not None:
-        _insert(conn, orm.request_records, ["request_id"], snapshot.record)
+    if snapshot.record is not None and _insert(conn, orm.request_records, ["request_id"], snapshot.record):
+        tallies.move(conn, None, tallies.counted_of(snapshot.record))
     if snapshot.purge is not None:
         _insert(conn, orm.chain_purges, ["digest"], snapshot.purge)
     return len(snapshot.entries)
@@ -210,8 +210,10 @@ def published(conn: sa.Connection, keys: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _insert(conn: sa.Connection, table: sa.Table, keys: list[str], row: Row) -> None:
-    conn.execute(insert_for(conn, table).values(**row.model_dump()).on_conflict_do_nothing(index_elements=keys))
+def _insert(conn: sa.Connection, table: sa.Table, keys: list[str], row: Row) -> bool:
+    """Insert the row unless its key is there already; whether it was inserted."""
+    insert = insert_for(conn, table).values(**row.model_dump()).on_conflict_do_nothing(index_elements=keys)
+    return conn.execute(insert.returning(table.c[keys[0]])).first() is not None
 
 
 def _batches(items: list[str]) -> Iterator[list[str]]:

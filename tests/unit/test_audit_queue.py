@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.audit import dashboard, orm, queue
+from services.audit import dashboard, orm, queue, tallies
 from services.audit.migrations import SCHEMA
 from services.audit.records import BadRecordQuery, Cursor
 from services.common.db import make_engine
@@ -51,6 +51,7 @@ def audit_db(tmp_path: Path) -> Iterator[sa.Engine]:
     with engine.begin() as conn:
         for values in ROWS:
             conn.execute(sa.insert(orm.request_records).values(**values))
+            tallies.move(conn, None, tallies.counted_of(SimpleNamespace(**({"responded_at": None} | values))))
     yield engine
     engine.dispose()
 

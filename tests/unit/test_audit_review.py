@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.audit import consent, handlers, orm, queries, recipients, records
+from services.audit import consent, handlers, orm, queries, recipients, records, tallies
 from services.audit.responses import REVIEW_DENIAL_CODE, AnswerFacts, Response, response_of
 from services.audit.watch import DeadlineWatch
 from services.common.clocks import deadlines_for
@@ -85,7 +85,8 @@ def materialised(engine: sa.Engine) -> list[tuple[Any, ...]]:
     """The record, the clocks and the instructions: what the order of events must not change."""
     with engine.connect() as conn:
         rows = [conn.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
-                for table in (orm.request_records, orm.deadline_clocks, orm.recipient_instructions)]  # fmt: skip
+                for table in (orm.request_records, orm.deadline_clocks, orm.recipient_instructions,
+                              orm.queue_tallies)]  # fmt: skip
     return [tuple(row) for table_rows in rows for row in table_rows]
 
 
@@ -149,6 +150,15 @@ class TestReviewInTheRecord:
             seen.add(repr(materialised(engine)))
             engine.dispose()
         assert len(seen) == 1
+
+    def test_the_answered_tally_follows_the_record_through_a_held_answer(self, engine: sa.Engine) -> None:
+        consume(engine, submitted(), completed())
+        with engine.connect() as conn:
+            assert tallies.answered(conn, None, None) == 0
+        consume(engine, reviewed("approved"))
+        with engine.connect() as conn:
+            assert tallies.answered(conn, ["know_specific"], "web_form") == 1
+            assert tallies.answered(conn, ["delete"], None) == 0
 
     def test_without_review_the_completion_answers_in_any_order(self, tmp_path: Path) -> None:
         seen = set()

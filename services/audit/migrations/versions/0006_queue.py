@@ -1,6 +1,6 @@
 """Revision 0006: the console's queue and dashboard, and review before send: each answer's own facts beside the
-derived §7101 response, the due date in force and the queue's flags (backfilled), their indexes, and the recipients'
-instructions (backfilled from the timeline)."""
+derived §7101 response, the due date in force and the queue's flags (backfilled), their indexes, the queue's
+answered tallies and the recipients' instructions (backfilled from the timeline)."""
 
 from __future__ import annotations
 
@@ -64,6 +64,18 @@ def upgrade() -> None:
                               unique=False)  # fmt: skip
         batch_op.create_index("ix_recipient_instructions_request", ["request_id"], unique=False)
     _backfill_instructions()
+    op.create_table(
+        "queue_tallies",
+        sa.Column("request_type", sa.String(length=32), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("answered", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("request_type", "channel"),
+    )
+    op.execute(
+        "INSERT INTO queue_tallies (request_type, channel, answered) SELECT request_type, channel, count(*) "
+        "FROM request_records WHERE answered AND due_at IS NOT NULL AND request_type IS NOT NULL "
+        "AND channel IS NOT NULL GROUP BY request_type, channel"
+    )
 
 
 def _backfill_records() -> None:
@@ -122,6 +134,7 @@ def _earliest(stored: datetime | None, new: datetime) -> datetime:
 
 
 def downgrade() -> None:
+    op.drop_table("queue_tallies")
     op.drop_table("recipient_instructions")
     with op.batch_alter_table("deadline_clocks", schema=None) as batch_op:
         batch_op.drop_index("ix_deadline_clocks_backlog")
