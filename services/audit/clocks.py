@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,9 +35,17 @@ from services.common.payloads.requests import RequestExtendedPayload, RequestSub
 from services.common.request_types import RequestType
 
 ClockUpdate = Callable[[Event[Any], sa.Connection], None]
-# An answer to the request stops every request-level clock; rows of clocks the request does not run stay without
-# a due instant and the watch never looks at them.
-REQUEST_CLOCKS = (Clock.ACKNOWLEDGE, Clock.RESPOND, Clock.EXTENSION_NOTICE, Clock.OPT_OUT)
+# The request's answer stops the request-level clocks; rows of clocks the request does not run stay without a due
+# instant and the watch never looks at them.
+ANSWER_CLOCKS = (Clock.RESPOND, Clock.OPT_OUT)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The request (or subject) a clock belongs to, as an event names it."""
+
+    request_id: str | None
+    subject_key: str
 
 
 def owner_of(request_id: str | None, subject_key: str) -> str:
@@ -71,9 +80,17 @@ def on_extended(event: Event[RequestExtendedPayload], conn: sa.Connection) -> No
     _merge(conn, event, Clock.EXTENSION_NOTICE, satisfied_at=event.occurred_at)
 
 
-def on_answered(event: Event[Any], conn: sa.Connection) -> None:
-    for clock in REQUEST_CLOCKS:
-        _merge(conn, event, clock, satisfied_at=event.occurred_at)
+def answer(conn: sa.Connection, request_id: str, subject_key: str, responded_at: datetime | None,
+           extended_at: datetime | None) -> None:  # fmt: skip
+    """The request's answer as the §7101 record now derives it (services/audit/responses.py): it stops the answer
+    clocks (a held answer does not: it is no answer yet), and the extension notice's unless the extension did."""
+    owner = Owner(request_id, subject_key)
+    for clock in ANSWER_CLOCKS:
+        _merge(conn, owner, clock, earliest=False, satisfied_at=responded_at)
+    notice = min((when for when in (extended_at, responded_at) if when is not None), default=None)
+    _merge(conn, owner, Clock.EXTENSION_NOTICE, earliest=False, satisfied_at=notice)
+    if responded_at is not None:  # an answer acknowledges the request too, if nothing did before
+        _merge(conn, owner, Clock.ACKNOWLEDGE, satisfied_at=responded_at)
 
 
 def on_provider_instructed(event: Event[ProviderInstructedPayload], conn: sa.Connection) -> None:
@@ -119,8 +136,6 @@ def on_announced(event: Event[DeadlineApproachingPayload | DeadlineMissedPayload
 UPDATES: dict[EventType, ClockUpdate] = {
     EventType.REQUEST_SUBMITTED: on_submitted,
     EventType.REQUEST_EXTENDED: on_extended,
-    EventType.REQUEST_COMPLETED: on_answered,
-    EventType.REQUEST_DENIED: on_answered,
     EventType.PROVIDER_INSTRUCTED: on_provider_instructed,
     EventType.PROVIDER_CONFIRMED: on_provider_confirmed,
     EventType.PROVIDER_OVERDUE: on_provider_overdue,
@@ -132,17 +147,20 @@ UPDATES: dict[EventType, ClockUpdate] = {
 }
 
 
-def _merge(conn: sa.Connection, event: Event, clock: Clock, item: str = "", **values: datetime | None) -> None:
-    """Upsert the columns this event owns; satisfied_at keeps the earliest answer whatever order events come in."""
+def _merge(conn: sa.Connection, event: Event | Owner, clock: Clock, item: str = "", earliest: bool = True,
+           **values: datetime | None) -> None:  # fmt: skip
+    """Upsert the columns this event owns; satisfied_at keeps the earliest answer whatever order events come in
+    (unless `earliest` is off: the answer derived from the record replaces it)."""
     table = orm.deadline_clocks
     owner = owner_of(event.request_id, event.subject_key)
     row = {"clock_id": clock_id(owner, clock, item), "request_id": event.request_id, "subject_key": event.subject_key,
            "clock": clock.value, "item": item, "settled": False, **values}  # fmt: skip
     insert = insert_for(conn, table).values(**row)
-    changed: dict[str, Any] = {column: insert.excluded[column] for column in values if column != "satisfied_at"}
-    if "satisfied_at" in values:
-        earliest = sa.case((table.c.satisfied_at.is_(None), insert.excluded.satisfied_at),
-                           (insert.excluded.satisfied_at < table.c.satisfied_at, insert.excluded.satisfied_at),
-                           else_=table.c.satisfied_at)  # fmt: skip
-        changed["satisfied_at"] = earliest
+    changed: dict[str, Any] = {column: insert.excluded[column] for column in values
+                               if column != "satisfied_at" or not earliest}  # fmt: skip
+    if "satisfied_at" in values and earliest:
+        changed["satisfied_at"] = sa.case((table.c.satisfied_at.is_(None), insert.excluded.satisfied_at),
+                                          (insert.excluded.satisfied_at < table.c.satisfied_at,
+                                           insert.excluded.satisfied_at),
+                                          else_=table.c.satisfied_at)  # fmt: skip
     conn.execute(insert.on_conflict_do_update(index_elements=["clock_id"], set_={**changed, "settled": False}))

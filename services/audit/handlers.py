@@ -11,13 +11,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.audit import clocks, links, orm
+from services.audit import clocks, links, orm, recipients, responses, tallies
 from services.common.consumer import Delivery, Handler, dispatch
 from services.common.db import insert_for
 from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.metrics import TIMELINE_ENTRIES
 from services.common.payloads.requests import (
+    AnswerReviewedPayload,
     RequestCompletedPayload,
     RequestDeniedPayload,
     RequestExtendedPayload,
@@ -83,6 +84,7 @@ def on_submitted(event: Event[RequestSubmittedPayload], conn: sa.Connection) -> 
             "declaration_signed": payload.declaration_signed,
             "declaration_signed_at": payload.declaration_signed_at,
             "declaration_text_version": payload.declaration_text_version,
+            "review_required": payload.review_before_send,
         },
     )
 
@@ -93,20 +95,19 @@ def on_extended(event: Event[RequestExtendedPayload], conn: sa.Connection) -> No
 
 def on_denied(event: Event[RequestDeniedPayload], conn: sa.Connection) -> None:
     nature = "denied_in_part" if event.payload.in_part else "denied"
-    _update_record(
-        conn,
-        event,
-        {
-            "responded_at": event.occurred_at,
-            "response_nature": nature,
-            "denial_code": event.payload.denial_code,
-            "denial_basis": event.payload.basis,
-        },
-    )
+    payload = event.payload
+    _update_record(conn, event, {"denied_at": event.occurred_at, "denied_nature": nature,
+                                 "denied_code": payload.denial_code, "denied_basis": payload.basis})  # fmt: skip
 
 
 def on_completed(event: Event[RequestCompletedPayload], conn: sa.Connection) -> None:
-    _update_record(conn, event, {"responded_at": event.occurred_at, "response_nature": event.payload.outcome})
+    _update_record(conn, event, {"completed_at": event.occurred_at, "completed_nature": event.payload.outcome})
+
+
+def on_reviewed(event: Event[AnswerReviewedPayload], conn: sa.Connection) -> None:
+    payload = event.payload
+    _update_record(conn, event, {"review_state": payload.verdict, "reviewed_at": event.occurred_at,
+                                 "review_reason": payload.reason})  # fmt: skip
 
 
 def recorded(update: RecordUpdate) -> Handler:
@@ -120,15 +121,6 @@ def recorded(update: RecordUpdate) -> Handler:
     return handler
 
 
-# Every event type goes on the timeline; the answers and the request itself also fill the §7101 record.
-ROUTES: dict[EventType, Handler] = {event_type: record_entry for event_type in EventType} | {
-    EventType.REQUEST_SUBMITTED: recorded(on_submitted),
-    EventType.REQUEST_EXTENDED: recorded(on_extended),
-    EventType.REQUEST_DENIED: recorded(on_denied),
-    EventType.REQUEST_COMPLETED: recorded(on_completed),
-}
-
-
 def also(handler: Handler, update: RecordUpdate) -> Handler:
     """The handler, then a second update of audit's own tables in the same transaction."""
 
@@ -137,6 +129,20 @@ def also(handler: Handler, update: RecordUpdate) -> Handler:
         update(event, conn)
 
     return both
+
+
+# Every event type goes on the timeline; the answers and the request itself also fill the §7101 record.
+ROUTES: dict[EventType, Handler] = (
+    {event_type: record_entry for event_type in EventType}
+    | {
+        EventType.REQUEST_SUBMITTED: recorded(on_submitted),
+        EventType.REQUEST_EXTENDED: recorded(on_extended),
+        EventType.REQUEST_DENIED: recorded(on_denied),
+        EventType.REQUEST_COMPLETED: recorded(on_completed),
+        EventType.ANSWER_REVIEWED: recorded(on_reviewed),
+    }
+    | {event_type: also(record_entry, update) for event_type, update in recipients.UPDATES.items()}
+)
 
 
 # The deadline watch's clocks (services/audit/clocks.py) follow the events that open, move and answer them.
@@ -148,8 +154,12 @@ def handle(event: Event, conn: sa.Connection, delivery: Delivery) -> None:
 
 
 def _update_record(conn: sa.Connection, event: Event, values: dict[str, Any]) -> None:
+    """Set the columns this event owns, then derive the response from everything the record holds."""
+    records = orm.request_records
+    before = conn.execute(sa.select(records).where(records.c.request_id == event.request_id)).first()
     row = {"request_id": event.request_id, "subject_key": event.subject_key, **values}
     conn.execute(_upsert(conn, orm.request_records, ["request_id"], row, update=True))
+    responses.refresh(conn, str(event.request_id), tallies.counted_of(before))
 
 
 def _upsert(conn: sa.Connection, table: sa.Table, keys: list[str], row: dict[str, Any], update: bool) -> Any:

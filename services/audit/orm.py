@@ -71,7 +71,56 @@ request_records = sa.Table(
     sa.Column("declaration_signed", sa.Boolean),
     sa.Column("declaration_signed_at", UtcDateTime()),
     sa.Column("declaration_text_version", sa.String(32)),
+    # Review before send (migration 0006): each event's own facts, then the response derived from them
+    # (services/audit/responses.py): RequestSubmitted's review flag, RequestCompleted's and RequestDenied's
+    # answers, AnswerReviewed's verdict.
+    sa.Column("review_required", sa.Boolean),
+    sa.Column("completed_at", UtcDateTime()),
+    sa.Column("completed_nature", sa.String(32)),
+    sa.Column("denied_at", UtcDateTime()),
+    sa.Column("denied_nature", sa.String(32)),
+    sa.Column("denied_code", sa.String(32)),
+    sa.Column("denied_basis", sa.Text),
+    sa.Column("review_state", sa.String(16)),
+    sa.Column("reviewed_at", UtcDateTime()),
+    sa.Column("review_reason", sa.Text),
+    # The queue's stored facts (services/audit/queue.py): the due date in force, answered or not, held for review.
+    sa.Column("due_at", UtcDateTime()),
+    sa.Column("answered", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("awaiting_review", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_request_records_received", "received_at", "request_id"),
+    sa.Index("ix_request_records_responded", "responded_at"),
+    sa.Index("ix_request_records_queue", "answered", "due_at", "request_id"),
+    sa.Index("ix_request_records_queue_type", "request_type", "answered", "due_at", "request_id"),
+    sa.Index("ix_request_records_queue_channel", "channel", "answered", "due_at", "request_id"),
+    sa.Index("ix_request_records_queue_review", "awaiting_review", "due_at", "request_id"),
+)
+
+# The queue's answered count per type and channel, kept by the derived response step (services/audit/tallies.py):
+# answered requests are most of the table, and counting them on every queue page would read all of it.
+queue_tallies = sa.Table(
+    "queue_tallies",
+    metadata,
+    sa.Column("request_type", sa.String(32), primary_key=True),
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("answered", sa.BigInteger, nullable=False),
+)
+
+# The recipients' backlog (services/audit/recipients.py): one row per deletion or correction instruction to a
+# service provider, contractor or third party, each event setting its own columns.
+recipient_instructions = sa.Table(
+    "recipient_instructions",
+    metadata,
+    sa.Column("instruction_id", sa.String(64), primary_key=True),
+    request_id_column(nullable=True),
+    sa.Column("recipient", sa.String(200)),
+    sa.Column("outcome", sa.String(32)),
+    sa.Column("instructed_at", UtcDateTime()),
+    sa.Column("overdue_at", UtcDateTime()),
+    sa.Column("confirmed_at", UtcDateTime()),
+    sa.Column("awaiting", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_recipient_instructions_backlog", "awaiting", "recipient", "overdue_at"),
+    sa.Index("ix_recipient_instructions_request", "request_id"),
 )
 
 inbox = inbox_table(metadata)
@@ -122,6 +171,7 @@ deadline_clocks = sa.Table(
     # Nothing left to announce: every handler that changes the clock clears it, the watch sets it.
     sa.Column("settled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_deadline_clocks_watch", "settled", "due_at"),
+    sa.Index("ix_deadline_clocks_backlog", "clock", "satisfied_at", "due_at"),
 )
 
 # One row per DeadlineApproaching/DeadlineMissed produced, by its deterministic event id; restored from the topic.

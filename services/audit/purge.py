@@ -13,7 +13,7 @@ import rfc8785
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.audit import orm, retention, snapshots
+from services.audit import orm, retention, snapshots, tallies
 from services.audit.chain import digest, instant
 from services.audit.links import REQUEST
 from services.common.db import insert_for
@@ -57,7 +57,9 @@ def purge(conn: sa.Connection, key: Ed25519PrivateKey, now: datetime, retention_
         snapshots.entry_key(e.event_id) for e in doomed if e.request_id is None]  # fmt: skip
     _delete(conn, t, t.c.event_id, event_ids)
     _delete(conn, orm.inbox, orm.inbox.c.event_id, event_ids)
+    tallies.forget(conn, request_ids)
     _delete(conn, orm.request_records, orm.request_records.c.request_id, request_ids)
+    _delete(conn, orm.recipient_instructions, orm.recipient_instructions.c.request_id, request_ids)
     _delete(conn, orm.snapshot_keys, orm.snapshot_keys.c.key, keys)
     _purge_clocks(conn, request_ids)
     return Purged(len(request_ids), len(doomed), len(bodies), keys)

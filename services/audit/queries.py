@@ -26,7 +26,9 @@ def timeline(engine: sa.Engine, request_id: str) -> dict[str, Any] | None:
         ).first()
     if not entries and record is None:
         return None
-    return {"request_id": request_id, "record": _record(record), "entries": [_entry(row) for row in entries]}
+    subject_key = record.subject_key if record is not None else entries[0].subject_key
+    return {"request_id": request_id, "subject_key": subject_key, "record": _record(record),
+            "entries": [_entry(row) for row in entries]}  # fmt: skip
 
 
 def _entry(row: sa.Row[Any]) -> dict[str, Any]:
@@ -55,6 +57,10 @@ def _record(row: sa.Row[Any] | None) -> dict[str, Any] | None:
         "nature_of_response": row.response_nature,
         "basis_for_denial": row.denial_basis,
         "denial_code": row.denial_code,
+        "review_required": bool(row.review_required),
+        "review_state": row.review_state,
+        "reviewed_at": _iso(row.reviewed_at),
+        "completed_at": _iso(row.completed_at),
     }
 
 

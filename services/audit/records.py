@@ -48,13 +48,14 @@ class BadRecordQuery(ValueError):
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where the next page starts: after this record in (received_at, request_id) order."""
+    """Where the next page starts: after this record in (instant, request_id) order (the records' date of receipt,
+    the queue's due date)."""
 
-    received_at: datetime
+    instant: datetime
     request_id: str
 
     def encode(self) -> str:
-        raw = json.dumps([self.received_at.isoformat(), self.request_id]).encode()
+        raw = json.dumps([self.instant.isoformat(), self.request_id]).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
@@ -64,7 +65,7 @@ class Cursor:
             cursor = cls(datetime.fromisoformat(received), str(request_id))
         except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
             raise BadRecordQuery("cursor", "not a cursor this API gave out; use the `next` link as given") from None
-        if cursor.received_at.utcoffset() is None:
+        if cursor.instant.utcoffset() is None:
             raise BadRecordQuery("cursor", "not a cursor this API gave out; use the `next` link as given")
         return cursor
 
@@ -139,8 +140,8 @@ def page(conn: sa.Connection, query: RecordQuery, size: int, after: Cursor | Non
     if after is not None:
         select = select.where(
             sa.or_(
-                records.received_at > after.received_at,
-                sa.and_(records.received_at == after.received_at, records.request_id > after.request_id),
+                records.received_at > after.instant,
+                sa.and_(records.received_at == after.instant, records.request_id > after.request_id),
             )
         )
     rows = conn.execute(select.limit(size + 1)).all()

@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 import rfc8785
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from services.audit import orm
+from services.audit import orm, recipients, tallies
 from services.audit.chain import digest
 from services.audit.links import REQUEST
 from services.common.db import insert_for
@@ -73,6 +73,40 @@ class RecordRow(Row):
     declaration_signed: bool | None = None
     declaration_signed_at: datetime | None = None
     declaration_text_version: str | None = None
+    # Review before send and the queue's stored facts (migration 0006).
+    review_required: bool | None = None
+    completed_at: datetime | None = None
+    completed_nature: str | None = None
+    denied_at: datetime | None = None
+    denied_nature: str | None = None
+    denied_code: str | None = None
+    denied_basis: str | None = None
+    review_state: str | None = None
+    reviewed_at: datetime | None = None
+    review_reason: str | None = None
+    due_at: datetime | None = None
+    answered: bool = False
+    awaiting_review: bool = False
+
+    @model_validator(mode="after")
+    def _written_before_0006(self) -> RecordRow:
+        """A value written before migration 0006 has its answer in the response columns alone: keep them as the
+        facts they came from, and the due date and queue flags the migration derives."""
+        if self.due_at is None:
+            facts = _facts_before_0006(self)
+            return self.model_copy(update=facts) if facts else self
+        return self
+
+
+def _facts_before_0006(row: RecordRow) -> dict[str, Any]:
+    facts: dict[str, Any] = {"due_at": row.extended_respond_by or row.respond_by,
+                             "answered": row.responded_at is not None}  # fmt: skip
+    if row.response_nature is not None and row.response_nature.startswith("denied"):
+        facts |= {"denied_at": row.responded_at, "denied_nature": row.response_nature,
+                  "denied_code": row.denial_code, "denied_basis": row.denial_basis}  # fmt: skip
+    elif row.responded_at is not None:
+        facts |= {"completed_at": row.responded_at, "completed_nature": row.response_nature}
+    return facts if facts["due_at"] is not None else {}
 
 
 class PurgeRow(Row):
@@ -149,8 +183,9 @@ def restore(conn: sa.Connection, snapshot: Snapshot, consumer: str) -> int:
     for entry in snapshot.entries:
         if claim(conn, orm.inbox, consumer, entry.event_id):
             _insert(conn, orm.timeline, ["event_id"], entry)
-    if snapshot.record is not None:
-        _insert(conn, orm.request_records, ["request_id"], snapshot.record)
+            recipients.apply(conn, entry.event_type, entry.request_id, entry.occurred_at, entry.details)
+    if snapshot.record is not None and _insert(conn, orm.request_records, ["request_id"], snapshot.record):
+        tallies.move(conn, None, tallies.counted_of(snapshot.record))
     if snapshot.purge is not None:
         _insert(conn, orm.chain_purges, ["digest"], snapshot.purge)
     return len(snapshot.entries)
@@ -175,8 +210,10 @@ def published(conn: sa.Connection, keys: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _insert(conn: sa.Connection, table: sa.Table, keys: list[str], row: Row) -> None:
-    conn.execute(insert_for(conn, table).values(**row.model_dump()).on_conflict_do_nothing(index_elements=keys))
+def _insert(conn: sa.Connection, table: sa.Table, keys: list[str], row: Row) -> bool:
+    """Insert the row unless its key is there already; whether it was inserted."""
+    insert = insert_for(conn, table).values(**row.model_dump()).on_conflict_do_nothing(index_elements=keys)
+    return conn.execute(insert.returning(table.c[keys[0]])).first() is not None
 
 
 def _batches(items: list[str]) -> Iterator[list[str]]:

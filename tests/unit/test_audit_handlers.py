@@ -261,6 +261,10 @@ class TestRequestRecord:
             "nature_of_response": "denied_in_part",
             "basis_for_denial": "the record is retained under a legal obligation",
             "denial_code": "exempt",
+            "review_required": False,
+            "review_state": None,
+            "reviewed_at": None,
+            "completed_at": None,
         }
 
     def test_unextended_denied_request_is_due_on_the_original_date(self, rebuilt: sa.Engine) -> None:

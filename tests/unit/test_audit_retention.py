@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from services.audit import checkpoints, gaps, handlers, orm, purge, queries, retention, snapshots
+from services.audit import checkpoints, gaps, handlers, orm, purge, queries, retention, snapshots, tallies
 from services.audit.chain import GENESIS, Linked, Tampering, canonical_entry, link
 from services.audit.settings import AuditSettings
 from services.audit.snapshotter import changed_keys, forget, publish_changes
@@ -323,3 +323,30 @@ def test_a_purge_statement_dated_before_the_last_round_is_still_published(world:
         digests = set(conn.execute(sa.select(orm.chain_purges.c.digest)).scalars())
     with world.connect() as conn:
         assert {snapshots.purge_key(d) for d in digests} <= changed_keys(conn, NOW)
+
+
+def answered_tally_and_count(engine: sa.Engine) -> tuple[int, int]:
+    records = orm.request_records.c
+    with engine.connect() as conn:
+        counted = conn.execute(sa.select(sa.func.count()).where(records.answered.is_(True),
+                                                                records.due_at.is_not(None))).scalar_one()  # fmt: skip
+        return tallies.answered(conn, None, None), int(counted)
+
+
+def test_the_queue_tallies_stay_a_count_of_the_records_through_a_purge_and_a_restore(
+    world: sa.Engine, tmp_path: Path
+) -> None:
+    tally, counted = answered_tally_and_count(world)
+    assert tally == counted and counted > 0
+    with world.begin() as conn:
+        purge.purge(conn, KEY, NOW, RETENTION)
+    tally_after, counted_after = answered_tally_and_count(world)
+    assert tally_after == counted_after < counted
+    with world.connect() as conn:
+        values = list(snapshots.build(conn, changed_keys(conn, None)))
+    restored = engine_at(tmp_path / "restored.db")
+    with restored.begin() as conn:
+        for value in values * 2:  # a value restored twice is counted once
+            snapshots.restore(conn, value, "audit-rebuild")
+    assert answered_tally_and_count(restored) == (counted_after, counted_after)
+    restored.dispose()
