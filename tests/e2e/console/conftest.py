@@ -33,6 +33,7 @@ CLOCK_SKEW_DAYS = 50
 CONSOLE_ENV = {
     "CCPA_REVIEW_BEFORE_SEND": "know_specific",
     "CCPA_AUDIT_WATCH_CLOCK_SKEW_DAYS": str(CLOCK_SKEW_DAYS),
+    "CCPA_AUDIT_WATCH_SECONDS": "2",  # the watch announces the test clock's missed deadlines at once
     "CCPA_PROVIDER_GRACE_SECONDS": "3600",
 }
 PASSWORD = "correct horse battery staple"  # every test account's; 12+ characters
