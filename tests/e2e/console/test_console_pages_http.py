@@ -24,7 +24,7 @@ QUEUED, OPTED_OUT, NEVER_CHANGED = 21, 22, 23
 
 
 def page_of(client: httpx.Client, path: str, **params: Any) -> str:
-    response = client.get(path, params=params)
+    response = client.get(path, params=params or None)  # params={} would drop the query string of `path` (httpx)
     assert response.status_code == 200, response.text[:500]
     return response.text
 
