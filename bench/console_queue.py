@@ -3,20 +3,25 @@ PostgreSQL (seeded directly, bench/console_seed.py), each beside its floor: the 
 bare on one warm connection (no HTTP, no JSON). Each statement's plan is checked with EXPLAIN ANALYZE: a sequential
 scan of a seeded table is reported.
 
-The console's own /queue page is measured the same way by `measure_console_queue(console_url, session_cookie)`
-once it exists (wire it with `--console-url` and `--console-cookie`).
+The console's own /queue page (services/console, signed in as a bench operator) is measured for the same scenarios
+against the same audit: its floor is audit's route it calls (what the console adds is its own work: the session,
+the page). `--console-url` and `--console-cookie` measure another console instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import html
 import json
+import re
+import secrets
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -32,6 +37,9 @@ from devtools.local.pipeline import Pipeline
 from services.audit import dashboard, queue
 from services.audit.records import Cursor
 from services.common.db import make_engine
+from services.console.accounts.roles import Role
+from services.console.accounts.sessions import SessionPolicy, Sessions
+from services.console.accounts.store import Accounts
 
 RESULTS = infra.REPO_ROOT / ".local" / "bench" / "console_queue.json"
 SEEDED = ("request_records", "recipient_instructions", "deadline_clocks")
@@ -61,7 +69,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=1_000_000, help="requests seeded (default 1,000,000)")
     parser.add_argument("--samples", type=int, default=200, help="timed GETs per figure (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed GETs per figure first (default 20)")
-    parser.add_argument("--console-url", help="also measure the console's /queue page at this URL")
+    parser.add_argument("--console-url", help="also measure another console's /queue page at this URL")
     parser.add_argument("--console-cookie", help="a signed-in session cookie's value for --console-url")
     return parser.parse_args(argv)
 
@@ -82,8 +90,16 @@ def page_url(client: httpx.Client, base: str, query: str, follow: int) -> str:
     for _ in range(follow):
         found = client.get(url)
         found.raise_for_status()
-        url = found.json()["next"]
+        url = found.json()["next"] if "json" in found.headers.get("content-type", "") else _next_link(found.text)
     return url
+
+
+def _next_link(page: str) -> str:
+    """The console page's "Next page" link, as a person follows it."""
+    found = re.search(r'href="(/queue\?[^"]+)" rel="next"', page)
+    if found is None:
+        raise RuntimeError("the console's queue page has no next page: too few requests seeded for the scenario")
+    return html.unescape(found.group(1))
 
 
 def measure_http(client: httpx.Client, url: str, samples: int, warmup: int) -> Summary:
@@ -178,6 +194,19 @@ def audit_figures(audit_url: str, auth: dict[str, str], engine: sa.Engine, skew_
     return figures
 
 
+def bench_operator_session(console_db_url: str) -> str:
+    """A viewer account in the bench console's own database and a live session of it: the cookie's value."""
+    engine = make_engine(console_db_url)
+    try:
+        account = Accounts(engine).add("bench-viewer", "Bench Viewer", Role.VIEWER, secrets.token_urlsafe(18),
+                                       datetime.now(UTC))  # fmt: skip
+        return Sessions(engine, SessionPolicy(timedelta(hours=8), timedelta(hours=8))).start(
+            account.id, datetime.now(UTC)
+        )
+    finally:
+        engine.dispose()
+
+
 def run(args: argparse.Namespace, console: Console) -> tuple[dict[str, Figure], dict[str, int]]:
     with infra.infrastructure() as stack:
         config = infra.pipeline_config(stack, customers=1)
@@ -187,12 +216,21 @@ def run(args: argparse.Namespace, console: Console) -> tuple[dict[str, Figure], 
             started = time.perf_counter()
             rows = seed(engine, args.requests, datetime.now(UTC))
             console.log(f"seeded {rows} in {time.perf_counter() - started:.0f} s")
-            pipeline = Pipeline(config)
+            console_db = infra.REPO_ROOT / ".local" / "bench" / "console-bench.db"
+            console_db.parent.mkdir(parents=True, exist_ok=True)
+            console_db.unlink(missing_ok=True)
+            pipeline = Pipeline(dataclasses.replace(config, console_db_url=f"sqlite:///{console_db}"))
+            assert pipeline.console is not None
             pipeline.audit.start(timeout=120)
+            pipeline.console.start(timeout=120)
             try:
                 figures = audit_figures(pipeline.audit.url, pipeline.auth, engine, lambda: datetime.now(UTC),
                                         args.samples, args.warmup)  # fmt: skip
+                cookie = bench_operator_session(f"sqlite:///{console_db}")
+                for name, summary in measure_console_queue(pipeline.console.url, cookie, args.samples).items():
+                    figures[name] = Figure(summary, figures[name.replace("console /queue: ", "queue: ")].route)
             finally:
+                pipeline.console.stop()
                 pipeline.audit.stop()
         finally:
             engine.dispose()
