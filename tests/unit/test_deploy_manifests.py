@@ -13,13 +13,14 @@ from services.common.datamap import load_datamap
 from services.common.datamap.loader import ENV_REFERENCE
 from services.common.serve import SERVICES
 from services.common.topics import ALL_TOPICS
+from services.console.settings import ConsoleSettings
 from services.deletion.settings import DeletionSettings
 from services.discovery.settings import DiscoverySettings
 from services.intake.settings import IntakeSettings
 from services.optout.settings import OptoutSettings
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
-SETTINGS = (IntakeSettings, AuditSettings, OptoutSettings, DiscoverySettings, DeletionSettings)
+SETTINGS = (IntakeSettings, AuditSettings, OptoutSettings, DiscoverySettings, DeletionSettings, ConsoleSettings)
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
@@ -50,7 +51,7 @@ def test_every_config_key_is_a_setting_some_service_reads() -> None:
     assert unknown == []
 
 
-@pytest.mark.parametrize("service", ["intake", "audit", "optout", "discovery", "deletion"])
+@pytest.mark.parametrize("service", ["intake", "audit", "optout", "discovery", "deletion", "console"])
 def test_deployments_run_a_real_module_safely(service: str) -> None:
     deployment = next(d for d in documents(K8S / "base" / f"{service}.yaml") if d["kind"] == "Deployment")
     pod = deployment["spec"]["template"]["spec"]
