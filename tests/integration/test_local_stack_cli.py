@@ -59,17 +59,18 @@ def test_status_lists_every_process_the_stack_started_with_address_and_state(sta
     assert result.returncode == 0, result.stderr
     states = dict(line.split(": ", 1) for line in result.stdout.splitlines())
     assert set(states) == {"kafka", "redis", "mailpit", "provider-mailer", "provider-shipper", "intake", "audit",
-                           "discovery", "deletion", "optout", "downstream-adtech-sync"}  # fmt: skip
+                           "discovery", "deletion", "optout", "console", "downstream-adtech-sync"}  # fmt: skip
     assert states["kafka"].startswith("not started by the stack: it uses 127.0.0.1:")
     assert states["redis"].startswith("running (pid ") and "redis://127.0.0.1:" in states["redis"]
     assert all(states[name].startswith("running (pid ") for name in states if name not in ("kafka", "redis"))
     assert "http://127.0.0.1:" in states["intake"] and "no HTTP port" in states["downstream-adtech-sync"]
+    assert "http://127.0.0.1:" in states["console"]
     assert "mails at http://127.0.0.1:" in states["mailpit"]
 
 
 def test_each_process_writes_one_log_file(stack_root: Path) -> None:
     processes = ("provider-mailer", "provider-shipper", "intake", "audit", "discovery", "deletion", "optout",
-                 "downstream-adtech-sync")  # fmt: skip
+                 "console", "downstream-adtech-sync")  # fmt: skip
     logs = sorted(path.name for path in (stack_root / "logs").iterdir() if path.name != "cli.log")
     assert logs == sorted(f"{name}.log" for name in processes)
 
