@@ -122,8 +122,9 @@ def demo_run() -> None:
     console.print(f"The privacy center (what a consumer sees): {urls['intake']}/privacy/", highlight=False)
     console.print(f"The operator console: {urls['console']}/  sign in as {DEMO_OPERATOR} / {password}",
                   highlight=False, soft_wrap=True)  # fmt: skip
-    console.print(f"Waiting for an operator: request {waiting}, a deletion whose manual recipient awaits its "
-                  "confirmation: an operator confirms it in the console", highlight=False, soft_wrap=True)  # fmt: skip
+    console.print(f"Waiting for an operator: request {waiting.correction}, a correction whose answer is held for "
+                  f"review (approve or deny it), and request {waiting.deletion}, a deletion whose manual recipients "
+                  "await their confirmation", highlight=False, soft_wrap=True)  # fmt: skip
     console.print(f"The stack stays up for you to explore (intake's API {urls['intake']}/docs; the internal "
                   "services' OpenAPI answers the operator token printed by `make up`): "
                   "`make down` stops it.")  # fmt: skip

@@ -287,8 +287,16 @@ def print_consent(console: Console, intake: httpx.Client, token: str, identifier
                   f"may ask to opt in: {readable(state['may_ask_to_opt_in'])}\n")  # fmt: skip
 
 
-def run(intake_url: str, audit_url: str, token: str, identity_db: Path, demo_env: Mapping[str, str]) -> str:
-    """The demo; the id of its verified deletion, left waiting for an operator (its manual recipient's confirmation)."""
+@dataclass(frozen=True)
+class Waiting:
+    """What the demo leaves for an operator in the console."""
+
+    deletion: str  # the verified deletion: its manual recipients await a person's confirmation
+    correction: str  # the correction: its answer is held for review (the local stack reviews corrections)
+
+
+def run(intake_url: str, audit_url: str, token: str, identity_db: Path, demo_env: Mapping[str, str]) -> Waiting:
+    """The demo; what it leaves waiting for an operator."""
     console = Console(width=None if sys.stdout.isatty() else 150)
     people = load_customers(identity_db, 11, next_run(identity_db.parent / "demo-runs"))
     requests = demo_requests(people)
@@ -323,4 +331,5 @@ def run(intake_url: str, audit_url: str, token: str, identity_db: Path, demo_env
         )
         print_consent(console, intake, token, {"email": people[2].email}, "the consumer who opted back in")
     privacy_center.print_choice(console, intake_url)
-    return next(request.request_id for request in requests if request.expected == ERASED)
+    return Waiting(next(request.request_id for request in requests if request.expected == ERASED),
+                   next(request.request_id for request in requests if request.body["type"] == "correct"))  # fmt: skip

@@ -173,6 +173,9 @@ class LocalStack:
             "CCPA_OPTOUT_DATABASE_URL": os.environ.get("CCPA_OPTOUT_DATABASE_URL", f"sqlite:///{self.root}/optout.db"),
             "CCPA_OPTOUT_URL": f"http://127.0.0.1:{os.environ.get('CCPA_OPTOUT_PORT', 8004)}",
             "CCPA_DOWNSTREAM_SYSTEMS": json.dumps(["adtech-sync"]),
+            # The demo's correction waits for the privacy team's review before its answer is sent: the console's
+            # queue has something to do (docs/console.md, "Review before send").
+            "CCPA_REVIEW_BEFORE_SEND": os.environ.get("CCPA_REVIEW_BEFORE_SEND", "correct"),
             "CCPA_CONSOLE_DATABASE_URL": os.environ.get(
                 "CCPA_CONSOLE_DATABASE_URL", f"sqlite:///{self.root}/console.db"
             ),

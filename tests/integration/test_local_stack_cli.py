@@ -127,7 +127,9 @@ def assert_the_demo_operator_signs_in(stack_root: Path, said: str) -> None:
     url, password = found.groups()
     kept = stack_root / "console-demo-operator.password"
     assert kept.read_text().strip() == password and kept.stat().st_mode & 0o777 == 0o600
-    assert re.search(r"Waiting for an operator: request [0-9a-f-]{36}, a deletion", said)
+    waiting = re.search(r"Waiting for an operator: request ([0-9a-f-]{36}), a correction whose answer is held for "
+                        r"review \(approve or deny it\), and request [0-9a-f-]{36}, a deletion", said)  # fmt: skip
+    assert waiting, said[-2000:]
     with httpx.Client(base_url=url, timeout=30) as client:
         page = client.get("/login")
         token = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
@@ -136,4 +138,9 @@ def assert_the_demo_operator_signs_in(stack_root: Path, said: str) -> None:
             client.cookies.set(name, value)
         form = {"csrftoken": token.group(1), "username": "demo-operator", "password": password, "next": "/queue"}
         signed = client.post("/login", data=form)
-    assert signed.status_code == 303 and signed.headers["location"] == "/queue"
+        assert signed.status_code == 303 and signed.headers["location"] == "/queue"
+        for name, value in signed.cookies.items():
+            client.cookies.set(name, value)
+        # the console has something to do: the held correction is in the queue, awaiting review
+        queue = client.get("/queue", params={"status": "open"})  # held for review: not answered yet
+    assert queue.status_code == 200 and f"/requests/{waiting.group(1)}" in queue.text
