@@ -52,7 +52,10 @@ def refused_settings(service: str, settings: type[CommonSettings], error: Valida
 class CommonSettings(BaseSettings):
     """What every service needs: Kafka, its own database, secrets, HTTP address, logging."""
 
-    model_config = SettingsConfigDict(env_prefix="CCPA_", extra="ignore", populate_by_name=True)
+    # hide_input_in_errors: a refusal never repeats a value it was given (a secret, a path, a URL with a password).
+    model_config = SettingsConfigDict(
+        env_prefix="CCPA_", extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     environment: Environment = Field(
         Environment.DEVELOPMENT, description="development | test | production (refuses the development defaults)"
@@ -202,6 +205,22 @@ class ApiSettings(CommonSettings):
             return credentials
         operator = Credential("operator", token_digest(self.api_token.get_secret_value()), OPERATOR_SCOPES)
         return Credentials([*credentials.credentials, operator])
+
+
+class CallingSettings(ApiSettings):
+    """A service that calls the others with a token of its own (intake, the console): its token in clear."""
+
+    service_token: SecretStr = Field(description="This service's own token, presented to the services it calls")
+
+    @field_validator("service_token")
+    @classmethod
+    def _service_token_is_strong(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < MIN_TOKEN_CHARS:
+            raise ValueError(f"CCPA_SERVICE_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
+        return value
+
+    def secrets(self) -> dict[str, str]:
+        return {**super().secrets(), "CCPA_SERVICE_TOKEN": self.service_token.get_secret_value()}
 
 
 class BusinessSettings(CommonSettings):

@@ -3,14 +3,13 @@ and optional single sign-on (OpenID Connect)."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.common.auth import MIN_TOKEN_CHARS
-from services.common.settings import ApiSettings
+from services.common.settings import CallingSettings
 
 
-class ConsoleSettings(ApiSettings):
+class ConsoleSettings(CallingSettings):
     http_port: int = Field(8005, validation_alias="CCPA_CONSOLE_PORT")
     database_url: str = Field("sqlite:///.local/console.db", validation_alias="CCPA_CONSOLE_DATABASE_URL")
     intake_url: str = Field("http://127.0.0.1:8000", validation_alias="CCPA_INTAKE_URL",
@@ -54,13 +53,6 @@ class ConsoleSettings(ApiSettings):
         description="This console's /login/oidc/callback as the browser reaches it",
     )  # fmt: skip
 
-    @field_validator("service_token")
-    @classmethod
-    def _service_token_is_strong(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value()) < MIN_TOKEN_CHARS:
-            raise ValueError(f"CCPA_SERVICE_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
-        return value
-
     @model_validator(mode="after")
     def _single_sign_on_is_complete(self) -> ConsoleSettings:
         if self.oidc_issuer and not (self.oidc_client_id and self.oidc_redirect_url):
@@ -71,7 +63,7 @@ class ConsoleSettings(ApiSettings):
     def secrets(self) -> dict[str, str]:
         oidc = {"CCPA_CONSOLE_OIDC_CLIENT_SECRET": self.oidc_client_secret.get_secret_value()} if (
             self.oidc_client_secret) else {}  # fmt: skip
-        return {**super().secrets(), "CCPA_SERVICE_TOKEN": self.service_token.get_secret_value(), **oidc}
+        return {**super().secrets(), **oidc}
 
 
 class ConsoleStoreSettings(BaseSettings):

@@ -8,14 +8,13 @@ from datetime import date
 import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from services.common.auth import MIN_TOKEN_CHARS
 from services.common.request_types import RequestType
-from services.common.settings import ApiSettings, BusinessSettings
+from services.common.settings import BusinessSettings, CallingSettings
 from services.intake.mail.smtp import SmtpConfig, SmtpSecurity
 from services.intake.review import parse_review_types
 
 
-class IntakeSettings(ApiSettings, BusinessSettings):
+class IntakeSettings(CallingSettings, BusinessSettings):
     http_port: int = Field(8000, validation_alias="CCPA_INTAKE_PORT")
     database_url: str = Field("sqlite:///.local/intake.db", validation_alias="CCPA_INTAKE_DATABASE_URL")
     submit_rate_limit: str = Field("30/minute", description="Per-client limit on public submissions (slowapi syntax)")
@@ -130,13 +129,6 @@ class IntakeSettings(ApiSettings, BusinessSettings):
     def review_types(self) -> frozenset[RequestType]:
         return parse_review_types(self.review_before_send)
 
-    @field_validator("service_token")
-    @classmethod
-    def _service_token_is_strong(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value()) < MIN_TOKEN_CHARS:
-            raise ValueError(f"CCPA_SERVICE_TOKEN must be at least {MIN_TOKEN_CHARS} characters")
-        return value
-
     @field_validator(
         "choices_rate_limit", "privacy_address_rate_limit", "privacy_submit_rate_limit", "privacy_code_send_limit",
         "privacy_code_try_limit",
@@ -168,7 +160,7 @@ class IntakeSettings(ApiSettings, BusinessSettings):
     def secrets(self) -> dict[str, str]:
         smtp = {"CCPA_SMTP_PASSWORD": self.smtp_password.get_secret_value()} if self.smtp_password else {}
         captcha = {"CCPA_CAPTCHA_SECRET": self.captcha_secret.get_secret_value()} if self.captcha_secret else {}
-        return {**super().secrets(), "CCPA_SERVICE_TOKEN": self.service_token.get_secret_value(), **smtp, **captcha}
+        return {**super().secrets(), **smtp, **captcha}
 
 
 def _loopback(host: str) -> bool:

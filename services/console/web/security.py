@@ -5,47 +5,23 @@ from a browser without cookies)."""
 from __future__ import annotations
 
 from asgi_csrf import Errors, asgi_csrf_decorator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.common.web_headers import PageHeaders, security_headers
 from services.console.web.templating import environment
 
 CSRF_FIELD = "csrftoken"
 CSRF_COOKIE = "ccpa_console_csrf"
 OPS_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json")
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
-)
+SECURITY_HEADERS = security_headers("same-origin")
 
 
-class SecurityHeaders:
-    """ASGI middleware: the security headers on every response (pages, assets, errors)."""
+class SecurityHeaders(PageHeaders):
+    """ASGI middleware: the security headers on every response of the console (pages, assets, errors)."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                names = {name for name, _value in SECURITY_HEADERS}
-                kept = [(name, value) for name, value in message.get("headers", []) if name not in names]
-                message = {**message, "headers": [*kept, *SECURITY_HEADERS]}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+        super().__init__(app, SECURITY_HEADERS)
 
 
 def csrf_protection(app: ASGIApp, signing_secret: str, secure_cookie: bool) -> ASGIApp:

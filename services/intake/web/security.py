@@ -4,8 +4,9 @@ every page, and CSRF tokens on every form (asgi-csrf: a signed double-submit coo
 from __future__ import annotations
 
 from asgi_csrf import Errors, asgi_csrf_decorator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.common.web_headers import PageHeaders, security_headers
 from services.intake.web.multipart_csrf import RestoreHeaders, with_token_header
 from services.intake.web.templating import environment
 
@@ -13,40 +14,15 @@ PREFIX = "/privacy"
 CSRF_FIELD = "csrftoken"
 CSRF_COOKIE = "ccpa_csrf"
 
-# Nothing from another host, no inline script or style, no framing, forms post only to us.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),  # status links carry a token: never leak it in a Referer
-    (b"cross-origin-opener-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
-)
+# No Referer from any page under /privacy: status links carry a token.
+SECURITY_HEADERS = security_headers("no-referrer")
 
 
-class SecurityHeaders:
+class SecurityHeaders(PageHeaders):
     """ASGI middleware: the security headers on every response under /privacy (pages, assets, errors)."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(PREFIX):
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                names = {name for name, _value in SECURITY_HEADERS}
-                kept = [(name, value) for name, value in message.get("headers", []) if name not in names]
-                message = {**message, "headers": [*kept, *SECURITY_HEADERS]}
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+        super().__init__(app, SECURITY_HEADERS, PREFIX)
 
 
 class CsrfProtection:
