@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from services.common.contracts import NO_SUBJECT, UNKNOWN_ACTOR
 from services.common.event_types import EventType
 from services.common.events import Event, utcnow
+from services.common.logs import scrub
 from services.common.outbox import Outbox
 from services.common.payloads.operator import OperatorActedPayload
 from services.console.accounts.roles import Operator
@@ -95,4 +96,5 @@ class Accountability:
 
 
 def _clip(text: str | None, limit: int) -> str | None:
-    return None if text is None else text.replace("\x00", "")[:limit]
+    """An operator's words as the record keeps them: no e-mail address or phone number in clear, within the limit."""
+    return None if text is None else scrub(text.replace("\x00", ""))[:limit]
