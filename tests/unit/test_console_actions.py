@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.common.contracts import NO_SUBJECT, check
 from services.console.accounts.roles import Operator, Role
-from services.console.actions import Acted, Accountability, Action, Result
+from services.console.actions import Accountability, Acted, Action, Result
 
 WHO = Operator("00000000-0000-4000-8000-000000000001", "Pat Example", Role.OPERATOR)
 
