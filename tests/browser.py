@@ -1,6 +1,8 @@
 """A real browser for the tests: Playwright for Python driving the Debian chromium package (no browser is
 downloaded), one browser per test package; screenshots kept in .local/screenshots/, pages checked with axe-core.
-Helpers only: the fixtures live with the tests that use them (tests/e2e/browser/conftest.py)."""
+The fixtures `browser` (package scope) and `page` are imported by each browser package's conftest.py: package scope,
+not session, because while Playwright's sync API runs it keeps an asyncio loop running in the main thread, which
+would break every later test calling asyncio.run."""
 
 from __future__ import annotations
 
@@ -69,3 +71,20 @@ def assert_accessible(page: Page) -> None:
         f"{[node['target'] for node in violation['nodes']][:3]}"
         for violation in bad
     )
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the package that imports this fixture into its conftest.py."""
+    with running_browser() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser profile: no cookies, signed in to nothing."""
+    context = new_context(browser)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

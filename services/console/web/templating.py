@@ -8,29 +8,19 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.common.pacific import long_date, moment_text
+from services.common.pages import csrf_token as csrf_token
+from services.common.pages import page_environment
 from services.console.accounts.roles import Operator, Role
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
-environment = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(default=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+environment = page_environment(TEMPLATES)
 environment.filters["long_date"] = long_date
 environment.filters["moment"] = moment_text
 environment.globals["Role"] = Role
-
-
-def csrf_token(request: Request) -> str:
-    """The CSRF token for this browser (asgi-csrf sets its cookie with the response that asked for it)."""
-    return str(request.scope["csrftoken"]())
 
 
 def render(request: Request, template: str, status_code: int = 200, me: Operator | None = None,

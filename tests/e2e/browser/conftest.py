@@ -4,17 +4,15 @@ thread, which would break every later test calling asyncio.run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page
 
 from tests.browser import CHROMIUM_ARGS as CHROMIUM_ARGS
 from tests.browser import SCREENSHOTS as SCREENSHOTS
 from tests.browser import assert_accessible as assert_accessible
+from tests.browser import browser as browser
 from tests.browser import chromium_path as chromium_path
 from tests.browser import new_context as new_context
-from tests.browser import running_browser
+from tests.browser import page as page
 from tests.browser import shoot as shoot
 from tests.e2e.demo_world import World
 
@@ -23,18 +21,3 @@ from tests.e2e.demo_world import World
 def center(full_world: World) -> str:
     """The privacy center's base URL on the session's intake."""
     return f"{full_world.pipeline.intake.url}/privacy"
-
-
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Browser]:
-    with running_browser() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = new_context(browser)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()

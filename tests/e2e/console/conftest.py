@@ -26,7 +26,9 @@ from services.common.events import utcnow
 from services.console.accounts.roles import Role
 from services.console.accounts.sessions import COOKIE, SessionPolicy, Sessions
 from services.console.accounts.store import Accounts
-from tests.browser import new_context, running_browser
+from tests.browser import browser as browser
+from tests.browser import new_context
+from tests.browser import page as page
 from tests.e2e.demo_world import World, demo_world
 
 CLOCK_SKEW_DAYS = 50
@@ -87,23 +89,6 @@ def console_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_u
             yield ConsoleWorld(world, engine, people)
         finally:
             engine.dispose()
-
-
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the console's browser tests (package scope: see tests/e2e/browser/conftest.py)."""
-    with running_browser() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser profile, signed in to nothing."""
-    context = new_context(browser)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 SignedInPage = Callable[[Role], Page]
