@@ -35,6 +35,7 @@ FAMILIES = {
     "NoticeSent": "requests",
     "AnswerReviewed": "requests",
     "OperatorActed": "operator",
+    "FlowBlocked": "flows",
     "DiscoveryStarted": "discovery",
     "StoreSearched": "discovery",
     "DiscoveryCompleted": "discovery",
@@ -61,6 +62,7 @@ DOCS = {
     "deletion": "Payloads of deletion's results (privacy.deletion.results).",
     "consent": "Payloads of the consent and opt-out topics.",
     "deadlines": "Payloads of audit's deadline watch (privacy.deadlines).",
+    "flows": "Payloads of the evidence that data flows were stopped (privacy.flows.blocked).",
     "operator": "Payloads of the console's record of what people of the privacy team did (privacy.operator.actions).",
 }
 PRIMITIVES = {"string": "str", "boolean": "bool", "int": "int", "long": "int", "bytes": "bytes", "double": "float"}
@@ -111,6 +113,8 @@ def default_of(value: Any) -> str:
         return "()"
     if isinstance(value, list | dict):
         raise ValueError(f"only empty arrays are supported as array defaults, not {value!r}")
+    if isinstance(value, str):
+        return json.dumps(value)  # double quotes, as ruff formats the committed classes
     return repr(value)
 
 

@@ -67,6 +67,21 @@ KNOWN_VALUES: dict[str, Callable[[datetime], Any]] = {
     "actor_role": lambda now: "operator",
     "action": lambda now: "extended",
     "result": lambda now: "done",
+    "subject_type": lambda now: "consumer",
+    "flow": lambda now: "coop-export",
+    "recipient": lambda now: "brightlist",
+    "relation": lambda now: "sale",
+    "reason": lambda now: "sale_opt_out",
+    "gate": lambda now: "coop-export-job",
+    "count": lambda now: 3,
+}
+# Where one field name means something else in one event type (a flow's channel is not a request's).
+KNOWN_BY_TYPE: dict[str, dict[str, Callable[[datetime], Any]]] = {
+    "FlowBlocked": {
+        "channel": lambda now: "server_export",
+        "first_at": lambda now: now - 2 * PAST,
+        "last_at": lambda now: now - PAST,
+    },
 }
 NULLABLE_ABOUT_REQUEST = frozenset(
     {
@@ -80,6 +95,7 @@ NULLABLE_ABOUT_REQUEST = frozenset(
         "DeadlineApproaching",
         "DeadlineMissed",
         "OperatorActed",
+        "FlowBlocked",
     }
 )
 
@@ -99,7 +115,9 @@ def well_formed(event_type: str, now: datetime | None = None, catalog: SchemaCat
     now = now or utcnow()
     schema = (catalog or _catalog()).for_event_type(event_type).schema
     payload_schema = next(f["type"] for f in schema["fields"] if f["name"] == "payload")
-    payload = {f["name"]: _value(f["name"], f["type"], now) for f in payload_schema["fields"]}
+    known = KNOWN_BY_TYPE.get(event_type, {})
+    payload = {f["name"]: known[f["name"]](now) if f["name"] in known else _value(f["name"], f["type"], now)
+               for f in payload_schema["fields"]}  # fmt: skip
     return event_of(event_type, SUBJECT, "intake", payload, request_id=str(uuid.uuid4()), occurred_at=now - PAST)
 
 

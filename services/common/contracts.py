@@ -17,8 +17,11 @@ from services.common.clocks import EXTENDED_RESPOND_CALENDAR_DAYS
 from services.common.errors import PoisonMessage
 from services.common.event_types import EventType
 from services.common.events import Event, utcnow
+from services.common.flows.vocabulary import CHANNELS as FLOW_CHANNELS
+from services.common.flows.vocabulary import DENY_REASONS, RELATIONS
 from services.common.identity import IdentifierKind
 from services.common.request_types import ActingService, RequestDecision, RequestType
+from services.common.subject_types import SUBJECT_TYPES
 
 MAX_TEXT = 10_000
 MAX_ITEMS = 10_000
@@ -142,6 +145,10 @@ def past_instant(value: Any, facts: Facts) -> str | None:
     if value is None or EARLIEST <= value <= facts.now + CLOCK_SKEW:
         return None
     return "must be a past instant, not before 2020"
+
+
+def positive(value: Any, _facts: Facts) -> str | None:
+    return None if isinstance(value, int) and value >= 1 else "must be a whole number of at least 1"
 
 
 def due_after(anchor: str) -> Rule:
@@ -293,6 +300,7 @@ CONTRACTS: dict[EventType, EventContract] = {
             agent_permission_reference=short_text(MAX_AGENT_TEXT),
             declaration_signed_at=past_instant,
             declaration_text_version=name(32),
+            subject_type=one_of(SUBJECT_TYPES),
         ),
         _contract(
             EventType.REQUEST_EXTENDED, respond_by=all_of(due_after("occurred_at"), not_before("previous_respond_by"))
@@ -369,6 +377,19 @@ CONTRACTS[EventType.OPERATOR_ACTED] = EventContract(
         "detail": short_text(500),
     },
     subjects=frozenset({NO_SUBJECT}),
+)
+CONTRACTS[EventType.FLOW_BLOCKED] = _contract(
+    EventType.FLOW_BLOCKED,
+    about_request=False,
+    flow=name(),
+    recipient=name(),
+    relation=one_of(RELATIONS),
+    channel=one_of(FLOW_CHANNELS),
+    reason=one_of(DENY_REASONS),
+    gate=name(),
+    count=positive,
+    first_at=past_instant,
+    last_at=all_of(past_instant, not_before("first_at")),
 )
 CONTRACTS[EventType.REQUEST_FAILED] = EventContract(
     EventType.REQUEST_FAILED,

@@ -14,6 +14,7 @@ class EventType(StrEnum):
     DELETION_VERIFIED = "DeletionVerified"
     DISCOVERY_COMPLETED = "DiscoveryCompleted"
     DISCOVERY_STARTED = "DiscoveryStarted"
+    FLOW_BLOCKED = "FlowBlocked"
     KEYS_SHREDDED = "KeysShredded"
     NOTICE_SENT = "NoticeSent"
     OPERATOR_ACTED = "OperatorActed"

@@ -38,6 +38,9 @@ FAILURES = TopicSpec("privacy.failures", retention_ms=400 * DAY_MS)
 DEADLINES = TopicSpec("privacy.deadlines", retention_ms=400 * DAY_MS)
 # What people of the privacy team did through the console (OperatorActed); audit puts each on the timeline.
 OPERATOR_ACTIONS = TopicSpec("privacy.operator.actions", retention_ms=400 * DAY_MS)
+# Evidence of effect: flows the decision library stopped (FlowBlocked, services/common/flows); audit puts each on
+# the timeline of the opt-out or limit whose state decided it.
+FLOWS_BLOCKED = TopicSpec("privacy.flows.blocked", retention_ms=400 * DAY_MS)
 DLQ = TopicSpec("privacy.dlq", retention_ms=30 * DAY_MS)
 # Audit's compacted snapshot of its §7101 records and timeline (services/audit/snapshots.py): no events, never
 # audited; it outlives the 400-day event topics so a rebuild restores 24 months.
@@ -54,6 +57,7 @@ ALL_TOPICS = (
     FAILURES,
     DEADLINES,
     OPERATOR_ACTIONS,
+    FLOWS_BLOCKED,
     DLQ,
     AUDIT_SNAPSHOTS,
 )
@@ -103,6 +107,7 @@ EVENT_TYPES_ON: dict[str, frozenset[EventType]] = {
     FAILURES.base_name: frozenset({E.REQUEST_FAILED}),
     DEADLINES.base_name: frozenset({E.DEADLINE_APPROACHING, E.DEADLINE_MISSED}),
     OPERATOR_ACTIONS.base_name: frozenset({E.OPERATOR_ACTED}),
+    FLOWS_BLOCKED.base_name: frozenset({E.FLOW_BLOCKED}),
 }
 
 

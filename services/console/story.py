@@ -222,6 +222,24 @@ def _confirmed(d: dict[str, Any], c: Context) -> list[str]:
     return [f"{recipient} confirmed the {operation}{by_hand}"]
 
 
+_BLOCK_REASONS = {
+    "gpc": "the browser sent Global Privacy Control",
+    "sale_opt_out": "the consumer opted out of sale",
+    "share_opt_out": "the consumer opted out of sharing",
+    "limited_sensitive": "the consumer limited the use of sensitive information it carries",
+    "state_unknown": "the consumer's choice could not be confirmed in time (held back to be safe)",
+    "sensitive_content": "it revealed sensitive information the flow may not carry",
+    "not_registered": "the data map registers no such flow",
+}
+
+
+def _flow_blocked(d: dict[str, Any], _c: Context) -> list[str]:
+    probe = "A probe replayed through " if d.get("probe") else ""
+    held = _count(d.get("count"), "record")
+    what = f"{probe}{d.get('gate')} held back {held} bound for {d.get('recipient')} (flow {d.get('flow')})"
+    return [f"{what}: {_BLOCK_REASONS.get(str(d.get('reason')), str(d.get('reason')))}"]
+
+
 def _provider_overdue(d: dict[str, Any], _c: Context) -> list[str]:
     return [f"{d.get('recipient')} had not confirmed by {_day(d.get('confirm_by'))}"]
 
@@ -272,4 +290,5 @@ SENTENCES: dict[str, Sentences] = {
     EventType.PROPAGATION_OVERDUE: lambda d, _c: [f"{d.get('downstream')} had not acknowledged the opt-out by "
                                                   f"{_day(d.get('acknowledge_by'))}"],
     EventType.OPERATOR_ACTED: _operator,
+    EventType.FLOW_BLOCKED: _flow_blocked,
 }  # fmt: skip

@@ -65,6 +65,7 @@ def submitted_payload(request_type: str, received: datetime, respond_by: datetim
         "declaration_signed_at": None,
         "declaration_text_version": None,
         "review_before_send": False,
+        "subject_type": "consumer",
     }
 
 

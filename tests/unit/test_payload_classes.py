@@ -36,7 +36,7 @@ def short(name: str) -> str:
 def record_classes() -> dict[str, type[Record]]:
     """Every Record class of the payload modules, by name."""
     found: dict[str, type[Record]] = {}
-    for module_name in ("shared", "requests", "discovery", "deletion", "consent", "deadlines", "operator"):
+    for module_name in ("shared", "requests", "discovery", "deletion", "consent", "deadlines", "operator", "flows"):
         module = getattr(payloads, module_name)
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Record) and value is not Record:

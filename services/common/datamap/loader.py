@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from services.common.datamap.flows import check_flows
 from services.common.datamap.model import Collection, DataMap, Store
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
@@ -71,6 +72,7 @@ def cross_check(datamap: DataMap) -> Iterator[str]:
     }
     for store in datamap.stores:
         yield from _check_store(datamap, store, known_kinds)
+    yield from check_flows(datamap)
 
 
 def _check_store(datamap: DataMap, store: Store, known_kinds: set[str]) -> Iterator[str]:

@@ -11,9 +11,11 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import Field as PydanticField
+from pydantic import model_validator
 
+from services.common.datamap.base import Strict
+from services.common.datamap.flows import Contract, Flow, Notices
 from services.common.sensitive import SENSITIVE_CATEGORIES
 
 CATEGORY_NAMES: dict[str, str] = {
@@ -59,10 +61,6 @@ SOURCES_HINT = "consumer, device, service_provider, third_party, inferred, publi
 NAME = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
 IDENTIFIER_KIND = r"^[a-z][a-z0-9_]*$"
 DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Deletion(Strict):
@@ -177,6 +175,9 @@ class Collection(Strict):
     opt_out_flags: OptOutFlags | None = PydanticField(
         default=None, description="sql: this table is a system of record whose opt-out flag columns optout keeps"
     )
+    subject_types: tuple[Literal["consumer", "employee", "job_applicant", "b2b_contact"], ...] = PydanticField(
+        default=("consumer",), min_length=1, description="whose records it holds; a request of another type skips it"
+    )
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -245,20 +246,28 @@ class Recipient(Strict):
     disproportionate_effort: str | None = PydanticField(
         default=None, description="§7022: why notifying this recipient is impossible or disproportionate"
     )
+    contract: Contract | None = PydanticField(
+        default=None, description="the written contract on file (§7051, §7053): when signed, which terms it has"
+    )
 
 
 class DataMap(Strict):
     version: Literal[1] = 1
     business: str
     collected_since: date = date(2022, 1, 1)
+    notices: Notices | None = None
     recipients: tuple[Recipient, ...] = ()
     stores: tuple[Store, ...]
+    flows: tuple[Flow, ...] = ()
 
     def store(self, name: str) -> Store | None:
         return next((s for s in self.stores if s.name == name), None)
 
     def recipient(self, name: str) -> Recipient | None:
         return next((r for r in self.recipients if r.name == name), None)
+
+    def flow(self, name: str) -> Flow | None:
+        return next((f for f in self.flows if f.name == name), None)
 
     def systems_of_record(self) -> list[tuple[Store, Collection]]:
         """The tables whose opt-out flags the opt-out service keeps current, in data-map order."""

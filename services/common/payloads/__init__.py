@@ -28,6 +28,7 @@ from services.common.payloads.discovery import (
     ReportReadyPayload,
     StoreSearchedPayload,
 )
+from services.common.payloads.flows import FlowBlockedPayload
 from services.common.payloads.operator import OperatorActedPayload
 from services.common.payloads.requests import (
     AnswerReviewedPayload,
@@ -51,6 +52,7 @@ PAYLOAD_TYPES: dict[EventType, type[Record]] = {
     EventType.DELETION_VERIFIED: DeletionVerifiedPayload,
     EventType.DISCOVERY_COMPLETED: DiscoveryCompletedPayload,
     EventType.DISCOVERY_STARTED: DiscoveryStartedPayload,
+    EventType.FLOW_BLOCKED: FlowBlockedPayload,
     EventType.KEYS_SHREDDED: KeysShreddedPayload,
     EventType.NOTICE_SENT: NoticeSentPayload,
     EventType.OPERATOR_ACTED: OperatorActedPayload,

@@ -129,3 +129,4 @@ class RequestSubmittedPayload(Record):
     declaration_signed_at: datetime | None = None
     declaration_text_version: str | None = None
     review_before_send: bool = False
+    subject_type: str = "consumer"
