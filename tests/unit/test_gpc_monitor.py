@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from devtools.demo.generator import DATAMAP_PATH, DemoTarget, demo_env
 from devtools.localstack.promtool import promtool
+from services.cli import app
 from services.common.datamap import load_datamap
 from services.common.datamap.flows import TagSpec
 from services.monitor.checks import HONOURED, Visit, judge, opt_out_tags
-from services.cli import app
 from services.monitor.cli import site_of, write_metrics
 from tests.unit.test_alert_rules import rule_groups
 

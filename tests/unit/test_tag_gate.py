@@ -97,8 +97,9 @@ def test_a_server_flow_or_an_unknown_name_is_no_tag_a_page_may_load() -> None:
 
 def test_the_opt_out_service_s_answer_becomes_a_state() -> None:
     assert subject_state(NO_CHOICE) is None
-    assert subject_state({**OPTED_OUT, "limit_sensitive": ["health"]}) == SubjectState(3, True, True,
-                                                                                      frozenset({"health"}))
+    assert subject_state({**OPTED_OUT, "limit_sensitive": ["health"]}) == SubjectState(
+        3, True, True, frozenset({"health"})
+    )
 
 
 class States:
@@ -143,3 +144,44 @@ def test_a_failed_decision_inlines_nothing_so_the_page_s_gate_decides() -> None:
 def test_the_inlined_answer_cannot_close_the_script_element() -> None:
     inline = TagDecisions({"</script><script>alert(1)</script>": False}).inline()
     assert "<" not in inline and ">" not in inline and INLINE_ID == "ccpa-tag-decisions"
+
+
+def endpoint_app(origins: list[str]) -> TestClient:
+    """The decision endpoint installed on a bare app, as intake installs it, with no data map configured."""
+    from fastapi import FastAPI
+    from slowapi import Limiter
+    from slowapi.util import get_remote_address
+
+    from services.common.http_guard import install_validation_errors
+    from services.intake import flows_api
+
+    app, limiter = FastAPI(), Limiter(key_func=get_remote_address)
+    app.state.limiter = limiter
+    install_validation_errors(app)
+    settings = SimpleNamespace(datamap_path=None, tag_gate_origins=origins, tag_decision_rate_limit="100/minute")
+    flows_api.install(app, SimpleNamespace(), settings, limiter)  # type: ignore[arg-type]
+    return TestClient(app)
+
+
+def test_without_a_data_map_the_endpoint_says_it_has_no_registry() -> None:
+    answer = endpoint_app([]).post("/v1/tags/decisions", json={"flows": ["adreach-pixel"], "device_id": "v-12345678"})
+    assert answer.status_code == 503 and "no registry of tag flows" in answer.json()["detail"]
+
+
+def test_a_bad_body_is_a_422_that_echoes_nothing() -> None:
+    email = "alice@example.com"
+    answer = endpoint_app([]).post("/v1/tags/decisions", json={"flows": ["Ad Pixel!"], "device_id": email})
+    assert answer.status_code == 422
+    assert email not in answer.text and "Ad Pixel!" not in answer.text
+    assert {problem["field"] for problem in answer.json()["detail"]} == {"flows.0", "device_id"}
+
+
+def test_cors_opens_the_endpoint_to_the_storefront_origins_only() -> None:
+    client = endpoint_app(["https://shop.example"])
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,sec-gpc"}
+    allowed = client.options("/v1/tags/decisions", headers={"Origin": "https://shop.example", **preflight})
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "https://shop.example"
+    refused = client.options("/v1/tags/decisions", headers={"Origin": "https://evil.example", **preflight})
+    assert "access-control-allow-origin" not in refused.headers
+    elsewhere = client.get("/docs", headers={"Origin": "https://shop.example"})
+    assert "access-control-allow-origin" not in elsewhere.headers
