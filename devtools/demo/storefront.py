@@ -125,7 +125,7 @@ def create_app(shop: Storefront) -> FastAPI:
         return {"status": "ok"}
 
     if not shop.broken:
-        decide = from_endpoint(f"{shop.intake_url}/v1/tags/decisions", lambda scope: scope["state"]["visitor"])
+        decide = from_endpoint(shop.endpoint, lambda scope: scope["state"]["visitor"])
         app.add_middleware(TagDecisionMiddleware, flows=TAG_FLOWS, decide=decide, paths=("/",))
         app.add_middleware(GpcMiddleware, events=recorder, identify=identify)
     app.add_middleware(visitors.middleware)
@@ -140,9 +140,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8095)
     parser.add_argument("--intake-url", default="http://127.0.0.1:8000")
     parser.add_argument("--tag-host", default="http://127.0.0.1:8090", help="the data map's DEMO_TAG_HOST")
+    parser.add_argument("--decisions-url", default="", help="the tag decision endpoint (default: intake's)")
     parser.add_argument("--broken", action="store_true", help="no GPC handling, tags loaded directly (Todd Snyder)")
     args = parser.parse_args(argv)
-    shop = Storefront(args.intake_url.rstrip("/"), args.tag_host.rstrip("/"), args.broken)
+    shop = Storefront(args.intake_url.rstrip("/"), args.tag_host.rstrip("/"), args.broken, args.decisions_url)
     uvicorn.run(create_app(shop), host=args.host, port=args.port, log_level="warning")
 
 

@@ -60,7 +60,7 @@ button { font: inherit; padding: .5rem 1rem; } label { display: block; margin: .
 {% endfor %}
 {% if decisions %}<script type="application/json" id="{{ inline_id }}">{{ decisions.inline() | safe }}</script>
 {% endif %}
-<script src="{{ intake }}/privacy/static/tag-gate.js" data-endpoint="{{ intake }}/v1/tags/decisions"
+<script src="{{ intake }}/privacy/static/tag-gate.js" data-endpoint="{{ endpoint }}"
   data-device-id="{{ visitor }}"></script>
 {% endif %}
 </body>
@@ -77,8 +77,14 @@ class Storefront:
     intake_url: str
     tag_host: str
     broken: bool = False
+    decisions_url: str = ""  # intake's decision endpoint unless given (the tests point it at nothing)
+
+    @property
+    def endpoint(self) -> str:
+        return self.decisions_url or f"{self.intake_url}/v1/tags/decisions"
 
 
 def product_page(shop: Storefront, visitor: str, customer: bool, decisions: TagDecisions | None) -> str:
-    return _template.render(intake=shop.intake_url, tag_host=shop.tag_host, broken=shop.broken, tags=TAGS,
+    return _template.render(intake=shop.intake_url, endpoint=shop.endpoint, tag_host=shop.tag_host, broken=shop.broken,
+                            tags=TAGS,
                             visitor=visitor, customer=customer, decisions=decisions, inline_id=INLINE_ID)  # fmt: skip

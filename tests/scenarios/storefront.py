@@ -21,6 +21,8 @@ from devtools.localstack.ports import free_port
 from tests.browser import running_browser
 from tests.e2e.demo_world import World
 
+__all__ = ["broken_storefront", "shop_browser", "storefront", "stranded_storefront", "tag_host", "web_ports"]
+
 
 @dataclass(frozen=True)
 class WebPorts:
@@ -84,16 +86,17 @@ def tag_host(web_ports: WebPorts, tmp_path_factory: pytest.TempPathFactory) -> I
     site.stop()
 
 
-def _storefront(name: str, port: int, world: World, tag_host: Site, log_dir: Path, *extra: str) -> Site:
-    command = ["devtools.demo.storefront", "--port", str(port), "--intake-url", world.pipeline.intake.url,
-               "--tag-host", tag_host.url, *extra]  # fmt: skip
+def _storefront(name: str, port: int, intake_url: str, tag_host: Site, log_dir: Path, *extra: str) -> Site:
+    command = ["devtools.demo.storefront", "--port", str(port), "--intake-url", intake_url, "--tag-host",
+               tag_host.url, *extra]  # fmt: skip
     return Site(name, command, port, log_dir).start()
 
 
 @pytest.fixture(scope="session")
 def storefront(scenario_world: World, tag_host: Site, web_ports: WebPorts,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:  # fmt: skip
-    site = _storefront("storefront", web_ports.storefront, scenario_world, tag_host, tmp_path_factory.mktemp("shop"))
+    site = _storefront("storefront", web_ports.storefront, scenario_world.pipeline.intake.url, tag_host,
+                       tmp_path_factory.mktemp("shop"))  # fmt: skip
     yield site
     site.stop()
 
@@ -101,8 +104,19 @@ def storefront(scenario_world: World, tag_host: Site, web_ports: WebPorts,
 @pytest.fixture(scope="session")
 def broken_storefront(scenario_world: World, tag_host: Site, web_ports: WebPorts,
                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:  # fmt: skip
-    site = _storefront("storefront-broken", web_ports.broken, scenario_world, tag_host,
+    site = _storefront("storefront-broken", web_ports.broken, scenario_world.pipeline.intake.url, tag_host,
                        tmp_path_factory.mktemp("broken-shop"), "--broken")  # fmt: skip
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="session")
+def stranded_storefront(scenario_world: World, tag_host: Site,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:  # fmt: skip
+    """The storefront whose decision endpoint does not answer (intake still serves the gate): it must fail closed."""
+    site = _storefront("storefront-stranded", free_port(), scenario_world.pipeline.intake.url, tag_host,
+                       tmp_path_factory.mktemp("stranded-shop"), "--decisions-url",
+                       f"http://127.0.0.1:{free_port()}/v1/tags/decisions")  # fmt: skip
     yield site
     site.stop()
 

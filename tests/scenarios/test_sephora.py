@@ -7,7 +7,8 @@ Here, in a real Chromium with GPC on, the demo storefront's product page: no req
 advertising pixel (sharing), the analytics tag (a service provider) still loads, the page says "Opt-Out Request
 Honored", the signed-in customer's CRM flag (app-db customers.do_not_share) is set by the opt-out service, the
 downstream subscriber (adtech-sync) acknowledges, the request's timeline shows it all, and the blocked tag is
-FlowBlocked evidence. With GPC off the ad tag loads."""
+FlowBlocked evidence. With GPC off the ad tag loads. When the decision endpoint does not answer, the gate fails
+closed: the ad tag stays inert, the analytics tag loads."""
 
 from __future__ import annotations
 
@@ -149,3 +150,13 @@ def test_without_gpc_the_ad_tag_loads_and_nothing_claims_an_opt_out(
     expect(plain_page.locator("#ccpa-gpc-status")).to_be_hidden()
     shoot(plain_page, "storefront-gpc-off")
     assert_accessible(plain_page)
+
+
+def test_when_the_decision_endpoint_does_not_answer_the_ad_tag_stays_inert_and_analytics_loads(
+        stranded_storefront: Site, tag_host: Site, plain_page: Page) -> None:  # fmt: skip
+    before = len(tag_host.hits())
+    plain_page.goto(f"{stranded_storefront.url}/")
+    wait_for(lambda: "/metricly/collect" in tag_paths(tag_host, before), what="the service provider's tag")
+    plain_page.wait_for_load_state("networkidle")
+    assert not [path for path in tag_paths(tag_host, before) if path.startswith("/adreach/")]
+    expect(plain_page.locator("#ccpa-gpc-status")).to_be_hidden()
