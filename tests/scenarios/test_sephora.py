@@ -160,3 +160,23 @@ def test_when_the_decision_endpoint_does_not_answer_the_ad_tag_stays_inert_and_a
     plain_page.wait_for_load_state("networkidle")
     assert not [path for path in tag_paths(tag_host, before) if path.startswith("/adreach/")]
     expect(plain_page.locator("#ccpa-gpc-status")).to_be_hidden()
+
+
+def test_an_opt_out_on_record_keeps_the_ad_tag_off_when_the_browser_later_visits_without_gpc(
+        scenario_world: World, storefront: Site, tag_host: Site, shop_browser: Browser,
+        gpc_page: Page) -> None:  # fmt: skip
+    filed = len(opt_outs(storefront))
+    gpc_page.goto(f"{storefront.url}/")
+    (request_id,) = wait_for(lambda: opt_outs(storefront)[filed:] or None, what="the browser's opt-out filed")
+    wait_for(lambda: {"OptOutApplied"} <= {e["event_type"] for e in scenario_world.timeline(request_id)} or None,
+             timeout=60, what="the browser's opt-out applied")  # fmt: skip
+    later = new_context(shop_browser, storage_state=gpc_page.context.storage_state())  # same cookies, GPC now off
+    try:
+        page = later.new_page()
+        before = len(tag_host.hits())
+        page.goto(f"{storefront.url}/")
+        wait_for(lambda: "/metricly/collect" in tag_paths(tag_host, before), what="the service provider's tag")
+        page.wait_for_load_state("networkidle")
+        assert not [path for path in tag_paths(tag_host, before) if path.startswith("/adreach/")]
+    finally:
+        later.close()
