@@ -69,8 +69,9 @@ def stack_up(
         docs = (
             "docs /docs"
             if spec.name == "intake" or spec.name.startswith("provider-")
+            else "a demo site, no API" if spec.name.startswith("demo-")
             else "OpenAPI /openapi.json, token"
-        )
+        )  # fmt: skip
         where = f"{stack.url(spec)}  ({docs})" if spec.http else "running (no HTTP)"
         console.print(f"{spec.name}: {where}")
     if mails := stack.mail_viewer_url():
@@ -120,6 +121,8 @@ def demo_run() -> None:
     except Exception as exc:  # the command's boundary: a person reads this, not a traceback
         _failed("the demo", exc, stack.logs, _stack_state(stack))
     console.print(f"The privacy center (what a consumer sees): {urls['intake']}/privacy/", highlight=False)
+    console.print(f"The demo storefront (its ad tag never loads with GPC on; `ccpa monitor gpc` checks it): "
+                  f"{urls['demo-storefront']}/", highlight=False)  # fmt: skip
     console.print(f"The operator console: {urls['console']}/  sign in as {DEMO_OPERATOR} / {password}",
                   highlight=False, soft_wrap=True)  # fmt: skip
     console.print(f"Waiting for an operator: request {waiting.correction}, a correction whose answer is held for "

@@ -19,6 +19,7 @@ from services.console.cli import console_app
 from services.deletion.cli import backups_reapply
 from services.discovery.scanner.cli import discover_scan
 from services.intake.cli import keys_shred
+from services.monitor.cli import monitor_app
 from services.optout.gpp_cli import gpp_app
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ keys_app.command("shred")(keys_shred)
 discover_app.command("scan")(discover_scan)
 app.add_typer(gpp_app, name="gpp", help="Decode and encode IAB GPP and US Privacy strings")
 app.add_typer(console_app, name="console")
+app.add_typer(monitor_app, name="monitor")
 console = Console()
 
 try:  # development tooling (the local stack, the demo) is not part of a production image

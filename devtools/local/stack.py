@@ -53,8 +53,19 @@ PROVIDERS = tuple(
                  f"{{demo}}/providers/{name}.db"), ready_path="/healthz")
     for name, port in (("mailer", 8091), ("shipper", 8092))
 )  # fmt: skip
+TAG_HOST_PORT = os.environ.get("DEMO_TAG_HOST_PORT", "8090")
+STOREFRONT_PORT = os.environ.get("DEMO_STOREFRONT_PORT", "8095")
+# The demo storefront and the tag host its third-party tags come from (docs/flows.md, "Web pages: the tag gate").
+WEB_DEMO = (
+    ServiceSpec("demo-tag-host", "DEMO_TAG_HOST_PORT", 8090, "devtools.demo.taghost", ("--port", TAG_HOST_PORT),
+                ready_path="/healthz"),
+    ServiceSpec("demo-storefront", "DEMO_STOREFRONT_PORT", 8095, "devtools.demo.storefront",
+                ("--port", STOREFRONT_PORT, "--tag-host", f"http://127.0.0.1:{TAG_HOST_PORT}", "--intake-url",
+                 f"http://127.0.0.1:{os.environ.get('CCPA_INTAKE_PORT', 8000)}"), ready_path="/healthz"),
+)  # fmt: skip
 SERVICES = (
     *PROVIDERS,
+    *WEB_DEMO,
     ServiceSpec("intake", "CCPA_INTAKE_PORT", 8000),
     ServiceSpec("audit", "CCPA_AUDIT_PORT", 8001),
     ServiceSpec("discovery", "CCPA_DISCOVERY_PORT", 8002),
@@ -173,6 +184,8 @@ class LocalStack:
             "CCPA_OPTOUT_DATABASE_URL": os.environ.get("CCPA_OPTOUT_DATABASE_URL", f"sqlite:///{self.root}/optout.db"),
             "CCPA_OPTOUT_URL": f"http://127.0.0.1:{os.environ.get('CCPA_OPTOUT_PORT', 8004)}",
             "CCPA_DOWNSTREAM_SYSTEMS": json.dumps(["adtech-sync"]),
+            "DEMO_TAG_HOST": f"http://127.0.0.1:{TAG_HOST_PORT}",
+            "CCPA_TAG_GATE_ORIGINS": json.dumps([f"http://127.0.0.1:{STOREFRONT_PORT}"]),
             # The demo's correction waits for the privacy team's review before its answer is sent: the console's
             # queue has something to do (docs/console.md, "Review before send").
             "CCPA_REVIEW_BEFORE_SEND": os.environ.get("CCPA_REVIEW_BEFORE_SEND", "correct"),

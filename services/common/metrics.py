@@ -68,3 +68,16 @@ NOTICES = Counter(
     ["notice", "delivery"],
 )  # fmt: skip
 NOTICES_PENDING = Gauge("ccpa_notices_pending", "Consumer e-mails queued and not yet sent or given up")
+# `ccpa monitor gpc` (services/monitor): written to a node-exporter textfile per run, not served by a service.
+GPC_MONITOR_OK = Gauge(
+    "ccpa_gpc_monitor_ok", "1 when the last GPC check of the site passed (no sale/sharing tag, honoured shown)",
+    ["site"], registry=None,
+)  # fmt: skip
+GPC_MONITOR_LEAKS = Gauge(
+    "ccpa_gpc_monitor_leaked_tag_requests", "Sale/sharing tag requests the page made with GPC on, at the last check",
+    ["site"], registry=None,
+)  # fmt: skip
+GPC_MONITOR_CHECKED = Gauge(
+    "ccpa_gpc_monitor_last_run_timestamp_seconds", "When the site was last checked (Unix time)", ["site"],
+    registry=None,
+)  # fmt: skip

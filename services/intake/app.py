@@ -20,7 +20,7 @@ from services.common.http import service_app
 from services.common.http_guard import RequestId, problems
 from services.common.identity import InvalidIdentifier
 from services.common.metrics import GPC_SIGNALS, REQUESTS_ACCEPTED, REQUESTS_REJECTED
-from services.intake import request_status, team_api
+from services.intake import flows_api, request_status, team_api
 from services.intake.api_models import Accepted, ConsentLookup, ExtendRequest, RequestStatus, SubmitRequest
 from services.intake.bootstrap import Intake, bootstrap
 from services.intake.consent import OptoutUnavailable
@@ -52,6 +52,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app.state.limiter = limiter
     _install_error_handlers(app)
     team_api.install(app, intake)
+    flows_api.install(app, intake, settings, limiter)
     service = intake.service
 
     @app.post("/v1/requests", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted, tags=["requests"],

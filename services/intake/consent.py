@@ -31,6 +31,10 @@ class ConsentLookupService:
         effective = _strictest(consumer, device)
         return {**effective, "consumer": consumer, "device": device}
 
+    def state_of(self, subject_key: str) -> dict[str, Any]:
+        """What the opt-out service holds for one subject key (`known` false: no choice recorded)."""
+        return self._state(subject_key)
+
     def _state(self, subject_key: str) -> dict[str, Any]:
         try:
             response = self.client.get(f"/v1/consent/{subject_key}")

@@ -115,6 +115,18 @@ class IntakeSettings(CallingSettings, BusinessSettings):
     captcha_script_url: str | None = Field(
         None, validation_alias="CCPA_CAPTCHA_SCRIPT_URL", description="The provider's widget script (allow it in CSP)"
     )
+    datamap_path: str | None = Field(
+        None, validation_alias="CCPA_DATAMAP",
+        description="The data map whose browser-tag flows the tag gate decides; unset: the decision endpoint has none",
+    )  # fmt: skip
+    tag_gate_origins: list[str] = Field(
+        default_factory=list, validation_alias="CCPA_TAG_GATE_ORIGINS",
+        description="Storefront origins whose pages may ask the tag gate's decision endpoint (CORS; JSON list)",
+    )  # fmt: skip
+    tag_decision_rate_limit: str = Field(
+        "600/minute", validation_alias="CCPA_TAG_DECISION_RATE_LIMIT",
+        description="Per-client limit on the tag gate's decision endpoint (slowapi syntax)",
+    )  # fmt: skip
     review_before_send: str = Field(
         "", validation_alias="CCPA_REVIEW_BEFORE_SEND",
         description="Request types whose answer a person approves before it is sent (comma-separated); empty: none",

@@ -1,7 +1,9 @@
-"""For product teams: emit consent changes from a service, and honour Sec-GPC in any ASGI app (FastAPI, Starlette).
+"""For product teams: emit consent changes from a service, honour Sec-GPC in any ASGI app (FastAPI, Starlette),
+and inline the tag gate's decisions into a page (TagDecisionMiddleware, docs/flows.md).
 
 events = ConsentEvents(kafka_config, subject_key_secret, producer="web-shop")
 app.add_middleware(GpcMiddleware, events=events, identify=lambda scope: ("device_id", cookie_of(scope)))
+app.add_middleware(TagDecisionMiddleware, flows=["adreach-pixel"], decide=from_endpoint(url, device_of))
 """
 
 from __future__ import annotations
@@ -9,13 +11,18 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 
 from services.common.crypto import keyed_hash
 from services.common.event_types import EventType
 from services.common.events import Event, utcnow
+from services.common.flows.page import TagDecisionMiddleware as TagDecisionMiddleware
+from services.common.flows.page import TagDecisions as TagDecisions
+from services.common.flows.page import from_decider as from_decider
+from services.common.flows.page import from_endpoint as from_endpoint
+from services.common.flows.page import gpc_requested as gpc_requested
 from services.common.identity import normalise
 from services.common.kafka import EventProducer, event_message
 from services.common.payloads.consent import ConsentChangedPayload
@@ -30,9 +37,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Identify = Callable[[Scope], tuple[str, str] | None]
 
 
-def gpc_requested(scope: Scope) -> bool:
-    """GPC spec: the header value must be exactly "1"; with several Sec-GPC headers, any exact "1" counts."""
-    return any(name.lower() == b"sec-gpc" and value == b"1" for name, value in scope.get("headers", []))
+class GpcRecorder(Protocol):
+    """Where GpcMiddleware sends a browser's signal: ConsentEvents (Kafka), or a site's own call to intake."""
+
+    def gpc(self, kind: str, value: str) -> object: ...
 
 
 class ConsentEvents:
@@ -96,7 +104,7 @@ class ConsentEvents:
 class GpcMiddleware:
     """Detects Sec-GPC exactly as the GPC spec says, marks the request, and emits one event per identity per TTL."""
 
-    def __init__(self, app: ASGIApp, events: ConsentEvents, identify: Identify, ttl_seconds: float = 3600.0,
+    def __init__(self, app: ASGIApp, events: GpcRecorder, identify: Identify, ttl_seconds: float = 3600.0,
                  cache_size: int = 100_000) -> None:  # fmt: skip
         self.app = app
         self.events = events
