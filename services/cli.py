@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup, TyperOption
 
+from services.common.datamap.cli import datamap_app
 from services.common.migrations_cli import db_app
 from services.common.serve import SERVICES
 from services.console.cli import console_app
@@ -42,6 +43,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(discover_app, name="discover")
 app.add_typer(backups_app, name="backups")
 app.add_typer(db_app, name="db")
+app.add_typer(datamap_app, name="datamap")
 backups_app.command("reapply")(backups_reapply)
 keys_app.command("shred")(keys_shred)
 discover_app.command("scan")(discover_scan)

@@ -55,6 +55,16 @@ DECOYS: frozenset[tuple[str, str, str]] = frozenset(
     }
 )
 
+# (store, collection, field, sensitive category): mapped fields shared with the ad network whose values reveal
+# sensitive personal information (Healthline 2025), for the scanner's content check: a few page titles are journal
+# articles and searches on health matters and on coming out (devtools/demo/vocab.py REVEALING_TITLES).
+REVEALING_SHARED: frozenset[tuple[str, str, str, str]] = frozenset(
+    {
+        ("app-db", "analytics_events", "page_title", "health"),
+        ("app-db", "analytics_events", "page_title", "sex_life_orientation"),
+    }
+)
+
 # Tables or collections that the data map leaves out entirely.
 UNMAPPED_COLLECTIONS: frozenset[tuple[str, str]] = frozenset({("app-db", "legacy_imports")})
 

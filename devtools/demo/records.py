@@ -17,8 +17,11 @@ from devtools.demo.vocab import (
     IMPORT_BATCHES,
     ORDER_STATUSES_NEW,
     ORDER_STATUSES_OLD,
+    PAGE_TITLES,
     PAGES,
     PRODUCTS,
+    REVEALING_EVERY,
+    REVEALING_TITLES,
     SHOP,
     STREET_NAMES,
     STREET_SUFFIXES,
@@ -260,10 +263,11 @@ def _events(rng: Stream, subject: Subject, emit: Emit) -> None:
         mobile = rng.random() < 0.2
         latitude = round(place.latitude + rng.uniform(-0.02, 0.02), 5)
         longitude = round(place.longitude + rng.uniform(-0.02, 0.02), 5)
+        event_id = subject.index * 16 + k + 1
         emit(
             "analytics_events",
             {
-                "event_id": subject.index * 16 + k + 1,
+                "event_id": event_id,
                 "occurred_at": moment(rng),
                 "event_type": rng.choice(EVENT_TYPES),
                 "account_id": subject.account_id if signed_in else None,
@@ -271,7 +275,8 @@ def _events(rng: Stream, subject: Subject, emit: Emit) -> None:
                 "cookie_id": subject.cookie_id,
                 "ip_address": subject.ipv6 if mobile else subject.ipv4[k % 2],
                 "user_agent": subject.user_agent,
-                "page_url": SHOP + rng.choice(PAGES),
+                "page_url": SHOP + (page := rng.choice(PAGES)),  # drawn in its old place: the stream stays the same
+                "page_title": page_title(event_id, page),
                 "city": place.city,
                 "region": place.region,
                 "latitude": latitude,
@@ -280,6 +285,16 @@ def _events(rng: Stream, subject: Subject, emit: Emit) -> None:
                 "geo_hint": f"{latitude:.5f},{longitude:.5f}" if rng.random() < 0.5 or k == 0 else None,
             },
         )
+
+
+def page_title(event_id: int, page: str) -> str:
+    """The title the tag reported: the page's own, or for about one event in 25 a journal article or search that
+    reveals a health condition or orientation. Drawn from the event id, not the subject's random stream, so every
+    other generated value stays what it was."""
+    spread = (event_id * 2_654_435_761) % 2**32  # Knuth's multiplicative hash: event ids spread evenly
+    if spread % REVEALING_EVERY == 0:
+        return REVEALING_TITLES[spread // REVEALING_EVERY % len(REVEALING_TITLES)]
+    return PAGE_TITLES[page]
 
 
 def _identity_check(rng: Stream, subject: Subject, emit: Emit) -> None:

@@ -105,6 +105,7 @@ analytics_events = sa.Table(
     sa.Column("ip_address", sa.String(45), nullable=False, index=True),
     sa.Column("user_agent", sa.String(300)),  # nullable: de-identified in place on deletion
     sa.Column("page_url", sa.String(300), nullable=False),
+    sa.Column("page_title", sa.String(200)),
     sa.Column("city", sa.String(100), nullable=False),
     sa.Column("region", sa.String(2), nullable=False),
     # Double precision on every dialect: MySQL/MariaDB's FLOAT (what sa.Float becomes there) keeps about 7

@@ -109,6 +109,29 @@ PAGES = (
     "/help/returns",
     "/products/jute-area-rug",
 )
+PAGE_TITLES = {
+    "/": "Juniper & Finch: home goods made to last",
+    "/products/walnut-desk-lamp": "Walnut desk lamp | Juniper & Finch",
+    "/products/wool-throw-blanket": "Wool throw blanket | Juniper & Finch",
+    "/collections/kitchen": "Kitchen | Juniper & Finch",
+    "/cart": "Your cart | Juniper & Finch",
+    "/checkout": "Checkout | Juniper & Finch",
+    "/account/orders": "Your orders | Juniper & Finch",
+    "/search?q=rug": "Search results for rug | Juniper & Finch",
+    "/help/returns": "Returns and refunds | Juniper & Finch",
+    "/products/jute-area-rug": "Jute area rug | Juniper & Finch",
+}
+# The shop's journal articles and on-site searches whose titles reveal a reader's health or orientation: what the
+# scanner's content check must flag in a field shared with the ad network (Healthline 2025).
+REVEALING_TITLES = (
+    "Sleeping better with sleep apnea: a bedroom guide | Juniper & Finch Journal",
+    "Kitchen swaps after a type 2 diabetes diagnosis | Juniper & Finch Journal",
+    "A calm home when you live with anxiety | Juniper & Finch Journal",
+    "Setting up a recovery room after chemotherapy | Juniper & Finch Journal",
+    "Search results for pregnancy pillow | Juniper & Finch",
+    "Coming out at home: a room of your own | Juniper & Finch Journal",
+)
+REVEALING_EVERY = 25  # about one event in 25 carries one of them
 EVENT_TYPES = ("page_view", "page_view", "page_view", "add_to_cart", "search", "checkout_started")
 APP_VERSIONS = ("5.2.10.3", "5.3.0.12", "5.3.1.40", "6.0.2.7", "6.1.0.118")  # dotted quads, not addresses
 

@@ -25,14 +25,14 @@ from typer.testing import CliRunner
 from devtools.demo import company
 from devtools.demo.cli import demo_generate, demo_subjects
 from devtools.demo.generator import DemoCompany, DemoTarget, generate_company, load_demo_datamap
-from devtools.demo.planted import DECOYS, PLANTED_PI, UNMAPPED_COLLECTIONS
+from devtools.demo.planted import DECOYS, PLANTED_PI, REVEALING_SHARED, UNMAPPED_COLLECTIONS
 from devtools.demo.providers import provider_app
 from devtools.demo.subjects import iter_subjects, list_subjects
 from devtools.demo.traces import LOG_FILES
 from devtools.localstack import DatabaseServer, ExistingMariaDB, free_port
 from services.common.datamap import DataMap
 from services.common.stores import open_connector, walk
-from services.discovery.scanner import ScanOptions, scan
+from services.discovery.scanner import ScanOptions, evaluate, scan
 from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
@@ -396,3 +396,19 @@ def test_every_lookup_of_the_walk_has_an_index(generated: DemoCompany) -> None:
     assert len(sql_collections) > 10 and not result.unreachable
     assert {collection.name: collection.unindexed_lookups for collection in sql_collections
             if collection.unindexed_lookups} == {}  # fmt: skip
+
+
+def test_the_scanner_flags_revealing_page_titles_shared_with_the_ad_network(pg_company: DemoCompany) -> None:
+    """Healthline 2025: the content check finds the planted health and orientation titles in `page_title`, which
+    flow adreach-events shares with the ad network, and nothing else; the unmapped-PI score is unchanged."""
+    result = scan(load_demo_datamap(pg_company.target), ScanOptions())
+    flagged = {(f.store, f.collection, f.field, r.category) for f in result.revealing for r in (f.content.revealed
+               if f.content else ())}  # fmt: skip
+    assert flagged == REVEALING_SHARED
+    [finding] = result.revealing
+    assert finding.content is not None and finding.content.destination.recipients == ("adreach",)
+    assert "adreach-events" in finding.content.destination.flows
+    health = finding.content.revealed[0]
+    assert health.category == "health" and 0.01 < health.ratio < 0.1
+    score = evaluate(result, PLANTED_PI, DECOYS)
+    assert (score.precision, score.recall) == (1.0, 1.0)

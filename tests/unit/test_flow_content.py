@@ -33,3 +33,14 @@ def test_revealing_text_is_flagged_with_its_category(text: str, expected: set[st
 ])  # fmt: skip
 def test_ordinary_shop_text_is_not_flagged(text: str) -> None:
     assert revealed_sensitive(text) == frozenset()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Living with Crohn\u2019s disease: what to eat", {"health"}),  # a typographic apostrophe, as titles have
+    ("Early signs of a heart attack in women", {"health"}),
+    ("/search?q=high+cholesterol+diet", {"health"}),
+    ("How to talk to your doctor about hair loss", {"health"}),
+    ("Exploring your gender identity", {"sex_life_orientation"}),
+])  # fmt: skip
+def test_titles_and_searches_the_first_vocabulary_missed(text: str, expected: set[str]) -> None:
+    assert revealed_sensitive(text) == expected

@@ -20,21 +20,27 @@ HEALTH_TERMS = frozenset({
     "suicide", "suicidal", "opioid", "opioids", "rehab", "overdose", "lupus", "copd", "thyroid", "dialysis",
     "antidepressant", "antidepressants", "ssri", "prozac", "xanax", "adderall", "viagra", "incontinence",
     "diagnosis", "diagnosed", "symptoms", "prostate", "mastectomy", "leukemia", "lymphoma", "melanoma",
+    "cholesterol", "osteoporosis", "fibromyalgia", "ibs", "gerd", "menstrual", "alopecia", "testosterone",
+    "chemo", "psychiatrist", "psychiatric", "concussion", "glaucoma", "cataracts", "acne",
 })  # fmt: skip
 HEALTH_PHRASES = frozenset({
     "multiple sclerosis", "heart disease", "eating disorder", "erectile dysfunction", "breast cancer",
     "weight loss medication", "mental health", "long covid", "kidney disease", "substance use", "birth control",
-    "morning after pill", "blood sugar", "sleep apnea",
+    "morning after pill", "blood sugar", "sleep apnea", "heart attack", "heart attacks", "high blood pressure",
+    "panic attack", "panic attacks", "chronic pain", "hair loss", "pregnancy test", "hormone therapy",
+    "hormone replacement", "sexual health", "gender affirming", "yeast infection", "urinary tract infection",
 })  # fmt: skip
 ORIENTATION_TERMS = frozenset({
     "gay", "lesbian", "bisexual", "transgender", "queer", "lgbt", "lgbtq", "lgbtqia", "asexual", "pansexual",
     "nonbinary", "intersex",
 })  # fmt: skip
-ORIENTATION_PHRASES = frozenset({"coming out", "same sex", "non binary", "gender transition", "sexual orientation"})
+ORIENTATION_PHRASES = frozenset({"coming out", "same sex", "non binary", "gender transition", "sexual orientation",
+                                 "two spirit", "gender identity"})  # fmt: skip
 # A latitude,longitude pair with four or more decimals (about 11 m): precise geolocation (§1798.140(w), 1,850 ft).
 LAT_LON = re.compile(r"(?<![\d.])(-?\d{1,2}\.\d{4,}),\s*(-?\d{1,3}\.\d{4,})(?![\d.])")
 LAT_OR_LON_PARAM = re.compile(r"(?:^|[?&;])(?:lat|latitude|lng|lon|long|longitude)=(-?\d{1,3}\.\d{4,})(?:$|[&;#])")
 WORD = re.compile(r"[a-z0-9]+")
+APOSTROPHES = re.compile("['\u2019\u02bc]")
 
 
 def revealed_sensitive(text: str) -> frozenset[str]:
@@ -50,7 +56,7 @@ def _classify(text: str) -> frozenset[str]:
     found: set[str] = set()
     if _precise_location(decoded):
         found.add("precise_geolocation")
-    lowered = decoded.lower().replace("'", "")
+    lowered = APOSTROPHES.sub("", decoded.lower())  # Crohn's, also with a title's typographic apostrophe
     words = WORD.findall(lowered)
     tokens = set(words) | {word[:-1] for word in words if len(word) > 4 and word.endswith("s")}
     joined = f" {' '.join(words)} "

@@ -66,6 +66,7 @@ def classify(store: str, collection: str, profile: FieldProfile, mapped: Field |
         name_hint=profile.hint.kind if profile.hint.strong else None,
         suggestion=SUGGESTIONS[kinds[0]] if kinds else None,
         note=_note(kinds, mapped, found[0].in_text if found else False, name_only),
+        content=profile.content.check(mapped.sensitive if mapped else None) if profile.content else None,
     )
 
 

@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from dotenv import dotenv_values
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from services.common.datamap import DataMapError, load_datamap
+from services.common.terminal import output_console, tab_separated
 from services.discovery.scanner.model import ScanOptions, result_json
 from services.discovery.scanner.patch import suggested_patch
 from services.discovery.scanner.render import RichProgress, show
 from services.discovery.scanner.scan import scan
 
+__all__ = ["discover_scan", "output_console", "tab_separated"]
 EXIT_INCOMPLETE = 1
 EXIT_BAD_DATAMAP = 2
 
@@ -93,33 +92,3 @@ def _environment(env_file: Path | None) -> dict[str, str]:
         raise DataMapError(str(env_file), ["the --env-file does not exist"])
     environment.update({key: value for key, value in dotenv_values(env_file).items() if value is not None})
     return environment
-
-
-def output_console(width: int | None) -> Console:
-    """Rich tables at the terminal's width (or `width`); tab-separated lines when stdout is not a terminal."""
-    if width is not None or sys.stdout.isatty():
-        return Console(width=width)
-    return PlainConsole(highlight=False, soft_wrap=True)
-
-
-class PlainConsole(Console):
-    """A console for a pipe or a file: a table becomes its title, then one tab-separated line per header and row."""
-
-    def print(self, *objects: Any, **kwargs: Any) -> None:
-        for item in objects:
-            if isinstance(item, Table):
-                super().print(tab_separated(item), markup=False, highlight=False, soft_wrap=True)
-            else:
-                super().print(item, **kwargs)
-
-
-def tab_separated(table: Table) -> str:
-    def plain(cell: Any) -> str:
-        text = cell.plain if isinstance(cell, Text) else Text.from_markup(str(cell)).plain
-        return " ".join(text.split())  # a cell's own line breaks and tabs would break the columns
-
-    columns = [list(column.cells) for column in table.columns]
-    lines = [plain(table.title)] if table.title else []
-    lines.append("\t".join(plain(column.header) for column in table.columns))
-    lines += ["\t".join(plain(cells[row]) for cells in columns) for row in range(table.row_count)]
-    return "\n".join(lines)

@@ -41,6 +41,31 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class Destination:
+    """Where the data map sends a field for sale or sharing: its recipients and the flows that carry it."""
+
+    recipients: tuple[str, ...]
+    flows: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Revealed:
+    category: str  # a sensitive sub-category (services/common/sensitive.py)
+    matches: int
+    ratio: float  # matches / text values checked
+
+
+@dataclass(frozen=True)
+class ContentCheck:
+    """What the values of a field bound for sale or sharing reveal (Healthline 2025): counts, never a value."""
+
+    destination: Destination
+    checked: int  # text values looked at
+    revealed: tuple[Revealed, ...] = ()  # the most frequent category first
+    marked_sensitive: str | None = None  # the data map's `sensitive` for the field, if any
+
+
+@dataclass(frozen=True)
 class FieldFinding:
     store: str
     collection: str
@@ -56,6 +81,7 @@ class FieldFinding:
     name_hint: Kind | None = None
     suggestion: Suggestion | None = None
     note: str | None = None
+    content: ContentCheck | None = None  # only for fields the data map sells or shares
 
     @property
     def key(self) -> FieldKey:
@@ -64,6 +90,10 @@ class FieldFinding:
     @property
     def mapped(self) -> bool:
         return self.mapped_category is not None
+
+    @property
+    def reveals_sensitive(self) -> bool:
+        return self.content is not None and bool(self.content.revealed)
 
 
 @dataclass
@@ -132,6 +162,11 @@ class ScanResult:
         return [finding for finding in self.fields if finding.status == "unmapped_pi"]
 
     @property
+    def revealing(self) -> list[FieldFinding]:
+        """Fields bound for sale or sharing whose values reveal sensitive personal information."""
+        return [finding for finding in self.fields if finding.reveals_sensitive]
+
+    @property
     def unreachable(self) -> list[str]:
         return [store.name for store in self.stores if store.error]
 
@@ -161,6 +196,7 @@ def result_json(result: ScanResult) -> dict[str, Any]:
             "rows_per_second": round(result.rows_per_second, 1),
             **{status: result.count(status) for status in ("covered", "unmapped_pi", "mapped_no_pi_seen", "clean")},
             "unreachable": result.unreachable,
+            "reveals_sensitive": len(result.revealing),
         },
         "stores": [_store_json(store) for store in result.stores],
     }
@@ -212,4 +248,19 @@ def _field_json(finding: FieldFinding) -> dict[str, Any]:
         ],
         "suggestion": vars(suggestion) if suggestion else None,
         "note": finding.note,
+        "content": _content_json(finding.content),
+    }
+
+
+def _content_json(content: ContentCheck | None) -> dict[str, Any] | None:
+    if content is None:
+        return None
+    return {
+        "recipients": list(content.destination.recipients),
+        "flows": list(content.destination.flows),
+        "checked": content.checked,
+        "marked_sensitive": content.marked_sensitive,
+        "reveals": [
+            {"category": r.category, "matches": r.matches, "ratio": round(r.ratio, 4)} for r in content.revealed
+        ],
     }

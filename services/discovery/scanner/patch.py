@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 
 from services.common.datamap.model import DataMap
+from services.discovery.scanner.content import described, goes_to
 from services.discovery.scanner.model import CollectionCoverage, FieldFinding, ScanResult, StoreCoverage
 from services.discovery.scanner.samplers import KEY_FIELD
 
@@ -26,7 +27,8 @@ def suggested_patch(result: ScanResult, datamap: DataMap | None = None) -> str:
     ]
     stores = [store for store in result.stores if any(_patched(c) for c in store.collections)]
     if not stores:
-        return "\n".join([*lines, "# The scan found no unmapped personal information.", "stores: []", ""])
+        return "\n".join([*lines, "# The scan found no unmapped personal information, and nothing sensitive in what is "
+                          "sold or shared.", "stores: []", ""])  # fmt: skip
     lines.append("stores:")
     for store in stores:
         lines.extend(_store(store, known))
@@ -76,9 +78,34 @@ def _new_collection(store: StoreCoverage, collection: CollectionCoverage) -> Ite
 
 
 def _field(finding: FieldFinding, known: set[str]) -> Iterator[str]:
+    yield f"          - name: {_scalar(finding.field)}"
+    if finding.status == "unmapped_pi":
+        yield from _unmapped(finding, known)
+    if finding.reveals_sensitive:
+        yield from _revealing(finding)
+
+
+def _revealing(finding: FieldFinding) -> Iterator[str]:
+    """The content check's evidence and the two ways out: off the flow, or sensitive so a limit stops it."""
+    content = finding.content
+    assert content is not None
+    shares = ", ".join(f"{r.matches} ({r.ratio:.1%}) {r.category}" for r in content.revealed)
+    yield (f"            # review: content check: of {content.checked} sampled values, {shares} reveal sensitive "
+           f"personal information, and the field is sold or shared: {goes_to(content)}")  # fmt: skip
+    path = f"{finding.store}.{finding.collection}.{finding.field}"
+    top = content.revealed[0].category
+    if content.destination.flows:
+        yield f"            # review: remove {path} from flow(s) {', '.join(content.destination.flows)}, or"
+    if content.marked_sensitive == top:
+        yield f"            # review: strip what reveals {described(top)} before it leaves (already sensitive: {top})"
+        return
+    yield f"            # review: mark it sensitive so a consumer's limit stops it ({described(top)}, §1798.140(ae)):"
+    yield f"            sensitive: {top}"
+
+
+def _unmapped(finding: FieldFinding, known: set[str]) -> Iterator[str]:
     suggestion = finding.suggestion
     assert suggestion is not None
-    yield f"          - name: {_scalar(finding.field)}"
     yield f"            # review: {_evidence(finding)}"
     if finding.note and finding.confidence != "low":  # a name-only finding already says so in its evidence
         yield f"            # review: {finding.note}"
@@ -104,7 +131,7 @@ def _evidence(finding: FieldFinding) -> str:
 
 
 def _patched(collection: CollectionCoverage) -> list[FieldFinding]:
-    return [finding for finding in collection.fields if finding.status == "unmapped_pi"]
+    return [finding for finding in collection.fields if finding.status == "unmapped_pi" or finding.reveals_sensitive]
 
 
 def _known_kinds(datamap: DataMap) -> set[str]:

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from services.discovery.scanner.content import ContentTally
 from services.discovery.scanner.detectors import Kind, contains, detect, worth_searching
+from services.discovery.scanner.model import Destination
 from services.discovery.scanner.names import NameHint, hint
 
 
 class FieldProfile:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, destination: Destination | None = None) -> None:
         self.name = name
+        self.content = ContentTally(destination) if destination else None  # sold or shared: what it reveals
         self.hint: NameHint = hint(name)
         self.sampled = 0  # non-empty values
         self.flags = 0  # booleans: a field of them holds no name, password or device id
@@ -36,6 +39,8 @@ class FieldProfile:
             value = json.dumps(value, default=str)  # a JSON column: searched as text
         if not isinstance(value, str | int | float | Decimal | date):
             value = str(value)  # UUIDs, times, intervals
+        if self.content is not None and isinstance(value, str):
+            self.content.observe(value)
         kind = detect(value, self.hint.cue)
         if kind is not None:
             self.whole[kind] += 1
@@ -49,8 +54,9 @@ class FieldProfile:
 
 
 class CollectionProfile:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, destinations: Mapping[str, Destination] | None = None) -> None:
         self.name = name
+        self.destinations = {field.lower(): where for field, where in (destinations or {}).items()}
         self.records = 0
         self.fields: dict[str, FieldProfile] = {}
         self.skipped: set[str] = set()
@@ -67,7 +73,7 @@ class CollectionProfile:
 
     def field(self, name: str) -> FieldProfile:
         if name not in self.fields:
-            self.fields[name] = FieldProfile(name)
+            self.fields[name] = FieldProfile(name, self.destinations.get(name.lower()))
         return self.fields[name]
 
     def observe(self, record: Iterable[tuple[str, Any]]) -> None:

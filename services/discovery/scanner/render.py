@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.discovery.scanner.content import described, goes_to
 from services.discovery.scanner.model import FieldFinding, ScanResult, StoreCoverage
 
 
@@ -45,6 +46,8 @@ def show(result: ScanResult, console: Console) -> None:
     console.print(coverage_table(result))
     if result.unmapped_pi:
         console.print(findings_table(result.unmapped_pi))
+    if result.revealing:
+        console.print(revealing_table(result.revealing))
     for line in problems(result):
         console.print(f"[yellow]![/] {escape(line)}", highlight=False)
     console.print(summary(result), highlight=False)
@@ -113,6 +116,34 @@ def _suggested(finding: FieldFinding) -> str:
     return " ".join(part for part in (suggestion.category, suggestion.sensitive, withheld) if part)
 
 
+def revealing_table(findings: list[FieldFinding]) -> Table:
+    """Fields sold or shared whose values reveal sensitive PI: per category the count and share, and to whom."""
+    table = Table(title="Sensitive personal information in what is sold or shared (content check)",
+                  title_justify="left")  # fmt: skip
+    for header in ("Store", "Collection", "Field", "Reveals", "Matched", "Goes to", "Suggested"):
+        table.add_column(header)
+    for finding in findings:
+        content = finding.content
+        assert content is not None
+        names = (escape(finding.store), escape(finding.collection), escape(finding.field))
+        reveals = "\n".join(r.category for r in content.revealed)
+        matched = "\n".join(f"{r.matches}/{content.checked} ({r.ratio:.1%})" for r in content.revealed)
+        table.add_row(*names, reveals, matched, escape(goes_to(content)), escape(content_action(finding)))
+    return table
+
+
+def content_action(finding: FieldFinding) -> str:
+    """What to do: take it out of the flows, or mark it sensitive so a consumer's limit stops it."""
+    content = finding.content
+    assert content is not None
+    top = content.revealed[0].category
+    where = f"remove it from flow {', '.join(content.destination.flows)}" if content.destination.flows else (
+        "stop selling or sharing it")  # fmt: skip
+    if content.marked_sensitive == top:
+        return f"{where}, or strip what reveals {described(top)} before it leaves"
+    return f"{where}, or mark it sensitive: {top} (a limit then stops it)"
+
+
 def problems(result: ScanResult) -> list[str]:
     lines: list[str] = []
     for store in result.stores:
@@ -141,6 +172,8 @@ def summary(result: ScanResult) -> str:
     verdict = f"[bold red]{unmapped} unmapped PI field(s)[/]" if unmapped else "[green]no unmapped PI found[/]"
     text = (f"Sampled {result.records:,} records in {result.seconds:.2f} s ({result.rows_per_second:,.0f} rows/s); "
             f"{len(result.fields)} fields, {result.count('covered')} covered, {verdict}.")  # fmt: skip
+    if result.revealing:
+        text += f" [bold red]{len(result.revealing)} sold or shared field(s) reveal sensitive PI.[/]"
     if result.unreachable:
         text += f" [red]Not reached: {escape(', '.join(result.unreachable))}.[/]"
     return text

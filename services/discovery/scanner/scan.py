@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
 from services.common.datamap.model import Collection, DataMap, Field, Store
 from services.discovery.scanner.classify import classify
+from services.discovery.scanner.content import destinations
 from services.discovery.scanner.indexes import unindexed_lookups
-from services.discovery.scanner.model import CollectionCoverage, ScanOptions, ScanResult, StoreCoverage
+from services.discovery.scanner.model import CollectionCoverage, Destination, ScanOptions, ScanResult, StoreCoverage
 from services.discovery.scanner.profile import CollectionProfile
 from services.discovery.scanner.samplers import Batch, Sampler, StoreUnreachable, open_sampler
 
@@ -41,13 +43,17 @@ def scan(datamap: DataMap, options: ScanOptions | None = None, *, source: str = 
     options = options or ScanOptions()
     result = ScanResult(source=source, started_at=datetime.now(UTC), options=options)
     began = time.perf_counter()
+    sold_or_shared = destinations(datamap)
     for store in datamap.stores:
-        result.stores.append(scan_store(datamap, store, options, progress or NoProgress()))
+        bound = sold_or_shared.get(store.name, {})
+        result.stores.append(scan_store(datamap, store, options, progress or NoProgress(), bound))
     result.seconds = time.perf_counter() - began
     return result
 
 
-def scan_store(datamap: DataMap, store: Store, options: ScanOptions, progress: ScanProgress) -> StoreCoverage:
+def scan_store(datamap: DataMap, store: Store, options: ScanOptions, progress: ScanProgress,
+               bound: Mapping[str, Mapping[str, Destination]] | None = None) -> StoreCoverage:  # fmt: skip
+    """One store; `bound` names the fields (per collection) it sells or shares, whose content is checked."""
     if store.kind == "http":
         return StoreCoverage(store.name, store.kind, scannable=False, note=PROVIDER_NOTE)
     began = time.perf_counter()
@@ -57,7 +63,7 @@ def scan_store(datamap: DataMap, store: Store, options: ScanOptions, progress: S
     except ValueError as exc:
         error: str | None = str(exc)  # a URL the client library refuses
     else:
-        error = _sample(store.name, sampler, profiles, progress)
+        error = _sample(store.name, sampler, profiles, progress, bound or {})
     if error is None:
         collections = _coverage(store, profiles, options, datamap)
     else:
@@ -67,11 +73,12 @@ def scan_store(datamap: DataMap, store: Store, options: ScanOptions, progress: S
     return coverage
 
 
-def _sample(store: str, sampler: Sampler, profiles: dict[str, CollectionProfile], progress: ScanProgress) -> str | None:
+def _sample(store: str, sampler: Sampler, profiles: dict[str, CollectionProfile], progress: ScanProgress,
+            bound: Mapping[str, Mapping[str, Destination]]) -> str | None:  # fmt: skip
     try:
         progress.store_started(store, sampler.plan(), sampler.unit)
         for batch in sampler.batches():
-            _absorb(profiles, batch)
+            _absorb(profiles, batch, bound)
             progress.advanced(store, batch.steps, batch.collection)
     except StoreUnreachable as exc:
         return exc.reason
@@ -81,8 +88,11 @@ def _sample(store: str, sampler: Sampler, profiles: dict[str, CollectionProfile]
     return None
 
 
-def _absorb(profiles: dict[str, CollectionProfile], batch: Batch) -> None:
-    profile = profiles.setdefault(batch.collection, CollectionProfile(batch.collection))
+def _absorb(profiles: dict[str, CollectionProfile], batch: Batch,
+            bound: Mapping[str, Mapping[str, Destination]]) -> None:  # fmt: skip
+    if batch.collection not in profiles:
+        profiles[batch.collection] = CollectionProfile(batch.collection, bound.get(batch.collection))
+    profile = profiles[batch.collection]
     profile.declare(batch.fields)
     profile.skipped.update(batch.skipped)
     profile.primary_key = batch.primary_key or profile.primary_key

@@ -73,7 +73,7 @@ def opt_in_form(request: Request) -> HTMLResponse:
 @router.post("/privacy/choices/opt-in", response_class=HTMLResponse)
 def opt_in_review(request: Request, what: Annotated[str, Form()] = "", category: Categories = []) -> HTMLResponse:  # noqa: B006
     """Step 2 of opting back in: say what it means (and how it meets a GPC signal), then confirm."""
-    if (refused := _throttled(request)) is not None:
+    if (refused := _with_files(request) or _throttled(request)) is not None:
         return refused
     try:
         categories = _opt_in_categories(what, category)
@@ -112,7 +112,7 @@ def _opt_in_page(request: Request, errors: dict[str, str], status_code: int = 20
 
 def _submitted(request: Request, request_type: RequestType, email: str, categories: list[str],
                form: str) -> HTMLResponse:  # fmt: skip
-    if (refused := _throttled(request)) is not None:
+    if (refused := _with_files(request) or _throttled(request)) is not None:
         return refused
     center = _center(request)
     device_id = device_of(request) or new_device_id()
@@ -184,6 +184,16 @@ def _state(center: PrivacyCenter, device_id: str) -> ChoiceState | None:
     except OptoutUnavailable:
         log.warning("choices page: the opt-out service does not answer; current state not shown")
         return None
+
+
+def _with_files(request: Request) -> HTMLResponse | None:
+    """A choice takes no file (Honda, Todd Snyder 2025: an ID document asked for to opt out): an upload is refused
+    (415) and nothing is submitted or kept."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/"):
+        return None
+    return render(request, "error.html.j2", status_code=415, title="This form takes no files",
+                  message="Opting out and limiting need no document and no proof of identity: nothing was sent or "
+                  "kept. Press the button on Your Privacy Choices, with your e-mail address if you like.")  # fmt: skip
 
 
 def _throttled(request: Request) -> HTMLResponse | None:
