@@ -16,7 +16,6 @@ import base64
 import logging
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -27,7 +26,7 @@ from playwright.sync_api import Browser, Page
 from devtools.localstack import MailServer
 from services.common.crypto import keyed_hash
 from services.intake import orm
-from tests.browser import assert_accessible, new_context, running_browser, shoot
+from tests.browser import assert_accessible, new_context, shoot
 from tests.e2e.demo_world import World
 from tests.support import wait_for
 
@@ -190,10 +189,10 @@ def test_an_id_document_is_refused_by_the_api_and_the_privacy_center(scenario_wo
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for this module: Playwright's loop must not outlive it (tests/browser.py)."""
-    with running_browser() as running:
-        yield running
+def browser(shop_browser: Browser) -> Browser:
+    """The scenario package's one Chromium (tests/scenarios/storefront.py): two Playwright instances cannot run at
+    once in one thread, and the storefront's holds its loop for the whole package."""
+    return shop_browser
 
 
 class Steps:
