@@ -68,3 +68,19 @@ NOTICES = Counter(
     ["notice", "delivery"],
 )  # fmt: skip
 NOTICES_PENDING = Gauge("ccpa_notices_pending", "Consumer e-mails queued and not yet sent or given up")
+FLOW_CACHE_STALENESS = Gauge(
+    "ccpa_flow_cache_staleness_seconds",
+    "Seconds since an opt-out state cache last confirmed it had read every partition to its high watermark",
+    ["cache"],
+)
+FLOW_CACHE_LAG = Gauge(
+    "ccpa_flow_cache_lag_messages", "Opt-out state records on the topic a cache has not read yet", ["cache"]
+)
+FLOW_CACHE_SUBJECTS = Gauge("ccpa_flow_cache_subjects", "Subjects whose opt-out state a cache holds", ["cache"])
+FLOW_CACHE_SKIPPED = Counter(
+    "ccpa_flow_cache_skipped_total", "State records a cache refused (undecodable or breaking the contract)", ["cache"]
+)
+FLOW_PROBE_LEAKS = Counter(
+    "ccpa_flow_probe_leaks_total", "Probe records a gated integration let through after an opt-out", ["flow"]
+)
+FLOW_PROBES = Counter("ccpa_flow_probes_total", "Probe records replayed, by flow and outcome", ["flow", "outcome"])
