@@ -53,6 +53,7 @@ PROVIDERS = tuple(
                  f"{{demo}}/providers/{name}.db"), ready_path="/healthz")
     for name, port in (("mailer", 8091), ("shipper", 8092))
 )  # fmt: skip
+GATED = "adreach-events,adreach-audience,coop-export"  # the demo's server-side sale and sharing flows, probed
 SERVICES = (
     *PROVIDERS,
     ServiceSpec("intake", "CCPA_INTAKE_PORT", 8000),
@@ -68,7 +69,7 @@ SERVICES = (
         "",
         0,
         "services.optout.subscriber",
-        ("--name", "adtech-sync", "--ready-file", "{pids}/downstream-adtech-sync.ready"),
+        ("--name", "adtech-sync", "--ready-file", "{pids}/downstream-adtech-sync.ready", "--gated-flows", GATED),
     ),
 )
 

@@ -3,9 +3,9 @@ opt-out state cache, the Decider, the evidence sink of a named gate, and the gat
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
-from services.common.datamap.loader import load_datamap
+from services.common.datamap.loader import DataMapError, load_datamap
 from services.common.environments import DEMO_DATAMAP
 from services.common.flows.cache import OptOutStateCache
 from services.common.flows.decision import Decider, FlowRule, flow_rules
@@ -31,10 +31,21 @@ class CacheNotCaughtUp(RuntimeError):
     """The cache did not catch up with privacy.optout.state in time (the broker is away?)."""
 
 
+def refusal(error: Exception) -> str:
+    """Why enforcement could not start, on one line (a refused data map lists each problem)."""
+    if isinstance(error, DataMapError):
+        return f"the data map {error.source} is refused: " + "; ".join(error.problems)
+    if isinstance(error, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_input=False))
+    return " ".join(str(error).split())
+
+
 class Enforcement:
     """The data map's rules over a started cache, and the evidence sink of one gate (`gate`: the job or service)."""
 
-    def __init__(self, rules: dict[str, FlowRule], cache: OptOutStateCache, blocked: BlockedFlows) -> None:
+    def __init__(self, rules: dict[str, FlowRule], cache: OptOutStateCache, blocked: BlockedFlows,
+                 settings: EnforcementSettings) -> None:  # fmt: skip
+        self.settings = settings
         self.rules = rules
         self.cache = cache
         self.blocked = blocked
@@ -54,7 +65,7 @@ class Enforcement:
             cache.stop()
             raise CacheNotCaughtUp(f"the opt-out state cache did not catch up within "
                                    f"{settings.flow_cache_wait_seconds:g} s; is Kafka reachable?")  # fmt: skip
-        return cls(rules, cache, BlockedFlows(kafka, gate=gate, topics=topics))
+        return cls(rules, cache, BlockedFlows(kafka, gate=gate, topics=topics), settings)
 
     def export_gate(self, flow: str) -> ExportGate:
         return ExportGate(self.decider, flow, self.blocked)
