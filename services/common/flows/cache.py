@@ -53,6 +53,7 @@ class OptOutStateCache:
         self._lows: dict[int, int] = {}
         self._target: tuple[float, dict[int, int]] | None = None  # (when, high watermarks then) not yet reached
         self._checked_at = -math.inf
+        self._lock = threading.Lock()  # the target and positions, shared with the watermark thread
 
     # StateSource
     def get(self, subject_key: str) -> SubjectState | None:
@@ -93,18 +94,38 @@ class OptOutStateCache:
 
     def _run(self) -> None:
         consumer = Consumer(self.kafka_config)
+        watcher: threading.Thread | None = None
         try:
             partitions = self._until_assigned(consumer)
+            if partitions is not None:
+                # Watermarks are read by a client of their own, so a slow broker answer never holds up reading.
+                watcher = threading.Thread(target=self._watch, args=(partitions,), name=f"flow-cache-{self.name}-hw",
+                                           daemon=True)  # fmt: skip
+                watcher.start()
             while partitions is not None and not self._stop.is_set():
-                for message in consumer.consume(500, timeout=0.1):
+                # poll waits for the first record only; consume(timeout=0) then takes what is buffered (a batch
+                # consume with a timeout would wait out the timeout for a full batch, 100 ms on every change).
+                first = consumer.poll(0.1)
+                batch = [first, *consumer.consume(499, timeout=0)] if first is not None else []
+                for message in batch:
                     if message.error() is None:
                         self.apply(message)
                 self._reached()
-                if self.clock() - self._checked_at >= self.check_every_seconds:
-                    self._check(consumer, partitions)
                 self._publish_gauges()
         finally:
             consumer.close()
+            if watcher is not None:
+                watcher.join(10)
+
+    def _watch(self, partitions: list[int]) -> None:
+        """Read the high watermarks about once a second until stopped."""
+        client = Consumer({**self.kafka_config, "group.id": f"{self.kafka_config['group.id']}-hw"})
+        try:
+            while not self._stop.is_set():
+                self._check(client, partitions)
+                self._stop.wait(self.check_every_seconds)
+        finally:
+            client.close()
 
     def _until_assigned(self, consumer: Consumer) -> list[int] | None:
         """Assign every partition from its beginning, waiting for the topic (and the broker) as long as it takes."""
@@ -136,9 +157,10 @@ class OptOutStateCache:
             log.warning("opt-out state cache cannot read watermarks", extra={"cache": self.name,
                                                                              "error": str(exc)[:200]})  # fmt: skip
             return
-        self.lag = sum(max(0, high - self._position(p)) for p, high in highs.items())
-        if self._target is None:
-            self._target = (self._checked_at, highs)
+        with self._lock:
+            self.lag = sum(max(0, high - self._position(p)) for p, high in highs.items())
+            if self._target is None:
+                self._target = (self._checked_at, highs)
         self._reached()
 
     def _position(self, partition: int) -> int:
@@ -146,20 +168,23 @@ class OptOutStateCache:
 
     def _reached(self) -> None:
         """Once every partition is read up to the target's watermarks, the cache was current as of the target."""
-        target = self._target
-        if target is None:
-            return
-        when, highs = target
-        if all(self._position(p) >= high for p, high in highs.items()):
+        with self._lock:
+            target = self._target
+            if target is None:
+                return
+            when, highs = target
+            if not all(self._position(p) >= high for p, high in highs.items()):
+                return
             self.confirmed_at = when
             self._target = None
-            self.caught_up.set()
+        self.caught_up.set()
 
     def apply(self, message: Message) -> bool:
         """Keep the record if it is a valid state newer than what is held; whether it was kept."""
         partition, offset = message.partition(), message.offset()
         if partition is not None and offset is not None:
-            self._positions[partition] = offset + 1
+            with self._lock:
+                self._positions[partition] = offset + 1
         try:
             event = self.codec.decode(message.value())
         except DecodeError:

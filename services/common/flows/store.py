@@ -28,6 +28,12 @@ def _request_bytes(request_id: str | None) -> bytes | str | None:
         return request_id  # not a UUID: kept as it came
 
 
+def _uuid_text(raw: bytes) -> str:
+    """str(uuid.UUID(bytes=raw)), without building the UUID (a decision reads it)."""
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 class StateStore:
     """The latest state per subject key; never goes back to an older version."""
 
@@ -69,7 +75,7 @@ class StateStore:
         if packed is None or key is None:
             return None
         request = self.requests.get(key)
-        request_id = str(uuid.UUID(bytes=request)) if isinstance(request, bytes) else request
+        request_id = _uuid_text(request) if isinstance(request, bytes) else request
         return SubjectState(
             version=packed >> FLAG_BITS,
             sale_opt_out=bool(packed & SALE),
