@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 import pytest
 from prometheus_client import REGISTRY
 
+from services.common.datamap.loader import DataMapError
 from services.common.flows import Deny, DenyReason, FlowRule, Relation, SubjectState
-from services.common.flows.gates import CallGate, ExportGate, undeclared_sensitive
+from services.common.flows.enforcement import refusal
+from services.common.flows.gates import CallGate, ExportGate, PeriodicFlush, undeclared_sensitive
 from services.common.flows.probe import Probed, ProbeReplay
 from services.common.flows.store import StateStore
+from tests.support import wait_for
 from tests.unit.test_flow_decisions import SALE, SHARING, States, decider
 
 A, B, C = "aa" * 32, "bb" * 32, "cc" * 32
@@ -143,3 +146,17 @@ def test_the_store_keeps_the_latest_version_and_never_goes_back() -> None:
     assert store.get(A) == SubjectState(6, True, False) and not store.limits and not store.requests
     assert store.get(B) is None and store.get("not hex") is None and not store.put("not hex", OUT)
     assert len(store) == 1
+
+
+def test_a_long_running_service_flushes_its_evidence_periodically_and_once_more_on_exit() -> None:
+    sink = Sink()
+    with PeriodicFlush(sink, every_seconds=0.01):
+        wait_for(lambda: sink.flushes >= 2, timeout=5, interval=0.01, what="two periodic flushes")
+        during = sink.flushes
+    assert sink.flushes > during
+
+
+def test_a_refused_data_map_is_told_on_one_line_naming_each_problem() -> None:
+    refused = DataMapError("map.yaml", ["flows[coop-export].notice: needs a notice (§7012(e)(1))", "no link (§7013)"])
+    line = refusal(refused)
+    assert "\n" not in line and "flows[coop-export]" in line and "§7013" in line
