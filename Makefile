@@ -60,6 +60,7 @@ bench: install
 	$(PY) -m bench.discovery
 	$(PY) -m bench.privacy_center
 	$(PY) -m bench.console_queue
+	$(PY) -m bench.flow_decisions
 
 # Not part of `make test`: about 10 minutes of kill -9, a broker loss and a store outage; CHAOS_ARGS=--quick for 4.
 CHAOS_ARGS ?=

@@ -18,6 +18,8 @@ from services.deletion.providers.confirmations import CALLBACK_PATH
 CRM_DATAMAP_PATH = Path(__file__).parents[1] / "demo" / "crm-datamap.yaml"
 
 DOWNSTREAM = "adtech-sync"
+# The demo company's server-side sharing and sale flows the downstream probes after each opt-out it acknowledges.
+DEMO_GATED_FLOWS = ("adreach-events", "adreach-audience", "coop-export")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ def optout_datamap(config: PipelineConfig) -> dict[str, str]:
     return {"CCPA_DATAMAP": str(config.datamap_path or CRM_DATAMAP_PATH)}
 
 
+def _gated_env(config: PipelineConfig) -> dict[str, str]:
+    """The downstream's data map, whose flows it probes (the demo company's, when the pipeline has one)."""
+    return {"CCPA_DATAMAP": str(config.datamap_path)} if config.datamap_path else {}
+
+
 def _discovery_env(config: PipelineConfig) -> dict[str, str]:
     if config.discovery_db_url is None:
         return {}
@@ -112,7 +119,11 @@ class Pipeline:
             ServiceProcess("optout", {**self.env, **optout_datamap(config)}, optout_port, config.log_dir)
             if config.optout_db_url else None
         )  # fmt: skip
-        self.downstream = SubscriberProcess(DOWNSTREAM, self.env, config.log_dir) if config.optout_db_url else None
+        self.downstream = (
+            SubscriberProcess(DOWNSTREAM, {**self.env, **_gated_env(config)}, config.log_dir,
+                              gated_flows=DEMO_GATED_FLOWS if config.datamap_path else ())
+            if config.optout_db_url else None
+        )  # fmt: skip
         self.discovery = (
             ServiceProcess("discovery", self.env, discovery_port, config.log_dir) if config.discovery_db_url else None
         )

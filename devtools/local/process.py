@@ -110,17 +110,19 @@ class ServiceProcess:
 class SubscriberProcess(ServiceProcess):
     """The reference downstream subscriber: no HTTP port, ready as soon as it runs."""
 
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path, gated_flows: tuple[str, ...] = ()) -> None:
         super().__init__("optout", env, 0, log_dir)
         self.name = name
         self.log_file = log_dir / f"downstream-{name}.log"
+        self.gated_flows = gated_flows
 
     def start(self, extra_env: dict[str, str] | None = None, wait: bool = True, timeout: float = 60.0
               ) -> ServiceProcess:  # fmt: skip
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "services.optout.subscriber", "--name", self.name],
+                [sys.executable, "-m", "services.optout.subscriber", "--name", self.name,
+                 *(("--gated-flows", ",".join(self.gated_flows)) if self.gated_flows else ())],
                 env={**self.env, **(extra_env or {})}, stdout=sink, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip

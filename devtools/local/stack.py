@@ -63,6 +63,7 @@ WEB_DEMO = (
                 ("--port", STOREFRONT_PORT, "--tag-host", f"http://127.0.0.1:{TAG_HOST_PORT}", "--intake-url",
                  f"http://127.0.0.1:{os.environ.get('CCPA_INTAKE_PORT', 8000)}"), ready_path="/healthz"),
 )  # fmt: skip
+GATED = "adreach-events,adreach-audience,coop-export"  # the demo's server-side sale and sharing flows, probed
 SERVICES = (
     *PROVIDERS,
     *WEB_DEMO,
@@ -79,7 +80,7 @@ SERVICES = (
         "",
         0,
         "services.optout.subscriber",
-        ("--name", "adtech-sync", "--ready-file", "{pids}/downstream-adtech-sync.ready"),
+        ("--name", "adtech-sync", "--ready-file", "{pids}/downstream-adtech-sync.ready", "--gated-flows", GATED),
     ),
 )
 

@@ -81,3 +81,19 @@ GPC_MONITOR_CHECKED = Gauge(
     "ccpa_gpc_monitor_last_run_timestamp_seconds", "When the site was last checked (Unix time)", ["site"],
     registry=None,
 )  # fmt: skip
+FLOW_CACHE_STALENESS = Gauge(
+    "ccpa_flow_cache_staleness_seconds",
+    "Seconds since an opt-out state cache last confirmed it had read every partition to its high watermark",
+    ["cache"],
+)
+FLOW_CACHE_LAG = Gauge(
+    "ccpa_flow_cache_lag_messages", "Opt-out state records on the topic a cache has not read yet", ["cache"]
+)
+FLOW_CACHE_SUBJECTS = Gauge("ccpa_flow_cache_subjects", "Subjects whose opt-out state a cache holds", ["cache"])
+FLOW_CACHE_SKIPPED = Counter(
+    "ccpa_flow_cache_skipped_total", "State records a cache refused (undecodable or breaking the contract)", ["cache"]
+)
+FLOW_PROBE_LEAKS = Counter(
+    "ccpa_flow_probe_leaks_total", "Probe records a gated integration let through after an opt-out", ["flow"]
+)
+FLOW_PROBES = Counter("ccpa_flow_probes_total", "Probe records replayed, by flow and outcome", ["flow", "outcome"])

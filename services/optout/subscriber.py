@@ -11,25 +11,33 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from services.common import contracts
 from services.common.event_types import EventType
 from services.common.events import Event
+from services.common.flows import decision
+from services.common.flows.cache import OptOutStateCache
+from services.common.flows.probe import ProbeReplay
 from services.common.kafka import DeliveryFailed, EventProducer, event_message
 from services.common.metrics import MESSAGES
 from services.common.payloads.consent import OptOutAcknowledgedPayload, OptOutStatePayload
 from services.common.serde import DecodeError, SingleObjectCodec
 from services.common.topics import OPTOUT_ACKS, OPTOUT_STATE, TopicNames
 
+if TYPE_CHECKING:
+    from services.common.flows.enforcement import EnforcementSettings
+
 log = logging.getLogger(__name__)
+PROBE_WAIT_SECONDS = 10.0  # how long a probe waits for the gates' cache to read the acknowledged version
 ACK_NAMESPACE = uuid.UUID("6f1c2f3e-7a4b-4b8e-9a51-0c0ffee00000")
 
 
@@ -58,6 +66,8 @@ class ReferenceSubscriber:
         self.kafka_failures = 0
         self.last_loop_at = datetime.now(UTC)
         self.caught_up = threading.Event()  # set once the rebuild has acknowledged what the topic held at start
+        self.probes: ProbeReplay | None = None  # with gated flows: each live opt-out acknowledged is probed
+        self.probe_states: OptOutStateCache | None = None  # what the gated integrations decide on
 
     def run(self, stop: threading.Event) -> None:
         """Rebuild from the beginning, acknowledge the latest version of each subject, then follow live. A broker
@@ -71,9 +81,32 @@ class ReferenceSubscriber:
                 kept = self._apply(message) if message is not None and message.error() is None else None
                 if kept is not None:
                     self._until_done(functools.partial(self._acknowledge, kept), stop)
+                    self._until_done(functools.partial(self._probe, kept), stop)
         finally:
             self.consumer.close()
             self.producer.close()
+
+    def _probe(self, subject_key: str) -> None:
+        """Replay the acknowledged opt-out through every gated flow it must stop (live versions only: a restart
+        re-acknowledges, it does not probe again)."""
+        state = self.decision_state(subject_key)
+        if self.probes is None or state is None or not (state.sale_opt_out or state.share_opt_out):
+            return
+        cache = self.probe_states
+        deadline = time.monotonic() + PROBE_WAIT_SECONDS
+        while cache is not None and (cache.version(subject_key) or 0) < state.version:
+            if time.monotonic() > deadline:  # probed anyway: a fresh cache that missed the opt-out is the leak
+                break
+            time.sleep(0.005)
+        self.probes.replay(subject_key, state)
+
+    def decision_state(self, subject_key: str) -> decision.SubjectState | None:
+        """The held state as the decision library reads it."""
+        held = self.state.get(subject_key)
+        if held is None:
+            return None
+        return decision.SubjectState(held.version, held.sale_opt_out, held.share_opt_out,
+                                     frozenset(held.limit_sensitive), held.request_id)  # fmt: skip
 
     def _rebuild(self, stop: threading.Event) -> None:
         self.state.clear()
@@ -181,28 +214,61 @@ def main() -> None:
     import argparse
     import signal
 
+    from services.common.datamap.loader import DataMapError
+    from services.common.flows.enforcement import EnforcementSettings, refusal
     from services.common.logs import configure_logging
-    from services.common.settings import CommonSettings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default="adtech-sync", help="the downstream system's registered name")
     parser.add_argument(
         "--ready-file", type=Path, help="written once caught up with the state topic (for a supervisor)"
     )
+    parser.add_argument("--gated-flows", default="", help="the data map's flows (comma-separated) this downstream "
+                        "gates: each live opt-out acknowledged is replayed through them as a probe")  # fmt: skip
     arguments = parser.parse_args()
     name = arguments.name
-    settings = CommonSettings()
+    settings = EnforcementSettings()
     configure_logging(f"downstream-{name}", settings.log_level, settings.log_file)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     log.info("reference subscriber started", extra={"downstream": name})
     subscriber = ReferenceSubscriber(name, settings.kafka_config(), TopicNames(settings.topic_namespace))
+    flows = [flow.strip() for flow in arguments.gated_flows.split(",") if flow.strip()]
+    if flows:
+        try:
+            gated_probes(subscriber, flows, settings)
+        except DataMapError as refused:
+            raise SystemExit(f"downstream {name} cannot start: {refusal(refused)}") from None
     if arguments.ready_file is not None:
         threading.Thread(
             target=mark_ready, args=(subscriber.caught_up, stop, arguments.ready_file), daemon=True
         ).start()
     subscriber.run(stop)
+
+
+def gated_probes(subscriber: ReferenceSubscriber, flows: list[str], settings: EnforcementSettings) -> None:
+    """Probe replay through a gate for each named flow of the data map (CCPA_DATAMAP), deciding on an opt-out state
+    cache of its own as the integrations do; SystemExit naming a flow the data map does not register."""
+    from services.common.datamap.loader import load_datamap
+    from services.common.flows.evidence import BlockedFlows
+    from services.common.flows.gates import CallGate, ExportGate
+    from services.common.flows.probe import Probed
+
+    rules = decision.flow_rules(load_datamap(settings.datamap_path))
+    unknown = sorted(set(flows) - set(rules))
+    if unknown:
+        raise SystemExit(f"--gated-flows names flows the data map does not register: {', '.join(unknown)}")
+    cache = OptOutStateCache(settings.kafka_config(), subscriber.topics, name=f"probe-{subscriber.name}",
+                             stale_after_seconds=settings.flow_stale_after_seconds).start()  # fmt: skip
+    decider = decision.Decider(rules, cache)
+    sink = BlockedFlows(settings.kafka_config(), gate=f"probe:{subscriber.name}",
+                        producer=f"downstream:{subscriber.name}", topics=subscriber.topics)  # fmt: skip
+    gates: list[Probed] = [
+        ExportGate(decider, flow, sink) if rules[flow].channel == "server_export" else CallGate(decider, flow, sink)
+        for flow in flows
+    ]
+    subscriber.probes, subscriber.probe_states = ProbeReplay(gates, downstream=subscriber.name), cache
 
 
 def mark_ready(caught_up: threading.Event, stop: threading.Event, ready_file: Path) -> None:

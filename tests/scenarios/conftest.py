@@ -10,6 +10,7 @@ import pytest
 
 from devtools.localstack import DatabaseServer, MailServer
 from tests.e2e.demo_world import World, demo_world
+from tests.scenarios.flows import ad_network as ad_network
 from tests.scenarios.storefront import *  # noqa: F403  (the web fixtures: tag host, storefronts, browser)
 
 pytestmark = [pytest.mark.e2e]
