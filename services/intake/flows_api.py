@@ -86,7 +86,8 @@ def subject_state(answer: Mapping[str, Any]) -> SubjectState | None:
         return None
     return SubjectState(version=int(answer.get("version") or 0), sale_opt_out=bool(answer["sale_opt_out"]),
                         share_opt_out=bool(answer["share_opt_out"]),
-                        limit_sensitive=frozenset(answer.get("limit_sensitive") or ()))  # fmt: skip
+                        limit_sensitive=frozenset(answer.get("limit_sensitive") or ()),
+                        request_id=answer.get("request_id"))  # fmt: skip
 
 
 class TagGate:

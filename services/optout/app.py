@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from services.common.auth import ConsentReader
 from services.common.events import utcnow
 from services.common.http import service_app
 from services.common.http_guard import SubjectKey
-from services.optout import rules
+from services.optout import orm, rules
 from services.optout.bootstrap import bootstrap
 from services.optout.handlers import load_state, state_fields
 from services.optout.settings import OptoutSettings
@@ -29,9 +30,21 @@ def create_app(settings: OptoutSettings | None = None) -> FastAPI:
         """Current state of one subject, with the text a site must show and whether it may ask to opt back in."""
         with optout.runtime.engine.connect() as conn:
             state = load_state(conn, subject_key) or rules.ConsentState()
-        return describe(subject_key, state, utcnow())
+            request_id = request_of_version(conn, subject_key, state.version) if state.version else None
+        return {**describe(subject_key, state, utcnow()), "request_id": request_id}
 
     return app
+
+
+def request_of_version(conn: sa.Connection, subject_key: str, version: int) -> str | None:
+    """The request whose change made this version of the state (None: a signal or product event made it), so a
+    gate that stops a flow on it can put the evidence on that request's timeline."""
+    query = (sa.select(orm.consent_history.c.request_id)
+             .where(orm.consent_history.c.subject_key == subject_key, orm.consent_history.c.version == version,
+                    orm.consent_history.c.changed.is_(True))
+             .order_by(orm.consent_history.c.id).limit(1))  # fmt: skip
+    found: str | None = conn.execute(query).scalar()
+    return found
 
 
 def describe(subject_key: str, state: rules.ConsentState, now: datetime) -> dict[str, Any]:

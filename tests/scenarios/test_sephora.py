@@ -180,3 +180,14 @@ def test_an_opt_out_on_record_keeps_the_ad_tag_off_when_the_browser_later_visits
         assert not [path for path in tag_paths(tag_host, before) if path.startswith("/adreach/")]
     finally:
         later.close()
+
+    def blocked_on_timeline() -> list[str] | None:
+        kinds = [entry["event_type"] for entry in scenario_world.timeline(request_id)]
+        return kinds if "FlowBlocked" in kinds else None
+
+    # The denial read the state this opt-out made, so the evidence of effect is on the opt-out's own timeline,
+    # after its receipt and its application.
+    kinds = wait_for(blocked_on_timeline, timeout=30, what="the blocked pixel on the opt-out's timeline")
+    assert kinds.index("RequestSubmitted") < kinds.index("OptOutApplied") < kinds.index("FlowBlocked")
+    entry = next(e for e in scenario_world.timeline(request_id) if e["event_type"] == "FlowBlocked")
+    assert (entry["details"]["flow"], entry["details"]["reason"]) == ("adreach-pixel", "share_opt_out")

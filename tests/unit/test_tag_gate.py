@@ -100,6 +100,11 @@ def test_the_opt_out_service_s_answer_becomes_a_state() -> None:
     assert subject_state({**OPTED_OUT, "limit_sensitive": ["health"]}) == SubjectState(
         3, True, True, frozenset({"health"})
     )
+    # The request whose change made the state travels with it, so a blocked tag lands on that request's timeline.
+    request_id = "0b7d1c2e-3f4a-4b5c-8d6e-7f8091a2b3c4"
+    assert subject_state({**OPTED_OUT, "request_id": request_id}) == SubjectState(
+        3, True, True, frozenset(), request_id
+    )
 
 
 class States:
