@@ -73,9 +73,14 @@ def applied(world: World, request_id: str) -> dict[str, dict[str, Any]]:
 
 def assert_no_code_notice(world: World, request_id: str) -> None:
     """Every e-mail the request's timeline records is an acknowledgement or an answer, never a verification code."""
-    notices = [entry["details"].get("notice") for entry in world.timeline(request_id)
-               if entry["event_type"] == "NoticeSent"]  # fmt: skip
-    assert notices and set(notices) <= {"acknowledgement", "response"}, notices
+
+    def sent() -> list[str] | None:
+        found = [entry["details"].get("notice") for entry in world.timeline(request_id)
+                 if entry["event_type"] == "NoticeSent"]  # fmt: skip
+        return found if len(found) >= 2 else None  # the acknowledgement and the answer, sent after the completion
+
+    notices = wait_for(sent, timeout=60, interval=0.5, what=f"the notices of {request_id}")
+    assert set(notices) <= {"acknowledgement", "response"}, notices
 
 
 def mails_to(mail_server: MailServer, address: str, at_least: int) -> list[Any]:
