@@ -114,6 +114,7 @@ class IntakeService:
             body.verification.data_points,
             body.verification.signed_declaration,
             proven,
+            body.subject_type,
         )
         agent = body.authorized_agent
         decision = decide(body.type, verification, agent is not None and not agent.signed_permission)
@@ -259,6 +260,7 @@ class IntakeService:
             "date_range_end": date_range.end if date_range else None,
             "denial_code": decision.denial.code if decision.denial else None,
             "denial_basis": decision.denial.basis if decision.denial else None,
+            "subject_type": body.subject_type.value,
         }
 
     def _events(
@@ -328,6 +330,7 @@ class IntakeService:
             declaration_signed_at=declaration.signed_at,
             declaration_text_version=declaration.text_version,
             review_before_send=self.reviewed(row),
+            subject_type=row["subject_type"],
         )
 
     def _gpc_event(self, subject: Subject, row: dict[str, Any], now: datetime) -> Event:

@@ -34,6 +34,16 @@ class IntakeSettings(CallingSettings, BusinessSettings):
         },
         description="data point name -> column (JSON)",
     )
+    applicant_source_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the applicant-tracking records job applicants are verified against; "
+        "unset: a job applicant's know, delete and correct requests cannot be verified",
+    )
+    applicant_source_table: str = "job_applications"
+    applicant_source_columns: dict[str, str] = Field(
+        default_factory=lambda: {"email": "email", "name": "full_name", "postal_code": "postal_code"},
+        description="data point name -> column of the applicant records (JSON)",
+    )
     verification_overrides: dict[str, str] = Field(
         default_factory=dict, description='e.g. {"delete": "reasonably_high"} (JSON)'
     )
