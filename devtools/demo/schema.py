@@ -182,3 +182,4 @@ campaign_clicks = sa.Table(
 # Emails are matched case-insensitively (lower(email) IN …): an index on the expression keeps that a look-up.
 sa.Index("ix_subscribers_email_lower", sa.func.lower(subscribers.c.email))
 sa.Index("ix_campaign_clicks_email_lower", sa.func.lower(campaign_clicks.c.email))
+sa.Index("ix_job_applications_email_lower", sa.func.lower(job_applications.c.email))
