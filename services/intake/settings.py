@@ -48,6 +48,14 @@ class IntakeSettings(CallingSettings, BusinessSettings):
         default_factory=dict, description='e.g. {"delete": "reasonably_high"} (JSON)'
     )
     gpc_last_update: date = date(2026, 11, 26)
+    datamap_path: str | None = Field(
+        None, validation_alias="CCPA_DATAMAP",
+        description="The data map the privacy policy page (/privacy/policy) is written from; unset: no policy page",
+    )  # fmt: skip
+    privacy_policy_updated: date = Field(
+        date(2026, 11, 26), validation_alias="CCPA_PRIVACY_POLICY_UPDATED",
+        description="When the privacy policy was last reviewed and updated (§1798.130(a)(5): at least every 12 months)",
+    )  # fmt: skip
     optout_url: str = Field("http://127.0.0.1:8004", description="The opt-out service, for consent look-ups")
     discovery_url: str = Field("http://127.0.0.1:8002", description="The discovery service, which holds reports")
     public_base_url: str = Field("http://127.0.0.1:8000", description="Where consumers reach intake: report links")
