@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from services.common.datamap import DataMap, Store, parse_datamap
-from services.common.datamap.subjects import for_subject_type, left_out, searched_records_label
+from services.common.datamap.subjects import for_subject_type, left_out, recipients_of, searched_records_label
 from services.common.identity import IdentifierKind
 from services.common.request_types import RequestType
 from services.common.stores.base import FoundRecord, Identifiers
@@ -145,3 +145,30 @@ def test_a_type_without_identity_records_is_never_verified_but_its_opt_out_needs
     employee = verifier([APPLICANT]).verify(RequestType.KNOW_SPECIFIC, ids, points, True, subject_type="employee")
     assert employee.outcome == "no_match"
     assert verifier([]).verify(RequestType.OPT_OUT, ids, {}, False, subject_type="employee").outcome == "not_required"
+
+
+RECIPIENTS = """
+business: Acme Outdoor Co.
+recipients:
+  - {name: mailer, role: service_provider, category: email delivery}
+  - {name: ats, role: service_provider, category: applicant tracking}
+stores:
+  - name: app
+    kind: sql
+    url: sqlite://
+    collections:
+      - name: customers
+        fields:
+          - {name: email, identifies: email, category: A, disclosed_to: [mailer]}
+      - name: job_applications
+        subject_types: [job_applicant]
+        fields:
+          - {name: email, identifies: email, category: A, disclosed_to: [ats]}
+"""
+
+
+def test_a_deletion_instructs_the_recipients_of_its_own_subject_type_s_data() -> None:
+    recipients = parse_datamap(RECIPIENTS)
+    assert recipients_of(recipients, "consumer") == ["mailer", "ats"]  # a consumer's: every recipient, as always
+    assert recipients_of(recipients, "job_applicant") == ["ats"]
+    assert recipients_of(recipients, "employee") == []

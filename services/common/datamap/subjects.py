@@ -31,6 +31,20 @@ def left_out(datamap: DataMap, subject_type: str) -> list[str]:
             if kind.value not in collection.subject_types]  # fmt: skip
 
 
+def recipients_of(datamap: DataMap, subject_type: str) -> list[str]:
+    """The recipients a deletion of this type's records instructs: every recipient for a consumer (as always); for
+    another type those its collections disclose to (fields' disclosed_to, sold_to, shared_to, a provider's store)
+    and its registered flows reach."""
+    if SubjectType(subject_type) is SubjectType.CONSUMER:
+        return [recipient.name for recipient in datamap.recipients]
+    narrowed = for_subject_type(datamap, subject_type)
+    named = {store.recipient for store in narrowed.stores if store.recipient}
+    named |= {name for store in narrowed.stores for collection in store.collections for field in collection.fields
+              for name in (*field.disclosed_to, *field.sold_to, *field.shared_to)}  # fmt: skip
+    named |= {flow.recipient for flow in datamap.flows if subject_type in flow.subject_types}
+    return [recipient.name for recipient in datamap.recipients if recipient.name in named]
+
+
 def searched_records_label(subject_type: str) -> str:
     """What a report tells the person about the records searched: 'records we hold about you as a job applicant'."""
     label = SUBJECT_TYPE_LABELS[SubjectType(subject_type)]
