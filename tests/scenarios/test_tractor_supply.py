@@ -45,7 +45,8 @@ def browser() -> Iterator[Browser]:
         yield running
 
 
-def submit_as(world: World, applicant: Applicant, request_type: str, subject_type: str | None) -> str:
+def submit_as(world: World, applicant: Applicant, request_type: str, subject_type: str | None) -> dict[str, Any]:
+    """The 202 body: request_id and the person's status_url."""
     body: dict[str, Any] = {
         "type": request_type,
         "channel": "web_form",
@@ -57,8 +58,8 @@ def submit_as(world: World, applicant: Applicant, request_type: str, subject_typ
         body["subject_type"] = subject_type
     response = httpx.post(f"{world.pipeline.intake.url}/v1/requests", json=body)
     assert response.status_code == 202, response.text
-    request_id: str = response.json()["request_id"]
-    return request_id
+    accepted: dict[str, Any] = response.json()
+    return accepted
 
 
 def answered(world: World, request_id: str, timeout: float = 120.0) -> dict[str, Any]:
@@ -85,7 +86,8 @@ def test_a_job_applicant_s_know_request_is_verified_against_applicants_and_repor
     scenario_world: World,
 ) -> None:
     applicant = APPLICANTS[0]
-    request_id = submit_as(scenario_world, applicant, "know_specific", "job_applicant")
+    accepted = submit_as(scenario_world, applicant, "know_specific", "job_applicant")
+    request_id = accepted["request_id"]
     status = completed(scenario_world, request_id, timeout=90)
     assert status["subject_type"] == "job_applicant" and status["type"] == "know_specific"
     assert status["verification"]["achieved"] == "reasonably_high"
@@ -100,6 +102,8 @@ def test_a_job_applicant_s_know_request_is_verified_against_applicants_and_repor
     record = wait_for(lambda: next((item for item in records_of(scenario_world) if item["request_id"] == request_id),
                                    None), what="the §7101 record")  # fmt: skip
     assert record["subject_type"] == "job_applicant"
+    page = httpx.get(accepted["status_url"], timeout=30).text
+    assert "Made as" in page and "Job applicant: we searched the records we hold about you as one" in page
 
 
 def records_of(world: World) -> list[dict[str, Any]]:
@@ -111,7 +115,7 @@ def records_of(world: World) -> list[dict[str, Any]]:
 
 def test_an_applicant_is_not_verified_as_a_customer(scenario_world: World) -> None:
     """The customers' records do not hold applicants: the same request as a customer's matches nobody."""
-    request_id = submit_as(scenario_world, APPLICANTS[2], "delete", None)
+    request_id = submit_as(scenario_world, APPLICANTS[2], "delete", None)["request_id"]
     status = scenario_world.get(request_id)
     assert status["subject_type"] == "consumer"
     assert status["verification"]["outcome"] == "no_match"
@@ -121,7 +125,7 @@ def test_a_job_applicant_s_deletion_erases_the_application_only_and_is_verified(
     applicant = APPLICANTS[1]
     customers_before = app_rows(scenario_world, schema.customers)
     assert app_rows(scenario_world, schema.job_applications, email=applicant.email) == 1
-    request_id = submit_as(scenario_world, applicant, "delete", "job_applicant")
+    request_id = submit_as(scenario_world, applicant, "delete", "job_applicant")["request_id"]
     status = answered(scenario_world, request_id)
     assert status["verification"]["outcome"] == "verified"
     assert app_rows(scenario_world, schema.job_applications, email=applicant.email) == 0
