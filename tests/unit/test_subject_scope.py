@@ -18,6 +18,8 @@ from services.common.subject_types import SubjectType
 from services.deletion.erasure import plan_erasure
 from services.discovery.report.build import build_report
 from services.discovery.report.model import ReportRequest
+from services.intake.api_models import SubmitRequest
+from services.intake.handlers import fingerprinted
 from services.intake.verification import IdentityRecord, IdentitySource, StaticIdentitySource, Verifier
 
 MAP = """
@@ -172,3 +174,11 @@ def test_a_deletion_instructs_the_recipients_of_its_own_subject_type_s_data() ->
     assert recipients_of(recipients, "consumer") == ["mailer", "ats"]  # a consumer's: every recipient, as always
     assert recipients_of(recipients, "job_applicant") == ["ats"]
     assert recipients_of(recipients, "employee") == []
+
+
+def test_an_idempotency_key_binds_a_customer_s_body_as_it_was_before_subject_types() -> None:
+    before = {"type": "delete", "identifiers": {"email": EMAIL}}
+    customer = SubmitRequest.model_validate(before)
+    assert "subject_type" not in fingerprinted(customer)
+    applicant = SubmitRequest.model_validate({**before, "subject_type": "job_applicant"})
+    assert fingerprinted(applicant)["subject_type"] == "job_applicant"
