@@ -15,6 +15,7 @@ from typer.core import TyperGroup, TyperOption
 
 from services.common.datamap.cli import datamap_app
 from services.common.migrations_cli import db_app
+from services.common.policy.cli import check_app
 from services.common.serve import SERVICES
 from services.console.cli import console_app
 from services.deletion.cli import backups_reapply
@@ -50,6 +51,7 @@ discover_app.command("scan")(discover_scan)
 app.add_typer(gpp_app, name="gpp", help="Decode and encode IAB GPP and US Privacy strings")
 app.add_typer(console_app, name="console")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(check_app, name="check")
 console = Console()
 
 try:  # development tooling (the local stack, the demo) is not part of a production image

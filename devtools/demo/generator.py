@@ -40,7 +40,7 @@ __all__ = [
     "read_manifest",
 ]
 
-GENERATOR_VERSION = 3  # 2: indexes on lower(email); 3: analytics_events.page_title
+GENERATOR_VERSION = 4  # 2: indexes on lower(email); 3: analytics_events.page_title; 4: job applications
 DATAMAP_PATH = Path(__file__).with_name("datamap.yaml")
 FIRST_ACCOUNT = "acct-0000000"  # subject 0 is in every store, the session cache included
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from devtools.demo import schema
+from devtools.demo.applicants import write_applications
 from devtools.demo.providers import PROVIDER_METADATA
 from devtools.demo.records import app_rows
 from devtools.demo.sinks import LogWriter, RedisWriter, SqlWriter, index_tables
@@ -44,6 +45,7 @@ def app_job(target: DemoTarget, subjects: int, seed: int, tick: Tick) -> Counts:
             app_rows(subject, app)
             if subject.index % TICK_SUBJECTS == TICK_SUBJECTS - 1:
                 tick(TICK_SUBJECTS)
+        write_applications(subjects, seed, app)
     index_tables(target.app_db_url, schema.app_metadata)
     tick(subjects % TICK_SUBJECTS)
     return {f"app-db.{table}": count for table, count in app.counts.items()}

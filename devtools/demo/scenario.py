@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devtools.demo import privacy_center, showcase
+from devtools.demo.applicants import MIN_APPLICANTS, applicants
 from devtools.demo.company import Customer, customers
 from devtools.demo.generator import DATAMAP_PATH
 from services.common.event_types import EventType
@@ -73,6 +74,7 @@ def load_customers(identity_db: Path, limit: int, run: int = 0) -> list[Customer
 def demo_requests(people: list[Customer]) -> list[DemoRequest]:
     a, b, f, d, e = people[:5]
     c = people[10]  # like a, in every demo store: the deletion reaches all of them
+    applicant = applicants(MIN_APPLICANTS)[0]  # verified against the applications, never the customers
     return [
         DemoRequest(
             "know specific pieces, 3 data points + signed declaration",
@@ -111,6 +113,17 @@ def demo_requests(people: list[Customer]) -> list[DemoRequest]:
                 "verification": {"data_points": {"postal_code": c.postal_code}},
             },
             expected=ERASED,
+        ),
+        DemoRequest(
+            "know categories, from a job applicant: their applications searched, no customer record",
+            {
+                "type": "know_categories",
+                "channel": "web_form",
+                "subject_type": "job_applicant",
+                "identifiers": {"email": applicant.email},
+                "verification": {"data_points": {"name": applicant.full_name, "postal_code": applicant.postal_code}},
+            },
+            expected=ANSWERED,
         ),
         DemoRequest(
             "delete from someone we cannot verify: denied",

@@ -67,6 +67,21 @@ order_items = sa.Table(
     sa.Column("unit_price_cents", sa.Integer, nullable=False),
 )
 
+# Job applications (devtools/demo/applicants.py): applicants, not customers; the data map says so (subject_types).
+job_applications = sa.Table(
+    "job_applications",
+    app_metadata,
+    sa.Column("application_id", sa.String(16), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("postal_code", sa.String(10), nullable=False),
+    sa.Column("position", sa.String(100), nullable=False),
+    sa.Column("applied_at", When, nullable=False),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("resume_summary", sa.Text, nullable=False),
+    sa.Column("interview_notes", sa.Text, nullable=False),
+)
+
 payment_methods = sa.Table(
     "payment_methods",
     app_metadata,
@@ -168,3 +183,4 @@ campaign_clicks = sa.Table(
 # Emails are matched case-insensitively (lower(email) IN …): an index on the expression keeps that a look-up.
 sa.Index("ix_subscribers_email_lower", sa.func.lower(subscribers.c.email))
 sa.Index("ix_campaign_clicks_email_lower", sa.func.lower(campaign_clicks.c.email))
+sa.Index("ix_job_applications_email_lower", sa.func.lower(job_applications.c.email))

@@ -182,6 +182,8 @@ class LocalStack:
             "CCPA_INTAKE_DATABASE_URL": os.environ.get("CCPA_INTAKE_DATABASE_URL", f"sqlite:///{self.root}/intake.db"),
             "CCPA_AUDIT_DATABASE_URL": os.environ.get("CCPA_AUDIT_DATABASE_URL", f"sqlite:///{self.root}/audit.db"),
             "CCPA_IDENTITY_SOURCE_URL": os.environ.get("CCPA_IDENTITY_SOURCE_URL", f"sqlite:///{identity_db}"),
+            # Job applicants are verified against the applications (app-db's job_applications), not the customers.
+            "CCPA_APPLICANT_SOURCE_URL": os.environ.get("CCPA_APPLICANT_SOURCE_URL", target.app_db_url),
             "CCPA_OPTOUT_DATABASE_URL": os.environ.get("CCPA_OPTOUT_DATABASE_URL", f"sqlite:///{self.root}/optout.db"),
             "CCPA_OPTOUT_URL": f"http://127.0.0.1:{os.environ.get('CCPA_OPTOUT_PORT', 8004)}",
             "CCPA_DOWNSTREAM_SYSTEMS": json.dumps(["adtech-sync"]),

@@ -85,6 +85,7 @@ def on_submitted(event: Event[RequestSubmittedPayload], conn: sa.Connection) -> 
             "declaration_signed_at": payload.declaration_signed_at,
             "declaration_text_version": payload.declaration_text_version,
             "review_required": payload.review_before_send,
+            "subject_type": payload.subject_type,
         },
     )
 

@@ -88,6 +88,8 @@ request_records = sa.Table(
     sa.Column("due_at", UtcDateTime()),
     sa.Column("answered", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("awaiting_review", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Whose request (migration 0007): consumer, employee, job_applicant or b2b_contact (RequestSubmitted).
+    sa.Column("subject_type", sa.String(16)),
     sa.Index("ix_request_records_received", "received_at", "request_id"),
     sa.Index("ix_request_records_responded", "responded_at"),
     sa.Index("ix_request_records_queue", "answered", "due_at", "request_id"),

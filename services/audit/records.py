@@ -33,7 +33,7 @@ FIELDS = (
     "request_id", "date_received", "received_on", "nature", "requested_nature", "manner", "due_at_original",
     "due_at_extended", "extended_at", "date_of_response", "nature_of_response", "denial_code", "basis_for_denial",
     "verification_level", "authorized_agent", "agent_name", "agent_permission_reference", "declaration_signed",
-    "declaration_signed_at", "declaration_text_version",
+    "declaration_signed_at", "declaration_text_version", "subject_type",
 )  # fmt: skip
 
 
@@ -179,6 +179,7 @@ def record_item(row: Any) -> dict[str, Any]:
         "declaration_signed": row.declaration_signed,
         "declaration_signed_at": _iso(row.declaration_signed_at),
         "declaration_text_version": row.declaration_text_version,
+        "subject_type": row.subject_type or "consumer",
     }
 
 

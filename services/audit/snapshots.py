@@ -87,6 +87,7 @@ class RecordRow(Row):
     due_at: datetime | None = None
     answered: bool = False
     awaiting_review: bool = False
+    subject_type: str | None = None  # migration 0007: whose request (None: written before it, a consumer's)
 
     @model_validator(mode="after")
     def _written_before_0006(self) -> RecordRow:

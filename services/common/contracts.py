@@ -339,7 +339,7 @@ CONTRACTS: dict[EventType, EventContract] = {
         _contract(
             EventType.DISCOVERY_STARTED, request_type=_request_type, date_range_end=not_before("date_range_start")
         ),
-        _contract(EventType.DISCOVERY_COMPLETED, request_type=_request_type),
+        _contract(EventType.DISCOVERY_COMPLETED, request_type=_request_type, subject_type=one_of(SUBJECT_TYPES)),
         _contract(EventType.STORE_SEARCHED),
         _contract(EventType.STORE_ERASED, operation=_operation),
         _contract(EventType.DELETION_VERIFIED),

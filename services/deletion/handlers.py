@@ -42,7 +42,12 @@ class DeletionHandlers:
         payload = event.payload
         if not acts_on(ActingService.DELETION, payload):
             return
-        values = {"received_at": payload.received_at, "stage": "discovering", "operation": payload.request_type}
+        values = {
+            "received_at": payload.received_at,
+            "stage": "discovering",
+            "operation": payload.request_type,
+            "subject_type": payload.subject_type,
+        }
         if payload.corrections:
             values["corrections_sealed"] = Sealed.from_record(payload.corrections).to_json()
         self._upsert(conn, event, values)
@@ -55,7 +60,8 @@ class DeletionHandlers:
             return
         self._upsert(conn, event, {"identifiers_sealed": Sealed.from_record(payload.identifiers).to_json(),
                                    "stage": "erasing", "next_attempt_at": utcnow(),
-                                   "operation": payload.request_type})  # fmt: skip
+                                   "operation": payload.request_type,
+                                   "subject_type": payload.subject_type})  # fmt: skip
 
     def _upsert(self, conn: sa.Connection, event: Event, values: dict[str, Any]) -> None:
         row = {"request_id": event.request_id, "subject_key": event.subject_key, "operation": "delete",

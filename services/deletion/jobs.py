@@ -40,6 +40,7 @@ class Job:
     identifiers_sealed: Mapping[str, str] | None
     corrections_sealed: Mapping[str, str] | None
     erased_at: datetime | None
+    subject_type: str = "consumer"  # whose records: only the data map's collections of that type are erased
 
     @classmethod
     def from_row(cls, row: sa.Row[Any]) -> Job:

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.common.datamap import DataMap
+from services.common.datamap.subjects import recipients_of
 from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.outbox import Outbox
@@ -97,7 +98,7 @@ class ProviderNotices:
     def __init__(self, datamap: DataMap, queue: InstructionQueue, directory: ProviderDirectory,
                  sender: InstructionSender, poller: StatusPoller, confirm_within: timedelta,
                  callback_url: str | None = None) -> None:  # fmt: skip
-        self.recipients = [recipient.name for recipient in datamap.recipients]
+        self.datamap = datamap
         self.roles = roles_of(datamap)
         self.queue = queue
         self.directory = directory
@@ -108,11 +109,13 @@ class ProviderNotices:
         self.last_loop_at = datetime.now(UTC)
 
     def enqueue(self, conn: sa.Connection, job: Any, identifiers: Mapping[str, frozenset[str]]) -> None:
-        if not self.recipients:
+        """Instruct the recipients holding the job's subject type's data (every recipient, for a consumer)."""
+        recipients = recipients_of(self.datamap, getattr(job, "subject_type", "consumer"))
+        if not recipients:
             return
         notice = Notice(job.request_id, job.subject_key, "delete", {k: sorted(v) for k, v in identifiers.items()},
                         datetime.now(UTC) + self.confirm_within, callback_url=self.callback_url)  # fmt: skip
-        self.queue.enqueue(conn, notice, self.recipients, self.directory)
+        self.queue.enqueue(conn, notice, recipients, self.directory)
 
     def enqueue_corrections(self, conn: sa.Connection, job: Any, identifiers: Mapping[str, frozenset[str]],
                             per_recipient: Mapping[str, Mapping[str, str]]) -> None:  # fmt: skip

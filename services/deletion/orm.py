@@ -19,6 +19,8 @@ jobs = sa.Table(
     request_id_column(primary_key=True),
     subject_key_column(nullable=False),
     sa.Column("operation", sa.String(16), nullable=False),  # delete | correct
+    # Whose request (migration 0003): only the collections holding that type's records are erased and re-searched.
+    sa.Column("subject_type", sa.String(16), nullable=False, server_default="consumer"),
     sa.Column("received_at", Timestamp, nullable=False),
     sa.Column("identifiers_sealed", sa.JSON),  # from DiscoveryCompleted: every identifier the walk reached
     sa.Column("corrections_sealed", sa.JSON),  # correct requests: data point → corrected value, sealed by intake

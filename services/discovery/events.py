@@ -57,7 +57,7 @@ class DiscoveryEvents:
         categories = tuple(sorted({label for entry in inventory for label in entry.categories}))
         return self._event(EventType.DISCOVERY_COMPLETED, self.tick(), DiscoveryCompletedPayload(
             request_type=self.run.request_type, attempts=attempt, records=records, categories=categories,
-            inventory=tuple(inventory), identifiers=identifiers,
+            inventory=tuple(inventory), identifiers=identifiers, subject_type=self.run.subject_type,
         ))  # fmt: skip
 
     def report_ready(self, ready: ReadyReport) -> Event[ReportReadyPayload]:

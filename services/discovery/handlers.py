@@ -16,6 +16,7 @@ from services.common.acting import acts_on
 from services.common.consumer import Delivery, Routes, dispatch
 from services.common.crypto import Sealed
 from services.common.datamap import DataMap
+from services.common.datamap.subjects import for_subject_type
 from services.common.db import insert_for
 from services.common.event_types import EventType
 from services.common.events import Event, strictly_after
@@ -74,6 +75,7 @@ class DiscoveryHandlers:
             "request_id": event.request_id,
             "subject_key": event.subject_key,
             "request_type": payload.request_type,
+            "subject_type": payload.subject_type,
             "identifiers_sealed": Sealed.from_record(payload.identifiers).to_json(),
             "date_range_start": payload.date_range_start,
             "date_range_end": payload.date_range_end,
@@ -89,6 +91,7 @@ class DiscoveryHandlers:
 
     def started_event(self, event: Event[RequestSubmittedPayload], at: datetime) -> Event[DiscoveryStartedPayload]:
         payload = event.payload
+        walked = for_subject_type(self.datamap, payload.subject_type)
         return Event(
             EventType.DISCOVERY_STARTED,
             event.subject_key,
@@ -97,8 +100,8 @@ class DiscoveryHandlers:
             occurred_at=at,
             payload=DiscoveryStartedPayload(
                 request_type=payload.request_type,
-                stores=tuple(searched_stores(self.datamap)),
-                not_searched=tuple(not_searched(self.datamap)),
+                stores=tuple(searched_stores(walked)),
+                not_searched=tuple(not_searched(walked)),
                 date_range_start=payload.date_range_start,
                 date_range_end=payload.date_range_end,
             ),

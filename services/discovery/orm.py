@@ -19,6 +19,8 @@ runs = sa.Table(
     request_id_column(primary_key=True),
     subject_key_column(nullable=False),
     sa.Column("request_type", sa.String(32), nullable=False),
+    # Whose request (migration 0002): the walk covers only the collections holding that type's records.
+    sa.Column("subject_type", sa.String(16), nullable=False, server_default="consumer"),
     sa.Column("identifiers_sealed", sa.JSON, nullable=False),
     sa.Column("date_range_start", sa.Date),
     sa.Column("date_range_end", sa.Date),

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from services.common.crypto import Sealed, Sealer
 from services.common.datamap import DataMap
+from services.common.datamap.subjects import for_subject_type
 from services.common.events import utcnow
 from services.common.payloads.discovery import ReportReadyPayload
 from services.common.stores.base import FoundRecord
@@ -101,9 +102,10 @@ class ReportPublisher:
             date_range_start=run.date_range_start,
             date_range_end=run.date_range_end,
             generated_at=utcnow(),
+            subject_type=run.subject_type,
         )
         statuses = {o.store: (o.outcome, o.records) for o in outcomes}
-        report = build_report(self.datamap, records, request, statuses)
+        report = build_report(for_subject_type(self.datamap, run.subject_type), records, request, statuses)
         renderings = tuple(Rendering(fmt, *render(report, fmt, self.letterhead)) for fmt in FORMATS)
         return RenderedReport(renderings, report.record_count, report.period_start, report.period_end)
 

@@ -29,6 +29,7 @@ class Run:
     date_range_end: date | None
     received_at: datetime
     attempts: int
+    subject_type: str = "consumer"  # whose records: only the data map's collections of that type are walked
 
     @classmethod
     def from_row(cls, row: sa.Row[Any]) -> Run:

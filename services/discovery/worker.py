@@ -14,11 +14,13 @@ import sqlalchemy as sa
 
 from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.datamap import DataMap
+from services.common.datamap.subjects import for_subject_type
 from services.common.events import Event
 from services.common.leases import LeaseLost
 from services.common.metrics import DISCOVERY_RUNS, STORE_SEARCHES, WALK_SECONDS
 from services.common.outbox import Outbox
 from services.common.stores.base import FoundRecord, StoreConnector
+from services.common.stores.scope import scoped_connectors
 from services.common.stores.walk import WalkResult, walk
 from services.common.topics import DISCOVERY_RESULTS, TopicNames
 from services.discovery.events import DiscoveryEvents
@@ -88,14 +90,16 @@ class DiscoveryWorker:
             self.runs.finish(run, "abandoned")
             return
         seeds = {kind: frozenset([value]) for kind, value in identifiers.items()}
+        walked = for_subject_type(self.datamap, run.subject_type)
         with WALK_SECONDS.time():
-            result = walk(self.datamap, self.connectors, seeds)
-        self.record(run, result)
+            result = walk(walked, scoped_connectors(self.connectors, walked), seeds)
+        self.record(run, result, walked)
         DISCOVERY_RUNS.labels("complete" if not result.failures else "retry").inc()
 
-    def record(self, run: Run, result: WalkResult) -> None:
+    def record(self, run: Run, result: WalkResult, walked: DataMap) -> None:
+        """`walked`: the data map narrowed to the run's subject type, the part the walk covered."""
         attempt = run.attempts + 1
-        outcomes = list(self._outcomes(result))
+        outcomes = list(self._outcomes(result, walked))
         complete = not result.failures
         records = [record for store_records in result.records.values() for record in store_records]
         build = DiscoveryEvents(run)
@@ -106,32 +110,33 @@ class DiscoveryWorker:
                       for outcome in self.runs.record_outcomes(conn, run, outcomes, attempt)]  # fmt: skip
             if complete:
                 self.runs.mark(conn, run, attempt, status="complete")
-                events += self._completion_events(conn, build, attempt, result, records, rendered)
+                events += self._completion_events(conn, build, attempt, result, records, rendered, walked)
             else:
                 self.runs.mark(conn, run, attempt, status="pending", retry_at=self.runs.retry_at(attempt))
             self.outbox.add(conn, self.topic, events)
         self.relay_wakeup.set()
 
-    def _outcomes(self, result: WalkResult) -> Iterator[StoreOutcome]:
-        for store in self.datamap.stores:
+    def _outcomes(self, result: WalkResult, walked: DataMap) -> Iterator[StoreOutcome]:
+        for store in walked.stores:
             if store.name in result.failures:
                 outcome = unavailable_outcome(store, result.failures[store.name])
             else:
-                outcome = found_outcome(self.datamap, store, result.records.get(store.name, []))
+                outcome = found_outcome(walked, store, result.records.get(store.name, []))
             STORE_SEARCHES.labels(store.name, outcome.outcome).inc()
             yield outcome
 
     def _completion_events(self, conn: sa.Connection, build: DiscoveryEvents, attempt: int, result: WalkResult,
-                           records: list[FoundRecord], rendered: RenderedReport | None) -> list[Event]:  # fmt: skip
+                           records: list[FoundRecord], rendered: RenderedReport | None,
+                           walked: DataMap) -> list[Event]:  # fmt: skip
         run = build.run
         found = {kind: sorted(values) for kind, values in result.identifiers.items()}
         sealed = self.sealer.seal(found, run.subject_key, run.request_id)
-        entries = inventory(self.datamap, records)
+        entries = inventory(walked, records)
         events: list[Event] = [build.discovery_completed(attempt, len(records), entries, sealed.to_value())]
         if rendered is not None:
             ready = self.reports.store(conn, run, rendered, build.tick())
             events.append(build.report_ready(ready))
-            events.append(build.request_completed(ready.summary(len(self.datamap.stores))))
+            events.append(build.request_completed(ready.summary(len(walked.stores))))
         return events
 
     def _reschedule(self, run: Run) -> None:

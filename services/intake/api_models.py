@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from services.common.request_types import RequestType
 from services.common.sensitive import SENSITIVE_CATEGORIES
+from services.common.subject_types import SubjectType
 
 EARLIEST_KNOW_DATE = date(2022, 1, 1)
 
@@ -100,6 +101,11 @@ class SubmitRequest(Strict):
     type: RequestType
     identifiers: Identifiers
     channel: Channel = Channel.API
+    subject_type: SubjectType = Field(
+        SubjectType.CONSUMER,
+        description="Whose request: consumer | employee | job_applicant | b2b_contact; it decides which records "
+        "are verified against, searched and deleted",
+    )
     verification: Verification = Field(default_factory=Verification)
     authorized_agent: AuthorizedAgent | None = None
     date_range: DateRange | None = Field(None, description="Only for know_categories / know_specific")
@@ -186,6 +192,7 @@ class RequestStatus(BaseModel):
     type: str
     requested_type: str
     channel: str
+    subject_type: str = "consumer"
     status: str
     received_at: datetime
     acknowledged_at: datetime | None

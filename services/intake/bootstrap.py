@@ -12,6 +12,7 @@ from services.common.db import make_engine
 from services.common.outbox import Outbox, OutboxRelay
 from services.common.request_types import RequestType
 from services.common.runtime import ServiceRuntime
+from services.common.subject_types import SubjectType
 from services.intake import orm
 from services.intake.business import Business
 from services.intake.consent import ConsentLookupService
@@ -75,7 +76,7 @@ def bootstrap(settings: IntakeSettings) -> Intake:
         engine=runtime.engine,
         outbox=Outbox(orm.outbox, runtime.codec),
         sealer=sealer,
-        verifier=Verifier(identity_source(settings), overrides),
+        verifier=Verifier(identity_source(settings), overrides, other_identity_sources(settings)),
         subject_secret=settings.subject_key_bytes(),
         topics=runtime.topics,
         status_links=status_links,
@@ -115,3 +116,13 @@ def identity_source(settings: IntakeSettings) -> IdentitySource:
     return SqlIdentitySource(
         settings.identity_source_url, settings.identity_source_table, settings.identity_source_columns
     )
+
+
+def other_identity_sources(settings: IntakeSettings) -> dict[SubjectType, IdentitySource]:
+    """The records of subject types other than consumers: job applicants from the applicant-tracking system."""
+    if settings.applicant_source_url is None:
+        return {}
+    source = SqlIdentitySource(
+        settings.applicant_source_url, settings.applicant_source_table, settings.applicant_source_columns
+    )
+    return {SubjectType.JOB_APPLICANT: source}

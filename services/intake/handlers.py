@@ -21,6 +21,7 @@ from services.common.outbox import Outbox
 from services.common.payloads.consent import ConsentChangedPayload
 from services.common.payloads.requests import RequestDeniedPayload, RequestExtendedPayload, RequestSubmittedPayload
 from services.common.request_types import RequestDecision, RequestType, acting_services
+from services.common.subject_types import SubjectType
 from services.common.topics import CONSENT_CHANGES, REQUESTS, TopicNames
 from services.intake import orm, reviews
 from services.intake.api_models import SubmitRequest
@@ -105,7 +106,7 @@ class IntakeService:
         """`proven`: identifiers whose control was proven (verification); `also`: more rows and events written in
         the submission's own transaction (the privacy center's code e-mails, its pending form)."""
         subject = self.subject_of(body.identifiers.given())
-        fingerprint = self._keyed(json.dumps(body.model_dump(mode="json"), sort_keys=True))
+        fingerprint = self._keyed(json.dumps(fingerprinted(body), sort_keys=True))
         if idempotency_key and (earlier := self._replay(idempotency_key, fingerprint)):
             return earlier
         verification = self.verifier.verify(
@@ -114,6 +115,7 @@ class IntakeService:
             body.verification.data_points,
             body.verification.signed_declaration,
             proven,
+            body.subject_type,
         )
         agent = body.authorized_agent
         decision = decide(body.type, verification, agent is not None and not agent.signed_permission)
@@ -259,6 +261,7 @@ class IntakeService:
             "date_range_end": date_range.end if date_range else None,
             "denial_code": decision.denial.code if decision.denial else None,
             "denial_basis": decision.denial.basis if decision.denial else None,
+            "subject_type": body.subject_type.value,
         }
 
     def _events(
@@ -328,6 +331,7 @@ class IntakeService:
             declaration_signed_at=declaration.signed_at,
             declaration_text_version=declaration.text_version,
             review_before_send=self.reviewed(row),
+            subject_type=row["subject_type"],
         )
 
     def _gpc_event(self, subject: Subject, row: dict[str, Any], now: datetime) -> Event:
@@ -356,6 +360,15 @@ class IntakeService:
 
     def _keyed(self, text: str) -> str:
         return keyed_hash(self.subject_secret, "idempotency", text)
+
+
+def fingerprinted(body: SubmitRequest) -> dict[str, Any]:
+    """The body an Idempotency-Key is bound to; a customer's subject_type (the default) is left out, so a retry of a
+    body sent before the field existed is the same request, not a conflict."""
+    document = body.model_dump(mode="json")
+    if document.get("subject_type") == SubjectType.CONSUMER:
+        del document["subject_type"]
+    return document
 
 
 def notify_receipt(notices: NoticeQueue, conn: sa.Connection, row: dict[str, Any], link: StatusLink) -> None:

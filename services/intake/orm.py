@@ -42,6 +42,9 @@ requests = sa.Table(
     sa.Column("date_range_end", sa.Date),
     sa.Column("denial_code", sa.String(32)),
     sa.Column("denial_basis", sa.Text),
+    # Whose request it is (services/common/subject_types.py): which identity source verified it, which collections
+    # its walk covers (migration 0007).
+    sa.Column("subject_type", sa.String(16), nullable=False, server_default="consumer"),
 )
 
 idempotency_keys = sa.Table(

@@ -41,6 +41,7 @@ def _status(row: Any) -> RequestStatus:
         type=row.request_type,
         requested_type=row.requested_type,
         channel=row.channel,
+        subject_type=row.subject_type,
         status=row.status,
         received_at=row.received_at,
         acknowledged_at=row.acknowledged_at,

@@ -34,10 +34,29 @@ class IntakeSettings(CallingSettings, BusinessSettings):
         },
         description="data point name -> column (JSON)",
     )
+    applicant_source_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the applicant-tracking records job applicants are verified against; "
+        "unset: a job applicant's know, delete and correct requests cannot be verified",
+    )
+    applicant_source_table: str = "job_applications"
+    applicant_source_columns: dict[str, str] = Field(
+        default_factory=lambda: {"email": "email", "name": "full_name", "postal_code": "postal_code"},
+        description="data point name -> column of the applicant records (JSON)",
+    )
     verification_overrides: dict[str, str] = Field(
         default_factory=dict, description='e.g. {"delete": "reasonably_high"} (JSON)'
     )
     gpc_last_update: date = date(2026, 11, 26)
+    datamap_path: str | None = Field(
+        None, validation_alias="CCPA_DATAMAP",
+        description="The data map the privacy policy page (/privacy/policy) is written from and whose browser-tag "
+        "flows the tag gate decides; unset: no policy page, and the decision endpoint has no registry",
+    )  # fmt: skip
+    privacy_policy_updated: date = Field(
+        date(2026, 11, 26), validation_alias="CCPA_PRIVACY_POLICY_UPDATED",
+        description="When the privacy policy was last reviewed and updated (§1798.130(a)(5): at least every 12 months)",
+    )  # fmt: skip
     optout_url: str = Field("http://127.0.0.1:8004", description="The opt-out service, for consent look-ups")
     discovery_url: str = Field("http://127.0.0.1:8002", description="The discovery service, which holds reports")
     public_base_url: str = Field("http://127.0.0.1:8000", description="Where consumers reach intake: report links")
@@ -115,10 +134,6 @@ class IntakeSettings(CallingSettings, BusinessSettings):
     captcha_script_url: str | None = Field(
         None, validation_alias="CCPA_CAPTCHA_SCRIPT_URL", description="The provider's widget script (allow it in CSP)"
     )
-    datamap_path: str | None = Field(
-        None, validation_alias="CCPA_DATAMAP",
-        description="The data map whose browser-tag flows the tag gate decides; unset: the decision endpoint has none",
-    )  # fmt: skip
     tag_gate_origins: list[str] = Field(
         default_factory=list, validation_alias="CCPA_TAG_GATE_ORIGINS",
         description="Storefront origins whose pages may ask the tag gate's decision endpoint (CORS; JSON list)",

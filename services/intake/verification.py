@@ -1,5 +1,7 @@
 """Identity verification of consumer requests (Regs §7060-7062): match supplied data points against a record.
-The identity store is pluggable: SQL in production, in-memory for unit tests and the demo."""
+The identity store is pluggable: SQL in production, in-memory for unit tests and the demo; each subject type has its
+own (customers for consumers, the applicant-tracking records for job applicants), and a type without one verifies
+nobody."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from services.common.identity import (
     normalise,
 )
 from services.common.request_types import RequestType
+from services.common.subject_types import SubjectType
 
 REASONABLE_MIN_POINTS = 2
 REASONABLY_HIGH_MIN_POINTS = 3
@@ -132,9 +135,13 @@ class Verifier:
     """Decides whether a request is verified to the level its type requires."""
 
     def __init__(
-        self, source: IdentitySource, overrides: Mapping[RequestType, VerificationLevel] | None = None
+        self,
+        source: IdentitySource,
+        overrides: Mapping[RequestType, VerificationLevel] | None = None,
+        others: Mapping[SubjectType, IdentitySource] | None = None,
     ) -> None:
-        self._source = source
+        """`source`: the consumers' records; `others`: the records of other subject types (job applicants...)."""
+        self._sources: dict[SubjectType, IdentitySource] = {**(others or {}), SubjectType.CONSUMER: source}
         self._overrides = _checked_overrides(overrides or {})
 
     def required_level(self, request_type: RequestType) -> VerificationLevel:
@@ -148,16 +155,19 @@ class Verifier:
         data_points: Mapping[str, str],
         signed_declaration: bool,
         proven: frozenset[IdentifierKind] = frozenset(),
+        subject_type: SubjectType = SubjectType.CONSUMER,
     ) -> VerificationResult:
         """Verify without side effects; an unverified know_specific may be served as categories (§7024(a)).
 
         `proven`: identifiers whose control the consumer proved (an e-mailed code typed back); each counts as one
-        more matched data point when it matches the record."""
+        more matched data point when it matches the record. `subject_type` chooses the records matched against: a
+        job applicant is matched against applicants, never against customers."""
         required = self.required_level(request_type)
         if required is VerificationLevel.NONE:
             return _not_required()
         normalised = {identifier_kind(kind): normalise(kind, raw) for kind, raw in identifiers.items()}
-        record = self._source.find(normalised) if normalised else None
+        source = self._sources.get(SubjectType(subject_type))
+        record = source.find(normalised) if normalised and source is not None else None
         if record is None:
             return _no_match(required)
         claimed = {**data_points, **{kind.value: value for kind, value in normalised.items()}}

@@ -96,6 +96,7 @@ def demo_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url:
                        "CCPA_PROVIDER_GRACE_SECONDS": "20", "CCPA_RECHECK_CORRECTIONS_SECONDS": "1",
                        # confirmations come by the providers' signed callbacks; a poll would only come later
                        "CCPA_PROVIDER_POLL_FIRST_SECONDS": "300", **ONE_CONNECTION,
+                       "CCPA_APPLICANT_SOURCE_URL": target.app_db_url,  # the job applicants' own records
                        **(smtp_env(smtp_port) if smtp_port else {}), **(extra_env or {})},
         )  # fmt: skip
         pipeline = Pipeline(config).start()

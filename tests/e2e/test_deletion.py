@@ -280,10 +280,10 @@ def test_unconfirmed_instructions_show_as_overdue(world: World) -> None:
 
         def overdue() -> list[dict[str, Any]] | None:
             found = entries(world, request_id, "ProviderOverdue")
-            return found if len(found) >= 2 else None
+            return found if len(found) >= 3 else None
 
         late = {entry["details"]["recipient"] for entry in wait_for(overdue, timeout=60, what="overdue recipients")}
-        assert late == {"paybridge", "brightlist"}
+        assert late == {"paybridge", "brightlist", "metricly"}
     finally:
         deletion.stop()
         deletion.start()

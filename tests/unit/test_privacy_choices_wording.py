@@ -120,3 +120,12 @@ def test_every_post_form_carries_the_csrf_token_as_its_first_field() -> None:
         for first_field in form.findall(text):
             assert 'name="csrftoken"' in first_field and 'value="{{ csrf_token }}"' in first_field, path.name
         assert text.count('method="post"') == len(form.findall(text)), path.name
+
+
+def test_an_opt_out_on_record_is_confirmed_in_the_look_up_s_words() -> None:
+    honoured = {"sale_opt_out": True, "share_opt_out": True, "limit_sensitive": [],
+                "confirmation": "Opt-Out Request Honored"}  # fmt: skip
+    assert choice_state(honoured, SENSITIVE_LABELS).confirmation == "Opt-Out Request Honored"
+    none = {"sale_opt_out": False, "share_opt_out": False, "limit_sensitive": [],
+            "confirmation": "No opt-out of sale or sharing is in effect"}  # fmt: skip
+    assert choice_state(none, SENSITIVE_LABELS).confirmation is None

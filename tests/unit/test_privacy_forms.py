@@ -163,3 +163,12 @@ def test_a_code_mail_that_cannot_be_sent_is_a_failed_delivery_not_an_error() -> 
     off = CodeMailer(None, business, "http://127.0.0.1/privacy/", 15).send("a@example.com", "delete", False, "1",
                                                                            1, "k", now)  # fmt: skip
     assert off.delivery == "failed" and off.detail == "mail_is_not_configured"
+
+
+def test_which_describes_you_becomes_the_request_s_subject_type_and_a_stray_answer_is_an_error() -> None:
+    applicant = read_form(RequestType.DELETE, ALICE | {"subject_type": "job_applicant"}).body
+    assert applicant is not None and applicant.subject_type == "job_applicant"
+    unanswered = read_form(RequestType.DELETE, ALICE).body
+    assert unanswered is not None and unanswered.subject_type == "consumer"
+    stray = read_form(RequestType.DELETE, ALICE | {"subject_type": "landlord"})
+    assert stray.body is None and stray.errors == {"subject_type": "Choose which of these describes you."}

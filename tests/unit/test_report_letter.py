@@ -58,6 +58,7 @@ DEMO_GROUPS = {
     ("marketing-db", "campaign_clicks"): "marketing", ("mailer", "contacts"): "marketing",
     ("mailer", "deliveries"): "marketing", ("app-db", "analytics_events"): "activity",
     ("sessions", "sessions"): "activity", ("sessions", "devices"): "activity", ("web-logs", "access"): "activity",
+    ("app-db", "job_applications"): "applications",
 }  # fmt: skip
 
 

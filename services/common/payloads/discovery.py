@@ -31,6 +31,7 @@ class DiscoveryCompletedPayload(Record):
     categories: tuple[str, ...]
     inventory: tuple[InventoryEntry, ...]
     identifiers: EncryptedValue | None = None
+    subject_type: str = "consumer"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,9 +12,11 @@ import sqlalchemy as sa
 
 from services.common.crypto import Sealed, Sealer
 from services.common.datamap import DataMap
+from services.common.datamap.subjects import for_subject_type
 from services.common.events import Event
 from services.common.outbox import Outbox
 from services.common.stores.base import StoreConnector
+from services.common.stores.scope import scoped_connectors
 from services.deletion.corrections import CorrectionExecutor, KeptCorrections
 from services.deletion.erasure import ErasureEngine, ErasureJournal, Ledger, LegalHolds
 from services.deletion.events import DeletionEvents
@@ -52,6 +54,13 @@ class StageContext:
     settings: DeletionSettings
     relay_wakeup: threading.Event
     alive: Callable[[], None]  # tells the runtime the worker is not stuck, between the jobs of a long batch
+
+    def datamap_for(self, job: Job) -> DataMap:
+        """The part of the data map holding the job's subject type's records: all it erases and searches again."""
+        return for_subject_type(self.datamap, job.subject_type)
+
+    def verifiers_for(self, job: Job) -> dict[str, StoreConnector]:
+        return scoped_connectors(self.ports.verifiers, self.datamap_for(job))
 
     def identifiers(self, job: Job) -> dict[str, frozenset[str]]:
         sealed = Sealed.from_json(job.identifiers_sealed or {})

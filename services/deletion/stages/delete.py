@@ -54,7 +54,7 @@ class Delete:
         try:
             identifiers = self.context.identifiers(job)
             holds = self.context.ports.holds.for_subject(job.subject_key)
-            return job, identifiers, holds, plan_erasure(self.context.datamap, identifiers,
+            return job, identifiers, holds, plan_erasure(self.context.datamap_for(job), identifiers,
                                                          subject_key=job.subject_key, holds=holds)  # fmt: skip
         except Exception as exc:
             self.context.jobs.fail(job, exc)
@@ -81,7 +81,7 @@ class Delete:
     def verify(self, job: Job) -> None:
         """Walk the erased stores again: nothing may remain beyond kept records, or the job is erased again."""
         context = self.context
-        result = walk(context.datamap, context.ports.verifiers, context.identifiers(job))
+        result = walk(context.datamap_for(job), context.verifiers_for(job), context.identifiers(job))
         if result.failures:
             context.jobs.move(job, "verifying", retry=True)
             return

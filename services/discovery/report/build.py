@@ -7,7 +7,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 
 from services.common.datamap import DataMap
+from services.common.datamap.subjects import searched_records_label
 from services.common.stores.base import FoundRecord
+from services.common.subject_types import SubjectType
 from services.discovery.report import specifics, summarise
 from services.discovery.report.model import (
     NotSearched,
@@ -48,7 +50,9 @@ def build_report(
         received_at=request.received_at.astimezone(UTC),
         generated_at=request.generated_at.astimezone(UTC),
         period=period,
-        summary=summary(specific, len(searched), period, len(located), len(found)) + unreachable(outcomes),
+        summary=summary(specific, len(searched), period, len(located), len(found))
+        + unreachable(outcomes)
+        + records_searched(request.subject_type),
         categories=found,
         sources=summarise.origins(held, "sources"),
         purposes=summarise.origins(held, "purposes"),
@@ -150,6 +154,13 @@ def summary(specific: bool, searched: int, period: Period, records: int, categor
         return f"We searched {stores} and found personal information about you in {kinds} in {span}."
     with_kinds = f", with personal information in {kinds}" if categories else ""
     return f"We searched {stores} and found {plural(records, 'record')} about you in {span}{with_kinds}."
+
+
+def records_searched(subject_type: str) -> str:
+    """Which kind of records were searched, said when they are not a customer's (a job applicant's request)."""
+    if subject_type == SubjectType.CONSUMER:
+        return ""
+    return f" We searched the {searched_records_label(subject_type)}, and no other records."
 
 
 def unreachable(outcomes: Mapping[str, StoreOutcome]) -> str:

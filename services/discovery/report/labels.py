@@ -66,6 +66,7 @@ RECORD_TITLES: dict[str, str] = {
     "sessions": "Signed-in session",
     "devices": "Device you used",
     "access": "Request to our website",
+    "job_applications": "Job application",
 }
 
 
@@ -85,6 +86,8 @@ def _group(key: str, title: str, names: str, categories: str = "") -> Group:
 
 # In priority order: a support ticket about an order is a support request; "Other" takes what nothing claims.
 GROUPS: tuple[Group, ...] = (
+    _group("applications", "Your job applications",
+           "job jobs application applications applicant applicants candidate candidates recruiting hiring", "I"),
     _group("support", "Your support requests", "support ticket tickets case cases complaint complaints chat chats"),
     _group("marketing", "Our e-mails and newsletters to you",
            "marketing newsletter newsletters subscriber subscribers campaign campaigns mailer mailing mailings"),
@@ -99,7 +102,7 @@ GROUPS: tuple[Group, ...] = (
            "identity member members crm", "A C"),
 )  # fmt: skip
 OTHER = Group("other", "Other information we hold", frozenset())
-GROUP_ORDER = ("account", "orders", "payments", "support", "marketing", "activity", "other")
+GROUP_ORDER = ("account", "applications", "orders", "payments", "support", "marketing", "activity", "other")
 
 
 def name_words(code: str) -> list[str]:

@@ -26,6 +26,7 @@ class ReportRequest:
     generated_at: datetime
     date_range_start: date | None = None
     date_range_end: date | None = None
+    subject_type: str = "consumer"  # whose records were searched (the data map's subject_types)
 
     def __post_init__(self) -> None:
         if self.request_type not in REPORT_TYPES:

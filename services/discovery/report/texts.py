@@ -140,6 +140,7 @@ PURPOSE_NAMES: dict[str, str] = {
     "debugging": "To find and fix errors",
     "legal_compliance": "To meet our legal obligations",
     "research": "For research",
+    "recruiting": "To consider your application for a job with us",
 }
 
 RELATION_PLAIN: dict[str, tuple[str, str]] = {

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from services.common.identity import IdentifierKind, InvalidIdentifier, normalise
 from services.common.request_types import RequestType
+from services.common.subject_types import SUBJECT_TYPE_LABELS, SubjectType
 from services.intake.api_models import (
     EARLIEST_KNOW_DATE,
     AuthorizedAgent,
@@ -35,6 +36,8 @@ CORRECTABLE: dict[str, str] = {
     "postal_code": "ZIP code",
     "date_of_birth": "Date of birth",
 }
+# "Which describes you?": whose records we verify against and search (services/common/subject_types.py).
+SUBJECT_CHOICES: dict[str, str] = {kind.value: text[0].upper() + text[1:] for kind, text in SUBJECT_TYPE_LABELS.items()}
 TEXT_LIMIT = 200
 VALUE_LIMIT = 1000
 ZIP = re.compile(r"^[0-9]{5}(-[0-9]{4})?$")
@@ -73,6 +76,7 @@ def read_form(
     date_range = _date_range(request_type, values, errors)
     corrections = _corrections(request_type, values, errors)
     agent_record = _agent(values, errors, permission_reference) if agent else None
+    subject_type = _subject_type(values, errors)
     if errors or email is None:
         return result
     identifiers = {"email": email} | ({"phone": phone} if phone else {})
@@ -85,10 +89,20 @@ def read_form(
             date_range=date_range,
             corrections=corrections or None,
             authorized_agent=agent_record,
+            subject_type=subject_type,
         )
     except ValidationError:
         errors["email"] = "We could not read this form. Please check each answer and send it again."
     return result
+
+
+def _subject_type(values: Mapping[str, str], errors: dict[str, str]) -> SubjectType:
+    """The answer to "Which describes you?"; unanswered (a form without the question) is a customer's."""
+    chosen = values.get("subject_type") or SubjectType.CONSUMER.value
+    if chosen not in SUBJECT_CHOICES:
+        errors["subject_type"] = "Choose which of these describes you."
+        return SubjectType.CONSUMER
+    return SubjectType(chosen)
 
 
 def correction_rows(values: Mapping[str, str]) -> int:

@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.responses import Response
 
 from services.intake.settings import IntakeSettings
-from services.intake.web import agent_pages, choices, pages, request_pages, status, verify_pages
+from services.intake.web import agent_pages, choices, pages, policy, request_pages, status, verify_pages
 from services.intake.web.abuse import RateLimits, TooMany, too_many_page
 from services.intake.web.center import PrivacyCenter
 from services.intake.web.security import PREFIX as PREFIX
@@ -21,7 +21,7 @@ from services.intake.web.security import CsrfProtection, SecurityHeaders
 from services.intake.web.templating import STATIC, render
 
 ROUTERS: list[APIRouter] = [pages.router, choices.router, status.router, request_pages.router, verify_pages.router,
-                              agent_pages.router]  # fmt: skip
+                              agent_pages.router, policy.router]  # fmt: skip
 LARGER_BODIES: dict[str, int] = {}  # path prefix -> body limit, for forms that carry a file
 
 

@@ -19,6 +19,7 @@ from services.intake.web.forms import (
     CORRECTABLE,
     FORM_TYPES,
     MAX_CORRECTION_ROWS,
+    SUBJECT_CHOICES,
     correction_rows,
     read_form,
 )
@@ -119,6 +120,7 @@ def form_page(
         rows=correction_rows(values),
         max_rows=MAX_CORRECTION_ROWS,
         correctable=CORRECTABLE,
+        subject_choices=SUBJECT_CHOICES,
         declaration_text=DECLARATION_TEXT,
         agent_type_names=AGENT_TYPE_NAMES,
         captcha=forms.captcha,

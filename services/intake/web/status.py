@@ -16,6 +16,7 @@ from services.common.events import utcnow
 from services.intake.request_status import status_of
 from services.intake.status_links import TOKEN_PATTERN, StatusLinkExpired, StatusLinkUnknown
 from services.intake.web.center import PrivacyCenter
+from services.intake.web.forms import SUBJECT_CHOICES
 from services.intake.web.templating import render
 from services.intake.web.wording import steps
 from services.intake.wording import HELD, answer, is_answered, withheld
@@ -84,6 +85,7 @@ def _view(request: Request, token: str) -> dict[str, Any]:
         "opt_out_family": status.type in ("opt_out", "limit", "opt_in"),
         "report_links": _report_links(status.report.links) if status.report else [],
         "page_path": f"/privacy/status/{token}",
+        "subject_as": SUBJECT_CHOICES.get(status.subject_type, status.subject_type),
     }
 
 

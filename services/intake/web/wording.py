@@ -44,6 +44,7 @@ class ChoiceState:
     limited: tuple[str, ...]
     sentences: tuple[str, ...]
     allowed_by_choice: bool  # a choice is on record and it allows sale or sharing (an opt-in, not "nothing yet")
+    confirmation: str | None = None  # §7025(c)(6): "Opt-Out Request Honored" once an opt-out is processed
 
 
 def choice_state(lookup: Mapping[str, Any], sensitive_labels: Mapping[str, str]) -> ChoiceState:
@@ -63,4 +64,6 @@ def choice_state(lookup: Mapping[str, Any], sensitive_labels: Mapping[str, str])
     else:
         sentences.append("You have not limited how we use your sensitive personal information.")
     recorded = any(bool((lookup.get(part) or {}).get("known")) for part in ("consumer", "device"))
-    return ChoiceState(opted_out, limited, tuple(sentences), allowed_by_choice=recorded and not partly)
+    confirmation = str(lookup["confirmation"]) if partly and lookup.get("confirmation") else None
+    return ChoiceState(opted_out, limited, tuple(sentences), allowed_by_choice=recorded and not partly,
+                       confirmation=confirmation)  # fmt: skip

@@ -1,6 +1,6 @@
 """Deletion's side of the console through HTTP and Kafka: a deletion of a demo customer waits for the demo data map's
-manual recipients (paybridge, brightlist); an operator sees them confirmable, confirms each with a note, and the
-request completes with them confirmed on its timeline; what the state does not allow is a 409; legal holds are
+manual recipients (paybridge, brightlist, metricly); an operator sees them confirmable, confirms each with a note, and
+the request completes with them confirmed on its timeline; what the state does not allow is a 409; legal holds are
 listed, placed on the request's subject and released."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tests.e2e.demo_world import World, submit
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
-MANUAL = ("brightlist", "paybridge")
+MANUAL = ("brightlist", "metricly", "paybridge")
 
 
 def deletion_url(world: World) -> str:
@@ -73,7 +73,12 @@ def test_an_operator_confirms_the_manual_recipients_and_the_deletion_completes(c
     assert confirmed.json()["state"] == "confirmed" and confirmed.json()["confirmation_note"] == note["note"]
     assert act(world, request_id, paybridge, "confirm", note).status_code == 409, "confirmed once"
     wait_for(lambda: paybridge in confirmations(world, request_id) or None, timeout=60, what="its ProviderConfirmed")
-    assert world.get(request_id)["status"] != "completed", "brightlist is still awaited"
+    assert world.get(request_id)["status"] != "completed", "brightlist and metricly are still awaited"
+    metricly = listed["metricly"]["instruction_id"]
+    assert (
+        act(world, request_id, metricly, "confirm", {"note": "Metricly's portal: visitor data purged"}).status_code
+        == 200
+    )
 
     assert act(world, request_id, brightlist, "confirm", {"note": "Brightlist emailed: removed"}).status_code == 200
     [completed] = wait_for(lambda: entries(world, request_id, "DeletionCompleted") or None, timeout=60,
@@ -83,9 +88,9 @@ def test_an_operator_confirms_the_manual_recipients_and_the_deletion_completes(c
     wait_for(lambda: entries(world, request_id, "RequestCompleted") or None, timeout=60, what="RequestCompleted")
     wait_for(lambda: world.get(request_id)["status"] == "completed" or None, timeout=60, what="intake's status")
     by_instruction = confirmations(world, request_id)
-    assert {paybridge, brightlist} <= set(by_instruction) and len(by_instruction) == len(set(by_instruction)), (
-        "each confirmation reported once, whoever recorded it (operator, the providers' callbacks)"
-    )
+    assert {paybridge, brightlist, metricly} <= set(by_instruction) and len(by_instruction) == len(
+        set(by_instruction)
+    ), "each confirmation reported once, whoever recorded it (operator, the providers' callbacks)"
     assert recipients(world, request_id).json()["stage"] == "complete"
 
 
