@@ -135,8 +135,8 @@ def test_an_agent_opts_out_and_limits_with_signed_permission_only(scenario_world
     with httpx.Client(base_url=center, timeout=15) as browser:
         form = browser.get("/privacy/agent/opt_out")
         assert form.status_code == 200
-        assert set(re.findall(r'<input[^>]* name="([^"]+)"', form.text)) == {"csrftoken", "agent_name", "permission",
-                                                                            "email", "phone"}  # fmt: skip
+        named = set(re.findall(r'<input[^>]* name="([^"]+)"', form.text))
+        assert named == {"csrftoken", "agent_name", "permission", "email", "phone", "subject_type"}
         assert "No code is needed for this request." in form.text
         token = CSRF.search(form.text)
         assert token is not None

@@ -15,7 +15,6 @@ import base64
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from devtools.demo import schema
 from devtools.demo.applicants import Applicant, applicant_count, applicants
 from services.common.crypto import keyed_hash
 from services.intake import orm
-from tests.browser import assert_accessible, new_context, running_browser, shoot
+from tests.browser import assert_accessible, new_context, shoot
 from tests.e2e.demo_world import SUBJECTS, World, completed, download
 from tests.support import wait_for
 
@@ -40,9 +39,10 @@ APPLICANTS = applicants(applicant_count(SUBJECTS))  # the demo world's (seed 7)
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with running_browser() as running:
-        yield running
+def browser(shop_browser: Browser) -> Browser:
+    """The scenario package's one Chromium (tests/scenarios/storefront.py): two Playwright instances cannot run at
+    once in one thread."""
+    return shop_browser
 
 
 def submit_as(world: World, applicant: Applicant, request_type: str, subject_type: str | None) -> dict[str, Any]:
