@@ -111,6 +111,8 @@ class OptoutHandlers:
         events: list[tuple[str, Event]] = []
         if outcome.changed:
             events += self._publish_state(conn, subject_key, outcome, change, trigger.event)
+        elif trigger.answers_request and outcome.state.version and not outcome.refused:
+            events.append(self._reapply(conn, subject_key, outcome, change, trigger.event))
         if trigger.answers_request:
             after = max([trigger.event.occurred_at, *(event.occurred_at for _, event in events)])
             events.append((self.topics(OPTOUT_RESULTS), self._response(subject_key, outcome, trigger.event, after)))
@@ -137,6 +139,24 @@ class OptoutHandlers:
                             note="; ".join(outcome.notes) or None,
                         ))  # fmt: skip
         return [(self.topics(OPTOUT_STATE), state_event), (self.topics(OPTOUT_RESULTS), applied)]
+
+    def _reapply(self, conn: sa.Connection, subject_key: str, outcome: Outcome, change: ConsentInput,
+                 trigger: Event) -> tuple[str, Event]:  # fmt: skip
+        """A request whose choice is already in force: the systems of record are set again (whole state, so a flag a
+        sync reset, or a row only the request's new identifier finds, is right again) and the request's timeline
+        shows it applied. Nothing new is published on the state topic, so no downstream acknowledgement is due."""
+        state = outcome.state
+        systems = self._set_flags(conn, subject_key, state)
+        applied = Event(EventType.OPT_OUT_APPLIED, subject_key, PRODUCER, request_id=trigger.request_id,
+                        occurred_at=strictly_after(trigger.occurred_at), payload=OptOutAppliedPayload(
+                            state_version=state.version, sale_opt_out=state.sale_opt_out,
+                            share_opt_out=state.share_opt_out, limit_sensitive=tuple(sorted(state.limit_sensitive)),
+                            source=state.source, systems_updated=tuple(systems), downstream_expected=(),
+                            acknowledge_by=self._acknowledge_by(change.received_at),
+                            note=f"already in force since state version {state.version}; systems of record set "
+                                 "again",
+                        ))  # fmt: skip
+        return self.topics(OPTOUT_RESULTS), applied
 
     def _response(self, subject_key: str, outcome: Outcome, trigger: Event, after: datetime) -> Event:
         payload: RequestDeniedPayload | RequestCompletedPayload = (

@@ -204,3 +204,31 @@ def test_a_gpp_string_from_a_product_service_is_applied(optout_pipeline: Pipelin
     current = wait_for(state, what="the GPP opt-out to reach the consent state")
     assert (current["sale_opt_out"], current["share_opt_out"]) == (True, True)
     assert current["limit_sensitive"] == ["health"] and current["source"] == "gpp"
+
+
+def test_a_repeated_opt_out_sets_the_flags_again_and_shows_it_applied(
+        optout_pipeline: Pipeline, demo_customers: list[Customer]) -> None:  # fmt: skip
+    """The choice is already in force, but a sync reset the CRM's flags since: the second request sets them again, and
+    its own timeline shows it applied (with no new state version, so no acknowledgement is due)."""
+    pipeline, dana = optout_pipeline, demo_customers[7]
+    with httpx.Client(timeout=10) as client:
+        first = submit(client, pipeline, {"type": "opt_out", "identifiers": {"email": dana.email}})
+        wait_for_entries(client, pipeline.audit.url, first, pipeline.auth, PROPAGATED)
+        engine = sa.create_engine(pipeline.config.identity_source_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("UPDATE customers SET do_not_sell = false, do_not_share = false "
+                                     "WHERE email = :email"), {"email": dana.email})  # fmt: skip
+        finally:
+            engine.dispose()
+        assert flags(pipeline, dana.email)[:2] == (False, False)
+        again = submit(client, pipeline, {"type": "opt_out", "identifiers": {"email": dana.email}})
+        timeline = wait_for_entries(client, pipeline.audit.url, again, pipeline.auth,
+                                    ["RequestSubmitted", "OptOutApplied", "RequestCompleted"])  # fmt: skip
+    assert flags(pipeline, dana.email)[:2] == (True, True)
+    kinds = [entry["event_type"] for entry in timeline["entries"]]
+    assert "OptOutState" not in kinds and "OptOutAcknowledged" not in kinds
+    applied = next(e for e in timeline["entries"] if e["event_type"] == "OptOutApplied")["details"]
+    assert applied["systems_updated"] == ["demo-crm"] and applied["downstream_expected"] == []
+    assert applied["state_version"] == 1 and "already in force" in applied["note"]
+    assert timeline["record"]["nature_of_response"] == "complied"
