@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from services.common.consumer import ConsumerRunner
 from services.common.crypto import KeyStore, Sealer
@@ -48,6 +50,10 @@ class Intake:
     downloads: ReportDownloads
     sweep: KeySweep
     notices: NoticeWorker | None = None  # None: CCPA_SMTP_HOST unset, no consumer e-mail
+    # Loops the app's parts add before it starts (the tag gate's evidence flush): name, run, last loop.
+    background: list[tuple[str, Callable[[threading.Event], None], Callable[[], datetime]]] = field(
+        default_factory=list
+    )
 
     def start(self) -> None:
         self.runtime.prepare()
@@ -56,6 +62,8 @@ class Intake:
         self.runtime.start_worker("key-sweep", self.sweep.run, lambda: self.sweep.last_loop_at)
         if (notices := self.notices) is not None:
             self.runtime.start_worker("notice-worker", notices.run, lambda: notices.last_loop_at)
+        for name, run, last_loop_at in self.background:
+            self.runtime.start_worker(name, run, last_loop_at)
 
     def stop(self) -> None:
         self.runtime.shutdown()

@@ -6,7 +6,9 @@ service holds for this browser, and every denial becomes FlowBlocked evidence.""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Request, status
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 PATH = "/v1/tags/decisions"
 GATE = "tag-gate"
+FLUSH_SECONDS = 2.0  # how often the gate's FlowBlocked tally is published
 HONOURED = "Opt-Out Request Honored"  # §7025(c)(6): the words the page shows when the signal was processed
 NO_REGISTRY = "no data map is configured (CCPA_DATAMAP): intake has no registry of tag flows to decide"
 FlowName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]{0,99}$")]
@@ -97,6 +100,7 @@ class TagGate:
         self.intake = intake
         self.rules = {name: rule for name, rule in rules.items() if rule.channel == Channel.BROWSER_TAG.value}
         self.evidence = evidence
+        self.last_loop_at = datetime.now(UTC)
 
     def decide(self, body: TagDecisionRequest, gpc: bool) -> TagDecisions:
         device_key = self.intake.service.subject_of({"device_id": body.device_id}).subject_key
@@ -110,17 +114,26 @@ class TagGate:
             reason = decision.reason.value if isinstance(decision, Deny) else None
             answers.append(TagDecision(flow=flow, allowed=bool(decision), reason=reason,
                                        relation=rule.relation.value if rule else None))  # fmt: skip
-        self._flush()
         honoured = HONOURED if gpc and any(a.reason == DenyReason.GPC.value for a in answers) else None
         return TagDecisions(decisions=answers, gpc=gpc, honoured=honoured)
+
+    def run(self, stop: threading.Event) -> None:
+        """Publish the denials every FLUSH_SECONDS, off the request path (a broker away never slows a page's
+        answer), and what is left at shutdown."""
+        while not stop.wait(FLUSH_SECONDS):
+            self.last_loop_at = datetime.now(UTC)
+            self._flush()
+        self._flush()
+        if self.evidence is not None:
+            self.evidence.close()
 
     def _flush(self) -> None:
         if self.evidence is None:
             return
         try:
             self.evidence.flush(timeout=5.0)
-        except Exception:  # the tally is kept and goes with the next flush; the page still gets its answer
-            log.warning("FlowBlocked evidence not yet published: kept for the next decision")
+        except Exception:  # the tally is kept and goes with the next flush
+            log.warning("FlowBlocked evidence not yet published: kept for the next flush")
 
 
 def tag_gate(intake: Intake, settings: IntakeSettings) -> TagGate | None:
@@ -150,6 +163,8 @@ class ScopedCors:
 def install(app: FastAPI, intake: Intake, settings: IntakeSettings, limiter: Limiter) -> None:
     """The decision endpoint and its CORS on intake's app."""
     gate = tag_gate(intake, settings)
+    if gate is not None:
+        intake.background.append(("tag-gate-evidence", gate.run, lambda: gate.last_loop_at))
     app.add_middleware(ScopedCors, origins=settings.tag_gate_origins)
 
     @app.post(PATH, response_model=TagDecisions, tags=["tags"], responses=problems(429))

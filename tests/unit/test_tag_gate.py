@@ -4,6 +4,7 @@ denial is evidence), and the SDK's middleware that inlines the answer into a pag
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,6 +32,7 @@ class Evidence:
     def __init__(self) -> None:
         self.recorded: list[tuple[str, str, str]] = []
         self.flushes = 0
+        self.closed = False
 
     def record(self, subject_key: str, denial: Any, rule: FlowRule) -> None:
         self.recorded.append((subject_key, denial.flow, denial.reason.value))
@@ -38,6 +40,9 @@ class Evidence:
     def flush(self, timeout: float = 30.0) -> int:
         self.flushes += 1
         return len(self.recorded)
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def gate(answer: dict[str, Any] | None) -> tuple[TagGate, Evidence]:
@@ -65,7 +70,19 @@ def test_gpc_stops_the_sharing_tag_loads_the_service_provider_s_and_says_honoure
     answer = tag_gate.decide(ask("adreach-pixel", "metricly-analytics"), gpc=True)
     assert allowed(answer) == {"adreach-pixel": (False, "gpc"), "metricly-analytics": (True, None)}
     assert answer.honoured == HONOURED
-    assert evidence.recorded == [(DEVICE_KEY, "adreach-pixel", "gpc")] and evidence.flushes == 1
+    assert evidence.recorded == [(DEVICE_KEY, "adreach-pixel", "gpc")]
+    assert evidence.flushes == 0, "publishing is off the request path: a broker away never slows the page's answer"
+
+
+def test_the_gate_publishes_its_evidence_in_the_background_and_once_more_at_shutdown() -> None:
+    tag_gate, evidence = gate(NO_CHOICE)
+    tag_gate.decide(ask("adreach-pixel"), gpc=True)
+    stop = threading.Event()
+    worker = threading.Thread(target=tag_gate.run, args=(stop,))
+    worker.start()
+    stop.set()
+    worker.join(10)
+    assert evidence.flushes >= 1 and evidence.closed
 
 
 def test_an_opt_out_on_record_stops_the_sharing_tag_without_gpc_and_claims_no_gpc() -> None:
