@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 PORTS = ("CCPA_INTAKE_PORT", "CCPA_AUDIT_PORT", "CCPA_DISCOVERY_PORT", "CCPA_DELETION_PORT", "CCPA_OPTOUT_PORT",
          "DEMO_MAILER_PORT", "DEMO_SHIPPER_PORT", "CCPA_REDIS_PORT", "CCPA_MAILPIT_SMTP_PORT",
-         "CCPA_MAILPIT_PORT", "CCPA_CONSOLE_PORT")  # fmt: skip
+         "CCPA_MAILPIT_PORT", "CCPA_CONSOLE_PORT", "DEMO_TAG_HOST_PORT", "DEMO_STOREFRONT_PORT")  # fmt: skip
 USING = "using the local stack's settings from"
 
 
@@ -59,18 +59,19 @@ def test_status_lists_every_process_the_stack_started_with_address_and_state(sta
     assert result.returncode == 0, result.stderr
     states = dict(line.split(": ", 1) for line in result.stdout.splitlines())
     assert set(states) == {"kafka", "redis", "mailpit", "provider-mailer", "provider-shipper", "intake", "audit",
-                           "discovery", "deletion", "optout", "console", "downstream-adtech-sync"}  # fmt: skip
+                           "discovery", "deletion", "optout", "console", "downstream-adtech-sync", "demo-tag-host",
+                           "demo-storefront"}  # fmt: skip
     assert states["kafka"].startswith("not started by the stack: it uses 127.0.0.1:")
     assert states["redis"].startswith("running (pid ") and "redis://127.0.0.1:" in states["redis"]
     assert all(states[name].startswith("running (pid ") for name in states if name not in ("kafka", "redis"))
     assert "http://127.0.0.1:" in states["intake"] and "no HTTP port" in states["downstream-adtech-sync"]
-    assert "http://127.0.0.1:" in states["console"]
+    assert "http://127.0.0.1:" in states["console"] and "http://127.0.0.1:" in states["demo-storefront"]
     assert "mails at http://127.0.0.1:" in states["mailpit"]
 
 
 def test_each_process_writes_one_log_file(stack_root: Path) -> None:
     processes = ("provider-mailer", "provider-shipper", "intake", "audit", "discovery", "deletion", "optout",
-                 "console", "downstream-adtech-sync")  # fmt: skip
+                 "console", "downstream-adtech-sync", "demo-tag-host", "demo-storefront")  # fmt: skip
     logs = sorted(path.name for path in (stack_root / "logs").iterdir() if path.name != "cli.log")
     assert logs == sorted(f"{name}.log" for name in processes)
 
