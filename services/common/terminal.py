@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+# The options every command printing tables over a data map shares.
+WidthOption = Annotated[
+    int | None,
+    typer.Option(min=40, metavar="COLUMNS", help="Tables this wide (default: the terminal's; piped: plain lines)"),
+]
+EnvFileOption = Annotated[Path | None, typer.Option(metavar="FILE", help="KEY=VALUE file for ${VAR} in the data map")]
 
 
 def output_console(width: int | None) -> Console:

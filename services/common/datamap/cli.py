@@ -20,7 +20,7 @@ from services.common.datamap.flows import Flow
 from services.common.datamap.loader import DataMapError, load_datamap
 from services.common.datamap.model import DataMap
 from services.common.flows.vocabulary import OPT_OUT_RELATIONS
-from services.common.terminal import output_console
+from services.common.terminal import EnvFileOption, WidthOption, output_console
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -31,13 +31,8 @@ datamap_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
 @datamap_app.command("check")
 def datamap_check(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="The data map (YAML) to check")],
-    env_file: Annotated[
-        Path | None, typer.Option(metavar="FILE", help="KEY=VALUE file for ${VAR} in the data map")
-    ] = None,
-    width: Annotated[
-        int | None,
-        typer.Option(min=40, metavar="COLUMNS", help="Tables this wide (default: the terminal's; piped: plain lines)"),
-    ] = None,
+    env_file: EnvFileOption = None,
+    width: WidthOption = None,
 ) -> None:
     """Validate a data map: each problem (exit 1), or a table of its flows and the contracts and notices behind them."""
     errors = Console(stderr=True, highlight=False, soft_wrap=True)

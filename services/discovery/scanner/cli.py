@@ -16,7 +16,7 @@ from dotenv import dotenv_values
 from rich.console import Console
 
 from services.common.datamap import DataMapError, load_datamap
-from services.common.terminal import output_console, tab_separated
+from services.common.terminal import EnvFileOption, WidthOption, output_console, tab_separated
 from services.discovery.scanner.model import ScanOptions, result_json
 from services.discovery.scanner.patch import suggested_patch
 from services.discovery.scanner.render import RichProgress, show
@@ -47,13 +47,8 @@ def discover_scan(
         float,
         typer.Option(min=0.0, max=1.0, metavar="SHARE", help="Share of free-text values that must contain a kind"),
     ] = 0.05,
-    env_file: Annotated[
-        Path | None, typer.Option(metavar="FILE", help="KEY=VALUE file for ${VAR} in the data map")
-    ] = None,
-    width: Annotated[
-        int | None,
-        typer.Option(min=40, metavar="COLUMNS", help="Tables this wide (default: the terminal's; piped: plain lines)"),
-    ] = None,
+    env_file: EnvFileOption = None,
+    width: WidthOption = None,
 ) -> None:
     """Find personal information the data map does not describe: every table and column, Redis keys, log lines."""
     console = output_console(width)
