@@ -71,7 +71,7 @@ def use_local_stack_settings() -> None:
     use_local_stack()
 
 
-for group in (keys_app, audit_app, discover_app, backups_app, console_app):
+for group in (keys_app, audit_app, discover_app, backups_app, console_app, datamap_app, monitor_app):
     group.callback()(use_local_stack_settings)
 
 

@@ -82,8 +82,9 @@ def test_each_process_writes_one_log_file(stack_root: Path) -> None:
         ("keys", "rewrap"),
         ("keys", "shred", "a" * 64, "--operator", "ops", "--reason", "test"),
         ("discover", "scan", "--datamap", "devtools/demo/datamap.yaml"),
+        ("datamap", "check", "devtools/demo/datamap.yaml"),
     ],
-    ids=["keys-rewrap", "keys-shred", "discover-scan"],
+    ids=["keys-rewrap", "keys-shred", "discover-scan", "datamap-check"],
 )
 def test_maintenance_commands_find_the_stacks_settings_with_nothing_exported(
     stack_root: Path, arguments: tuple[str, ...]
@@ -97,6 +98,16 @@ def test_audit_rebuild_finds_the_stacks_broker_and_keys(stack_root: Path, tmp_pa
     result = ccpa(stack_root, "audit", "rebuild", "--database-url", f"sqlite:///{tmp_path / 'rebuilt.db'}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert USING in result.stderr and "rebuilt the timeline from" in result.stdout
+
+
+def test_the_gpc_monitor_checks_the_stacks_storefront_with_nothing_exported(stack_root: Path) -> None:
+    """The README's `ccpa monitor gpc http://127.0.0.1:PORT/`: the data map's ${DEMO_*} come from the stack."""
+    status = ccpa(stack_root, "stack", "status").stdout
+    storefront = re.search(r"demo-storefront: running \(pid \d+\).*?(http://127\.0\.0\.1:\d+)", status)
+    assert storefront is not None, status
+    result = ccpa(stack_root, "monitor", "gpc", f"{storefront.group(1)}/")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("ok ") and USING in result.stderr
 
 
 def test_a_variable_set_in_the_environment_wins_over_the_recorded_one(stack_root: Path, tmp_path: Path) -> None:
