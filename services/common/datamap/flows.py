@@ -136,19 +136,19 @@ class Flow(Strict):
         return self.relation in OPT_OUT_RELATIONS
 
 
+def field_at(datamap: DataMap, path: str) -> Field | None:
+    """The field a flow's `store.collection.field` names, or None."""
+    parts = path.split(".")
+    if len(parts) != 3:
+        return None
+    store = datamap.store(parts[0])
+    collection = store.collection(parts[1]) if store else None
+    return collection.field(parts[2]) if collection else None
+
+
 def flow_fields(datamap: DataMap, flow: Flow) -> list[Field]:
     """The data map fields a flow carries (those its `fields` name and that exist)."""
-    found = []
-    for path in flow.fields:
-        parts = path.split(".")
-        if len(parts) != 3:
-            continue
-        store = datamap.store(parts[0])
-        collection = store.collection(parts[1]) if store else None
-        field = collection.field(parts[2]) if collection else None
-        if field is not None:
-            found.append(field)
-    return found
+    return [field for path in flow.fields if (field := field_at(datamap, path)) is not None]
 
 
 def carried_sensitive(datamap: DataMap, flow: Flow) -> frozenset[str]:
@@ -209,13 +209,10 @@ def _check_opt_out(datamap: DataMap, flow: Flow, at: str) -> Iterator[str]:
 
 def _check_fields(datamap: DataMap, flow: Flow, at: str) -> Iterator[str]:
     for path in flow.fields:
-        parts = path.split(".")
-        if len(parts) != 3:
+        if len(path.split(".")) != 3:
             yield f"{at}.fields: {path!r} is not store.collection.field"
             continue
-        store = datamap.store(parts[0])
-        collection = store.collection(parts[1]) if store else None
-        field = collection.field(parts[2]) if collection else None
+        field = field_at(datamap, path)
         if field is None:
             yield f"{at}.fields: {path!r} names no field of the data map"
         elif field.category is None:
