@@ -97,3 +97,17 @@ FLOW_PROBE_LEAKS = Counter(
     "ccpa_flow_probe_leaks_total", "Probe records a gated integration let through after an opt-out", ["flow"]
 )
 FLOW_PROBES = Counter("ccpa_flow_probes_total", "Probe records replayed, by flow and outcome", ["flow", "outcome"])
+# End-to-end latencies, observed by the service that reaches the milestone, from the request's received_at (the
+# legal clock's start): seconds for the demo, days for the 45-day answer.
+LATENCY_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400, 15 * 86400, 30 * 86400,
+                   45 * 86400, 90 * 86400)  # fmt: skip
+REPORT_LATENCY = Histogram(
+    "ccpa_discovery_report_latency_seconds",
+    "From a know request's receipt to its access report being ready (discovery)",
+    ["request_type"], buckets=LATENCY_BUCKETS,
+)  # fmt: skip
+DELETION_LATENCY = Histogram(
+    "ccpa_deletion_verified_latency_seconds",
+    "From a delete or correct request's receipt to its erasure (or correction) being verified by re-discovery",
+    ["operation"], buckets=LATENCY_BUCKETS,
+)  # fmt: skip

@@ -41,6 +41,7 @@ class Job:
     corrections_sealed: Mapping[str, str] | None
     erased_at: datetime | None
     subject_type: str = "consumer"  # whose records: only the data map's collections of that type are erased
+    received_at: datetime | None = None  # the legal clock's start, for the verified-latency metric
 
     @classmethod
     def from_row(cls, row: sa.Row[Any]) -> Job:

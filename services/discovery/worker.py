@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from services.common.crypto import KeyShredded, Sealed, Sealer
 from services.common.datamap import DataMap
 from services.common.datamap.subjects import for_subject_type
-from services.common.events import Event
+from services.common.events import Event, utcnow
 from services.common.leases import LeaseLost
-from services.common.metrics import DISCOVERY_RUNS, STORE_SEARCHES, WALK_SECONDS
+from services.common.metrics import DISCOVERY_RUNS, REPORT_LATENCY, STORE_SEARCHES, WALK_SECONDS
 from services.common.outbox import Outbox
 from services.common.stores.base import FoundRecord, StoreConnector
 from services.common.stores.scope import scoped_connectors
@@ -114,6 +114,8 @@ class DiscoveryWorker:
             else:
                 self.runs.mark(conn, run, attempt, status="pending", retry_at=self.runs.retry_at(attempt))
             self.outbox.add(conn, self.topic, events)
+        if rendered is not None:  # observed once committed: a lost lease rolls the report back
+            REPORT_LATENCY.labels(run.request_type).observe((utcnow() - run.received_at).total_seconds())
         self.relay_wakeup.set()
 
     def _outcomes(self, result: WalkResult, walked: DataMap) -> Iterator[StoreOutcome]:

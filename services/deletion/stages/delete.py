@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from services.common import faults
 from services.common.event_types import EventType
 from services.common.events import Event
-from services.common.metrics import ERASURE_BATCH
+from services.common.metrics import DELETION_LATENCY, ERASURE_BATCH
 from services.common.stores.walk import walk
 from services.deletion.erasure import ErasureOutcome, ErasurePlan, LegalHold, plan_erasure
 from services.deletion.jobs import Job, journal_key, unreported
@@ -94,6 +94,8 @@ class Delete:
             context.jobs.record_verification(conn, job, attempt, check.verified)
             context.jobs.move(job, "erasing" if again else "answering", conn=conn)
             context.publish(conn, [event])
+        if check.verified and job.received_at is not None:  # observed once committed: a lost lease rolls back
+            DELETION_LATENCY.labels(job.operation).observe((event.occurred_at - job.received_at).total_seconds())
 
     def answer(self, conn: sa.Connection, job: Job, status: NoticeStatus) -> list[Event]:
         outcomes = self.context.jobs.outcomes(job, job.verifications, conn)
