@@ -12,14 +12,17 @@ from typing import Any
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
+from devtools import dashboards
+from devtools.dashboards import Query
 from devtools.localstack.promtool import promtool
 from services.common import metrics
 
-RULES = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "components" / "prometheus-rules"
-SELECTOR = re.compile(r"(ccpa_[a-z0-9_]+)\s*(?:\{([^}]*)\})?")
-MATCHER = re.compile(r"([a-z_]+)\s*(?:=~|!~|!=|=)")
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "deploy" / "k8s" / "components" / "prometheus-rules"
+RUNBOOK = ROOT / "docs" / "runbook.md"
 SUFFIXES = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count")}
-WANTED = {"CcpaRequestOverdue", "CcpaDeadlineMissed", "CcpaDeadLettersGrowing", "CcpaConsumerLag"}
+WANTED = {"CcpaRequestOverdue", "CcpaDeadlineMissed", "CcpaDeadLettersGrowing", "CcpaConsumerLag", "CcpaOutboxParked",
+          "CcpaOutboxStuck", "CcpaStoreUnavailable", "CcpaDeadlineWatchSilent"}  # fmt: skip
 
 
 def rule_groups() -> dict[str, Any]:
@@ -32,14 +35,21 @@ def rules() -> list[dict[str, Any]]:
     return [rule for group in rule_groups()["groups"] for rule in group["rules"]]
 
 
-def exposed() -> dict[str, tuple[str, ...]]:
-    """Every sample name the shared metrics expose, with the metric's label names."""
-    names: dict[str, tuple[str, ...]] = {}
+def exposed() -> dict[str, frozenset[str]]:
+    """Every sample name the shared metrics expose, with the metric's label names (the GPC monitor's gauges too,
+    which `ccpa monitor gpc` writes to a textfile rather than a service's registry)."""
+    names: dict[str, frozenset[str]] = {}
     for metric in vars(metrics).values():
         if isinstance(metric, MetricWrapperBase):
             for suffix in SUFFIXES[metric._type]:
-                names[f"{metric._name}{suffix}"] = tuple(metric._labelnames)
+                names[f"{metric._name}{suffix}"] = frozenset(metric._labelnames)
     return names
+
+
+def anchors(markdown: str) -> set[str]:
+    """The anchors of a document's headings, as GitHub makes them (lower case, punctuation dropped, - for spaces)."""
+    headings = re.findall(r"^#{1,6} +(.+?) *$", markdown, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
 
 
 def test_promtool_accepts_the_rules(tmp_path: Path) -> None:
@@ -51,17 +61,21 @@ def test_promtool_accepts_the_rules(tmp_path: Path) -> None:
 
 
 def test_every_expression_names_exposed_metrics_and_their_labels() -> None:
-    known = exposed()
+    expressions = [Query(rule["alert"], "expr", rule["expr"]) for rule in rules()]
+    assert dashboards.metric_problems(expressions, exposed()) == []
+
+
+def test_every_alert_links_its_section_of_the_runbook() -> None:
+    sections = anchors(RUNBOOK.read_text())
     for rule in rules():
-        selectors = SELECTOR.findall(rule["expr"])
-        assert selectors, f"{rule['alert']} names no ccpa_ metric"
-        for name, matchers in selectors:
-            assert name in known, f"{rule['alert']}: {name} is not in services/common/metrics.py"
-            for label in MATCHER.findall(matchers):
-                assert label in known[name], f"{rule['alert']}: {name} has no label {label}"
-        grouped = re.findall(r"by \(([^)]*)\)", rule["expr"])
-        for label in (item.strip() for labels in grouped for item in labels.split(",")):
-            assert any(label in known[name] for name, _ in selectors), f"{rule['alert']}: no metric has {label}"
+        link = rule["annotations"].get("runbook_url", "")
+        assert link.startswith("docs/runbook.md#"), f"{rule['alert']}: runbook_url {link!r}"
+        assert link.split("#", 1)[1] in sections, f"{rule['alert']}: docs/runbook.md has no section #{link}"
+
+
+def test_a_missing_runbook_section_is_noticed() -> None:
+    assert anchors("# Runbook\n## CcpaOutboxStuck\n### What it means: the relay\n") == {
+        "runbook", "ccpaoutboxstuck", "what-it-means-the-relay"}  # fmt: skip
 
 
 def test_the_issue_s_alerts_are_there_each_with_a_severity_and_a_summary() -> None:
@@ -85,6 +99,11 @@ ALERT_TESTS = {
                 {"series": 'ccpa_audit_open_requests{request_type="delete",state="overdue"}', "values": "0 0 1 1"},
                 {"series": 'ccpa_consumer_lag_messages{consumer="ccpa-audit",topic="privacy.requests"}',
                  "values": "5000x15"},
+                # intake's relay publishes nothing while rows wait; deletion's has rows waiting but keeps publishing
+                {"series": 'ccpa_outbox_pending{job="intake"}', "values": "3x30"},
+                {"series": 'ccpa_outbox_published_total{job="intake"}', "values": "40x30"},
+                {"series": 'ccpa_outbox_pending{job="deletion"}', "values": "2x30"},
+                {"series": 'ccpa_outbox_published_total{job="deletion"}', "values": "0+5x30"},
             ],
             "alert_rule_test": [
                 {"eval_time": "1m", "alertname": "CcpaRequestOverdue", "exp_alerts": []},
@@ -95,17 +114,22 @@ ALERT_TESTS = {
                 {"eval_time": "12m", "alertname": "CcpaConsumerLag", "exp_alerts": [
                     {"exp_labels": {"consumer": "ccpa-audit", "topic": "privacy.requests", "severity": "warning"},
                      "exp_annotations": {"summary": "ccpa-audit is 5000 messages behind on privacy.requests"}}]},
+                {"eval_time": "20m", "alertname": "CcpaOutboxStuck", "exp_alerts": [
+                    {"exp_labels": {"job": "intake", "severity": "critical"},
+                     "exp_annotations": {"summary": "intake has had outbox rows pending for 15 minutes and published "
+                                                    "none"}}]},
             ],
         }
     ],
 }  # fmt: skip
 
 
-def test_an_overdue_request_and_a_lagging_consumer_fire_their_alerts(tmp_path: Path) -> None:
-    overdue = next(rule for rule in rules() if rule["alert"] == "CcpaRequestOverdue")
+def test_an_overdue_request_a_lagging_consumer_and_a_stuck_outbox_fire_their_alerts(tmp_path: Path) -> None:
     alert_tests = copy.deepcopy(ALERT_TESTS)
-    expected = alert_tests["tests"][0]["alert_rule_test"][1]["exp_alerts"][0]  # type: ignore[index]
-    expected["exp_annotations"]["description"] = overdue["annotations"]["description"]
+    by_name = {rule["alert"]: rule["annotations"] for rule in rules()}
+    for case in alert_tests["tests"][0]["alert_rule_test"]:  # type: ignore[index]
+        for expected in case["exp_alerts"]:  # the annotations that do not depend on the series, as written
+            expected["exp_annotations"] = {**by_name[case["alertname"]], **expected["exp_annotations"]}
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule_groups()))
     (tmp_path / "tests.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], **alert_tests}))
     tested = subprocess.run([str(promtool()), "test", "rules", "tests.yaml"], cwd=tmp_path, capture_output=True,
