@@ -111,3 +111,8 @@ DELETION_LATENCY = Histogram(
     "From a delete or correct request's receipt to its erasure (or correction) being verified by re-discovery",
     ["operation"], buckets=LATENCY_BUCKETS,
 )  # fmt: skip
+DLQ_MESSAGES = Gauge(
+    "ccpa_dlq_messages",
+    "Messages on privacy.dlq (high minus low watermark over its partitions), read by the console; NaN while Kafka "
+    "does not answer",
+)

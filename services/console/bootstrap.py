@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from services.common.metrics import DLQ_MESSAGES
 from services.common.outbox import Outbox, OutboxRelay
 from services.common.runtime import ServiceRuntime
 from services.common.topics import DLQ, OPERATOR_ACTIONS
@@ -53,6 +54,7 @@ def bootstrap(settings: ConsoleSettings) -> Console:
                             wakeup=relay.wakeup)  # fmt: skip
     lockout = LockoutPolicy(settings.lockout_failures, timedelta(minutes=settings.lockout_minutes))
     dead_letters = DeadLetterCount(settings.kafka_config(), runtime.topics(DLQ))
+    DLQ_MESSAGES.set_function(dead_letters.gauge_value)
     return Console(runtime, settings, Accounts(runtime.engine), Sessions(runtime.engine, policy), record, relay,
                    Services.of(settings), dead_letters, SignIn(runtime.engine, lockout),
                    single_sign_on(settings))  # fmt: skip

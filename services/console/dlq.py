@@ -3,6 +3,7 @@ watermark, read with a consumer that joins no group and reads nothing; kept a fe
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import uuid
@@ -33,6 +34,11 @@ class DeadLetterCount:
             counted = self._count()
             self.cached = (self.clock(), counted)
             return counted
+
+    def gauge_value(self) -> float:
+        """The size for the `ccpa_dlq_messages` gauge: NaN while unknown, so a scrape never fails on Kafka."""
+        size = self.size()
+        return math.nan if size is None else float(size)
 
     def close(self) -> None:
         with self.lock:

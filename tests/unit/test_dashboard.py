@@ -26,6 +26,7 @@ SHOWN = {
     "requests by deadline state": "ccpa_audit_open_requests",
     "consumer lag": "ccpa_consumer_lag_messages",
     "dead letters": "ccpa_consumer_messages_total",
+    "DLQ size": "ccpa_dlq_messages",
     "outbox pending": "ccpa_outbox_pending",
     "outbox parked": "ccpa_outbox_parked",
     "report latency": "ccpa_discovery_report_latency_seconds_bucket",
