@@ -93,6 +93,8 @@ def registry_exports(registry: CollectorRegistry) -> dict[str, frozenset[str]]:
     """Every sample name a registry exports, with its label names (a labelled metric that has not been used yet
     has no samples to read labels from, so they are taken from its collector)."""
     exported: dict[str, frozenset[str]] = {}
+    # prometheus_client lists a registry's collectors and their sample names nowhere public; collect() gives no
+    # labels for a family without samples.
     for collector, names in registry._collector_to_names.items():
         labels = frozenset(collector._labelnames) if isinstance(collector, MetricWrapperBase) else frozenset()
         exported |= {name: labels for name in names}
