@@ -33,6 +33,7 @@ from services.common.access import (
 )
 from services.common.topics import REQUESTS, TopicNames
 from tests.e2e.demo_world import World, completed, demo_world, submit
+from tests.scenarios.flows import subscriber_emails
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -84,23 +85,32 @@ def event_types(world: World, request_id: str) -> list[str]:
 
 
 def on_timeline(world: World, request_id: str, wanted: set[str], timeout: float = 90.0) -> list[str]:
+    seen: list[str] = []
+
     def holds() -> list[str] | None:
-        seen = event_types(world, request_id)
+        seen[:] = event_types(world, request_id)
         return seen if wanted <= set(seen) else None
 
-    return wait_for(holds, timeout=timeout, what=f"{sorted(wanted)} on the timeline of {request_id}")
+    try:
+        return wait_for(holds, timeout=timeout, what=f"{sorted(wanted)} on the timeline of {request_id}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; it holds {seen}") from None
 
 
 def test_know_delete_and_opt_out_complete_with_each_service_as_its_own_principal(world: World) -> None:
     know_subject, delete_subject = world.customers[10], world.customers[20]
+    listed = {email.lower() for email in subscriber_emails(world)}
+    # On the demo's marketing list: a subject the downstream system holds, so it acknowledges the opt-out.
+    opting_out = [c for c in world.customers if c.email.lower() in listed and c not in (know_subject, delete_subject)]
     know = submit(world, know_subject, "know_specific")
     delete = submit(world, delete_subject, "delete")
-    opt_out = submit(world, world.customers[30], "opt_out")
+    opt_out = submit(world, opting_out[-1], "opt_out")
 
     assert completed(world, know, timeout=90)["report"]
     on_timeline(world, know, {"RequestSubmitted", "DiscoveryCompleted", "ReportReady", "RequestCompleted"})
     on_timeline(world, delete, {"RequestSubmitted", "DeletionCompleted", "RequestCompleted"})
-    on_timeline(world, opt_out, {"RequestSubmitted", "OptOutApplied", "RequestCompleted"})
+    # The downstream's acknowledgement: it read privacy.optout.state and wrote privacy.optout.acks as its own principal.
+    on_timeline(world, opt_out, {"RequestSubmitted", "OptOutApplied", "RequestCompleted", "OptOutAcknowledged"})
 
 
 def test_a_principal_lacking_one_acl_stops_intake_at_start_up_naming_the_topic_and_operation(
@@ -131,3 +141,24 @@ def test_a_principal_lacking_one_acl_stops_intake_at_start_up_naming_the_topic_a
     assert f"(User:{lacking.name})" in output
     assert "Traceback" not in output
     assert json.dumps(password)[1:-1] not in output
+
+
+def test_intake_on_a_namespace_whose_topics_nobody_created_stops_saying_an_operator_must_create_them(
+    secured: SecuredCluster, world: World, tmp_path: Path
+) -> None:
+    """Its principal has every ACL it needs but no Create: the missing topics are named, and who must make them."""
+    names = TopicNames(f"empty{uuid.uuid4().hex[:6]}.")
+    apply_acls(secured.admin, acl_rows(INTAKE, names))
+    env = {**world.pipeline.own_env("intake"), **secrets.own_token_env("intake", world.pipeline.secrets),
+           "CCPA_TOPIC_NAMESPACE": names.namespace}  # fmt: skip
+    intake = ServiceProcess("intake", env, free_port(), tmp_path).start(wait=False)
+    try:
+        returncode = intake.wait_exit(60)
+    finally:
+        intake.kill()
+    output = intake.log_file.read_text()
+    assert returncode == 1, output[-3000:]
+    missing = ", ".join(sorted(names(spec) for spec in INTAKE.topics()))
+    assert f"intake cannot start: topic(s) {missing} do not exist" in output
+    assert "and it may not create them: an operator must create them" in output
+    assert "Traceback" not in output
