@@ -38,6 +38,9 @@ class PipelineConfig:
     datamap_path: Path | None = None
     console_db_url: str | None = None  # with it, the operator console too
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Per process ("intake", ..., "console", "downstream"), over extra_env: e.g. each one's own Kafka principal in
+    # CCPA_KAFKA_EXTRA_CONFIG on a secured cluster.
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def smtp_env(smtp_port: int) -> dict[str, str]:
@@ -112,29 +115,36 @@ class Pipeline:
             "CCPA_AUDIT_URL": f"http://127.0.0.1:{audit_port}",
             "CCPA_DELETION_URL": f"http://127.0.0.1:{deletion_port}",
         }
-        self.intake = ServiceProcess("intake", {**self.env, **secrets.own_token_env("intake", self.secrets)},
+        intake_env = {**self.own_env("intake"), **secrets.own_token_env("intake", self.secrets)}
+        self.intake = ServiceProcess("intake", intake_env,
                                      intake_port, config.log_dir)  # fmt: skip
-        self.audit = ServiceProcess("audit", self.env, audit_port, config.log_dir)
+        self.audit = ServiceProcess("audit", self.own_env("audit"), audit_port, config.log_dir)
         self.optout = (
-            ServiceProcess("optout", {**self.env, **optout_datamap(config)}, optout_port, config.log_dir)
+            ServiceProcess("optout", {**self.own_env("optout"), **optout_datamap(config)}, optout_port, config.log_dir)
             if config.optout_db_url else None
         )  # fmt: skip
         self.downstream = (
-            SubscriberProcess(DOWNSTREAM, {**self.env, **_gated_env(config)}, config.log_dir,
+            SubscriberProcess(DOWNSTREAM, {**self.own_env("downstream"), **_gated_env(config)}, config.log_dir,
                               gated_flows=DEMO_GATED_FLOWS if config.datamap_path else ())
             if config.optout_db_url else None
         )  # fmt: skip
         self.discovery = (
-            ServiceProcess("discovery", self.env, discovery_port, config.log_dir) if config.discovery_db_url else None
-        )
+            ServiceProcess("discovery", self.own_env("discovery"), discovery_port, config.log_dir)
+            if config.discovery_db_url else None
+        )  # fmt: skip
         self.deletion = (
-            ServiceProcess("deletion", self.env, deletion_port, config.log_dir) if config.deletion_db_url else None
-        )
-        console_env = {**self.env, **secrets.own_token_env("console", self.secrets),
+            ServiceProcess("deletion", self.own_env("deletion"), deletion_port, config.log_dir)
+            if config.deletion_db_url else None
+        )  # fmt: skip
+        console_env = {**self.own_env("console"), **secrets.own_token_env("console", self.secrets),
                        "CCPA_CONSOLE_DATABASE_URL": config.console_db_url or ""}  # fmt: skip
         self.console = (
             ServiceProcess("console", console_env, free_port(), config.log_dir) if config.console_db_url else None
         )
+
+    def own_env(self, process: str) -> dict[str, str]:
+        """The environment of one process: the pipeline's, with that process's own entries of service_env."""
+        return {**self.env, **self.config.service_env.get(process, {})}
 
     @property
     def token(self) -> str:

@@ -1,6 +1,7 @@
 """Real Apache Kafka (KRaft) on loopback: jars fetched from Maven Central with `mvn`, no Docker engine.
 
-One combined broker+controller node, or three for a replicated cluster; see DESIGN.md §7.
+One combined broker+controller node, or three for a replicated cluster; see DESIGN.md §7. PLAINTEXT unless
+started `secured` (SASL_SSL, SCRAM-SHA-512 and ACLs: devtools/localstack/kafka_security.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from devtools.localstack.kafka_jars import (
     fetch_kafka_jars,
     require_tools,
 )
+from devtools.localstack.kafka_security import BrokerSecurity, new_password
 from devtools.localstack.ports import (
     LOOPBACK,
     LocalStackError,
@@ -102,6 +104,7 @@ class _ClusterState:
     brokers: int
     port: int
     controller_ports: list[int]
+    admin_password: str | None = None  # set: the cluster is secured (SASL_SSL, ACLs), formatted with this admin
 
     @classmethod
     def load(cls, path: Path) -> _ClusterState | None:
@@ -122,6 +125,7 @@ class KafkaCluster:
         version: str = DEFAULT_KAFKA_VERSION,
         cache_dir: Path | None = None,
         heap: str | None = None,
+        secured: bool = False,
     ) -> None:
         if brokers < 1:
             raise LocalStackError(f"brokers must be at least 1, got {brokers}")
@@ -129,7 +133,9 @@ class KafkaCluster:
         self.version = version
         self.cache_dir = (cache_dir or default_cache_dir()).resolve()
         self.heap = heap or os.environ.get("CCPA_KAFKA_HEAP", DEFAULT_HEAP)
-        self._state = self._load_or_create_state(brokers, port)
+        self._state = self._load_or_create_state(brokers, port, secured)
+        password = self._state.admin_password
+        self.security = BrokerSecurity(password, self.base_dir / "tls") if password else None
 
     @classmethod
     def from_dir(cls, base_dir: Path, version: str = DEFAULT_KAFKA_VERSION) -> KafkaCluster:
@@ -137,24 +143,28 @@ class KafkaCluster:
         state = _ClusterState.load(Path(base_dir) / _STATE_FILE)
         if state is None:
             raise LocalStackError(f"no Kafka cluster recorded in {base_dir} (missing {_STATE_FILE})")
-        return cls(base_dir, brokers=state.brokers, port=state.port, version=version)
+        secured = state.admin_password is not None
+        return cls(base_dir, brokers=state.brokers, port=state.port, version=version, secured=secured)
 
     @staticmethod
     def exists_in(base_dir: Path) -> bool:
         return (Path(base_dir) / _STATE_FILE).exists()
 
-    def _load_or_create_state(self, brokers: int, port: int) -> _ClusterState:
+    def _load_or_create_state(self, brokers: int, port: int, secured: bool) -> _ClusterState:
         state = _ClusterState.load(self.base_dir / _STATE_FILE)
         if state is not None and state.brokers != brokers:
             raise LocalStackError(
                 f"{self.base_dir} holds a {state.brokers}-broker cluster, not {brokers}: "
                 "use another folder or delete this one"
             )
+        if state is not None and (state.admin_password is not None) != secured:
+            kind = "a secured" if state.admin_password else "a PLAINTEXT"
+            raise LocalStackError(f"{self.base_dir} holds {kind} cluster: use another folder or delete this one")
         if state is None:
             reserved = set(range(port, port + brokers))
             controller_ports = [p for p in free_ports(brokers + len(reserved)) if p not in reserved][:brokers]
-            return _ClusterState(new_cluster_id(), brokers, port, controller_ports)
-        return _ClusterState(state.cluster_id, brokers, port, state.controller_ports)
+            return _ClusterState(new_cluster_id(), brokers, port, controller_ports, new_password() if secured else None)
+        return _ClusterState(state.cluster_id, brokers, port, state.controller_ports, state.admin_password)
 
     @property
     def nodes(self) -> list[KafkaNode]:
@@ -167,6 +177,11 @@ class KafkaCluster:
     @property
     def bootstrap_servers(self) -> str:
         return ",".join(f"{LOOPBACK}:{node.port}" for node in self.nodes)
+
+    def admin_config(self) -> dict[str, str]:
+        """Client settings of the cluster's admin: bootstrap only, or the super user's SASL_SSL login."""
+        secured = self.security.client_config() if self.security else {}
+        return {"bootstrap.servers": self.bootstrap_servers, **secured}
 
     def pids(self) -> dict[int, int | None]:
         """Node index -> PID of its live JVM (None when that node is down)."""
@@ -209,11 +224,13 @@ class KafkaCluster:
     def _prepare(self, nodes: list[KafkaNode], libs: Path) -> None:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self._state.save(self.base_dir / _STATE_FILE)
+        (self.base_dir / _STATE_FILE).chmod(0o600)  # the admin's password, when secured
         for node in nodes:
             if not is_port_free(node.port):
                 raise LocalStackError(f"port {node.port} on {LOOPBACK} is in use: choose another base port")
             node.directory.mkdir(parents=True, exist_ok=True)
             node.properties_file.write_text(self._server_properties(node))
+            node.properties_file.chmod(0o600)
         self._format([node for node in nodes if not node.is_formatted], libs)
 
     def _server_properties(self, node: KafkaNode) -> str:
@@ -224,11 +241,7 @@ class KafkaCluster:
             "process.roles": "broker,controller",
             "node.id": node.node_id,
             "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://{LOOPBACK}:{node.port},CONTROLLER://{LOOPBACK}:{node.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{node.port}",
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            **self._listeners(node),
             "log.dirs": node.directory / "data",
             "default.replication.factor": replication,
             "min.insync.replicas": min_isr,
@@ -245,9 +258,21 @@ class KafkaCluster:
         }
         return "".join(f"{key}={value}\n" for key, value in settings.items())
 
+    def _listeners(self, node: KafkaNode) -> dict[str, object]:
+        if self.security:
+            return self.security.listeners(node.port, node.controller_port, LOOPBACK)
+        return {
+            "listeners": f"PLAINTEXT://{LOOPBACK}:{node.port},CONTROLLER://{LOOPBACK}:{node.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{node.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        }
+
     def _format(self, nodes: list[KafkaNode], libs: Path) -> None:
         """Format each node's storage with the cluster id, in parallel (one JVM start each)."""
-        command = ["java", *self._jvm_logging(), "-cp", f"{libs}/*", "kafka.tools.StorageTool", "format"]
+        command = ["java", *self._jvm_logging(), "-cp", f"{libs}/*", "kafka.tools.StorageTool", "format",
+                   *(self.security.format_args() if self.security else [])]  # fmt: skip
         running = [
             (node, subprocess.Popen(
                 [*command, f"--cluster-id={self._state.cluster_id}", f"--config={node.properties_file}"],
@@ -286,7 +311,7 @@ class KafkaCluster:
 
     def _wait_ready(self, started: dict[KafkaNode, subprocess.Popen[bytes]], timeout: float) -> None:
         """Wait until metadata lists every broker; fail fast when a started JVM dies."""
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+        admin = AdminClient({**self.admin_config(), "log_level": 0})
         expected = {node.node_id for node in self.nodes}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

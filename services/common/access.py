@@ -64,7 +64,11 @@ class Principal:
 
     def topics(self) -> tuple[TopicSpec, ...]:
         """Every topic this principal touches, each once, in declaration order."""
-        return tuple(dict.fromkeys((*self.reads, *self.writes, *self.describes)))
+        # By name: a TopicSpec holds a dict (its extra config), so it cannot be hashed.
+        unique: dict[str, TopicSpec] = {}
+        for spec in (*self.reads, *self.writes, *self.describes):
+            unique.setdefault(spec.base_name, spec)
+        return tuple(unique.values())
 
     def operations(self, spec: TopicSpec) -> frozenset[Operation]:
         """What this principal may do on one topic (empty: nothing)."""
@@ -128,8 +132,8 @@ CONSOLE = Principal(
 # Integrations outside the pipeline's services: a downstream system's subscriber (services/optout/subscriber.py),
 # a gated flow's enforcement (services/common/flows), the product SDK that records consent (services/optout/sdk.py).
 DOWNSTREAM = Principal(
-    "ccpa-downstream", "a downstream system's opt-out subscriber",
-    reads=(OPTOUT_STATE,), writes=(OPTOUT_ACKS,),
+    "ccpa-downstream", "a downstream system's opt-out subscriber (and the probes of its gated flows)",
+    reads=(OPTOUT_STATE,), writes=(OPTOUT_ACKS, FLOWS_BLOCKED),
     group_prefixes=("downstream-", "flow-cache-probe-"),
 )  # fmt: skip
 ENFORCEMENT = Principal(
@@ -165,3 +169,30 @@ def acl_rows(principal: Principal, names: TopicNames) -> Iterator[AclRow]:
 
 def all_acl_rows(names: TopicNames) -> list[AclRow]:
     return [row for principal in PRINCIPALS for row in acl_rows(principal, names)]
+
+
+TABLE_HEADER = (
+    "| principal | who runs as it | Read, Describe | Write, Describe | Describe only | groups (Read, by prefix) |",
+    "|---|---|---|---|---|---|",
+)
+
+
+def markdown_table() -> str:
+    """The table of docs/operations.md#kafka-principals-and-acls, rendered from PRINCIPALS (base topic names)."""
+
+    def names(specs: tuple[TopicSpec, ...]) -> str:
+        return ", ".join(f"`{spec.base_name}`" for spec in specs) or "—"
+
+    rows = [
+        f"| `{p.name}` | {p.what} | {names(p.reads)} | {names(p.writes)} | {names(p.describes)} | "
+        + (", ".join(f"`{prefix}*`" for prefix in p.group_prefixes) or "—")
+        + " |"
+        for p in PRINCIPALS
+    ]
+    return "\n".join((*TABLE_HEADER, *rows)) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(markdown_table())

@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 
 from services.common.auth import Credentials, DocsReader, MetricsReader
 from services.common.http_guard import COMMON_RESPONSES, BodyLimit, install_validation_errors
+from services.common.permissions import exit_if_refused
 from services.common.runtime import ServiceRuntime
 
 bearer = HTTPBearer(auto_error=False)
@@ -111,7 +112,7 @@ def service_app(service: Service, credentials: Credentials, title: str, descript
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        service.start()
+        exit_if_refused(service.start)  # a refused start-up: a message and status 1, no traceback
         yield
         service.stop()
 

@@ -12,18 +12,25 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from confluent_kafka.admin import AdminClient
 
+from services.common.access import SERVICE_PRINCIPALS
 from services.common.consumer import ConsumerRunner, DeadLetterTopics, Routes
 from services.common.db import make_engine, ping
 from services.common.kafka import EventProducer
 from services.common.migrations import Schema, upgrade
 from services.common.outbox import OutboxRelay
+from services.common.permissions import DOC as PERMISSIONS_DOC
+from services.common.permissions import StartupRefused, check_permissions
 from services.common.serde import SingleObjectCodec
 from services.common.settings import CommonSettings
-from services.common.topics import DLQ, FAILURES, TopicNames, TopicSpec, ensure_topics
+from services.common.topics import ALL_TOPICS, DLQ, FAILURES, TopicNames, TopicsNotCreated, TopicSpec, ensure_topics
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(seconds=30)
+
+
+class TopicsMissing(StartupRefused):
+    """Topics the service needs are missing and it may not create them."""
 
 
 @dataclass
@@ -54,11 +61,31 @@ class ServiceRuntime:
         self.workers: list[Worker] = []
 
     def prepare(self, wait_seconds: float = 60.0) -> None:
-        """Pre-start: wait for the broker and the database, then migrate the database and create the topics."""
+        """Pre-start: wait for the broker and the database, migrate the database, create the topics this service
+        uses (those missing, when its principal may) and check its principal has the rights access.py gives it."""
         self._wait_until(lambda: ping(self.engine), "database", wait_seconds)
         self._wait_until(self._broker_answers, "Kafka", wait_seconds)
         upgrade(self.schema, self.engine)
-        ensure_topics(self.admin, self.topics, self.settings.topic_partitions, self.settings.topic_replication_factor)
+        principal = SERVICE_PRINCIPALS.get(self.service)
+        self._ensure_own_topics(principal.topics() if principal else ALL_TOPICS)
+        if principal is not None:
+            group_id: str | None = getattr(self.settings, "consumer_group", None)
+            user = self.settings.kafka_config().get("sasl.username")
+            check_permissions(self.admin, self.service, principal, self.topics, group_id, user)
+
+    def _ensure_own_topics(self, specs: tuple[TopicSpec, ...]) -> None:
+        """Create the topics this service uses that are missing; a principal without Create gets a clear refusal.
+
+        Only its own: on a secured cluster a principal sees (Describe) only the topics its ACLs name.
+        """
+        settings = self.settings
+        try:
+            ensure_topics(self.admin, self.topics, settings.topic_partitions, settings.topic_replication_factor, specs)
+        except TopicsNotCreated as refused:
+            raise TopicsMissing(
+                f"{self.service} cannot start: topic(s) {refused} do not exist (or its Kafka principal may not "
+                f"Describe them) and it may not create them: an operator must create them ({PERMISSIONS_DOC})"
+            ) from None
 
     def consumer(
         self,

@@ -148,15 +148,30 @@ def ensure_topics(
     return created
 
 
+class TopicsNotCreated(RuntimeError):
+    """Topics this client needs are missing (or hidden from it) and the broker refused to let it create them."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(", ".join(names))
+        self.names = names
+
+
+_CREATE_REFUSED = frozenset({"TOPIC_AUTHORIZATION_FAILED", "CLUSTER_AUTHORIZATION_FAILED"})
+
+
 def _create(admin: AdminClient, wanted: list[NewTopic]) -> list[str]:
-    created = []
+    created, refused = [], []
     for name, future in admin.create_topics(wanted, operation_timeout=30).items():
         try:
             future.result()
             created.append(name)
         except KafkaException as exc:
-            if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
+            if exc.args[0].name() in _CREATE_REFUSED:
+                refused.append(name)
+            elif exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
                 raise
+    if refused:
+        raise TopicsNotCreated(sorted(refused))
     return created
 
 
