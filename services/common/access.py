@@ -64,7 +64,11 @@ class Principal:
 
     def topics(self) -> tuple[TopicSpec, ...]:
         """Every topic this principal touches, each once, in declaration order."""
-        return tuple(dict.fromkeys((*self.reads, *self.writes, *self.describes)))
+        # By name: a TopicSpec with `extra` settings (a dict) is not hashable, so dict.fromkeys(specs) cannot dedupe.
+        unique: dict[str, TopicSpec] = {}
+        for spec in (*self.reads, *self.writes, *self.describes):
+            unique.setdefault(spec.base_name, spec)
+        return tuple(unique.values())
 
     def operations(self, spec: TopicSpec) -> frozenset[Operation]:
         """What this principal may do on one topic (empty: nothing)."""
