@@ -16,7 +16,7 @@ LOCAL_REF = "#/$defs/"
 
 def bundle_kind(kind_schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
     """One kind's schema with every definition it reaches inlined under `$defs`, so it needs no other file."""
-    schema = _rewrite_refs(copy.deepcopy(kind_schema))
+    schema: dict[str, Any] = _rewrite_refs(copy.deepcopy(kind_schema))
     needed: dict[str, Any] = {}
     pending = list(_refs(schema))
     while pending:

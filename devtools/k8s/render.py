@@ -40,15 +40,15 @@ def rendered(overlay: str) -> str:
     return built.stdout
 
 
-def resources(overlay: str) -> list[dict[str, Any]]:
-    return [doc for doc in yaml.safe_load_all(rendered(overlay)) if doc]
+@cache
+def resources(overlay: str) -> tuple[dict[str, Any], ...]:
+    """The rendered resources, parsed once per process (callers must not change them)."""
+    return tuple(doc for doc in yaml.safe_load_all(rendered(overlay)) if doc)
 
 
 def validate(manifests: str) -> Validation:
     """kubeconform -strict on `manifests` with only the vendored schemas: a kind without one is an error."""
     locations = [arg for location in SCHEMA_LOCATIONS for arg in ("-schema-location", location)]
-    checked = subprocess.run(
-        [str(go_tool("kubeconform")), "-strict", "-summary", "-kubernetes-version", KUBERNETES_VERSION, *locations, "-"],
-        input=manifests, check=False, capture_output=True, text=True,
-    )  # fmt: skip
+    command = [str(go_tool("kubeconform")), "-strict", "-summary", "-kubernetes-version", KUBERNETES_VERSION]
+    checked = subprocess.run([*command, *locations, "-"], input=manifests, check=False, capture_output=True, text=True)
     return Validation(checked.returncode == 0, (checked.stdout + checked.stderr).strip())
