@@ -159,3 +159,12 @@ def test_a_policy_admitting_more_than_the_declared_calls_is_caught() -> None:
     assert not base.allows(worker, audit, audit.ports["http"])
     assert widened.allows(worker, audit, audit.ports["http"])
     assert not widened.allows(flows.ANYONE, audit, audit.ports["http"])
+
+
+def test_production_pods_mount_the_kafka_ca_where_the_extra_config_can_name_it() -> None:
+    for name, deployment in deployments("production").items():
+        pod = deployment["spec"]["template"]["spec"]
+        volume = next(v for v in pod["volumes"] if v["name"] == "kafka-ca")
+        assert volume["secret"]["optional"] is True, name  # a cluster without TLS needs no such Secret
+        mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "kafka-ca")
+        assert mount["mountPath"] == "/etc/kafka-ca" and mount["readOnly"] is True, name
