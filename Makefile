@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export CCPA_LOCAL_DIR ?= .local
 
-.PHONY: install system-deps python-deps kafka-jars mailpit up down status run demo test test-cluster test-unit bench chaos lint k8s clean
+.PHONY: install system-deps python-deps kafka-jars mailpit up down status run demo test test-cluster test-unit bench chaos lint k8s k8s-tools clean
 
 install: system-deps python-deps kafka-jars mailpit
 
@@ -82,7 +82,10 @@ lint: python-deps
 # policy tests. kustomize and kubeconform are installed from the Go module proxy into $(HOME)/go/bin when missing.
 K8S_TESTS := tests/unit/test_k8s_validation.py tests/unit/test_k8s_policies.py tests/unit/test_k8s_generated.py \
 	tests/unit/test_deploy_manifests.py tests/unit/test_dockerfile_lint.py
-k8s: python-deps
+k8s-tools: python-deps
+	@$(PY) -m devtools.k8s.tools
+
+k8s: k8s-tools
 	@$(PY) -m devtools.k8s.check
 	@$(PY) -m pytest -q -p no:cacheprovider $(K8S_TESTS); rc=$$?; [ $$rc -ne 5 ] || exit 1; exit $$rc
 

