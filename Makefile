@@ -81,7 +81,7 @@ lint: python-deps
 # deploy/k8s/schemas (offline: no schema is downloaded), lint the Dockerfile with hadolint (dev extras), then the
 # policy tests. kustomize and kubeconform are installed from the Go module proxy into $(HOME)/go/bin when missing.
 K8S_TESTS := tests/unit/test_k8s_validation.py tests/unit/test_k8s_policies.py tests/unit/test_k8s_generated.py \
-	tests/unit/test_deploy_manifests.py tests/unit/test_dockerfile_lint.py
+	tests/unit/test_k8s_schema_convert.py tests/unit/test_deploy_manifests.py tests/unit/test_dockerfile_lint.py
 k8s-tools: python-deps
 	@$(PY) -m devtools.k8s.tools
 

@@ -71,3 +71,12 @@ def test_a_kind_without_a_vendored_schema_is_an_error_not_a_skip(tmp_path: Path)
     unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {}}
     result = checked(yaml.safe_dump(unknown))
     assert not result.ok and "could not find schema for Widget" in result.report
+
+
+def test_validation_needs_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every proxy pointing at a closed port (so any download would fail), the overlays still validate."""
+    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(variable, "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "")
+    result = checked(rendered("production-monitored"))
+    assert result.ok, result.report
