@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export CCPA_LOCAL_DIR ?= .local
 
-.PHONY: install system-deps python-deps kafka-jars mailpit up down status run demo test test-cluster test-unit bench chaos lint k8s clean
+.PHONY: install system-deps python-deps kafka-jars mailpit up down status run demo test test-cluster test-unit bench chaos lint k8s k8s-tools clean
 
 install: system-deps python-deps kafka-jars mailpit
 
@@ -77,13 +77,17 @@ lint: python-deps
 	$(PY) -m ruff format --check services devtools tests bench chaos
 	$(PY) -m mypy
 
-# Render both overlays with kustomize (installed from the Go module proxy into $(HOME)/go/bin).
-KUSTOMIZE ?= $(HOME)/go/bin/kustomize
-k8s:
-	@[ -x $(KUSTOMIZE) ] || GOFLAGS=-mod=mod go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
-	$(KUSTOMIZE) build deploy/k8s/overlays/dev > /dev/null && echo "overlays/dev renders"
-	$(KUSTOMIZE) build deploy/k8s/overlays/production > /dev/null && echo "overlays/production renders"
-	$(KUSTOMIZE) build deploy/k8s/overlays/production-topics > /dev/null && echo "overlays/production-topics renders"
+# Render every overlay with kustomize, validate each resource with kubeconform against the schemas vendored in
+# deploy/k8s/schemas (offline: no schema is downloaded), lint the Dockerfile with hadolint (dev extras), then the
+# policy tests. kustomize and kubeconform are installed from the Go module proxy into $(HOME)/go/bin when missing.
+K8S_TESTS := tests/unit/test_k8s_validation.py tests/unit/test_k8s_policies.py tests/unit/test_k8s_generated.py \
+	tests/unit/test_k8s_schema_convert.py tests/unit/test_deploy_manifests.py tests/unit/test_dockerfile_lint.py
+k8s-tools: python-deps
+	@$(PY) -m devtools.k8s.tools
+
+k8s: k8s-tools
+	@$(PY) -m devtools.k8s.check
+	@$(PY) -m pytest -q -p no:cacheprovider $(K8S_TESTS); rc=$$?; [ $$rc -ne 5 ] || exit 1; exit $$rc
 
 clean: down
 	rm -rf $(VENV) $(CCPA_LOCAL_DIR)/logs $(CCPA_LOCAL_DIR)/pids

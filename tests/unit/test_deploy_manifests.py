@@ -53,7 +53,16 @@ def test_every_config_key_is_a_setting_some_service_reads() -> None:
 
 @pytest.mark.parametrize("service", ["intake", "audit", "optout", "discovery", "deletion", "console"])
 def test_deployments_run_a_real_module_safely(service: str) -> None:
-    deployment = next(d for d in documents(K8S / "base" / f"{service}.yaml") if d["kind"] == "Deployment")
+    for deployment in service_deployments(service):
+        check_deployment(service, deployment)
+
+
+def service_deployments(service: str) -> list[dict[str, Any]]:
+    """The service's Deployments: `<service>-http` and `<service>-worker`, or one (the console)."""
+    return [d for d in documents(K8S / "base" / f"{service}.yaml") if d["kind"] == "Deployment"]
+
+
+def check_deployment(service: str, deployment: dict[str, Any]) -> None:
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert container["args"] == [f"services.{service}"] and service in SERVICES
@@ -66,12 +75,6 @@ def test_deployments_run_a_real_module_safely(service: str) -> None:
     assert {source.get("secretRef", {}).get("name") for source in container["envFrom"]} >= {"ccpa-secrets"}
 
 
-def service_pod(service: str) -> dict[str, Any]:
-    deployment = next(d for d in documents(K8S / "base" / f"{service}.yaml") if d["kind"] == "Deployment")
-    pod: dict[str, Any] = deployment["spec"]["template"]["spec"]
-    return pod
-
-
 def dev_secret_keys(name: str) -> set[str]:
     overlay = documents(K8S / "overlays" / "dev" / "kustomization.yaml")[0]
     generator = next(g for g in overlay["secretGenerator"] if g["name"] == name)
@@ -80,8 +83,12 @@ def dev_secret_keys(name: str) -> set[str]:
 
 @pytest.mark.parametrize("service", ["discovery", "deletion", "optout"])
 def test_data_map_services_mount_the_data_map_where_the_config_points(service: str) -> None:
+    for deployment in service_deployments(service):
+        check_data_map_mount(service, deployment["spec"]["template"]["spec"])
+
+
+def check_data_map_mount(service: str, pod: dict[str, Any]) -> None:
     config = documents(K8S / "base" / "config.yaml")[0]["data"]
-    pod = service_pod(service)
     container = pod["containers"][0]
     volume = next(v for v in pod["volumes"] if v.get("configMap", {}).get("name") == "ccpa-datamap")
     mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
@@ -102,7 +109,8 @@ def test_intake_reaches_discovery_on_its_port() -> None:
 @pytest.mark.parametrize(("service", "settings"), [("discovery", DiscoverySettings), ("deletion", DeletionSettings)])
 def test_long_walks_are_not_killed_by_the_liveness_probe(service: str, settings: type[Any]) -> None:
     """A walk or a step of minutes keeps its claim (the heartbeat renews the short lease); the probe lets it run."""
-    probe = service_pod(service)["containers"][0]["livenessProbe"]
+    worker = next(d for d in service_deployments(service) if d["metadata"]["name"] == f"{service}-worker")
+    probe = worker["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
     assert probe["periodSeconds"] * probe["failureThreshold"] >= 300
     assert probe["periodSeconds"] * probe["failureThreshold"] > settings.model_fields["lease_seconds"].default
 
