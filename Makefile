@@ -7,7 +7,7 @@ export CCPA_LOCAL_DIR ?= .local
 
 .PHONY: install system-deps python-deps kafka-jars mailpit up down status run demo test test-cluster test-unit bench chaos lint k8s k8s-tools clean
 
-install: system-deps python-deps kafka-jars mailpit
+install: system-deps python-deps kafka-jars mailpit k8s-tools
 
 system-deps:
 	@deploy/local/install-system-deps.sh
