@@ -75,8 +75,10 @@ for group in (keys_app, audit_app, discover_app, backups_app, console_app, datam
     group.callback()(use_local_stack_settings)
 
 
-ROLE_HELP = ("all (the API and every worker), worker (consumers, loops and relays; only /healthz /readyz /metrics "
-             "on the port) or http (the API, nothing that reads Kafka); default: $CCPA_SERVICE_ROLE, else all")
+ROLE_HELP = (
+    "all (the API and every worker), worker (consumers, loops and relays; only /healthz /readyz /metrics "
+    "on the port) or http (the API, nothing that reads Kafka); default: $CCPA_SERVICE_ROLE, else all"
+)
 
 
 @app.command(help=f"Run one service in the foreground: {', '.join(SERVICES)}.")
