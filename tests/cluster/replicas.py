@@ -165,23 +165,22 @@ def repeated(found: list[dict[str, Any]]) -> list[tuple[str, ...]]:
 
 
 def applied_once(world: World, requests: dict[str, str]) -> list[str]:
-    """What the services' own tables show applied more than once: a second erase round, a report or an opt-out
-    change made twice; empty when each request's effects were applied once."""
+    """What the services' own tables show applied other than once: a store erased in a second round, a discovery
+    run not complete, an opt-out change made twice; empty when each request's effects were applied once."""
     config = world.pipeline.config
     problems = []
+    outcomes = deletion_orm.store_outcomes
     with _connect(config.deletion_db_url) as conn:
-        rounds = dict(conn.execute(sa.select(deletion_orm.store_outcomes.c.request_id,
-                                             sa.func.max(deletion_orm.store_outcomes.c.erase_round))
-                                   .group_by(deletion_orm.store_outcomes.c.request_id)).tuples().all())  # fmt: skip
+        erased = Counter(conn.execute(sa.select(outcomes.c.request_id, outcomes.c.store)).all())
     with _connect(config.discovery_db_url) as conn:
-        runs = dict(conn.execute(sa.select(discovery_orm.runs.c.request_id, discovery_orm.runs.c.status)
-                                 ).tuples().all())  # fmt: skip
+        runs = dict(conn.execute(sa.select(discovery_orm.runs.c.request_id, discovery_orm.runs.c.status)).all())
     with _connect(config.optout_db_url) as conn:
         changes = Counter(conn.execute(sa.select(optout_orm.consent_history.c.request_id)
                                        .where(optout_orm.consent_history.c.changed.is_(True))).scalars())  # fmt: skip
     for request_id, request_type in requests.items():
-        if request_type == "delete" and rounds.get(request_id) != 1:
-            problems.append(f"{request_id}: erase rounds {rounds.get(request_id)}")
+        rounds = {store: n for (request, store), n in erased.items() if request == request_id}
+        if request_type == "delete" and (not rounds or max(rounds.values()) != 1):
+            problems.append(f"{request_id}: erase rounds per store {rounds}")
         if request_type in ("know_specific", "delete") and runs.get(request_id) != "complete":
             problems.append(f"{request_id}: discovery run {runs.get(request_id)}")
         if request_type in ("opt_out", "opt_in") and changes[request_id] != 1:
