@@ -40,9 +40,9 @@ EXPECTED = {
 
 # What makes two events of one type from one producer distinct: the store, recipient or flow each is about.
 ABOUT = ("store", "recipient", "flow")
-# The reference downstream is one process outside the pipeline: after each state it acknowledges it probes the gated
-# flows and files FlowBlocked under the request of the subject's *current* state, so an opt-out, opt-in, opt-out in
-# quick succession rightly puts two probes on the last request. Only the pipeline's services are checked for repeats.
+# The reference downstream is one process outside the pipeline: after each opt-out it acknowledges it probes its gated
+# flows, whose gates file FlowBlocked under the request of the state *their* cache holds by then, so an opt-out,
+# opt-in, opt-out in quick succession puts two probes on the last request. Only the pipeline's services are checked.
 OUTSIDE = "downstream:"
 
 
