@@ -75,13 +75,20 @@ for group in (keys_app, audit_app, discover_app, backups_app, console_app, datam
     group.callback()(use_local_stack_settings)
 
 
+ROLE_HELP = (
+    "all (the API and every worker), worker (consumers, loops and relays; only /healthz /readyz /metrics "
+    "on the port) or http (the API, nothing that reads Kafka); default: $CCPA_SERVICE_ROLE, else all"
+)
+
+
 @app.command(help=f"Run one service in the foreground: {', '.join(SERVICES)}.")
 def serve(
     service: Annotated[str, typer.Argument(metavar="SERVICE", help=f"One of {', '.join(SERVICES)}")],
+    role: Annotated[str | None, typer.Option(metavar="ROLE", help=ROLE_HELP)] = None,
 ) -> None:
     from services.common.serve import serve as run_service
 
-    run_service(service)
+    run_service(service, role)
 
 
 @keys_app.command("rewrap")

@@ -39,11 +39,16 @@ def wait_until_ready(url: str, alive: Callable[[], bool], timeout: float, path: 
 
 
 class ServiceProcess:
-    def __init__(self, service: str, env: dict[str, str], port: int, log_dir: Path) -> None:
+    """`python -m services.SERVICE` on `port`; with a role (all, worker, http) as CCPA_SERVICE_ROLE, and a replica
+    name for its log file when several replicas of one service run side by side."""
+
+    def __init__(self, service: str, env: dict[str, str], port: int, log_dir: Path, role: str | None = None,
+                 replica: str | None = None) -> None:  # fmt: skip
         self.service = service
-        self.env = {**env, PORT_VARIABLES[service]: str(port)}
+        self.env = {**env, PORT_VARIABLES[service]: str(port), **({"CCPA_SERVICE_ROLE": role} if role else {})}
         self.port = port
-        self.log_file = log_dir / f"{service}.log"
+        self.role = role
+        self.log_file = log_dir / f"{replica or service}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -71,6 +76,11 @@ class ServiceProcess:
         if not wait_until_ready(self.url, self.running, timeout):
             state = f"exited with {self.returncode()}" if not self.running() else f"not ready after {timeout:.0f}s"
             raise RuntimeError(f"{self.service} {state}:\n{self.log_tail()}")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, f"{self.service} was not started"
+        return self.process.pid
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -4,8 +4,8 @@ OpenAPI document (public on intake, the public door; behind a token on the inter
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
@@ -26,9 +26,10 @@ bearer = HTTPBearer(auto_error=False)
 
 
 class Liveness(BaseModel):
-    """Whether each background loop of the service has turned recently."""
+    """Whether each background loop this process runs has turned recently (an http replica runs none)."""
 
     service: str
+    role: str
     workers: dict[str, bool]
 
 
@@ -46,7 +47,7 @@ def ops_router(runtime: ServiceRuntime) -> APIRouter:
                 responses={503: {"model": Liveness, "description": "A background loop has stalled"}})  # fmt: skip
     def healthz() -> JSONResponse:
         """Liveness: every background loop has turned recently."""
-        return _probe(runtime.service, "workers", runtime.liveness())
+        return _probe(runtime.service, "workers", runtime.liveness(), role=runtime.role.value)
 
     @router.get("/readyz", response_model=Readiness,
                 responses={503: {"model": Readiness, "description": "A dependency does not answer"}})  # fmt: skip
@@ -63,10 +64,10 @@ def ops_router(runtime: ServiceRuntime) -> APIRouter:
     return router
 
 
-def _probe(service: str, name: str, results: dict[str, bool]) -> JSONResponse:
+def _probe(service: str, name: str, results: dict[str, bool], **about: str) -> JSONResponse:
     """200 when every check passed, else 503; the body names each check either way."""
     code = status.HTTP_200_OK if all(results.values()) else status.HTTP_503_SERVICE_UNAVAILABLE
-    return JSONResponse({"service": service, name: results}, status_code=code)
+    return JSONResponse({"service": service, **about, name: results}, status_code=code)
 
 
 def internal_docs_router(app: FastAPI) -> APIRouter:
@@ -104,11 +105,8 @@ class Service(Protocol):
     def stop(self) -> None: ...
 
 
-def service_app(service: Service, credentials: Credentials, title: str, description: str, store: str,
-                public_docs: bool = False, inner: Sequence[Middleware] = (),
-                larger_bodies: Mapping[str, int] | None = None, page_prefix: str | None = None) -> FastAPI:  # fmt: skip
-    """The FastAPI shell every service shares: start/stop with the app, callers' credentials, ops routes, body limit,
-    validation errors without echoes, store-down as 503. Only the public door (intake) publishes its docs openly."""
+def _lifespan(service: Service) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The service starts with the app (prepare, then its role's loops) and stops with it."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -116,6 +114,25 @@ def service_app(service: Service, credentials: Credentials, title: str, descript
         yield
         service.stop()
 
+    return lifespan
+
+
+def ops_app(service: Service, credentials: Credentials, title: str) -> FastAPI:
+    """A worker replica's HTTP port: only /healthz, /readyz and /metrics, so its probes and Prometheus still work
+    while the API is served by the http replicas."""
+    app = FastAPI(title=f"{title} (worker)", version="1", lifespan=_lifespan(service), openapi_url=None,
+                  docs_url=None, redoc_url=None)  # fmt: skip
+    app.state.credentials = credentials
+    app.include_router(ops_router(service.runtime))
+    return app
+
+
+def service_app(service: Service, credentials: Credentials, title: str, description: str, store: str,
+                public_docs: bool = False, inner: Sequence[Middleware] = (),
+                larger_bodies: Mapping[str, int] | None = None, page_prefix: str | None = None) -> FastAPI:  # fmt: skip
+    """The FastAPI shell every service shares: start/stop with the app, callers' credentials, ops routes, body limit,
+    validation errors without echoes, store-down as 503. Only the public door (intake) publishes its docs openly."""
+    lifespan = _lifespan(service)
     if public_docs:
         # Swagger UI from the package's own copy: /docs loads nothing from another host and works offline.
         app = FastAPIOffline(title=title, version="1", lifespan=lifespan, description=description, redoc_url=None,

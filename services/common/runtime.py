@@ -20,6 +20,7 @@ from services.common.migrations import Schema, upgrade
 from services.common.outbox import OutboxRelay
 from services.common.permissions import DOC as PERMISSIONS_DOC
 from services.common.permissions import StartupRefused, check_permissions
+from services.common.roles import Role, resolve_role
 from services.common.serde import SingleObjectCodec
 from services.common.settings import CommonSettings
 from services.common.topics import ALL_TOPICS, DLQ, FAILURES, TopicNames, TopicsNotCreated, TopicSpec, ensure_topics
@@ -59,6 +60,8 @@ class ServiceRuntime:
         self.admin = AdminClient(settings.kafka_config())
         self.stop_event = threading.Event()
         self.workers: list[Worker] = []
+        # Which loops start_worker starts: `ccpa serve --role` has put the role in CCPA_SERVICE_ROLE (serve.py).
+        self.role: Role = resolve_role(None)
 
     def prepare(self, wait_seconds: float = 60.0) -> None:
         """Pre-start: wait for the broker and the database, migrate the database, create the topics this service
@@ -122,7 +125,13 @@ class ServiceRuntime:
         run: Callable[[threading.Event], None],
         last_loop_at: Callable[[], datetime],
         stale_after: timedelta = STALE_AFTER,
+        side: Role = Role.WORKER,
     ) -> None:
+        """Start a background loop, unless this process's role leaves its side (WORKER or HTTP) to other replicas;
+        a loop not started is not listed either, so /healthz never reports it as dead."""
+        if not self.role.runs(side):
+            log.info("not started in this role", extra={"worker": name, "role": self.role.value})
+            return
         thread = threading.Thread(target=self._guard(name, run), name=name, daemon=True)
         self.workers.append(Worker(name, thread, last_loop_at, stale_after))
         thread.start()

@@ -1,4 +1,4 @@
-"""Run intake on its own: `python -m services.intake`."""
+"""Run intake on its own: `python -m services.intake` (CCPA_SERVICE_ROLE: all, worker or http)."""
 
 from services.common.serve import serve
 

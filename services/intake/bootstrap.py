@@ -13,6 +13,7 @@ from services.common.crypto import KeyStore, Sealer
 from services.common.db import make_engine
 from services.common.outbox import Outbox, OutboxRelay
 from services.common.request_types import RequestType
+from services.common.roles import Role
 from services.common.runtime import ServiceRuntime
 from services.common.subject_types import SubjectType
 from services.intake import orm
@@ -63,7 +64,8 @@ class Intake:
         if (notices := self.notices) is not None:
             self.runtime.start_worker("notice-worker", notices.run, lambda: notices.last_loop_at)
         for name, run, last_loop_at in self.background:
-            self.runtime.start_worker(name, run, last_loop_at)
+            # The API's own buffers (the tag gate's evidence): flushed where the API runs, an http replica too.
+            self.runtime.start_worker(name, run, last_loop_at, side=Role.HTTP)
 
     def stop(self) -> None:
         self.runtime.shutdown()
