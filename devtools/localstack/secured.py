@@ -4,7 +4,9 @@ and the ACLs of services/common/access.py, all as the admin (the super user)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
@@ -17,6 +19,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ResourceType,
     ScramCredentialInfo,
     ScramMechanism,
+    UserScramCredentialAlteration,
     UserScramCredentialUpsertion,
 )
 
@@ -34,7 +37,7 @@ _PATTERN = {Pattern.LITERAL: ResourcePatternType.LITERAL, Pattern.PREFIXED: Reso
 def create_users(admin: AdminClient, principals: Iterable[Principal]) -> dict[str, str]:
     """A SCRAM-SHA-512 credential with a fresh password for each principal; returns user -> password."""
     passwords = {principal.name: new_password() for principal in principals}
-    upserts = [
+    upserts: list[UserScramCredentialAlteration] = [
         UserScramCredentialUpsertion(user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS),
                                      password.encode())
         for user, password in passwords.items()
@@ -75,9 +78,9 @@ def extra_config(security: BrokerSecurity, user: str, password: str) -> str:
     return json.dumps(security.client_config(user, password))
 
 
-def _all_done(futures: dict[object, object], what: str) -> None:
+def _all_done(futures: Mapping[Any, Future[Any]], what: str) -> None:
     for key, future in futures.items():
         try:
-            future.result()  # type: ignore[attr-defined]
+            future.result()
         except KafkaException as exc:
             raise LocalStackError(f"{what} {key} failed: {exc.args[0].str()}") from exc

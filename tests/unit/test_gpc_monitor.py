@@ -82,7 +82,8 @@ def test_a_failed_check_fires_the_alert(tmp_path: Path) -> None:
                 "exp_labels": {"site": "http://shop.example", "severity": "critical"},
                 "exp_annotations": {"summary": "http://shop.example: with GPC on, a sale/sharing tag loads or the page "
                                                "does not say it was honoured",
-                                    "description": _description("CcpaGpcNotHonoured")}}]},
+                                    "description": _annotation("CcpaGpcNotHonoured", "description"),
+                                    "runbook_url": _annotation("CcpaGpcNotHonoured", "runbook_url")}}]},
         ]}]}  # fmt: skip
     (tmp_path / "tests.yaml").write_text(yaml.safe_dump(tests))
     tested = subprocess.run([str(promtool()), "test", "rules", "tests.yaml"], cwd=tmp_path, capture_output=True,
@@ -90,9 +91,9 @@ def test_a_failed_check_fires_the_alert(tmp_path: Path) -> None:
     assert tested.returncode == 0, tested.stdout + tested.stderr
 
 
-def _description(alert: str) -> str:
+def _annotation(alert: str, name: str) -> str:
     rules = [rule for group in rule_groups()["groups"] for rule in group["rules"]]
-    return str(next(rule for rule in rules if rule["alert"] == alert)["annotations"]["description"])
+    return str(next(rule for rule in rules if rule["alert"] == alert)["annotations"][name])
 
 
 def test_a_url_that_is_no_web_address_is_refused_in_one_line(tmp_path: Path) -> None:
