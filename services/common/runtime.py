@@ -17,7 +17,7 @@ from services.common.db import make_engine, ping
 from services.common.kafka import EventProducer
 from services.common.migrations import Schema, upgrade
 from services.common.outbox import OutboxRelay
-from services.common.serde import SingleObjectCodec
+from services.common.registry import codec_for
 from services.common.settings import CommonSettings
 from services.common.topics import DLQ, FAILURES, TopicNames, TopicSpec, ensure_topics
 
@@ -46,7 +46,7 @@ class ServiceRuntime:
         self.service = service
         self.schema = schema
         self.engine = make_engine(settings.database_url, settings.database_pool())
-        self.codec = SingleObjectCodec()
+        self.codec = codec_for(settings.schema_registry_config())
         self.topics = TopicNames(settings.topic_namespace)
         self.producer = EventProducer(settings.kafka_config(), client_id=f"ccpa-{service}")
         self.admin = AdminClient(settings.kafka_config())
