@@ -5,9 +5,9 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export CCPA_LOCAL_DIR ?= .local
 
-.PHONY: install system-deps python-deps kafka-jars mailpit up down status run demo test test-cluster test-unit bench chaos lint k8s clean
+.PHONY: install system-deps python-deps kafka-jars mailpit schema-registry up down status run demo test test-cluster test-unit bench chaos lint k8s clean
 
-install: system-deps python-deps kafka-jars mailpit
+install: system-deps python-deps kafka-jars mailpit schema-registry
 
 system-deps:
 	@deploy/local/install-system-deps.sh
@@ -26,6 +26,10 @@ kafka-jars: python-deps
 # The local SMTP server and mail viewer, built from its Go module once per machine.
 mailpit: python-deps
 	@$(PY) -m devtools.localstack mailpit fetch
+
+# The Schema Registry the wire-format tests run against (rivven-schema from crates.io), built once per machine.
+schema-registry: python-deps
+	@$(PY) -m devtools.localstack schema-registry fetch
 
 up: install
 	$(PY) -m services.cli stack up

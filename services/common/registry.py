@@ -31,6 +31,7 @@ from services.common.serde import (
     WriterContract,
     fingerprint_bytes,
 )
+from services.common.topics import EVENT_TYPES_ON, TopicNames
 
 WIRE_MAGIC = b"\x00"
 WIRE_HEADER_BYTES = 5
@@ -100,6 +101,13 @@ class RegistryCodec(SingleObjectCodec):
                 raise SchemaRegistryRefused(subject_for(topic, contract), exc) from exc
         assert data is not None
         return data
+
+    def prepare(self, topics: TopicNames) -> None:
+        """Register every event type under every topic it is published on (EVENT_TYPES_ON), so a schema change the
+        registry refuses stops the service at start-up, before it takes a request it could not publish."""
+        for base_name, event_types in sorted(EVENT_TYPES_ON.items()):
+            for event_type in sorted(event_types):
+                self.register(f"{topics.namespace}{base_name}", event_type)
 
     def register(self, topic: str, event_type: str) -> int:
         """Register (or find) an event type's current schema under its subject: the start-up check of a change."""

@@ -59,6 +59,7 @@ class ServiceRuntime:
         self._wait_until(self._broker_answers, "Kafka", wait_seconds)
         upgrade(self.schema, self.engine)
         ensure_topics(self.admin, self.topics, self.settings.topic_partitions, self.settings.topic_replication_factor)
+        self.codec.prepare(self.topics)  # with a schema registry: registers the schemas, refusals stop here
 
     def consumer(
         self,

@@ -14,6 +14,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
 
 from services.common.events import Event
+from services.common.topics import TopicNames
 
 SINGLE_OBJECT_MARKER = b"\xc3\x01"
 NAMESPACE = "privacy.events"
@@ -122,6 +123,9 @@ class SingleObjectCodec:
         buffer.write(SINGLE_OBJECT_MARKER + contract.fingerprint)
         schemaless_writer(buffer, contract.schema, event.to_record())
         return buffer.getvalue()
+
+    def prepare(self, topics: TopicNames) -> None:
+        """Start-up work of the encoding: none for single-object (the registry codec registers its schemas)."""
 
     def decode(self, data: bytes | None) -> Event:
         """The event, its payload the typed class of its event type (services/common/payloads)."""
