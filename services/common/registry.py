@@ -22,6 +22,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro import parse_schema
 from fastavro.schema import to_parsing_canonical_form
 
+from services.common.errors import TransientError
 from services.common.events import Event
 from services.common.serde import (
     Contract,
@@ -52,8 +53,9 @@ class SchemaRegistryRefused(RuntimeError):
         )
 
 
-class SchemaRegistryUnavailable(RuntimeError):
-    """The registry did not answer (down, unreachable, TLS or credentials refused at the transport)."""
+class SchemaRegistryUnavailable(TransientError):
+    """The registry did not answer (down, unreachable, TLS refused): a handler publishing through it is retried with
+    backoff and its event kept, never dead-lettered for an outage."""
 
 
 def subject_for(topic: str, contract: Contract) -> str:
