@@ -21,7 +21,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from devtools.localstack.ports import free_port
+from devtools.localstack.ports import free_port, pid_alive
 from devtools.localstack.schema_registry import SchemaRegistryServer
 from services.audit.migrations import SCHEMA
 from services.common.consumer import ConsumerRunner, DeadLetterTopics, Delivery, RetryPolicy
@@ -211,3 +211,14 @@ def test_start_up_registers_every_event_type_of_every_topic(registry_url: str) -
     on_topics = [(topic, kind) for topic, kinds in EVENT_TYPES_ON.items() for kind in kinds]
     expected = {f"{namespace}{topic}-privacy.events.{kind}" for topic, kind in on_topics}
     assert subjects == expected
+
+
+def test_the_local_registry_runs_on_its_own_port_and_stops_by_pid(tmp_path: Path) -> None:
+    server = SchemaRegistryServer(tmp_path / "registry")
+    server.start()
+    pid = server.pid()
+    try:
+        assert pid is not None and SchemaRegistryClient({"url": server.url}).get_subjects() == []
+    finally:
+        server.stop()
+    assert server.pid() is None and not pid_alive(pid)
