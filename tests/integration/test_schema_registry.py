@@ -222,3 +222,25 @@ def test_the_local_registry_runs_on_its_own_port_and_stops_by_pid(tmp_path: Path
     finally:
         server.stop()
     assert server.pid() is None and not pid_alive(pid)
+
+
+def test_a_service_whose_schema_change_the_registry_refuses_does_not_start(
+    settings_env: pytest.MonkeyPatch, registry_url: str, tmp_path: Path
+) -> None:
+    namespace = f"boot{uuid.uuid4().hex[:6]}."
+    RegistryCodec(SchemaRegistryClient({"url": registry_url}), registry_url).prepare(TopicNames(namespace))
+    changed = tmp_path / "schemas" / "events"
+    shutil.copytree(default_schema_dir(), changed)
+    avsc = changed / f"{RECORD}.avsc"
+    schema = json.loads(avsc.read_text())
+    schema["fields"].append({"name": "required_without_default", "type": "string"})
+    avsc.write_text(json.dumps(schema))
+    settings_env.setenv("CCPA_SCHEMA_DIR", str(changed))
+    settings_env.setenv("CCPA_TOPIC_NAMESPACE", namespace)
+    settings_env.setenv("CCPA_SCHEMA_REGISTRY_URL", registry_url)
+    runtime = ServiceRuntime(CommonSettings(), "registry-test", SCHEMA)
+    try:
+        with pytest.raises(SchemaRegistryRefused, match=f"subject '{namespace}[a-z.]+-{RECORD}'.*incompatible"):
+            runtime.prepare(wait_seconds=30)
+    finally:
+        runtime.engine.dispose()
