@@ -180,6 +180,7 @@ def test_a_topic_with_both_encodings_is_read_whole(
     finally:
         stop.set()
         thread.join(timeout=30)
+        producer.close()
     assert seen == [before.event_id, after.event_id]  # in order, none dead-lettered
 
 
