@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, topic_record_subject_name_strategy
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
-from confluent_kafka.serialization import MessageField, SerializationContext
+from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 from fastavro import parse_schema
 from fastavro.schema import to_parsing_canonical_form
 
@@ -168,8 +168,9 @@ class RegistryCodec(SingleObjectCodec):
         """Transport failures (the client raises its HTTP library's own errors) become one error naming the registry."""
         try:
             yield
-        except (SchemaRegistryError, SchemaRegistryRefused, DecodeError):
-            raise
+        except (SchemaRegistryError, SchemaRegistryRefused, DecodeError, SerializationError, ValueError, TypeError,
+                LookupError):  # fmt: skip
+            raise  # the registry answered, or the record does not fit its schema: not an outage to retry
         except Exception as exc:
             raise SchemaRegistryUnavailable(
                 f"the schema registry at {self.where} did not answer while {what}: {type(exc).__name__}"
