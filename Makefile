@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export CCPA_LOCAL_DIR ?= .local
 
-.PHONY: install system-deps python-deps kafka-jars mailpit up down status run demo test test-cluster test-unit bench chaos lint k8s k8s-tools clean
+.PHONY: install system-deps python-deps kafka-jars mailpit up down status run demo test test-cluster test-unit bench chaos lint k8s k8s-tools schema-registry clean
 
 install: system-deps python-deps kafka-jars mailpit k8s-tools
 
@@ -27,6 +27,10 @@ kafka-jars: python-deps
 mailpit: python-deps
 	@$(PY) -m devtools.localstack mailpit fetch
 
+# The Schema Registry the wire-format tests run against (rivven-schema from crates.io), built once per machine.
+schema-registry: python-deps
+	@$(PY) -m devtools.localstack schema-registry fetch
+
 up: install
 	$(PY) -m services.cli stack up
 
@@ -47,12 +51,13 @@ demo: python-deps
 	$(PY) -m services.cli demo run
 
 # pytest exits 5 when it collected no tests: that is a broken suite, not a pass.
-# tests/cluster (a secured broker, two replicas of each consumer) runs apart, in `make test-cluster`; CI runs both.
+# tests/cluster (a secured broker, two replicas of each consumer, the Schema Registry) runs apart, in
+# `make test-cluster`; CI runs both.
 test: install
 	@$(PY) -m pytest --ignore=tests/cluster $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing the run"; exit 1; fi; exit $$rc
 
-test-cluster: install
+test-cluster: install schema-registry
 	@$(PY) -m pytest tests/cluster $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no cluster tests: failing the run"; exit 1; fi; exit $$rc
 

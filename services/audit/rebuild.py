@@ -23,6 +23,7 @@ from services.common.db import make_engine
 from services.common.inbox import claim
 from services.common.kafka import EventProducer
 from services.common.migrations import upgrade
+from services.common.registry import codec_for
 from services.common.serde import DecodeError, SingleObjectCodec
 from services.common.topics import AUDIT_SNAPSHOTS, TopicNames
 
@@ -45,7 +46,8 @@ def rebuild(settings: AuditSettings, now: datetime | None = None) -> int:
             "auto.offset.reset": "earliest",
         }
     )
-    codec, producer = SingleObjectCodec(), EventProducer(settings.kafka_config(), client_id="ccpa-audit-rebuild")
+    codec = codec_for(settings.schema_registry_config())  # the topics may hold the registry's wire format
+    producer = EventProducer(settings.kafka_config(), client_id="ccpa-audit-rebuild")
     try:
         applied = _restore_snapshots(engine, consumer, names(AUDIT_SNAPSHOTS))
         for message in _read_to_end(consumer, _partitions_with_data(consumer, audited_topic_names(names))):

@@ -101,7 +101,7 @@ class OutgoingMessage:
 
 def event_message(topic: str, event: Event, codec: SingleObjectCodec) -> OutgoingMessage:
     headers = [*event.headers(), ("content-type", codec.content_type.encode())]
-    return OutgoingMessage(topic, event.subject_key.encode(), codec.encode(event), headers)
+    return OutgoingMessage(topic, event.subject_key.encode(), codec.encode(event, topic), headers)
 
 
 class EventProducer:

@@ -20,8 +20,8 @@ from services.common.migrations import Schema, upgrade
 from services.common.outbox import OutboxRelay
 from services.common.permissions import DOC as PERMISSIONS_DOC
 from services.common.permissions import StartupRefused, check_permissions
+from services.common.registry import codec_for
 from services.common.roles import Role, resolve_role
-from services.common.serde import SingleObjectCodec
 from services.common.settings import CommonSettings
 from services.common.topics import ALL_TOPICS, DLQ, FAILURES, TopicNames, TopicsNotCreated, TopicSpec, ensure_topics
 
@@ -54,7 +54,7 @@ class ServiceRuntime:
         self.service = service
         self.schema = schema
         self.engine = make_engine(settings.database_url, settings.database_pool())
-        self.codec = SingleObjectCodec()
+        self.codec = codec_for(settings.schema_registry_config())
         self.topics = TopicNames(settings.topic_namespace)
         self.producer = EventProducer(settings.kafka_config(), client_id=f"ccpa-{service}")
         self.admin = AdminClient(settings.kafka_config())
@@ -75,6 +75,7 @@ class ServiceRuntime:
             group_id: str | None = getattr(self.settings, "consumer_group", None)
             user = self.settings.kafka_config().get("sasl.username")
             check_permissions(self.admin, self.service, principal, self.topics, group_id, user)
+        self.codec.prepare(self.topics)  # with a schema registry: registers the schemas, refusals stop here
 
     def _ensure_own_topics(self, specs: tuple[TopicSpec, ...]) -> None:
         """Create the topics this service uses that are missing; a principal without Create gets a clear refusal.

@@ -14,6 +14,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
 
 from services.common.events import Event
+from services.common.topics import TopicNames
 
 SINGLE_OBJECT_MARKER = b"\xc3\x01"
 NAMESPACE = "privacy.events"
@@ -40,7 +41,7 @@ def fingerprint_bytes(canonical_form: str) -> bytes:
 
 
 class DecodeError(ValueError):
-    """The bytes are not a single-object-encoded record of a known schema (a poison message)."""
+    """The bytes are not a record of a known event schema in an encoding the codec reads (a poison message)."""
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,16 @@ class SingleObjectCodec:
     def __init__(self, catalog: SchemaCatalog | None = None) -> None:
         self.catalog = catalog or SchemaCatalog()
 
-    def encode(self, event: Event) -> bytes:
+    def encode(self, event: Event, topic: str | None = None) -> bytes:
+        """The event's bytes; `topic` is where they go (the single-object encoding does not need it)."""
         contract = self.catalog.for_event_type(event.event_type)
         buffer = io.BytesIO()
         buffer.write(SINGLE_OBJECT_MARKER + contract.fingerprint)
         schemaless_writer(buffer, contract.schema, event.to_record())
         return buffer.getvalue()
+
+    def prepare(self, topics: TopicNames) -> None:
+        """Start-up work of the encoding: none for single-object (the registry codec registers its schemas)."""
 
     def decode(self, data: bytes | None) -> Event:
         """The event, its payload the typed class of its event type (services/common/payloads)."""
@@ -132,20 +137,13 @@ class SingleObjectCodec:
 
     def read(self, data: bytes | None) -> dict[str, Any]:
         """The record as Avro resolves it to the current schema: new fields filled from their defaults."""
-        contract = self._contract_of(data)
+        contract, body_at = self._writer_of(data)
         assert data is not None
-        body = io.BytesIO(data[10:])
-        try:
-            record = schemaless_reader(body, contract.writer.schema, contract.reader.schema)
-        except Exception as exc:  # fastavro raises several types for truncated or corrupt bodies
-            raise DecodeError(f"body of {contract.writer.name} does not decode: {type(exc).__name__}") from exc
-        if body.read(1):
-            raise DecodeError(f"{contract.writer.name} has trailing bytes after the record")
-        if not isinstance(record, dict):
-            raise DecodeError(f"{contract.writer.name} decoded to {type(record).__name__}, expected a record")
-        if record.get("event_type") != contract.reader.event_type:
-            raise DecodeError(f"{contract.writer.name} carries the event_type of another event")
-        return record
+        return read_body(data[body_at:], contract)
+
+    def _writer_of(self, data: bytes | None) -> tuple[WriterContract, int]:
+        """The schema the bytes were written with, and where the Avro body starts."""
+        return self._contract_of(data), len(SINGLE_OBJECT_MARKER) + 8
 
     def _contract_of(self, data: bytes | None) -> WriterContract:
         if not data or len(data) < 10 or data[:2] != SINGLE_OBJECT_MARKER:
@@ -155,3 +153,19 @@ class SingleObjectCodec:
         if contract is None:
             raise DecodeError(f"unknown or non-event schema fingerprint {fp_value:016x}")
         return contract
+
+
+def read_body(data: bytes, contract: WriterContract) -> dict[str, Any]:
+    """An Avro binary body written with `contract.writer`, resolved to `contract.reader`, checked to be whole."""
+    body = io.BytesIO(data)
+    try:
+        record = schemaless_reader(body, contract.writer.schema, contract.reader.schema)
+    except Exception as exc:  # fastavro raises several types for truncated or corrupt bodies
+        raise DecodeError(f"body of {contract.writer.name} does not decode: {type(exc).__name__}") from exc
+    if body.read(1):
+        raise DecodeError(f"{contract.writer.name} has trailing bytes after the record")
+    if not isinstance(record, dict):
+        raise DecodeError(f"{contract.writer.name} decoded to {type(record).__name__}, expected a record")
+    if record.get("event_type") != contract.reader.event_type:
+        raise DecodeError(f"{contract.writer.name} carries the event_type of another event")
+    return record

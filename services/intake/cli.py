@@ -13,7 +13,7 @@ from services.common.contracts import is_name, is_subject_key
 from services.common.crypto import KeyStore
 from services.common.db import make_engine
 from services.common.kafka import DeliveryFailed, EventProducer, event_message
-from services.common.serde import SingleObjectCodec
+from services.common.registry import codec_for
 from services.common.settings import CommonSettings
 from services.common.topics import REQUESTS, TopicNames
 from services.intake.revocation import keys_shredded
@@ -40,7 +40,8 @@ def keys_shred(
     event = keys_shredded(subject_key, key_ids, operator=operator, reason=reason, producer=PRODUCER)
     producer = EventProducer(settings.kafka_config(), "ccpa-keys-shred")
     try:
-        producer.send_all([event_message(TopicNames(settings.topic_namespace)(REQUESTS), event, SingleObjectCodec())])
+        codec = codec_for(settings.schema_registry_config())
+        producer.send_all([event_message(TopicNames(settings.topic_namespace)(REQUESTS), event, codec)])
     except DeliveryFailed as exc:
         errors.print(f"shredded {len(key_ids)} data key(s), but KeysShredded was not published ({exc}); run the "
                      "command again to publish it", highlight=False, markup=False)  # fmt: skip

@@ -33,7 +33,8 @@ class OptOutStateCache:
 
     def __init__(self, kafka_config: dict[str, Any], topics: TopicNames, *, stale_after_seconds: float = 30.0,
                  name: str = "flows", check_every_seconds: float = CHECK_EVERY_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 clock: Callable[[], float] = time.monotonic,
+                 codec: SingleObjectCodec | None = None) -> None:  # fmt: skip
         self.name = name
         self.topic = topics(OPTOUT_STATE)
         self.stale_after_seconds = stale_after_seconds
@@ -41,7 +42,7 @@ class OptOutStateCache:
         self.clock = clock
         self.kafka_config = {**kafka_config, "group.id": f"flow-cache-{name}-{uuid.uuid4()}",
                              "enable.auto.commit": False, "auto.offset.reset": "earliest"}  # fmt: skip
-        self.codec = SingleObjectCodec()
+        self.codec = codec or SingleObjectCodec()  # a RegistryCodec where optout writes the Confluent wire format
         self.store = StateStore()
         self.skipped = 0
         self.lag = 0
