@@ -98,6 +98,10 @@ class ReferenceSubscriber:
             if time.monotonic() > deadline:  # probed anyway: a fresh cache that missed the opt-out is the leak
                 break
             time.sleep(0.005)
+        if cache is not None and (cache.version(subject_key) or 0) > state.version:
+            # The gates already decide on a newer state (an opt-in right after): this version no longer binds them,
+            # and replaying it would report their correct allow as a leak. A newer opt-out is probed on its own ack.
+            return
         self.probes.replay(subject_key, state)
 
     def decision_state(self, subject_key: str) -> decision.SubjectState | None:
