@@ -179,3 +179,36 @@ def prepare_server_dir(base_dir: Path, os_user: str, install_hint: str) -> None:
             f"the {os_user!r} OS user cannot write {base_dir}: every parent folder must be searchable by others "
             "(choose a folder under /tmp or the repository's .local)"
         )
+
+
+class PidServer:
+    """A server on loopback run in the foreground by PID: its PID, port and log files in `base_dir` (named after
+    `stem`), the port it runs on (else the one asked for, else `default_port`), and stop by PID."""
+
+    def __init__(self, base_dir: Path, stem: str, command_marker: str, default_port: int, port: int | None) -> None:
+        self.base_dir = Path(base_dir).resolve()
+        self.pid_file = self.base_dir / f"{stem}.pid"
+        self.port_file = self.base_dir / f"{stem}.port"
+        self.log_file = self.base_dir / f"{stem}.log"
+        self._command_marker = command_marker
+        self._default_port = default_port
+        self._requested_port = port
+
+    @property
+    def port(self) -> int:
+        """The port of the running server (the requested one when stopped; the default if none)."""
+        recorded = read_pid(self.port_file) if self.is_running() else None
+        return recorded or self._requested_port or self._default_port
+
+    def pid(self) -> int | None:
+        return recorded_pid(self.pid_file, self._command_marker)
+
+    def is_running(self) -> bool:
+        return self.pid() is not None
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM the recorded PID (SIGKILL after `timeout`) and remove the PID file."""
+        pid = self.pid()
+        if pid is not None:
+            terminate(pid, timeout)
+        self.pid_file.unlink(missing_ok=True)

@@ -10,11 +10,9 @@ from pathlib import Path
 from devtools.localstack.ports import (
     LOOPBACK,
     LocalStackError,
+    PidServer,
     free_port,
     launch,
-    read_pid,
-    recorded_pid,
-    terminate,
 )
 
 INSTALL_HINT = "install it with apt-get install -y redis-server"
@@ -28,33 +26,17 @@ def find_redis_server() -> str:
     return path
 
 
-class RedisServer:
+class RedisServer(PidServer):
     """redis-server on 127.0.0.1 with its PID, port and log in `base_dir`; `persistent`: an RDB snapshot there, written
     a minute after a change and when stopped (a snapshot holds only what is current, unlike an append-only file)."""
 
     def __init__(self, base_dir: Path, port: int | None = None, persistent: bool = False) -> None:
-        self.base_dir = Path(base_dir).resolve()
+        super().__init__(base_dir, "redis", "redis-server", 6379, port)
         self.persistent = persistent
-        self.pid_file = self.base_dir / "redis.pid"
-        self.port_file = self.base_dir / "redis.port"
-        self.log_file = self.base_dir / "redis.log"
-        self._requested_port = port
-
-    @property
-    def port(self) -> int:
-        """The port of the running server (the requested one when stopped; 6379 if none)."""
-        recorded = read_pid(self.port_file) if self.is_running() else None
-        return recorded or self._requested_port or 6379
 
     @property
     def url(self) -> str:
         return f"redis://{LOOPBACK}:{self.port}/0"
-
-    def pid(self) -> int | None:
-        return recorded_pid(self.pid_file, "redis-server")
-
-    def is_running(self) -> bool:
-        return self.pid() is not None
 
     def start(self, timeout: float = 15) -> None:
         """Start redis-server (no AOF; an RDB only when persistent) in its own session; wait until it answers PING."""
@@ -70,13 +52,6 @@ class RedisServer:
         ]  # fmt: skip
         launch(command, "redis-server", self.pid_file, self.port_file, port, lambda: _answers_ping(port), timeout,
                self.log_file, self.stop)  # fmt: skip
-
-    def stop(self, timeout: float = 10) -> None:
-        """SIGTERM the recorded PID (SIGKILL after `timeout`) and remove the PID file."""
-        pid = self.pid()
-        if pid is not None:
-            terminate(pid, timeout)
-        self.pid_file.unlink(missing_ok=True)
 
 
 def _answers_ping(port: int) -> bool:

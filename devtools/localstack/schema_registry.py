@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from devtools.localstack.kafka_jars import default_cache_dir
-from devtools.localstack.ports import LOOPBACK, LocalStackError, free_port, launch, read_pid, recorded_pid, terminate
+from devtools.localstack.ports import LOOPBACK, LocalStackError, PidServer, free_port, launch
 
 RIVVEN_CRATE = "rivven-schema"
 RIVVEN_VERSION = "0.0.22"
@@ -104,31 +104,16 @@ def _run(command: list[str], cwd: Path, env: dict[str, str]) -> None:
                               f"{result.stderr[-2000:]}")  # fmt: skip
 
 
-class SchemaRegistryServer:
+class SchemaRegistryServer(PidServer):
     """rivven-schema on 127.0.0.1 with its PID, port and log in `base_dir`; `url` is what CCPA_SCHEMA_REGISTRY_URL
     takes."""
 
     def __init__(self, base_dir: Path, port: int | None = None) -> None:
-        self.base_dir = Path(base_dir).resolve()
-        self.pid_file = self.base_dir / "schema-registry.pid"
-        self.port_file = self.base_dir / "schema-registry.port"
-        self.log_file = self.base_dir / "schema-registry.log"
-        self._requested_port = port
-
-    @property
-    def port(self) -> int:
-        recorded = read_pid(self.port_file) if self.is_running() else None
-        return recorded or self._requested_port or 8081
+        super().__init__(base_dir, "schema-registry", RIVVEN_CRATE, 8081, port)
 
     @property
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
-
-    def pid(self) -> int | None:
-        return recorded_pid(self.pid_file, RIVVEN_CRATE)
-
-    def is_running(self) -> bool:
-        return self.pid() is not None
 
     def start(self, timeout: float = 20) -> None:
         """Build if needed, start in its own session, wait until /health answers."""
@@ -142,13 +127,6 @@ class SchemaRegistryServer:
                    str(self.log_file)]  # fmt: skip
         launch(command, RIVVEN_CRATE, self.pid_file, self.port_file, port, lambda: _answers(port), timeout,
                self.log_file, self.stop)  # fmt: skip
-
-    def stop(self, timeout: float = 10) -> None:
-        """SIGTERM the recorded PID (SIGKILL after `timeout`) and remove the PID file."""
-        pid = self.pid()
-        if pid is not None:
-            terminate(pid, timeout)
-        self.pid_file.unlink(missing_ok=True)
 
 
 def _answers(port: int) -> bool:
