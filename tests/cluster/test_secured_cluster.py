@@ -126,13 +126,7 @@ def test_a_principal_lacking_one_acl_stops_intake_at_start_up_naming_the_topic_a
     apply_acls(secured.admin, rows)
     env = {**world.pipeline.own_env("intake"), **secrets.own_token_env("intake", world.pipeline.secrets),
            "CCPA_KAFKA_EXTRA_CONFIG": extra_config(secured.security, lacking.name, password)}  # fmt: skip
-    intake = ServiceProcess("intake", env, free_port(), tmp_path).start(wait=False)
-    try:
-        returncode = intake.wait_exit(60)
-    finally:
-        intake.kill()
-    output = intake.log_file.read_text()
-    assert returncode == 1, output[-3000:]
+    output = refused_start(env, tmp_path)
     expected = (
         f"intake's Kafka principal may not Write to {names(REQUESTS)}: grant it "
         "(docs/operations.md#kafka-principals-and-acls)"
@@ -151,6 +145,15 @@ def test_intake_on_a_namespace_whose_topics_nobody_created_stops_saying_an_opera
     apply_acls(secured.admin, acl_rows(INTAKE, names))
     env = {**world.pipeline.own_env("intake"), **secrets.own_token_env("intake", world.pipeline.secrets),
            "CCPA_TOPIC_NAMESPACE": names.namespace}  # fmt: skip
+    output = refused_start(env, tmp_path)
+    missing = ", ".join(sorted(names(spec) for spec in INTAKE.topics()))
+    assert f"intake cannot start: topic(s) {missing} do not exist" in output
+    assert "and it may not create them: an operator must create them" in output
+    assert "Traceback" not in output
+
+
+def refused_start(env: dict[str, str], tmp_path: Path) -> str:
+    """Start intake with `env`; it must exit 1 (a refusal, not a crash) within a minute. Its log."""
     intake = ServiceProcess("intake", env, free_port(), tmp_path).start(wait=False)
     try:
         returncode = intake.wait_exit(60)
@@ -158,7 +161,4 @@ def test_intake_on_a_namespace_whose_topics_nobody_created_stops_saying_an_opera
         intake.kill()
     output = intake.log_file.read_text()
     assert returncode == 1, output[-3000:]
-    missing = ", ".join(sorted(names(spec) for spec in INTAKE.topics()))
-    assert f"intake cannot start: topic(s) {missing} do not exist" in output
-    assert "and it may not create them: an operator must create them" in output
-    assert "Traceback" not in output
+    return output
