@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from services.common import contracts, faults
 from services.common.contracts import ContractBreach
-from services.common.errors import PoisonMessage, describe_error, is_transient
+from services.common.errors import PoisonMessage, TransientError, describe_error, is_transient
 from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.inbox import claim
@@ -183,6 +183,14 @@ class ConsumerRunner:
             event = self.codec.decode(message.value())
         except DecodeError as exc:
             return self._dead_letter(message, None, exc, attempts=1)
+        except TransientError as exc:
+            # The bytes may be fine but cannot be read yet (the Schema Registry is away): hold the partition, never
+            # dead-letter a message for an outage, and never let the loop die of it.
+            log.warning("message cannot be decoded yet, will retry",
+                        extra={"consumer": self.group_id, "topic": message.topic(), "error": str(exc)})  # fmt: skip
+            MESSAGES.labels(self.group_id, message.topic(), "retried").inc()
+            time.sleep(self.retry.delay(1))
+            return False
         if event.event_type in self.handles:
             try:
                 contracts.check(event)

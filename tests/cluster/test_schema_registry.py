@@ -9,6 +9,8 @@ import base64
 import json
 import os
 import shutil
+import socket
+import socketserver
 import threading
 import uuid
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from confluent_kafka import Consumer, Message
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from prometheus_client import REGISTRY
 
 from devtools.localstack.ports import free_port, pid_alive
 from devtools.localstack.schema_registry import SchemaRegistryServer
@@ -245,3 +248,85 @@ def test_a_service_whose_schema_change_the_registry_refuses_does_not_start(
             runtime.prepare(wait_seconds=30)
     finally:
         runtime.engine.dispose()
+
+
+class RegistryLink:
+    """The network between a consumer and the registry, as a TCP forwarder that is down until `restore`."""
+
+    def __init__(self, target_port: int) -> None:
+        self.port, self.target_port = free_port(), target_port
+        self.server: socketserver.ThreadingTCPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def restore(self) -> None:
+        target = ("127.0.0.1", self.target_port)
+
+        class Forward(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                with socket.create_connection(target) as upstream:
+                    pumps = [threading.Thread(target=_pump, args=pair, daemon=True)
+                             for pair in ((self.request, upstream), (upstream, self.request))]  # fmt: skip
+                    for pump in pumps:
+                        pump.start()
+                    for pump in pumps:
+                        pump.join(30)
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Forward)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while chunk := source.recv(65536):
+            sink.sendall(chunk)
+        sink.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def test_a_consumer_that_cannot_reach_the_registry_holds_the_message_until_it_can(
+    registry_url: str, kafka_bootstrap: str, topic_factory: TopicFactory, tmp_path: Path
+) -> None:
+    topic, event = topic_factory("outage"), well_formed("RequestCompleted")
+    producer = EventProducer({"bootstrap.servers": kafka_bootstrap}, "outage-test")
+    producer.send_all([event_message(topic, event, RegistryCodec(SchemaRegistryClient({"url": registry_url}),
+                                                                 registry_url))])  # fmt: skip
+    link = RegistryLink(int(registry_url.rsplit(":", 1)[1]))
+    seen: list[str] = []
+    metadata = sa.MetaData()
+    inbox = inbox_table(metadata)
+    engine = make_engine(f"sqlite:///{tmp_path / 'inbox.db'}")
+    metadata.create_all(engine)
+    group = f"outage-{uuid.uuid4().hex[:8]}"
+    runner = ConsumerRunner(group_id=group, topics=[topic], kafka_config={"bootstrap.servers": kafka_bootstrap},
+                            engine=engine, inbox=inbox,
+                            routes={EventType.REQUEST_COMPLETED: lambda e, _c, _d: seen.append(e.event_id)},
+                            codec=RegistryCodec(SchemaRegistryClient({"url": link.url}), link.url),
+                            producer=producer, dead_letters=DeadLetterTopics(f"{topic}-dlq", f"{topic}-failures"),
+                            retry=RetryPolicy(transient_attempts=1, base_delay=0.2))  # fmt: skip
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,))
+    thread.start()
+    try:
+        retried = {"consumer": group, "topic": topic, "outcome": "retried"}
+        wait_for(lambda: (REGISTRY.get_sample_value("ccpa_consumer_messages_total", retried) or 0) >= 2,
+                 timeout=30, what="the consumer retrying while the registry is away")  # fmt: skip
+        assert seen == [] and thread.is_alive()
+        link.restore()
+        wait_for(lambda: seen == [event.event_id], timeout=30, what="the held event applied once the registry answers")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        link.close()
+        producer.close()
+    dead = {"consumer": group, "topic": topic, "outcome": "dead_lettered"}
+    assert (REGISTRY.get_sample_value("ccpa_consumer_messages_total", dead) or 0) == 0
