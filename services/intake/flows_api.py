@@ -141,7 +141,8 @@ def tag_gate(intake: Intake, settings: IntakeSettings) -> TagGate | None:
     if settings.datamap_path is None:
         return None
     rules = flow_rules(load_datamap(settings.datamap_path))
-    evidence = BlockedFlows(settings.kafka_config(), gate=GATE, producer="intake", topics=intake.runtime.topics)
+    evidence = BlockedFlows(settings.kafka_config(), gate=GATE, producer="intake", topics=intake.runtime.topics,
+                            codec=intake.runtime.codec)  # fmt: skip
     return TagGate(intake, rules, evidence)
 
 

@@ -47,11 +47,11 @@ class ConsentEvents:
     """Builds and publishes ConsentChanged events; identifiers leave the process only as keyed hashes."""
 
     def __init__(self, kafka_config: dict[str, Any], subject_key_secret: bytes, producer: str,
-                 topic_namespace: str = "") -> None:  # fmt: skip
+                 topic_namespace: str = "", codec: SingleObjectCodec | None = None) -> None:  # fmt: skip
         self.secret = subject_key_secret
         self.producer_name = producer
         self.topic = TopicNames(topic_namespace)(CONSENT_CHANGES)
-        self.codec = SingleObjectCodec()
+        self.codec = codec or SingleObjectCodec()  # services.common.registry.codec_for(...) for the wire format
         self.producer = EventProducer(kafka_config, client_id=f"consent-{producer}")
 
     def subject_key(self, kind: str, value: str) -> str:

@@ -30,6 +30,7 @@ from services.common.flows.probe import ProbeReplay
 from services.common.kafka import DeliveryFailed, EventProducer, event_message
 from services.common.metrics import MESSAGES
 from services.common.payloads.consent import OptOutAcknowledgedPayload, OptOutStatePayload
+from services.common.registry import codec_for
 from services.common.serde import DecodeError, SingleObjectCodec
 from services.common.topics import OPTOUT_ACKS, OPTOUT_STATE, TopicNames
 
@@ -52,10 +53,11 @@ class SubjectState:
 
 
 class ReferenceSubscriber:
-    def __init__(self, name: str, kafka_config: dict[str, Any], topics: TopicNames) -> None:
+    def __init__(self, name: str, kafka_config: dict[str, Any], topics: TopicNames,
+                 codec: SingleObjectCodec | None = None) -> None:  # fmt: skip
         self.name = name
         self.topics = topics
-        self.codec = SingleObjectCodec()
+        self.codec = codec or SingleObjectCodec()  # reads both encodings; writes the wire format with a registry
         self.producer = EventProducer(kafka_config, client_id=f"downstream-{name}")
         # No committed offsets: every start reads the compacted topic from its beginning.
         self.consumer = Consumer({**kafka_config, "group.id": f"downstream-{name}-{uuid.uuid4()}",
@@ -237,7 +239,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     log.info("reference subscriber started", extra={"downstream": name})
-    subscriber = ReferenceSubscriber(name, settings.kafka_config(), TopicNames(settings.topic_namespace))
+    subscriber = ReferenceSubscriber(name, settings.kafka_config(), TopicNames(settings.topic_namespace),
+                                     codec_for(settings.schema_registry_config()))  # fmt: skip
     flows = [flow.strip() for flow in arguments.gated_flows.split(",") if flow.strip()]
     if flows:
         try:
@@ -264,10 +267,12 @@ def gated_probes(subscriber: ReferenceSubscriber, flows: list[str], settings: En
     if unknown:
         raise SystemExit(f"--gated-flows names flows the data map does not register: {', '.join(unknown)}")
     cache = OptOutStateCache(settings.kafka_config(), subscriber.topics, name=f"probe-{subscriber.name}",
-                             stale_after_seconds=settings.flow_stale_after_seconds).start()  # fmt: skip
+                             stale_after_seconds=settings.flow_stale_after_seconds,
+                             codec=subscriber.codec).start()  # fmt: skip
     decider = decision.Decider(rules, cache)
     sink = BlockedFlows(settings.kafka_config(), gate=f"probe:{subscriber.name}",
-                        producer=f"downstream:{subscriber.name}", topics=subscriber.topics)  # fmt: skip
+                        producer=f"downstream:{subscriber.name}", topics=subscriber.topics,
+                        codec=subscriber.codec)  # fmt: skip
     gates: list[Probed] = [
         ExportGate(decider, flow, sink) if rules[flow].channel == "server_export" else CallGate(decider, flow, sink)
         for flow in flows

@@ -11,8 +11,9 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from devtools.localstack import DatabaseServer
 from devtools.localstack.schema_registry import SchemaRegistryServer
-from services.common.topics import DISCOVERY_RESULTS, REQUESTS, TopicNames
-from tests.e2e.demo_world import World, completed, demo_world, submit
+from services.common.topics import DISCOVERY_RESULTS, OPTOUT_ACKS, OPTOUT_STATE, REQUESTS, TopicNames
+from tests.e2e.demo_world import World, completed, demo_world, on_timeline, submit
+from tests.scenarios.flows import subscriber_emails
 from tests.support import read_topic, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +31,7 @@ def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url: str, registry_url: str,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:  # fmt: skip
     root = tmp_path_factory.mktemp("registry-pipeline")
-    with demo_world(kafka_bootstrap, postgres_server, redis_url, root, 11,
+    with demo_world(kafka_bootstrap, postgres_server, redis_url, root, 11, with_optout=True,
                     extra_env={"CCPA_SCHEMA_REGISTRY_URL": registry_url}) as built:  # fmt: skip
         yield built
 
@@ -54,3 +55,19 @@ def test_a_request_goes_through_in_the_wire_format(world: World, registry_url: s
         assert messages and all((m.value() or b"")[:1] == b"\x00" for m in messages), topics(spec)
         assert any(subject.startswith(f"{topics(spec)}-privacy.events.") for subject in subjects), subjects
     assert f"{topics(REQUESTS)}-privacy.events.RequestSubmitted" in subjects
+
+
+def test_an_opt_out_reaches_the_downstream_and_its_acknowledgement_audit_in_the_wire_format(
+    world: World, registry_url: str
+) -> None:
+    # On the demo's marketing list: a subject the reference downstream holds, so it acknowledges the opt-out.
+    listed = {email.lower() for email in subscriber_emails(world)}
+    subject = next(customer for customer in reversed(world.customers) if customer.email.lower() in listed)
+    request_id = submit(world, subject, "opt_out")
+    # optout writes the state, the downstream reads it and acknowledges, audit reads the acknowledgement: all three
+    # decode and encode the registry's wire format (a single-object-only reader would skip the state and never ack).
+    on_timeline(world, request_id, {"OptOutApplied", "RequestCompleted", "OptOutAcknowledged"})
+    topics = TopicNames(world.pipeline.config.topic_namespace)
+    for spec in (OPTOUT_STATE, OPTOUT_ACKS):
+        messages = read_topic(world.pipeline.config.bootstrap_servers, topics(spec))
+        assert messages and all((m.value() or b"")[:1] == b"\x00" for m in messages), topics(spec)

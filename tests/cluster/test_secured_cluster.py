@@ -32,9 +32,8 @@ from services.common.access import (
     all_acl_rows,
 )
 from services.common.topics import REQUESTS, TopicNames
-from tests.e2e.demo_world import World, completed, demo_world, submit
+from tests.e2e.demo_world import World, completed, demo_world, on_timeline, submit
 from tests.scenarios.flows import subscriber_emails
-from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
 PIPELINE = ("intake", "audit", "discovery", "deletion", "optout")
@@ -78,23 +77,6 @@ def world(secured: SecuredCluster, postgres_server: DatabaseServer, redis_url: s
                     extra_env={"CCPA_TOPIC_NAMESPACE": namespace}, service_env=service_env) as world:  # fmt: skip
         world.pipeline.config = dataclasses.replace(world.pipeline.config, topic_namespace=namespace)
         yield world
-
-
-def event_types(world: World, request_id: str) -> list[str]:
-    return [entry["event_type"] for entry in world.timeline(request_id)]
-
-
-def on_timeline(world: World, request_id: str, wanted: set[str], timeout: float = 90.0) -> list[str]:
-    seen: list[str] = []
-
-    def holds() -> list[str] | None:
-        seen[:] = event_types(world, request_id)
-        return seen if wanted <= set(seen) else None
-
-    try:
-        return wait_for(holds, timeout=timeout, what=f"{sorted(wanted)} on the timeline of {request_id}")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; it holds {seen}") from None
 
 
 def test_know_delete_and_opt_out_complete_with_each_service_as_its_own_principal(world: World) -> None:

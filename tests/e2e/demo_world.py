@@ -200,3 +200,20 @@ def publish_request(world: World, request_type: str, identifiers: dict[str, str]
         producer.close()
 
     return request_id
+
+
+def event_types(world: World, request_id: str) -> list[str]:
+    return [entry["event_type"] for entry in world.timeline(request_id)]
+
+
+def on_timeline(world: World, request_id: str, wanted: set[str], timeout: float = 90.0) -> list[str]:
+    seen: list[str] = []
+
+    def holds() -> list[str] | None:
+        seen[:] = event_types(world, request_id)
+        return seen if wanted <= set(seen) else None
+
+    try:
+        return wait_for(holds, timeout=timeout, what=f"{sorted(wanted)} on the timeline of {request_id}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; it holds {seen}") from None

@@ -11,6 +11,7 @@ from services.common.flows.cache import OptOutStateCache
 from services.common.flows.decision import Decider, FlowRule, flow_rules
 from services.common.flows.evidence import BlockedFlows
 from services.common.flows.gates import CallGate, ExportGate
+from services.common.registry import codec_for
 from services.common.settings import CommonSettings
 from services.common.topics import TopicNames
 
@@ -59,13 +60,14 @@ class Enforcement:
         rules = flow_rules(load_datamap(settings.datamap_path))
         topics = TopicNames(settings.topic_namespace)
         kafka = settings.kafka_config()
+        codec = codec_for(settings.schema_registry_config())  # the state topic may hold the registry's wire format
         cache = OptOutStateCache(kafka, topics, stale_after_seconds=settings.flow_stale_after_seconds,
-                                 name=gate).start()  # fmt: skip
+                                 name=gate, codec=codec).start()  # fmt: skip
         if wait and not cache.wait_until_caught_up(settings.flow_cache_wait_seconds):
             cache.stop()
             raise CacheNotCaughtUp(f"the opt-out state cache did not catch up within "
                                    f"{settings.flow_cache_wait_seconds:g} s; is Kafka reachable?")  # fmt: skip
-        return cls(rules, cache, BlockedFlows(kafka, gate=gate, topics=topics), settings)
+        return cls(rules, cache, BlockedFlows(kafka, gate=gate, topics=topics, codec=codec), settings)
 
     def export_gate(self, flow: str) -> ExportGate:
         return ExportGate(self.decider, flow, self.blocked)

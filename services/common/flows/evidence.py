@@ -36,11 +36,11 @@ class BlockedFlows:
     the end of its run, a long-running service every few seconds). Thread-safe."""
 
     def __init__(self, kafka_config: dict[str, Any], gate: str, producer: str | None = None,
-                 topics: TopicNames | None = None) -> None:  # fmt: skip
+                 topics: TopicNames | None = None, codec: SingleObjectCodec | None = None) -> None:  # fmt: skip
         self.gate = gate
         self.producer_name = producer or gate
         self.topic = (topics or TopicNames(""))(FLOWS_BLOCKED)
-        self.codec = SingleObjectCodec()
+        self.codec = codec or SingleObjectCodec()  # a RegistryCodec where the pipeline writes the wire format
         self.producer = EventProducer(kafka_config, client_id=f"flows-{gate}")
         self.rules: dict[str, FlowRule] = {}
         self.pending: dict[Key, _Tally] = {}
