@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from services.common import contracts
+from services.common.errors import TransientError
 from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.flows import decision
@@ -30,7 +31,7 @@ from services.common.flows.probe import ProbeReplay
 from services.common.kafka import DeliveryFailed, EventProducer, event_message
 from services.common.metrics import MESSAGES
 from services.common.payloads.consent import OptOutAcknowledgedPayload, OptOutStatePayload
-from services.common.registry import codec_for
+from services.common.registry import codec_for, decode_patiently
 from services.common.serde import DecodeError, SingleObjectCodec
 from services.common.topics import OPTOUT_ACKS, OPTOUT_STATE, TopicNames
 
@@ -80,7 +81,7 @@ class ReferenceSubscriber:
             while not stop.is_set():
                 self.last_loop_at = datetime.now(UTC)
                 message = self.consumer.poll(0.5)
-                kept = self._apply(message) if message is not None and message.error() is None else None
+                kept = self._apply(message, stop) if message is not None and message.error() is None else None
                 if kept is not None:
                     self._until_done(functools.partial(self._acknowledge, kept), stop)
                     self._until_done(functools.partial(self._probe, kept), stop)
@@ -142,7 +143,7 @@ class ReferenceSubscriber:
             self.last_loop_at = datetime.now(UTC)
             for message in self.consumer.consume(500, timeout=0.5):
                 if message.error() is None:
-                    self._apply(message)
+                    self._apply(message, stop)
                     partition, offset = message.partition(), message.offset()
                     if partition is not None and offset is not None and offset + 1 >= ends.get(partition, 0):
                         ends.pop(partition, None)
@@ -163,12 +164,14 @@ class ReferenceSubscriber:
                 ends[partition] = high
         return ends
 
-    def _apply(self, message: Message) -> str | None:
+    def _apply(self, message: Message, stop: threading.Event | None = None) -> str | None:
         """Keep the record if it is a valid state newer than what we hold for its subject; its subject when kept.
         A record that does not decode, is of another type or breaks OptOutState's contract (the rules every
         consumer checks) is skipped, logged and counted: acknowledging it would vouch for nonsense."""
         try:
-            event = self.codec.decode(message.value())
+            event = decode_patiently(self.codec, message.value(), stop or threading.Event())
+        except TransientError:  # stopped while the registry was away: the record is read again on the next start
+            return None
         except DecodeError:
             self._skip("undecodable state record skipped")
             return None

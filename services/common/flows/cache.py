@@ -16,10 +16,12 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from services.common import contracts
+from services.common.errors import TransientError
 from services.common.flows.decision import SubjectState
 from services.common.flows.store import StateStore
 from services.common.metrics import FLOW_CACHE_LAG, FLOW_CACHE_SKIPPED, FLOW_CACHE_STALENESS, FLOW_CACHE_SUBJECTS
 from services.common.payloads.consent import OptOutStatePayload
+from services.common.registry import decode_patiently
 from services.common.serde import DecodeError, SingleObjectCodec
 from services.common.topics import OPTOUT_STATE, TopicNames
 
@@ -182,14 +184,15 @@ class OptOutStateCache:
 
     def apply(self, message: Message) -> bool:
         """Keep the record if it is a valid state newer than what is held; whether it was kept."""
-        partition, offset = message.partition(), message.offset()
-        if partition is not None and offset is not None:
-            with self._lock:
-                self._positions[partition] = offset + 1
         try:
-            event = self.codec.decode(message.value())
+            # Waits out a registry outage: the record counts as read (caught up) only once it is decoded.
+            event = decode_patiently(self.codec, message.value(), self._stop)
+        except TransientError:  # stopped while waiting: neither read nor skipped
+            return False
         except DecodeError:
+            self._advance(message)
             return self._skip("undecodable state record skipped")
+        self._advance(message)
         payload = event.payload
         if not isinstance(payload, OptOutStatePayload):
             return self._skip("a record of another event type on the state topic skipped")
@@ -200,6 +203,12 @@ class OptOutStateCache:
         state = SubjectState(payload.version, payload.sale_opt_out, payload.share_opt_out,
                              frozenset(payload.limit_sensitive), event.request_id)  # fmt: skip
         return self.store.put(event.subject_key, state)
+
+    def _advance(self, message: Message) -> None:
+        partition, offset = message.partition(), message.offset()
+        if partition is not None and offset is not None:
+            with self._lock:
+                self._positions[partition] = offset + 1
 
     def _skip(self, why: str, error: str | None = None) -> bool:
         self.skipped += 1
