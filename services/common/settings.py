@@ -50,7 +50,36 @@ def refused_settings(service: str, settings: type[CommonSettings], error: Valida
     return f"{service} cannot start; its settings are refused:\n" + "\n".join(lines)
 
 
-class CommonSettings(BaseSettings):
+class SchemaRegistrySettings(BaseSettings):
+    """Where the events' schemas are registered: unset, events stay in Avro single-object encoding; set, the Confluent
+    wire format (services/common/registry.py). Every process that writes events reads these."""
+
+    model_config = SettingsConfigDict(env_prefix="CCPA_", extra="ignore", hide_input_in_errors=True)
+    schema_registry_url: str | None = Field(None, description="Schema Registry base URL(s), comma-separated")
+    schema_registry_basic_auth: SecretStr | None = Field(None, description="user:password for the registry")
+    schema_registry_ca_location: str | None = Field(None, description="CA file that signed the registry's certificate")
+    schema_registry_certificate_location: str | None = Field(None, description="Client certificate (PEM) for mTLS")
+    schema_registry_key_location: str | None = Field(None, description="Its private key (PEM)")
+
+    @field_validator("schema_registry_url")
+    @classmethod
+    def _registry_url_is_plain(cls, value: str | None) -> str | None:
+        return check_registry_url(value)
+
+    @model_validator(mode="after")
+    def _registry_settings_fit(self) -> SchemaRegistrySettings:
+        self.schema_registry_config()
+        return self
+
+    def schema_registry_config(self) -> dict[str, Any] | None:
+        """The confluent-kafka SchemaRegistryClient configuration, or None when no registry is set."""
+        auth = self.schema_registry_basic_auth.get_secret_value() if self.schema_registry_basic_auth else None
+        tls = (self.schema_registry_ca_location, self.schema_registry_certificate_location,
+               self.schema_registry_key_location)  # fmt: skip
+        return registry_client_config(self.schema_registry_url, auth, *tls)
+
+
+class CommonSettings(SchemaRegistrySettings):
     """What every service needs: Kafka, its own database, secrets, HTTP address, logging."""
 
     # hide_input_in_errors: a refusal never repeats a value it was given (a secret, a path, a URL with a password).
@@ -90,12 +119,6 @@ class CommonSettings(BaseSettings):
     )
     log_level: str = "INFO"
     log_file: str | None = None
-    # Unset: events stay in Avro single-object encoding. Set: the Confluent wire format (services/common/registry.py).
-    schema_registry_url: str | None = Field(None, description="Schema Registry base URL(s), comma-separated")
-    schema_registry_basic_auth: SecretStr | None = Field(None, description="user:password for the registry")
-    schema_registry_ca_location: str | None = Field(None, description="CA file that signed the registry's certificate")
-    schema_registry_certificate_location: str | None = Field(None, description="Client certificate (PEM) for mTLS")
-    schema_registry_key_location: str | None = Field(None, description="Its private key (PEM)")
 
     @field_validator("kafka_extra_config")
     @classmethod
@@ -104,11 +127,6 @@ class CommonSettings(BaseSettings):
         if refused:
             raise ValueError(f"may not override a safety setting: {'; '.join(refused)}")
         return value
-
-    @field_validator("schema_registry_url")
-    @classmethod
-    def _registry_url_is_plain(cls, value: str | None) -> str | None:
-        return check_registry_url(value)
 
     @field_validator("subject_key_secret")
     @classmethod
@@ -121,11 +139,6 @@ class CommonSettings(BaseSettings):
         keys = self.master_key_bytes()
         if self.active_master_key not in keys:
             raise ValueError(f"CCPA_ACTIVE_MASTER_KEY {self.active_master_key!r} is not in CCPA_MASTER_KEYS")
-        return self
-
-    @model_validator(mode="after")
-    def _registry_settings_fit(self) -> CommonSettings:
-        self.schema_registry_config()
         return self
 
     @model_validator(mode="after")
@@ -171,13 +184,6 @@ class CommonSettings(BaseSettings):
 
     def subject_key_bytes(self) -> bytes:
         return decode_key(self.subject_key_secret.get_secret_value(), "CCPA_SUBJECT_KEY_SECRET")
-
-    def schema_registry_config(self) -> dict[str, Any] | None:
-        """The confluent-kafka SchemaRegistryClient configuration, or None when no registry is set."""
-        auth = self.schema_registry_basic_auth.get_secret_value() if self.schema_registry_basic_auth else None
-        tls = (self.schema_registry_ca_location, self.schema_registry_certificate_location,
-               self.schema_registry_key_location)  # fmt: skip
-        return registry_client_config(self.schema_registry_url, auth, *tls)
 
     def kafka_config(self) -> dict[str, Any]:
         # librdkafka's own messages go through Python logging: JSON lines, PI filter, like everything else.

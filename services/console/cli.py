@@ -22,7 +22,7 @@ from services.common.events import utcnow
 from services.common.migrations import upgrade
 from services.common.outbox import Outbox
 from services.common.pacific import moment_text
-from services.common.serde import SingleObjectCodec
+from services.common.registry import codec_for
 from services.common.topics import OPERATOR_ACTIONS, TopicNames
 from services.console import orm
 from services.console.accounts.roles import Role
@@ -56,7 +56,9 @@ def console_store() -> Iterator[Store]:
     try:
         upgrade(SCHEMA, engine)
         topic = TopicNames(settings.topic_namespace)(OPERATOR_ACTIONS)
-        yield Store(Accounts(engine), Accountability(engine, Outbox(orm.outbox, SingleObjectCodec()), topic))
+        # The record's rows are encoded now: in the wire format too where the services use a Schema Registry.
+        outbox = Outbox(orm.outbox, codec_for(settings.schema_registry_config()))
+        yield Store(Accounts(engine), Accountability(engine, outbox, topic))
     except sa.exc.OperationalError as exc:
         _fail(EXIT_REFUSED, f"the console's database did not answer ({type(exc).__name__}); nothing was changed")
     finally:

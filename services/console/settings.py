@@ -4,9 +4,9 @@ and optional single sign-on (OpenID Connect)."""
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import CallingSettings
+from services.common.settings import CallingSettings, SchemaRegistrySettings
 
 
 class ConsoleSettings(CallingSettings):
@@ -66,7 +66,7 @@ class ConsoleSettings(CallingSettings):
         return {**super().secrets(), **oidc}
 
 
-class ConsoleStoreSettings(BaseSettings):
+class ConsoleStoreSettings(SchemaRegistrySettings):
     """What `ccpa console users` needs: the console's database and the topic names of the record (its outbox). Not
     ConsoleSettings: an administrator's shell holds no service token and no keys."""
 
