@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import threading
 import time
 import uuid
@@ -157,3 +160,17 @@ def verified_know_specific(customer: Customer) -> dict[str, Any]:
             "signed_declaration": True,
         },
     }
+
+
+SETTINGS_KEY = base64.b64encode(b"k" * 32).decode()
+SETTINGS_SECRETS = {"CCPA_SUBJECT_KEY_SECRET": SETTINGS_KEY, "CCPA_MASTER_KEYS": json.dumps({"a": SETTINGS_KEY}),
+                    "CCPA_ACTIVE_MASTER_KEY": "a"}  # fmt: skip
+
+
+def settings_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No CCPA_ variable but the keys every service's settings insist on: what a settings test starts from."""
+    for name in [name for name in os.environ if name.startswith("CCPA_")]:
+        monkeypatch.delenv(name)
+    for name, value in SETTINGS_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch

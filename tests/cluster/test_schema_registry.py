@@ -14,7 +14,6 @@ import socket
 import socketserver
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,14 +54,6 @@ from tests.support import wait_for
 pytestmark = pytest.mark.integration
 KEY = base64.b64encode(b"r" * 32).decode()
 RECORD = "privacy.events.RequestCompleted"
-
-
-@pytest.fixture(scope="module")
-def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = SchemaRegistryServer(tmp_path_factory.mktemp("schema-registry"))
-    server.start()
-    yield server.url
-    server.stop()
 
 
 @pytest.fixture

@@ -10,21 +10,12 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from devtools.localstack import DatabaseServer
-from devtools.localstack.schema_registry import SchemaRegistryServer
 from services.common.topics import DISCOVERY_RESULTS, OPTOUT_ACKS, OPTOUT_STATE, REQUESTS, TopicNames
 from tests.e2e.demo_world import World, completed, demo_world, on_timeline, submit
 from tests.scenarios.flows import subscriber_emails
 from tests.support import read_topic, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = SchemaRegistryServer(tmp_path_factory.mktemp("schema-registry"))
-    server.start()
-    yield server.url
-    server.stop()
 
 
 @pytest.fixture(scope="module")

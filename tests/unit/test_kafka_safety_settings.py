@@ -3,7 +3,6 @@ name librdkafka accepts for it; a service so configured refuses to start with a 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -14,20 +13,15 @@ from pydantic import ValidationError
 
 from services.common.kafka import CONSUMER_DEFAULTS, PINNED_SETTINGS, PRODUCER_DEFAULTS, pinned_overrides
 from services.common.settings import CommonSettings
+from tests.support import SETTINGS_SECRETS, settings_environment
 
-KEY = base64.b64encode(b"k" * 32).decode()
-SECRETS = {"CCPA_SUBJECT_KEY_SECRET": KEY, "CCPA_MASTER_KEYS": json.dumps({"a": KEY}), "CCPA_ACTIVE_MASTER_KEY": "a"}
 SASL = {"security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "ccpa",
         "sasl.password": "not-shown", "ssl.ca.location": "/etc/ca.pem", "linger.ms": 20}  # fmt: skip
 
 
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in [name for name in os.environ if name.startswith("CCPA_")]:
-        monkeypatch.delenv(name)
-    for name, value in SECRETS.items():
-        monkeypatch.setenv(name, value)
-    return monkeypatch
+    return settings_environment(monkeypatch)
 
 
 def test_sasl_and_tls_settings_are_added(environment: pytest.MonkeyPatch) -> None:
@@ -61,7 +55,8 @@ def test_every_value_the_wrappers_pin_is_guarded() -> None:
 
 def test_a_service_with_a_pinned_override_fails_to_start_with_the_message() -> None:
     env = {name: value for name, value in os.environ.items() if not name.startswith("CCPA_")}
-    env |= {**SECRETS, "CCPA_API_TOKEN": "t" * 32, "CCPA_KAFKA_EXTRA_CONFIG": json.dumps({"enable.auto.commit": False})}
+    pinned = json.dumps({"enable.auto.commit": False})
+    env |= {**SETTINGS_SECRETS, "CCPA_API_TOKEN": "t" * 32, "CCPA_KAFKA_EXTRA_CONFIG": pinned}
     started = subprocess.run([sys.executable, "-m", "services.audit"], env=env, capture_output=True, text=True,
                              timeout=60, check=False)  # fmt: skip
     assert started.returncode != 0

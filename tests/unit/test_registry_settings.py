@@ -4,9 +4,7 @@ bytes the registry codec cannot frame are a poison message without a call to the
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -15,18 +13,12 @@ from pydantic import ValidationError
 from services.common.registry import RegistryCodec, registry_schema
 from services.common.serde import DecodeError, SchemaCatalog
 from services.common.settings import CommonSettings
-
-KEY = base64.b64encode(b"k" * 32).decode()
-SECRETS = {"CCPA_SUBJECT_KEY_SECRET": KEY, "CCPA_MASTER_KEYS": json.dumps({"a": KEY}), "CCPA_ACTIVE_MASTER_KEY": "a"}
+from tests.support import settings_environment
 
 
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in [name for name in os.environ if name.startswith("CCPA_")]:
-        monkeypatch.delenv(name)
-    for name, value in SECRETS.items():
-        monkeypatch.setenv(name, value)
-    return monkeypatch
+    return settings_environment(monkeypatch)
 
 
 def test_no_url_no_registry(environment: pytest.MonkeyPatch) -> None:
