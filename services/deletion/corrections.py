@@ -57,7 +57,8 @@ def corrects(field: Field, key: str) -> bool:
 
 def targets(datamap: DataMap, keys: list[str], kinds: tuple[str, ...] = ("sql",)) -> list[Target]:
     return [Target(store, collection, field, key) for key in keys for store in datamap.stores if store.kind in kinds
-            for collection in store.collections for field in collection.fields if corrects(field, key)]  # fmt: skip
+            for collection in store.collections if not collection.shared
+            for field in collection.fields if corrects(field, key)]  # fmt: skip
 
 
 def unknown_keys(datamap: DataMap, keys: list[str]) -> list[str]:

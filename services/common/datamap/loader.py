@@ -122,12 +122,22 @@ def _check_field(datamap: DataMap, store: Store, field: Any, at: str) -> Iterato
             yield f"{at}.references: {field.references!r} names no field (expected table.field or store.table.field)"
         elif not target.identifies:
             yield f"{at}.references: {field.references!r} does not `identify` a kind, so it cannot be followed"
+        elif not field.one_way and _shared_target(datamap, store, field.references):
+            yield (f"{at}.references: {field.references!r} is in a `shared` collection; give `one_way: true`, or "
+                   "searching this field would reach everyone who references the same row")  # fmt: skip
     for relation in ("disclosed_to", "sold_to", "shared_to"):
         for name in getattr(field, relation):
             if datamap.recipient(name) is None:
                 yield f"{at}.{relation}: no recipient named {name!r} in `recipients`"
     if (field.sold_to or field.shared_to or field.disclosed_to) and field.category is None:
         yield f"{at}: disclosed, sold or shared, so it is personal information and needs a `category`"
+
+
+def _shared_target(datamap: DataMap, store: Store, reference: str) -> bool:
+    parts = reference.split(".")
+    target_store = datamap.store(parts[0]) if len(parts) == 3 else store
+    collection = target_store.collection(parts[-2]) if target_store else None
+    return bool(collection and collection.shared)
 
 
 def _duplicates(where: str, names: list[str]) -> Iterator[str]:

@@ -100,6 +100,17 @@ class Field(Strict):
         description="false: searched with the values the walk has, but values found here are not followed "
         "(shared identifiers such as a household phone would reach other people's records)",
     )
+    one_way: bool = PydanticField(
+        default=False,
+        description="a `references` field whose values are followed to the referenced row (orders.product_id to "
+        "product.id), but which is never searched by values found elsewhere (that would reach everyone who "
+        "references the same row)",
+    )
+    stored: Literal["normalised"] | None = PydanticField(
+        default=None,
+        description="normalised: every value is stored in its kind's normal form (emails trimmed and lower-case), so "
+        "a plain index serves the look-up; checked on the connector's first use, and lower(column) is used if false",
+    )
     withheld: str | None = PydanticField(default=None, description="§7024(d) kind: shown only as 'held'")
     corrects: str | None = PydanticField(
         default=None, description="the data point a correct request names for this field (default: the field's name)"
@@ -126,7 +137,16 @@ class Field(Strict):
             raise ValueError("give either `identifies` or `references`, not both")
         if not self.follow and not (self.identifies or self.references):
             raise ValueError("`follow: false` only applies to a field that `identifies` or `references` a kind")
+        if self.one_way and not self.references:
+            raise ValueError("`one_way: true` only applies to a field that `references` another (table.field)")
+        if self.stored is not None and not (self.identifies or self.references):
+            raise ValueError("`stored` only applies to a field that `identifies` or `references` a kind")
         return self
+
+    @property
+    def searched(self) -> bool:
+        """Whether the walk searches this field by known values (a one-way reference is only followed)."""
+        return not self.one_way
 
     @property
     def is_pi(self) -> bool:
@@ -177,6 +197,11 @@ class Collection(Strict):
     )
     subject_types: tuple[Literal["consumer", "employee", "job_applicant", "b2b_contact"], ...] = PydanticField(
         default=("consumer",), min_length=1, description="whose records it holds; a request of another type skips it"
+    )
+    shared: bool = PydanticField(
+        default=False,
+        description="rows shared by many people (products, employees), reached through one-way references: a know "
+        "response shows them as referenced data; erasure and correction never delete or edit them",
     )
 
     def field(self, name: str) -> Field | None:

@@ -42,16 +42,17 @@ def searchable_kinds(datamap: DataMap, store: Store) -> frozenset[str]:
     kinds: set[str] = set()
     for collection in searched_collections(store):
         kinds.update(collection.key_kinds())
-        kinds.update(kind for field in collection.fields if (kind := datamap.identifier_kind(store, collection, field)))
+        kinds.update(kind for field in collection.fields
+                     if field.searched and (kind := datamap.identifier_kind(store, collection, field)))  # fmt: skip
     return frozenset(kinds)
 
 
 def search_fields(datamap: DataMap, store: Store, collection: Collection,
                   identifiers: Identifiers) -> list[SearchField]:  # fmt: skip
-    """The collection's identifying fields whose kind has values in `identifiers`."""
+    """The collection's identifying fields whose kind has values in `identifiers` (one-way references never)."""
     found = []
     for field in collection.fields:
-        kind = datamap.identifier_kind(store, collection, field)
+        kind = datamap.identifier_kind(store, collection, field) if field.searched else None
         values = sorted(identifiers.get(kind, ())) if kind else []
         if kind and values:
             found.append(SearchField(field, kind, tuple(values)))

@@ -35,6 +35,12 @@ class WalkResult:
     def complete(self) -> bool:
         return not self.failures
 
+    def subjects_own(self, datamap: DataMap) -> list[FoundRecord]:
+        """The records that are the subject's own: those of `shared` collections (a product, an employee, reached
+        through one-way references) are referenced data, never erased, so never residue."""
+        return [record for name, records in self.records.items() for record in records
+                if not _is_shared(datamap, name, record.collection)]  # fmt: skip
+
 
 def identifiers_in(datamap: DataMap, store: Store, records: Iterable[FoundRecord]) -> dict[str, frozenset[str]]:
     """Identifier values the records hold, by kind: every field that `identifies` a kind or `references` one,
@@ -122,6 +128,12 @@ class _WalkState:
         for value in sorted({v for values in self.known.values() for v in values}, key=len, reverse=True):
             reason = re.sub(rf"(?<![\w@.+-]){re.escape(value)}(?![\w@.-])", "[identifier]", reason, flags=re.I)
         return reason[:MAX_REASON_LENGTH]
+
+
+def _is_shared(datamap: DataMap, store_name: str, collection_name: str) -> bool:
+    store = datamap.store(store_name)
+    collection = store.collection(collection_name) if store else None
+    return bool(collection and collection.shared)
 
 
 def _combines_kinds(store: Store) -> bool:

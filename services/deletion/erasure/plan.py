@@ -105,6 +105,8 @@ def plan_erasure(datamap: DataMap, identifiers: Identifiers, *, subject_key: str
 def collection_step(datamap: DataMap, store: Store, collection: Collection,
                     identifiers: Identifiers) -> CollectionStep | None:  # fmt: skip
     """How the collection's matched records are erased; None when no identifier value can match a record."""
+    if collection.shared:
+        return None  # rows many people share (a product, an employee): referenced, never the subject's to erase
     match: tuple[SearchField, ...] = ()
     keys: tuple[str, ...] = ()
     if store.kind == "redis":

@@ -53,6 +53,9 @@ def _withheld(store: Store, collection: Collection, kind: str) -> Withheld:
     return Withheld(kind, name, store.name, collection.name, statement)
 
 
+REFERENCED = "Referenced by your records and shared with other people (not personal information about you alone)"
+
+
 def stores(datamap: DataMap, located: Sequence[Located], scrub: Scrubber) -> tuple[StorePieces, ...]:
     return tuple(
         StorePieces(store.name, store.description, collections)
@@ -67,8 +70,15 @@ def _collections(store: Store, located: Sequence[Located], scrub: Scrubber) -> t
         mine = [item for item in located if (item.store.name, item.collection.name) == (store.name, collection.name)]
         if mine:
             records = tuple(sorted((_record(item, scrub) for item in mine), key=_order))
-            grouped.append(CollectionPieces(collection.name, collection.description, records))
+            grouped.append(CollectionPieces(collection.name, _described(collection), records))
     return tuple(grouped)
+
+
+def _described(collection: Collection) -> str | None:
+    """A shared collection (products, employees) is shown as data your records refer to, not data about you."""
+    if not collection.shared:
+        return collection.description
+    return f"{REFERENCED}: {collection.description}" if collection.description else REFERENCED
 
 
 def _record(item: Located, scrub: Scrubber) -> RecordPieces:
