@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hmac
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -277,9 +277,14 @@ class SqlIdentitySource:
         self._engine.dispose()
 
     def _lookup(self, connection: sa.Connection, kind: IdentifierKind, value: str) -> IdentityRecord | None:
-        # LIMIT 2: enough to tell a unique row from an identifier shared by several rows.
-        query = sa.select(*self._selected).where(self._comparable(kind) == value).limit(2)
-        rows = connection.execute(query).all()
+        # LIMIT 2: enough to tell a unique row from an identifier shared by several rows. The value as stored first
+        # (a plain index serves it; most sources store the normal form), then trimmed/lower-cased (a scan without
+        # an index on that expression) only when that found no single row.
+        rows: Sequence[Any] = ()
+        for compared in dict.fromkeys((self._table.c[self._columns[kind.value]], self._comparable(kind))):
+            rows = connection.execute(sa.select(*self._selected).where(compared == value).limit(2)).all()
+            if len(rows) == 1:
+                break
         if len(rows) != 1:
             return None
         return IdentityRecord(normalise_identifier_points(dict(rows[0]._mapping)))

@@ -6,12 +6,13 @@ Connecting is sql_connect.py; the writes are sql_writes.py; sampling is sql_samp
 Identifier values only ever travel as bound parameters, converted to the column's type first: a value that is not
 a valid integer for an integer column is dropped, so nothing shaped like SQL can change a query.
 
-A row matches when its column holds one of the values exactly (emails: lower-cased), on every dialect. PostgreSQL
-and SQLite compare exactly, so emails are compared as `lower(column)` (give the column an index on that
-expression). On MySQL/MariaDB a text column's collation is usually case-insensitive (`…_ci`): the column is then
-compared as it is, so a plain index on it serves the look-up (`lower(column)` would scan the table, as MariaDB has
-no indexes on expressions), and the rows the collation matches too loosely (accents, trailing spaces, other case
-for kinds that are not emails) are dropped after the read.
+A row matches when its column holds one of the values exactly (emails: lower-cased), on every dialect, and the
+comparison is chosen once per column so that a plain index serves it wherever that stays correct (sql_case.py):
+a column whose collation or type ignores case (MySQL/MariaDB `…_ci`, PostgreSQL citext or a nondeterministic
+collation, SQLite NOCASE) is compared as it is and the rows the collation matches too loosely (accents, trailing
+spaces, other case for kinds that are not emails) are dropped after the read; an email column with an index on
+`lower(column)` is compared through it; one the data map declares `stored: normalised` is compared as it is once
+its first values agree; any other email column is compared as `lower(column)`, with one warning naming it and the fix.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import contextlib
 import json
 import logging
 import re
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -27,8 +29,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.common.datamap.model import Collection, DataMap, Store
-from services.common.stores import sql_sample, sql_writes
+from services.common.stores import sql_case, sql_sample, sql_writes
 from services.common.stores.base import FoundRecord, Identifiers, StoreConfigError, StoreUnavailable
+from services.common.stores.sql_case import ColumnFacts
 from services.common.stores.sql_connect import (
     DEFAULT_DRIVERS,
     ReflectedTables,
@@ -69,6 +72,8 @@ class SqlConnector:
         self.store = store
         self.engine = sql_engine(store.url, store.timeout_seconds, read_only, must_exist)
         self.reflected = ReflectedTables()
+        self._as_is: dict[str, frozenset[str]] = {}
+        self._as_is_lock = threading.Lock()
 
     def search(self, identifiers: Identifiers) -> list[FoundRecord]:
         found: dict[tuple[str, str], FoundRecord] = {}
@@ -83,8 +88,33 @@ class SqlConnector:
         return self.reflected.table(conn, collection.name)
 
     def case_insensitive_columns(self, conn: sa.Connection, collection: Collection) -> frozenset[str]:
-        """Columns of the collection's table whose collation ignores case (MySQL/MariaDB), read once."""
-        return self.reflected.case_insensitive_columns(conn, collection.name)
+        """Columns compared as they are, so a plain index serves the look-up (sql_case.py), decided once per table:
+        those whose collation or type ignores case, and emails declared `stored: normalised` that hold up."""
+        with self._as_is_lock:
+            if collection.name not in self._as_is:
+                self._as_is[collection.name] = self._compared_as_is(conn, collection)
+            return self._as_is[collection.name]
+
+    def _compared_as_is(self, conn: sa.Connection, collection: Collection) -> frozenset[str]:
+        table = self.table(conn, collection)
+        folded = self.reflected.case_insensitive_columns(conn, collection.name)
+        lowered = self.reflected.lower_indexed_columns(conn, collection.name)
+        as_is = set(folded)
+        for data_field in collection.fields:
+            kind = self.datamap.identifier_kind(self.store, collection, data_field)
+            if not kind or not data_field.searched or data_field.name not in table.c:
+                continue
+            column = table.c[data_field.name]
+            declared = data_field.stored == "normalised"
+            facts = ColumnFacts(isinstance(column.type, sa.String), column.name in folded, column.name in lowered,
+                                declared, declared and _normalised_sample(conn, table, column))  # fmt: skip
+            how = sql_case.matching(kind, facts)
+            if warning := sql_case.advice(collection.name, column.name, how, declared):
+                log.warning(warning, extra={"store": self.store.name, "table": collection.name,
+                                            "column": column.name})  # fmt: skip
+            if how == "declared":
+                as_is.add(column.name)
+        return frozenset(as_is)
 
     def matched_rows(self, conn: sa.Connection, collection: Collection, columns: Sequence[str],
                      targets: Sequence[SearchField]) -> dict[Key, dict[str, Any]]:  # fmt: skip
@@ -215,6 +245,12 @@ def matching_rows(conn: sa.Connection, table: sa.Table, columns: list[sa.ColumnE
             if folded and _stored_as(target.kind, raw[column.name]) not in wanted:
                 continue
             yield raw
+
+
+def _normalised_sample(conn: sa.Connection, table: sa.Table, column: sa.Column[Any]) -> bool:
+    """The declaration `stored: normalised` checked cheaply: the first stored values are all lower-case."""
+    query = sa.select(column).where(column.is_not(None)).limit(sql_case.NORMALISED_CHECK_ROWS)
+    return sql_case.all_lower(conn.scalars(query))
 
 
 def _stored_as(kind: str, value: Any) -> Any:

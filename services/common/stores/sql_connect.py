@@ -5,6 +5,7 @@ parameters), reflection of tables and collations, quoting of table names, and fa
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 import threading
 import warnings
@@ -21,6 +22,8 @@ from services.common.logs import scrub
 # Indexes on expressions, such as lower(email), are not reflected by every dialect. Reflection here needs only
 # columns and keys, so that warning says nothing useful (and catch_warnings is not thread-safe, hence global).
 warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", sa.exc.SAWarning)
+LOWER = re.compile(r'lower\s*\(\s*\(?\s*["`\[]?(\w+)["`\]]?\s*\)?(?:::text)?\s*\)', re.I)
+NOCASE = re.compile(r"\bCOLLATE\s+\"?NOCASE\b", re.I)
 DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
 
 
@@ -105,6 +108,7 @@ class ReflectedTables:
     def __init__(self) -> None:
         self._tables: dict[str, sa.Table] = {}
         self._folded: dict[str, frozenset[str]] = {}
+        self._lower_indexed: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
 
     def table(self, conn: sa.Connection, qualified_name: str) -> sa.Table:
@@ -119,6 +123,12 @@ class ReflectedTables:
                 self._folded[qualified_name] = case_insensitive_columns(conn, qualified_name)
             return self._folded[qualified_name]
 
+    def lower_indexed_columns(self, conn: sa.Connection, qualified_name: str) -> frozenset[str]:
+        with self._lock:
+            if qualified_name not in self._lower_indexed:
+                self._lower_indexed[qualified_name] = lower_indexed_columns(conn, qualified_name)
+            return self._lower_indexed[qualified_name]
+
 
 def reflect_table(conn: sa.Connection, qualified_name: str) -> sa.Table:
     """The table as the database describes it (`schema.table` or `table`)."""
@@ -127,7 +137,12 @@ def reflect_table(conn: sa.Connection, qualified_name: str) -> sa.Table:
 
 
 def case_insensitive_columns(conn: sa.Connection, qualified_name: str) -> frozenset[str]:
-    """Text columns of the table whose collation ignores case (`…_ci`, MySQL/MariaDB); none on other dialects."""
+    """Text columns of the table whose collation ignores case: `…_ci` (MySQL/MariaDB), citext or a nondeterministic
+    collation (PostgreSQL), COLLATE NOCASE (SQLite)."""
+    if conn.dialect.name == "postgresql":
+        return _postgres_case_insensitive(conn, qualified_name)
+    if conn.dialect.name == "sqlite":
+        return _sqlite_nocase(conn, qualified_name)
     if conn.dialect.name not in ("mysql", "mariadb"):
         return frozenset()
     schema, _, name = qualified_name.rpartition(".")
@@ -137,6 +152,42 @@ def case_insensitive_columns(conn: sa.Connection, qualified_name: str) -> frozen
         {"schema": schema or None, "name": name},
     )  # fmt: skip
     return frozenset(column for column, collation in rows if collation and collation.lower().endswith("_ci"))
+
+
+def _postgres_case_insensitive(conn: sa.Connection, qualified_name: str) -> frozenset[str]:
+    rows = conn.execute(
+        sa.text("SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                "LEFT JOIN pg_collation c ON c.oid = a.attcollation "
+                "WHERE a.attrelid = CAST(:name AS regclass) AND a.attnum > 0 AND NOT a.attisdropped "
+                "AND (t.typname = 'citext' OR c.collisdeterministic IS FALSE)"),
+        {"name": qualified_name},
+    )  # fmt: skip
+    return frozenset(name for (name,) in rows)
+
+
+def _sqlite_nocase(conn: sa.Connection, qualified_name: str) -> frozenset[str]:
+    _schema, _, name = qualified_name.rpartition(".")
+    sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :name"),
+                       {"name": name}).scalar()  # fmt: skip
+    body = (sql or "").partition("(")[2].rpartition(")")[0]
+    parts = [part.split() for part in body.split(",")]
+    return frozenset(part[0].strip('"`[]') for part in parts if part and NOCASE.search(" ".join(part[1:])))
+
+
+def lower_indexed_columns(conn: sa.Connection, qualified_name: str) -> frozenset[str]:
+    """Columns with an index on lower(column) (PostgreSQL, SQLite): a lower(column) look-up uses it."""
+    schema, _, name = qualified_name.rpartition(".")
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :name"),
+                            {"name": name}).scalars()  # fmt: skip
+        expressions = [sql for sql in rows if sql]
+    elif conn.dialect.name == "postgresql":
+        indexes = sa.inspect(conn).get_indexes(name, schema=schema or None)
+        expressions = [text for index in indexes for text in index.get("expressions") or [] if text]
+    else:
+        return frozenset()
+    found = (LOWER.search(text) for text in expressions)
+    return frozenset(match.group(1) for match in found if match)
 
 
 def quoted_tables(conn: sa.Connection, tables: Iterable[sa.Table]) -> list[str]:
