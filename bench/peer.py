@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -30,6 +31,7 @@ from bench import hops, infra, peer_floors, peer_requests
 from bench.stats import summarise
 from bench.targets import TARGETS, previous, record
 from devtools.local.pipeline import Pipeline, PipelineConfig
+from services.common.datamap import load_datamap
 from services.common.event_types import EventType
 
 RESULTS = infra.REPO_ROOT / ".local" / "bench" / "peer.json"
@@ -67,6 +69,7 @@ def run_size(stack: infra.Infra, customers: int, samples: int, deletions: int, c
     concurrent_ids = [2 + i * step for i in range(50)]
     doomed = [3 + i * step for i in range(2 * deletions)]
     floor_access = peer_floors.access_floor(libpq, know_ids[3:])
+    floor_walk = peer_floors.walk_floor(load_datamap(DATAMAP, {"PEER_DB_URL": peer_url}), know_ids[3:])
     floor_delete = peer_floors.deletion_floor(libpq, doomed[deletions:])
     pipeline = start_pipeline(config(stack, peer_url, stack.work_dir / f"size-{customers}"), console)
     try:
@@ -102,7 +105,8 @@ def run_size(stack: infra.Infra, customers: int, samples: int, deletions: int, c
             "access_client": summarise(client).as_dict() | {"p95": p95(client)},
             "access_server": summarise(server).as_dict() | {"p95": p95(server)},
             "access_floor": summarise(floor_access).as_dict(),
-            "hops": hops.summary(hop_samples),
+            "walk_in_process": summarise(floor_walk).as_dict(),
+            "hops": hops.summary(hop_samples, statistics.median(floor_walk)),
             "deletion_client": summarise(deleted_client).as_dict(),
             "deletion_server": summarise(deleted_server).as_dict(),
             "deletion_floor": summarise(floor_delete).as_dict(),

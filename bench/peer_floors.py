@@ -10,6 +10,9 @@ from pathlib import Path
 import psycopg
 
 from devtools.localstack.postgres import find_pg_bin
+from services.common.datamap import DataMap
+from services.common.stores.sql import SqlConnector
+from services.common.stores.walk import walk
 
 SCHEMA = Path(__file__).with_name("peer_schema.sql")
 # The 9 indexed look-ups of one access request, as a bare client asks them (ids from the customer row).
@@ -61,6 +64,23 @@ def _lookups(conn: psycopg.Connection[tuple[object, ...]], number: int) -> None:
                                                       [params["email"]])]  # fmt: skip
     for statement in LOOKUPS:
         conn.execute(statement, params).fetchall()
+
+
+def walk_floor(datamap: DataMap, customer_ids: list[int]) -> list[float]:
+    """Our walk alone over the same data map and adapter, in-process on warm connections (no Kafka, no report)."""
+    connector = SqlConnector(datamap, datamap.stores[0])
+    timings = []
+    try:
+        for number in [customer_ids[0], *customer_ids]:
+            started = time.perf_counter()
+            result = walk(
+                datamap, {connector.store.name: connector}, {"email": frozenset({f"customer{number}@example.com"})}
+            )
+            timings.append(time.perf_counter() - started)
+            assert not result.failures, result.failures
+    finally:
+        connector.close()
+    return timings[1:]
 
 
 def deletion_floor(libpq_url: str, customer_ids: list[int]) -> list[float]:
