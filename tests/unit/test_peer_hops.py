@@ -23,7 +23,7 @@ SEEN = hops._instant("2026-12-02T10:00:00.070+00:00")
 
 
 def test_each_hop_runs_from_one_clock_to_the_next() -> None:
-    split = hops.split(TIMELINE, SENT, SEEN)  # type: ignore[arg-type]
+    split = hops.split(TIMELINE, SENT, SEEN)
     assert {hop: round(seconds * 1000, 3) for hop, seconds in split.items()} == {
         "client → intake receipt (HTTP)": 3.0,
         "intake: verify + commit": 2.0,
@@ -35,8 +35,8 @@ def test_each_hop_runs_from_one_clock_to_the_next() -> None:
 
 
 def test_the_non_store_figure_is_every_hop_less_the_walk() -> None:
-    samples = [hops.split(TIMELINE, SENT, SEEN), hops.split(TIMELINE, SENT, SEEN + 0.010)]  # type: ignore[arg-type]
+    samples = [hops.split(TIMELINE, SENT, SEEN), hops.split(TIMELINE, SENT, SEEN + 0.010)]
     summary = hops.summary(samples, walk_s=0.012)
     assert round(summary["non_store_p50_ms"], 3) == 58.0  # (65 + 75) / 2 - 12
     assert round(summary["p50_ms"]["ReportReady → topic → intake applied → visible"], 3) == 23.0
-    assert hops.summary([hops.split(TIMELINE[1:], SENT, SEEN)], 0.0)["p50_ms"].get("intake: verify + commit") is None  # type: ignore[arg-type]
+    assert hops.summary([hops.split(TIMELINE[1:], SENT, SEEN)], 0.0)["p50_ms"].get("intake: verify + commit") is None
