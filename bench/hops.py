@@ -61,6 +61,7 @@ def render(hops: dict[str, Any], console: Console, title: str) -> None:
     table.add_column("p50", justify="right")
     for hop, ms in hops["p50_ms"].items():
         table.add_row(hop, f"{ms:.1f} ms")
+    table.add_row("of which the walk, timed in-process (same adapter)", f"{hops['walk_in_process_p50_ms']:.1f} ms")
     table.add_row("[bold]non-store: all hops less the walk (p50)[/]", f"{hops['non_store_p50_ms']:.1f} ms")
     console.print(table)
 

@@ -179,6 +179,7 @@ def render(results: list[dict[str, Any]], console: Console) -> None:
             details.add_column(column, justify="right" if column != "figure" else "left")
         for label, key, tail in (("access, client", "access_client", "p95"), ("access, server clocks",
                                  "access_server", "p95"), ("access floor: 9 bare look-ups", "access_floor", "p99"),
+                                 ("our walk alone, in-process", "walk_in_process", "p99"),
                                  ("deletion → verified, client", "deletion_client", "p99"),
                                  ("deletion → verified, server clocks", "deletion_server", "p99"),
                                  ("deletion floor: bare DELETEs + re-walk", "deletion_floor", "p99")):  # fmt: skip
