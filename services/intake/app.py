@@ -34,7 +34,8 @@ from services.intake.web.center import PrivacyCenter
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    limiter = Limiter(key_func=get_remote_address)
+    # Shared counts (redis://...) hold the limit across `--workers` processes; memory:// counts per process.
+    limiter = Limiter(key_func=get_remote_address, storage_uri=settings.rate_limit_storage_url)
     intake: Intake = bootstrap(settings)
 
     app = service_app(
