@@ -10,7 +10,7 @@ from rich.console import Console
 
 from bench import report
 from bench.infra import REPO_ROOT, interrupt
-from bench.run import Settings, run
+from bench.run import Settings, print_targets, run
 
 RESULTS = REPO_ROOT / ".local" / "bench" / "results.json"
 
@@ -20,6 +20,7 @@ def parse(argv: list[str]) -> Settings:
     parser.add_argument("--requests", type=int, help="requests in the intake load test (default 3000; quick 300)")
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent keep-alive clients (default 16)")
     parser.add_argument("--latency-samples", type=int, help="submit → timeline samples (default 200; quick 20)")
+    parser.add_argument("--workers", type=int, default=2, help="intake processes on its port (default 2)")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (well under a minute of load)")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -35,6 +36,7 @@ def parse(argv: list[str]) -> Settings:
         optout_background_rate=20.0,
         pg_commits=200 if quick else 2_000,
         http_round_trips=200 if quick else 1_000,
+        intake_workers=args.workers,
     )
 
 
@@ -48,6 +50,7 @@ def main(argv: list[str]) -> int:
         console.print("[red]interrupted[/]: processes, PostgreSQL and Kafka stopped")
         return 130
     report.render(result, console)
+    print_targets(result, console, " ".join(["python -m bench", *argv]))
     report.write_json(result, RESULTS)
     console.print(f"[bold]json[/]: {RESULTS}")
     return 0

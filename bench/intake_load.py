@@ -1,23 +1,24 @@
 """Intake under load: C concurrent keep-alive clients POST a mix of verified deletes and opt-outs.
 
 Each 202 means the request is durable (committed with its outbox row); throughput and latency are measured at
-the client, which shares the machine's cores with the services.
+the client, a compiled generator (vegeta, devtools.loadgen) that still shares the machine's cores with the services.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
+from devtools import loadgen
 from devtools.demo.company import Customer
+from devtools.loadgen import Outcome, Target
 
 REQUEST_TIMEOUT_S = 30.0
+JSON_HEADERS = (("Content-Type", "application/json"),)
 
 
 def verified_delete(customer: Customer) -> dict[str, Any]:
@@ -69,68 +70,50 @@ class LoadResult:
         return len(self.accepted) / self.elapsed if self.elapsed else 0.0
 
 
-async def _worker(
-    client: httpx.AsyncClient, url: str, queue: asyncio.Queue[dict[str, Any]], result: LoadResult
-) -> None:
-    while True:
-        try:
-            body = queue.get_nowait()
-        except asyncio.QueueEmpty:
-            return
-        started = time.perf_counter()
-        try:
-            response = await client.post(url, json=body)
-        except httpx.HTTPError as exc:
-            key = type(exc).__name__
-            result.failures[key] = result.failures.get(key, 0) + 1
-            continue
-        result.latencies.append(time.perf_counter() - started)
-        if response.status_code == 202:
-            result.accepted.append(str(response.json()["request_id"]))
-            result.last_accepted_at = time.monotonic()
-        else:
-            key = f"HTTP {response.status_code}"
-            result.failures[key] = result.failures.get(key, 0) + 1
-
-
-async def _post_all(base_url: str, bodies: list[dict[str, Any]], concurrency: int) -> LoadResult:
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
+def summarise_outcomes(outcomes: list[Outcome]) -> LoadResult:
+    """Latencies, status counts and accepted ids from the generator's results; wall time from the first request's
+    start to the last answer (the generator's own start-up is not counted)."""
     result = LoadResult()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(_worker(client, "/v1/requests", queue, result) for _ in range(concurrency)))
-        result.elapsed = time.perf_counter() - started
+    if not outcomes:
+        return result
+    first = min(o.started for o in outcomes)
+    last_end = max(o.started + o.latency for o in outcomes)
+    result.elapsed = last_end - first
+    accepted_ends = []
+    for outcome in outcomes:
+        if outcome.status == 0:
+            _count(result, "transport error")
+            continue
+        result.latencies.append(outcome.latency)
+        if outcome.status in (200, 202):
+            result.accepted.append(_request_id(outcome.body))
+            accepted_ends.append(outcome.started + outcome.latency)
+        else:
+            _count(result, f"HTTP {outcome.status}")
+    if accepted_ends:
+        # The generator stamps wall-clock times; the drain is measured on time.monotonic().
+        result.last_accepted_at = time.monotonic() - (time.time() - max(accepted_ends))
     return result
+
+
+def _count(result: LoadResult, key: str) -> None:
+    result.failures[key] = result.failures.get(key, 0) + 1
+
+
+def _request_id(body: bytes) -> str:
+    try:
+        return str(json.loads(body)["request_id"])
+    except (ValueError, KeyError, TypeError):
+        return "ok"
 
 
 def post_all(base_url: str, bodies: list[dict[str, Any]], concurrency: int) -> LoadResult:
-    """POST every body with `concurrency` clients on keep-alive connections; bounded by the body count."""
-    return asyncio.run(_post_all(base_url, bodies, concurrency))
-
-
-async def _get_all(url: str, count: int, concurrency: int) -> LoadResult:
-    result = LoadResult()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    remaining = iter(range(count))
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        for _ in remaining:
-            started = time.perf_counter()
-            response = await client.get(url)
-            result.latencies.append(time.perf_counter() - started)
-            if response.status_code == 200:
-                result.accepted.append("ok")
-
-    async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        result.elapsed = time.perf_counter() - started
-    return result
+    """POST every body once with `concurrency` keep-alive workers (vegeta), each body a distinct request."""
+    url = f"{base_url}/v1/requests"
+    targets = [Target("POST", url, json.dumps(body).encode(), JSON_HEADERS) for body in bodies]
+    return summarise_outcomes(loadgen.attack(targets, concurrency, REQUEST_TIMEOUT_S))
 
 
 def get_all(url: str, count: int, concurrency: int) -> LoadResult:
-    """GET `url` `count` times with `concurrency` keep-alive clients: the HTTP stack's own ceiling."""
-    return asyncio.run(_get_all(url, count, concurrency))
+    """GET `url` `count` times with the same generator and workers: the HTTP stack's own ceiling."""
+    return summarise_outcomes(loadgen.attack([Target("GET", url)] * count, concurrency, REQUEST_TIMEOUT_S))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import re
@@ -17,6 +18,7 @@ from rich.console import Console
 from bench import floors, infra, intake_load, latency, optout
 from bench.report import TIMES, Figure, Report
 from bench.stats import summarise
+from bench.targets import TARGETS, previous, record
 from devtools.demo import company
 from devtools.local.pipeline import Pipeline, PipelineConfig
 from devtools.localstack.kafka_jars import DEFAULT_KAFKA_VERSION
@@ -37,6 +39,7 @@ class Settings:
     optout_background_rate: float
     pg_commits: int
     http_round_trips: int
+    intake_workers: int = 1
 
 
 @dataclass
@@ -60,6 +63,8 @@ def run(settings: Settings, console: Console) -> Report:
         config = infra.pipeline_config(
             stack, customers=settings.requests + settings.warmup + settings.latency_samples + 10
         )
+        workers = {"CCPA_HTTP_WORKERS": str(settings.intake_workers)}
+        config = dataclasses.replace(config, extra_env={**config.extra_env, **workers})
         try:
             with infra.running_pipeline(config) as pipeline:
                 console.log(f"pipeline up: intake {pipeline.intake.url}, audit {pipeline.audit.url}")
@@ -280,3 +285,25 @@ def pg_version(stack: infra.Infra) -> str:
             return str(conn.execute(sa.text("SHOW server_version")).scalar_one())
     finally:
         engine.dispose()
+
+
+# The figures of issue 18 this suite measures: key -> (figure name in the report, scale to the target's unit).
+TARGET_FIGURES = {"intake.durable_rate": ("intake durable requests/s", 1.0),
+                  "intake.p99_loaded": ("intake p99 under load", 1000.0)}  # fmt: skip
+
+
+def print_targets(report: Report, console: Console, command: str) -> None:
+    """Each issue-18 figure: value, floor, previous and target, then kept as the next run's previous."""
+    for key, (name, scale) in TARGET_FIGURES.items():
+        figure = next(f for f in report.figures if f.name.startswith(name))
+        target = TARGETS[key]
+        value = figure.value * scale if figure.value is not None else None
+        floor = figure.floor * scale if figure.floor is not None else None
+        met = {True: "met", False: "NOT met", None: "—"}[target.met(value)]
+        console.print(f"[bold]{target.label}[/]: value {_num(value)} {target.unit}, floor {_num(floor)}, "
+                      f"previous {_num(previous(key))}, target {_num(target.target)} ({met})")  # fmt: skip
+        record(key, value, command)
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f}"

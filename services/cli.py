@@ -81,14 +81,21 @@ ROLE_HELP = (
 )
 
 
+WORKERS_HELP = (
+    "processes answering on the port (1 to 64); the first runs in ROLE with every worker, the others the API only "
+    "(http), so one outbox relay publishes; default: $CCPA_HTTP_WORKERS, else 1"
+)
+
+
 @app.command(help=f"Run one service in the foreground: {', '.join(SERVICES)}.")
 def serve(
     service: Annotated[str, typer.Argument(metavar="SERVICE", help=f"One of {', '.join(SERVICES)}")],
     role: Annotated[str | None, typer.Option(metavar="ROLE", help=ROLE_HELP)] = None,
+    workers: Annotated[int | None, typer.Option(metavar="N", help=WORKERS_HELP)] = None,
 ) -> None:
-    from services.common.serve import serve as run_service
+    from services.common.serve import serve_workers, workers_of
 
-    run_service(service, role)
+    serve_workers(service, role, workers_of(workers))
 
 
 @keys_app.command("rewrap")

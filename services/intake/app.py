@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -34,7 +35,8 @@ from services.intake.web.center import PrivacyCenter
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    limiter = Limiter(key_func=get_remote_address)
+    # Shared counts (redis://...) hold the limit across `--workers` processes; memory:// counts per process.
+    limiter = Limiter(key_func=get_remote_address, storage_uri=settings.rate_limit_storage_url)
     intake: Intake = bootstrap(settings)
 
     app = service_app(
@@ -54,6 +56,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     team_api.install(app, intake)
     flows_api.install(app, intake, settings, limiter)
     service = intake.service
+    # As many submissions at once as the pool has connections: more threads only churn overflow connections
+    # (opened and closed per request) and contend for the GIL; the rest wait here, cheaply.
+    in_flight = threading.BoundedSemaphore(settings.database_pool_size)
 
     @app.post("/v1/requests", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted, tags=["requests"],
               responses=problems(409, 429))  # fmt: skip
@@ -66,7 +71,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     ) -> Accepted:
         """Submit a consumer request; 202 means it is durable and will be published."""
         gpc = carries_gpc(request)
-        accepted = service.submit(body, gpc, idempotency_key, utcnow())
+        with in_flight:
+            accepted = service.submit(body, gpc, idempotency_key, utcnow())
         if accepted.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         else:
