@@ -81,13 +81,24 @@ ROLE_HELP = (
 )
 
 
-@app.command(help=f"Run one service in the foreground: {', '.join(SERVICES)}.")
+SERVICES_HELP = (
+    "With `all`: the services to run in the one process, comma-separated; default: $CCPA_ALL_IN_ONE_SERVICES, "
+    "else every one"
+)
+
+
+@app.command(help=f"Run one service in the foreground: {', '.join(SERVICES)}; or `all`, every one in one process.")
 def serve(
-    service: Annotated[str, typer.Argument(metavar="SERVICE", help=f"One of {', '.join(SERVICES)}")],
+    service: Annotated[str, typer.Argument(metavar="SERVICE", help=f"One of {', '.join(SERVICES)}, or all")],
     role: Annotated[str | None, typer.Option(metavar="ROLE", help=ROLE_HELP)] = None,
+    services: Annotated[str | None, typer.Option(metavar="LIST", help=SERVICES_HELP)] = None,
 ) -> None:
+    import os
+
     from services.common.serve import serve as run_service
 
+    if services is not None:
+        os.environ["CCPA_ALL_IN_ONE_SERVICES"] = services
     run_service(service, role)
 
 

@@ -65,6 +65,11 @@ def build_app(service: str, settings: Any, role: Role) -> FastAPI:
 def serve(service: str, role: str | None = None) -> None:
     """Run `service` in the foreground in `role` (None: CCPA_SERVICE_ROLE, else all) until SIGTERM."""
     chosen = role_of(role)
+    if service == "all":  # every service in this one process (services/common/allinone.py)
+        from services.common.allinone import serve_all
+
+        os.environ[ROLE_VARIABLE] = chosen.value
+        serve_all(chosen)
     settings = load_settings(service)
     # The runtime reads its role from here, whichever way it came (the flag wins, so it overwrites the variable).
     os.environ[ROLE_VARIABLE] = chosen.value
