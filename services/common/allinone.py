@@ -118,7 +118,7 @@ async def run_parts(parts: list[Part]) -> int:
     for part in parts:
         if stopping.is_set():
             break
-        task = asyncio.create_task(part.server.serve(), name=part.service)
+        task = asyncio.create_task(_serve(part), name=part.service)
         tasks.append(task)
         while not part.server.started and not task.done():
             await asyncio.sleep(0.05)
@@ -136,6 +136,13 @@ async def run_parts(parts: list[Part]) -> int:
         stop_all(signal.SIGTERM, None)
     await asyncio.gather(*tasks, return_exceptions=True)
     return 1 if failed else 0
+
+
+async def _serve(part: Part) -> None:
+    try:
+        await part.server.serve()
+    except SystemExit:  # uvicorn's answer to a port it cannot bind: this part failed, the others stop in order
+        log.error("service exited", extra={"part": part.service})
 
 
 def serve_all(role: Any, services_text: str | None = None) -> None:

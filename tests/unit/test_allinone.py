@@ -49,3 +49,14 @@ def test_all_in_one_env_carries_each_parts_differences(tmp_path: object) -> None
     assert env["CCPA_INTAKE__CCPA_SERVICE_TOKEN"] == "i" and env["CCPA_INTAKE__CCPA_INTAKE_PORT"] == "8100"
     assert env["CCPA_OPTOUT__CCPA_DATAMAP"] == "crm.yaml" and env["CCPA_DATAMAP"] == "demo.yaml"
     assert "CCPA_OPTOUT__KAFKA_BOOTSTRAP_SERVERS" not in env and "CCPA_SERVICE_TOKEN" not in env
+
+
+def test_the_stack_runs_the_six_services_as_one_process_when_asked() -> None:
+    from devtools.local.stack import ALL_IN_ONE as STACK_ALL_IN_ONE
+    from devtools.local.stack import PIPELINE, SERVICES, stack_specs
+
+    assert stack_specs(False) == SERVICES
+    together = stack_specs(True)
+    assert STACK_ALL_IN_ONE in together and not {spec.name for spec in together} & set(PIPELINE)
+    assert {spec.name for spec in SERVICES} - set(PIPELINE) == {spec.name for spec in together} - {"all-in-one"}
+    assert together[-1].name == "downstream-adtech-sync"  # still after the HTTP services whose topics it reads
