@@ -143,8 +143,13 @@ async def _submit(url: str, bodies: list[dict[str, Any]], concurrency: int) -> t
             nonlocal refused
             while queue:
                 body = queue.pop()
+                once = {"Idempotency-Key": str(uuid.uuid4())}  # a resent request is accepted once
                 for attempt in range(20):
-                    response = await client.post(f"{url}/v1/requests", json=body)
+                    try:
+                        response = await client.post(f"{url}/v1/requests", json=body, headers=once)
+                    except httpx.TransportError:  # a keep-alive connection the server closed: send it again
+                        await asyncio.sleep(0.05 * (attempt + 1))
+                        continue
                     if response.status_code == 202:
                         ids.append(response.json()["request_id"])
                         break
