@@ -49,11 +49,14 @@ def stack_up(
     regenerate_demo: Annotated[
         bool, typer.Option("--regenerate-demo", help="Generate a new demo company over the existing one (stop first)")
     ] = False,
+    all_in_one: Annotated[
+        bool, typer.Option("--all-in-one", help="The services in one process (ccpa serve all); $CCPA_STACK_ALL_IN_ONE")
+    ] = False,
 ) -> None:
     """Start Kafka (unless KAFKA_BOOTSTRAP_SERVERS is set), Redis and every service; print addresses and the token."""
     from devtools.local.stack import SERVICES, LocalStack
 
-    stack = LocalStack(local_dir())
+    stack = LocalStack(local_dir(), all_in_one=all_in_one or None)
     try:
         env = stack.up(regenerate_demo)
     except Exception as exc:  # the command's boundary: a person reads this, not a traceback

@@ -85,16 +85,25 @@ WORKERS_HELP = (
     "processes answering on the port (1 to 64); the first runs in ROLE with every worker, the others the API only "
     "(http), so one outbox relay publishes; default: $CCPA_HTTP_WORKERS, else 1"
 )
+SERVICES_HELP = (
+    "With `all`: the services to run in the one process, comma-separated; default: $CCPA_ALL_IN_ONE_SERVICES, "
+    "else every one"
+)
 
 
-@app.command(help=f"Run one service in the foreground: {', '.join(SERVICES)}.")
+@app.command(help=f"Run one service in the foreground: {', '.join(SERVICES)}; or `all`, every one in one process.")
 def serve(
-    service: Annotated[str, typer.Argument(metavar="SERVICE", help=f"One of {', '.join(SERVICES)}")],
+    service: Annotated[str, typer.Argument(metavar="SERVICE", help=f"One of {', '.join(SERVICES)}, or all")],
     role: Annotated[str | None, typer.Option(metavar="ROLE", help=ROLE_HELP)] = None,
     workers: Annotated[int | None, typer.Option(metavar="N", help=WORKERS_HELP)] = None,
+    services: Annotated[str | None, typer.Option(metavar="LIST", help=SERVICES_HELP)] = None,
 ) -> None:
+    import os
+
     from services.common.serve import serve_workers, workers_of
 
+    if services is not None:
+        os.environ["CCPA_ALL_IN_ONE_SERVICES"] = services
     serve_workers(service, role, workers_of(workers))
 
 

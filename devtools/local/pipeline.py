@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devtools.local import secrets
-from devtools.local.process import ServiceProcess, SubscriberProcess
+from devtools.local.process import AllInOneProcess, ServiceProcess, SubscriberProcess
 from devtools.localstack.ports import free_port
 from services.deletion.providers.confirmations import CALLBACK_PATH
 
@@ -41,6 +41,7 @@ class PipelineConfig:
     # Per process ("intake", ..., "console", "downstream"), over extra_env: e.g. each one's own Kafka principal in
     # CCPA_KAFKA_EXTRA_CONFIG on a secured cluster.
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    all_in_one: bool = False  # the services in one process (`ccpa serve all`), each still on its own port
 
 
 def smtp_env(smtp_port: int) -> dict[str, str]:
@@ -141,6 +142,7 @@ class Pipeline:
         self.console = (
             ServiceProcess("console", console_env, free_port(), config.log_dir) if config.console_db_url else None
         )
+        self.all_in_one: AllInOneProcess | None = None
 
     def own_env(self, process: str) -> dict[str, str]:
         """The environment of one process: the pipeline's, with that process's own entries of service_env."""
@@ -164,11 +166,20 @@ class Pipeline:
         services = (self.intake, self.audit, self.optout, self.discovery, self.deletion, self.console)
         return [s for s in services if s is not None]
 
+    @property
+    def processes(self) -> list[ServiceProcess]:
+        """What runs: a process per service, or the one all-in-one process."""
+        if not self.config.all_in_one:
+            return self.services
+        if self.all_in_one is None:
+            self.all_in_one = AllInOneProcess(self.services, self.env, self.config.log_dir)
+        return [self.all_in_one]
+
     def start(self) -> Pipeline:
-        for service in self.services:
-            service.start(wait=False)
-        for service in self.services:
-            service.wait_ready()
+        for process in self.processes:
+            process.start(wait=False)
+        for process in self.processes:
+            process.wait_ready()
         if self.downstream:
             self.downstream.start()
         return self
@@ -176,5 +187,5 @@ class Pipeline:
     def stop(self) -> None:
         if self.downstream:
             self.downstream.stop()
-        for service in self.services:
-            service.stop()
+        for process in self.processes:
+            process.stop()

@@ -24,6 +24,10 @@ PORT_VARIABLES = {
     "console": "CCPA_CONSOLE_PORT",
 }
 
+# glibc gives each thread that allocates an arena of its own (up to 8 per core): a service's librdkafka and worker
+# threads then hold many mostly-empty arenas. Two keep the RSS down at no measurable cost (docs/benchmarks.md).
+LEAN_ENV = {"MALLOC_ARENA_MAX": "2"}
+
 
 def wait_until_ready(url: str, alive: Callable[[], bool], timeout: float, path: str = "/readyz") -> bool:
     """Poll `url` + `path` until it answers 200 (True), the process dies or the time is up (False)."""
@@ -45,7 +49,8 @@ class ServiceProcess:
     def __init__(self, service: str, env: dict[str, str], port: int, log_dir: Path, role: str | None = None,
                  replica: str | None = None) -> None:  # fmt: skip
         self.service = service
-        self.env = {**env, PORT_VARIABLES[service]: str(port), **({"CCPA_SERVICE_ROLE": role} if role else {})}
+        self.env = {**LEAN_ENV, **env, PORT_VARIABLES[service]: str(port),
+                    **({"CCPA_SERVICE_ROLE": role} if role else {})}  # fmt: skip
         self.port = port
         self.role = role
         self.log_file = log_dir / f"{replica or service}.log"
@@ -61,7 +66,7 @@ class ServiceProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", f"services.{self.service}"],
+                self.command(),
                 env={**self.env, **(extra_env or {})},
                 stdout=sink,
                 stderr=subprocess.STDOUT,
@@ -71,6 +76,9 @@ class ServiceProcess:
         if wait:
             self.wait_ready(timeout)
         return self
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", f"services.{self.service}"]
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         if not wait_until_ready(self.url, self.running, timeout):
@@ -94,6 +102,8 @@ class ServiceProcess:
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM: the service drains (relay, consumer commit) and exits."""
+        if self.process is None:  # never started (a pipeline whose start failed part-way)
+            return
         self._signal(signal.SIGTERM)
         try:
             self.wait_exit(timeout)
@@ -172,3 +182,32 @@ class ProviderProcess(ServiceProcess):
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"provider {self.name} did not start:\n{self.log_tail()}")
+
+
+class AllInOneProcess(ServiceProcess):
+    """`ccpa serve all`: the services of `parts` in one process, each on its part's port with its part's own
+    settings (given as CCPA_<SERVICE>__<VARIABLE> where they differ from the shared environment `env`)."""
+
+    def __init__(self, parts: list[ServiceProcess], env: dict[str, str], log_dir: Path) -> None:
+        super().__init__(parts[0].service, env, parts[0].port, log_dir, replica="all-in-one")
+        self.parts = parts
+        self.env = all_in_one_env({**LEAN_ENV, **env}, parts)
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "services.common.allinone"]
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        for part in self.parts:
+            if not wait_until_ready(part.url, self.running, max(deadline - time.monotonic(), 1.0)):
+                state = f"exited with {self.returncode()}" if not self.running() else f"{part.service} not ready"
+                raise RuntimeError(f"all-in-one {state}:\n{self.log_tail()}")
+
+
+def all_in_one_env(shared: dict[str, str], parts: list[ServiceProcess]) -> dict[str, str]:
+    """The shared environment, each part's own differing entries as CCPA_<SERVICE>__<VARIABLE>, and the list."""
+    env = {**shared, "CCPA_ALL_IN_ONE_SERVICES": ",".join(part.service for part in parts)}
+    for part in parts:
+        prefix = f"CCPA_{part.service.upper()}__"
+        env |= {f"{prefix}{name}": value for name, value in part.env.items() if shared.get(name) != value}
+    return env

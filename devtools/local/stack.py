@@ -85,6 +85,26 @@ SERVICES = (
 )
 
 
+PIPELINE = ("intake", "audit", "discovery", "deletion", "optout", "console")
+# `ccpa serve all` in place of the six: each service on the port it has in SERVICES; ready once the console is,
+# since it starts last (services/common/allinone.py).
+ALL_IN_ONE = ServiceSpec("all-in-one", "CCPA_CONSOLE_PORT", 8005, "services.common.allinone")
+ALL_IN_ONE_VARIABLE = "CCPA_STACK_ALL_IN_ONE"
+
+
+def all_in_one_chosen() -> bool:
+    return os.environ.get(ALL_IN_ONE_VARIABLE, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def stack_specs(all_in_one: bool) -> tuple[ServiceSpec, ...]:
+    """What the stack starts: every process of SERVICES, or with `all_in_one` the pipeline's six as one."""
+    if not all_in_one:
+        return SERVICES
+    kept = [spec for spec in SERVICES if spec.name not in PIPELINE]
+    at = next(i for i, spec in enumerate(SERVICES) if spec.name in PIPELINE)
+    return (*kept[:at], ALL_IN_ONE, *kept[at:])
+
+
 def demo_company(target: DemoTarget, subjects: int, regenerate: bool = False) -> DemoCompany:
     """The stack's demo company: kept when its stores are there, so a restart keeps what the pipeline deleted and
     corrected in them; generated when they are absent, or when asked to (`regenerate`)."""
@@ -96,8 +116,9 @@ BACKGROUND_SETTLE_SECONDS = 2.0
 
 
 class LocalStack:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, all_in_one: bool | None = None) -> None:
         self.root = root.resolve()
+        self.specs = stack_specs(all_in_one_chosen() if all_in_one is None else all_in_one)
         self.logs = self.root / "logs"
         self.pids = self.root / "pids"
         self.demo: DemoCompany | None = None  # set by `environment`
@@ -207,7 +228,7 @@ class LocalStack:
     def up(self, regenerate_demo: bool = False) -> dict[str, str]:
         env = {**self.environment(regenerate_demo), **self.mail_env()}
         # HTTP services first: they create the topics the background subscribers read.
-        for group in ([spec for spec in SERVICES if spec.http], [spec for spec in SERVICES if not spec.http]):
+        for group in ([spec for spec in self.specs if spec.http], [spec for spec in self.specs if not spec.http]):
             for spec in group:
                 self._start(spec, env)
             for spec in group:
@@ -217,7 +238,7 @@ class LocalStack:
 
     def down(self) -> list[str]:
         stopped = []
-        for spec in reversed(SERVICES):
+        for spec in reversed((*SERVICES, ALL_IN_ONE)):  # whichever way it was started
             pid = self._pid(spec)
             if pid is not None:
                 terminate(pid, timeout=30)
@@ -237,7 +258,7 @@ class LocalStack:
     def status(self) -> dict[str, str]:
         """Every process the stack starts (the broker, Redis, the providers, the services), with address and state."""
         return {"kafka": self._kafka_state(), "redis": self._redis_state(), "mailpit": self._mail_state(),
-                **{spec.name: self._service_state(spec) for spec in SERVICES}}  # fmt: skip
+                **{spec.name: self._service_state(spec) for spec in self.specs}}  # fmt: skip
 
     def _mail_state(self) -> str:
         server = self.mail
@@ -304,7 +325,11 @@ class LocalStack:
     def _own_env(self, spec: ServiceSpec) -> dict[str, str]:
         # No CCPA_LOG_FILE: the service's output already goes to logs/<name>.log, one file per process.
         # PYTHONFAULTHANDLER: a process killed by a signal (a crash in a C extension) still leaves its stack there.
-        return {"PYTHONFAULTHANDLER": "1", **secrets.own_token_env(spec.name, self.secrets())}
+        if spec is ALL_IN_ONE:  # each part's own token as CCPA_<SERVICE>__CCPA_SERVICE_TOKEN
+            own = {f"CCPA_{name.upper()}__{variable}": value for name in PIPELINE
+                   for variable, value in secrets.own_token_env(name, self.secrets()).items()}  # fmt: skip
+            return {"PYTHONFAULTHANDLER": "1", "MALLOC_ARENA_MAX": "2", **own}
+        return {"PYTHONFAULTHANDLER": "1", "MALLOC_ARENA_MAX": "2", **secrets.own_token_env(spec.name, self.secrets())}
 
     def _wait_ready(self, spec: ServiceSpec, timeout: float) -> None:
         def alive() -> bool:  # the child's own handle first: it keeps the exit code that a reaping check would lose

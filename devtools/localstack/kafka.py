@@ -42,7 +42,10 @@ from devtools.localstack.ports import (
     write_pid,
 )
 
-DEFAULT_HEAP = "512m"
+# Laptop-sized: a local broker holding the pipeline's topics peaks well under this (docs/benchmarks.md, "Memory
+# and the scale run"); CCPA_KAFKA_HEAP raises the ceiling, CCPA_KAFKA_HEAP_MIN the heap it starts with.
+DEFAULT_HEAP = "256m"
+DEFAULT_HEAP_MIN = "64m"
 JVM_FLAGS = ["-XX:+UseG1GC", "-Djava.awt.headless=true"]
 LOG4J_CONFIG = KAFKA_DEPLOY_DIR / "log4j2.properties"
 _STATE_FILE = "cluster.json"
@@ -133,6 +136,7 @@ class KafkaCluster:
         self.version = version
         self.cache_dir = (cache_dir or default_cache_dir()).resolve()
         self.heap = heap or os.environ.get("CCPA_KAFKA_HEAP", DEFAULT_HEAP)
+        self.heap_min = os.environ.get("CCPA_KAFKA_HEAP_MIN", DEFAULT_HEAP_MIN)
         self._state = self._load_or_create_state(brokers, port, secured)
         password = self._state.admin_password
         self.security = BrokerSecurity(password, self.base_dir / "tls") if password else None
@@ -296,7 +300,7 @@ class KafkaCluster:
 
     def _launch(self, node: KafkaNode, libs: Path) -> subprocess.Popen[bytes]:
         command = [
-            "java", f"-Xmx{self.heap}", *JVM_FLAGS,
+            "java", f"-Xmx{self.heap}", f"-Xms{self.heap_min}", *JVM_FLAGS,
             *self._jvm_logging(node), "-cp", f"{libs}/*", "kafka.Kafka", str(node.properties_file),
         ]  # fmt: skip
         with node.console_log.open("ab") as console:

@@ -77,6 +77,12 @@ def build_app(service: str, settings: Any, role: Role) -> FastAPI:
 def serve(service: str, role: str | None = None) -> None:
     """Run `service` in the foreground in `role` (None: CCPA_SERVICE_ROLE, else all) until SIGTERM."""
     chosen = role_of(role)
+    if service == "all":  # every service in this one process (services/common/allinone.py)
+        from services.common.allinone import serve_all
+
+        os.environ[ROLE_VARIABLE] = chosen.value
+        serve_all(chosen)
+        return
     settings = load_settings(service)
     # The runtime reads its role from here, whichever way it came (the flag wins, so it overwrites the variable).
     os.environ[ROLE_VARIABLE] = chosen.value
@@ -93,7 +99,7 @@ def serve_workers(service: str, role: str | None, workers: int) -> None:
     if workers == 1:
         serve(service, role)
         return
-    refusal = workers_refusal(workers, chosen)
+    refusal = workers_refusal(workers, chosen, service)
     if refusal:
         raise SystemExit(refusal)
     settings = load_settings(service)
@@ -120,10 +126,12 @@ def serve_workers(service: str, role: str | None, workers: int) -> None:
         listener.close()
 
 
-def workers_refusal(workers: int, role: Role) -> str | None:
-    """Why `--workers N` cannot run in `role`, or None."""
+def workers_refusal(workers: int, role: Role, service: str = "intake") -> str | None:
+    """Why `--workers N` cannot run `service` in `role`, or None."""
     if workers < 1 or workers > MAX_WORKERS:
         return f"--workers {workers} is not a worker count; expected 1 to {MAX_WORKERS}"
+    if workers > 1 and service == "all":
+        return f"--workers {workers} shares one service's port; `all` runs each service once (serve them apart instead)"
     if workers > 1 and not role.serves_api:
         return f"--workers {workers} shares the API port; role {role.value} serves no API (run replicas instead)"
     return None

@@ -65,7 +65,8 @@ def demo_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url:
                with_deletion: bool = False, with_optout: bool = False,
                smtp_port: int | None = None, with_console: bool = False,
                extra_env: dict[str, str] | None = None,
-               service_env: dict[str, dict[str, str]] | None = None) -> Iterator[World]:  # fmt: skip
+               service_env: dict[str, dict[str, str]] | None = None,
+               all_in_one: bool = False) -> Iterator[World]:  # fmt: skip
     """The demo company (app database on PostgreSQL) with both providers, and the pipeline with discovery (sending
     consumer e-mail to the mail server on `smtp_port`, if given; with the operator console if asked; `extra_env`
     overrides the services' settings, `service_env` one process's)."""
@@ -92,7 +93,7 @@ def demo_world(kafka_bootstrap: str, postgres_server: DatabaseServer, redis_url:
     with fresh_pipeline_config(kafka_bootstrap, postgres_server, identity, root / "logs", with_optout) as config:
         config = dataclasses.replace(
             config, discovery_db_url=discovery_db, deletion_db_url=deletion_db, datamap_path=DATAMAP_PATH,
-            console_db_url=console_db, service_env=service_env or {},
+            console_db_url=console_db, service_env=service_env or {}, all_in_one=all_in_one,
             extra_env={**env, "CCPA_RETRY_INITIAL_SECONDS": "0.5", "CCPA_RETRY_MAX_SECONDS": "2",
                        "CCPA_PROVIDER_GRACE_SECONDS": "20", "CCPA_RECHECK_CORRECTIONS_SECONDS": "1",
                        # confirmations come by the providers' signed callbacks; a poll would only come later

@@ -41,3 +41,9 @@ def test_serve_workers_refuses_before_binding_anything() -> None:
         serve_workers("intake", "all", 0)
     with pytest.raises(SystemExit, match="role worker serves no API"):
         serve_workers("intake", "worker", 2)
+
+
+def test_several_workers_of_the_all_in_one_process_are_refused_since_each_service_has_its_own_port() -> None:
+    refusal = workers_refusal(2, Role.ALL, "all")
+    assert refusal is not None and "`all` runs each service once" in refusal
+    assert workers_refusal(1, Role.ALL, "all") is None
