@@ -1,0 +1,196 @@
+"""An index of JSON-lines logs: keyed hash of an identifier → (file, offset, length) of each line holding it.
+
+Stored in SQLite (WAL) next to the logs or in a configured directory: one file, in the standard library,
+crash-safe, readable by several processes. Keys are HMAC-SHA256 of kind and normalised value (crypto.keyed_hash),
+never the value. The index is a hint: callers re-read the line it points at and check it holds the value.
+
+Files are known by a fingerprint (inode and a hash of the first bytes), not by name, so a rotated (renamed) file
+keeps its entries; a file that grew is indexed from its last indexed offset; a file that shrank or whose first
+bytes changed is indexed again; a `.gz` file is indexed once, by uncompressed offset.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.common.crypto import keyed_hash
+
+HEAD_BYTES = 4096
+BLOCK = 8 << 20
+# A line's identifiers as (kind, normalised value) pairs, or none for a line that is not a record.
+Extractor = Callable[[bytes], Iterable[tuple[str, str]]]
+
+_SCHEMA = """
+create table if not exists files (id integer primary key, path text unique, inode integer, head blob,
+                                  indexed_to integer, gz integer, head_len integer);
+create table if not exists entries (key blob, file integer, offset integer, length integer);
+create index if not exists entries_key on entries (key);
+create index if not exists entries_file on entries (file);
+"""
+
+
+class IndexUnusable(RuntimeError):
+    """The index file is missing, corrupt or of another layout: scan the files and rebuild."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    path: Path
+    offset: int
+    length: int
+
+
+class LogIndex:
+    def __init__(self, location: Path, secret: bytes, extract: Extractor) -> None:
+        self.location, self.secret, self.extract = location, secret, extract
+        try:
+            location.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(location, check_same_thread=False, isolation_level=None)
+            self.db.execute("pragma journal_mode=wal")
+            self.db.execute("pragma synchronous=normal")
+            self.db.executescript(_SCHEMA)
+            self.db.execute("select id, path, inode, head, indexed_to, gz, head_len from files limit 1").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise IndexUnusable(f"{location.name}: {exc}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def key(self, kind: str, value: str) -> bytes:
+        return bytes.fromhex(keyed_hash(self.secret, kind, value))
+
+    def refresh(self, paths: Iterable[Path]) -> None:
+        """Bring the index up to the files as they are now (before answering a search)."""
+        present = {path: status for path in paths if (status := _stat(path)) is not None}
+        rows = self.db.execute("select id, path, inode, head, indexed_to, gz, head_len from files").fetchall()
+        known = {row[1]: row for row in rows}
+        by_inode = {row[2]: row for row in rows}
+        self.db.execute("begin immediate")
+        try:
+            moved: set[int] = set()
+            for path, status in present.items():
+                row = known.get(str(path))
+                if row is None or not _same(path, status, row):
+                    renamed = by_inode.get(status.st_ino)
+                    if renamed is not None and renamed[0] not in moved and _same(path, status, renamed):
+                        moved.add(renamed[0])
+                        self._drop(path, but=renamed[0])
+                        self.db.execute("update files set path = ? where id = ?", (str(path), renamed[0]))
+                        row = renamed
+                    else:
+                        row = self._new_file(path, status.st_ino)
+                moved.add(row[0])
+                if path.suffix == ".gz":
+                    if row[4] == 0:
+                        self._index(row[0], path, 0)
+                elif status.st_size < row[4]:  # truncated or replaced in place: start again
+                    self.db.execute("delete from entries where file = ?", (row[0],))
+                    self._index(row[0], path, 0)
+                elif status.st_size > row[4]:
+                    self._index(row[0], path, row[4])
+                if row[6] < HEAD_BYTES and status.st_size > row[6]:
+                    length = min(status.st_size, HEAD_BYTES)
+                    self.db.execute("update files set head = ?, head_len = ? where id = ?",
+                                    (_head(path, length), length, row[0]))  # fmt: skip
+            gone = [row[0] for path, row in known.items() if Path(path) not in present and row[0] not in moved]
+            self.db.executemany("delete from entries where file = ?", [(i,) for i in gone])
+            self.db.executemany("delete from files where id = ?", [(i,) for i in gone])
+            self._drop_orphans()
+            self.db.execute("commit")
+        except BaseException:
+            self.db.execute("rollback")
+            raise
+
+    def forget(self, path: Path) -> None:
+        """Drop a file's entries (before erasure rewrites it); the next refresh indexes what is left."""
+        with self.db:
+            self._drop(path)
+
+    def lookup(self, pairs: Iterable[tuple[str, str]]) -> list[Hit]:
+        """Lines that may hold any of these (kind, value) pairs, by file and offset."""
+        keys = [(self.key(kind, value),) for kind, value in pairs]
+        hits: set[tuple[str, int, int]] = set()
+        for (key,) in keys:
+            rows = self.db.execute("select f.path, e.offset, e.length from entries e join files f on f.id = e.file"
+                                   " where e.key = ?", (key,))  # fmt: skip
+            hits.update(rows)
+        return [Hit(Path(path), offset, length) for path, offset, length in sorted(hits)]
+
+    def _drop(self, path: Path, but: int = -1) -> None:
+        self.db.execute("delete from entries where file in (select id from files where path = ? and id != ?)",
+                        (str(path), but))  # fmt: skip
+        self.db.execute("delete from files where path = ? and id != ?", (str(path), but))
+
+    def _new_file(self, path: Path, inode: int) -> tuple[int, str, int, bytes, int, int, int]:
+        self._drop(path)
+        empty, gz = _head(path, 0), int(path.suffix == ".gz")
+        cursor = self.db.execute("insert into files (path, inode, head, indexed_to, gz, head_len)"
+                                 " values (?, ?, ?, 0, ?, 0)", (str(path), inode, empty, gz))  # fmt: skip
+        return (cursor.lastrowid or 0, str(path), inode, empty, 0, gz, 0)
+
+    def _index(self, file: int, path: Path, start: int) -> None:
+        end = start
+        batch: list[tuple[bytes, int, int, int]] = []
+        for offset, line in _lines(path, start):
+            end = offset + len(line)
+            for kind, value in set(self.extract(line)):
+                batch.append((self.key(kind, value), file, offset, len(line)))
+            if len(batch) > 50_000:
+                self.db.executemany("insert into entries values (?, ?, ?, ?)", batch)
+                batch = []
+        self.db.executemany("insert into entries values (?, ?, ?, ?)", batch)
+        self.db.execute("update files set indexed_to = ? where id = ?", (max(end, start), file))
+
+    def _drop_orphans(self) -> None:
+        self.db.execute("delete from entries where file not in (select id from files)")
+
+
+def read_line(hit: Hit) -> bytes:
+    """The bytes the index points at (decompressing up to the offset for .gz)."""
+    if hit.path.suffix == ".gz":
+        with gzip.open(hit.path, "rb") as stream:
+            stream.seek(hit.offset)
+            return stream.read(hit.length)
+    with hit.path.open("rb") as stream:
+        stream.seek(hit.offset)
+        return stream.read(hit.length)
+
+
+def _lines(path: Path, start: int) -> Iterator[tuple[int, bytes]]:
+    """Complete lines (with their newline) from `start`; a partial last line waits for the next refresh,
+    except in a .gz file, which is complete."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as stream:
+        stream.seek(start)
+        offset, rest = start, b""
+        while block := stream.read(BLOCK):
+            lines = (rest + block).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                yield offset, line + b"\n"
+                offset += len(line) + 1
+        if rest and path.suffix == ".gz":
+            yield offset, rest
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
+
+
+def _head(path: Path, length: int) -> bytes:
+    with path.open("rb") as stream:
+        return hashlib.sha256(stream.read(length)).digest()
+
+
+def _same(path: Path, status: os.stat_result, row: tuple[int, str, int, bytes, int, int, int]) -> bool:
+    """The file the row describes: same inode, at least as long as its recorded head, and the same first bytes."""
+    return status.st_ino == row[2] and status.st_size >= row[6] and _head(path, row[6]) == row[3]
