@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -54,15 +54,24 @@ class DiscoveryWorker:
         self.runs = RunStore(engine, settings)
 
     def run(self, stop: threading.Event) -> None:
+        """Keep up to `concurrent_requests` walks in flight: a slot freed by a finished walk is claimed again at once,
+        so one slow walk (a store retried, a large subject) never holds back the runs queued behind its batch."""
+        in_flight: set[Future[None]] = set()
         with self.runs.leases.heartbeat():
             try:
                 while not stop.is_set():
                     self.last_loop_at = datetime.now(UTC)
-                    claimed = self.runs.claim(self.settings.concurrent_requests)
+                    in_flight = {future for future in in_flight if not future.done()}
+                    free = self.settings.concurrent_requests - len(in_flight)
+                    claimed = self.runs.claim(free) if free > 0 else []
+                    for run in claimed:
+                        future = self.pool.submit(self.process_safely, run)
+                        future.add_done_callback(lambda _done: self.wakeup.set())
+                        in_flight.add(future)
                     if claimed:
-                        list(self.pool.map(self.process_safely, claimed))
                         continue
-                    self.reports.purge_expired()
+                    if not in_flight:
+                        self.reports.purge_expired()
                     self.wakeup.wait(self.settings.poll_seconds)
                     self.wakeup.clear()
             finally:
