@@ -8,7 +8,7 @@ import hmac
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -196,9 +196,17 @@ class Sealer:
 
     def seal_bytes(self, plaintext: bytes, subject_key: str, request_id: str) -> Sealed:
         """Binary documents (a rendered report, a zip) under the subject's shreddable data key."""
+        return self.seal_all([plaintext], subject_key, request_id)[0]
+
+    def seal_all(self, plaintexts: Sequence[bytes], subject_key: str, request_id: str) -> list[Sealed]:
+        """Several documents of one subject and request under its data key, fetched from the key store once."""
         key_id, key = self.keystore.key_for_subject(subject_key)
-        nonce = os.urandom(12)
-        return Sealed(key_id, nonce, AESGCM(key).encrypt(nonce, plaintext, _aad(request_id, subject_key)))
+        cipher, aad = AESGCM(key), _aad(request_id, subject_key)
+        sealed = []
+        for plaintext in plaintexts:
+            nonce = os.urandom(12)
+            sealed.append(Sealed(key_id, nonce, cipher.encrypt(nonce, plaintext, aad)))
+        return sealed
 
     def open_bytes(self, sealed: Sealed, subject_key: str, request_id: str) -> bytes:
         key = self.keystore.key_by_id(sealed.key_id)

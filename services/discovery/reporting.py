@@ -111,12 +111,12 @@ class ReportPublisher:
 
     def store(self, conn: sa.Connection, run: Run, rendered: RenderedReport, at: datetime) -> ReadyReport:
         expires_at = at + self.ttl
+        sealed = self.sealer.seal_all([r.content for r in rendered.renderings], run.subject_key, run.request_id)
         rows = [
             {"request_id": run.request_id, "format": r.format, "subject_key": run.subject_key,
-             "sealed": self.sealer.seal_bytes(r.content, run.subject_key, run.request_id).to_json(),
-             "media_type": r.media_type, "filename": r.filename, "sha256": r.sha256, "size_bytes": len(r.content),
-             "created_at": at, "expires_at": expires_at}
-            for r in rendered.renderings
+             "sealed": s.to_json(), "media_type": r.media_type, "filename": r.filename, "sha256": r.sha256,
+             "size_bytes": len(r.content), "created_at": at, "expires_at": expires_at}
+            for r, s in zip(rendered.renderings, sealed, strict=True)
         ]  # fmt: skip
         conn.execute(sa.delete(orm.reports).where(orm.reports.c.request_id == run.request_id))
         conn.execute(sa.insert(orm.reports), rows)

@@ -71,6 +71,15 @@ class TestSealAndOpen:
         assert len(sealed.ciphertext) == len(json.dumps(IDENTIFIERS, sort_keys=True)) + 16
         assert len(sealed.nonce) == 12
 
+    def test_seal_all_seals_each_document_under_one_key_with_its_own_nonce(self, sealer: Sealer) -> None:
+        documents = [b"report as json", b"PK zip bytes", b"<html>letter</html>"]
+        sealed = sealer.seal_all(documents, ALICE, REQUEST)
+        assert [sealer.open_bytes(one, ALICE, REQUEST) for one in sealed] == documents
+        assert len({one.key_id for one in sealed}) == 1 and len({one.nonce for one in sealed}) == 3
+        assert sealed[0].key_id == sealer.seal_bytes(b"later", ALICE, REQUEST).key_id  # the subject's one live key
+        with pytest.raises(InvalidTag):
+            sealer.open_bytes(sealed[1], ALICE, OTHER_REQUEST)
+
     def test_each_seal_uses_a_fresh_nonce(self, sealer: Sealer) -> None:
         first, second = (sealer.seal(IDENTIFIERS, ALICE, REQUEST) for _ in range(2))
         assert first.nonce != second.nonce
