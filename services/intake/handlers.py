@@ -159,13 +159,19 @@ class IntakeService:
         self._wake_notices()
         return new_due
 
-    def get(self, request_id: str) -> sa.Row[Any]:
-        with self.engine.connect() as conn:
+    def get(self, request_id: str, conn: sa.Connection | None = None) -> sa.Row[Any]:
+        """The request's row (on `conn` when given, so a status read takes one connection); RequestNotFound."""
+        if conn is not None:
             return self._row(conn, request_id, lock=False)
+        with self.engine.connect() as own:
+            return self._row(own, request_id, lock=False)
 
-    def response_of(self, request_id: str) -> sa.Row[Any] | None:
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(orm.responses).where(orm.responses.c.request_id == request_id)).first()
+    def response_of(self, request_id: str, conn: sa.Connection | None = None) -> sa.Row[Any] | None:
+        query = sa.select(orm.responses).where(orm.responses.c.request_id == request_id)
+        if conn is not None:
+            return conn.execute(query).first()
+        with self.engine.connect() as own:
+            return own.execute(query).first()
 
     def _row(self, conn: sa.Connection, request_id: str, lock: bool) -> sa.Row[Any]:
         query = sa.select(orm.requests).where(orm.requests.c.request_id == request_id)

@@ -102,12 +102,14 @@ class ReportDownloads:
         self.client = httpx.Client(base_url=discovery_url, timeout=30.0,
                                    headers={"Authorization": f"Bearer {api_token}"})  # fmt: skip
 
-    def report_of(self, request_id: str) -> sa.Row[Any] | None:
+    def report_of(self, request_id: str, conn: sa.Connection | None = None) -> sa.Row[Any] | None:
         """The request's report, unless a deletion of its subject revoked it or its review withdrew it."""
-        with self.engine.connect() as conn:
-            report = conn.execute(sa.select(orm.reports).where(orm.reports.c.request_id == request_id)).first()
-            if report is None or self._revoked(conn, request_id, report) or reviews.withdrawn(conn, request_id):
-                return None
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.report_of(request_id, own)
+        report = conn.execute(sa.select(orm.reports).where(orm.reports.c.request_id == request_id)).first()
+        if report is None or self._revoked(conn, request_id, report) or reviews.withdrawn(conn, request_id):
+            return None
         return report
 
     def download(self, request_id: str, fmt: str, expires: int, signature: str) -> Download:

@@ -16,17 +16,20 @@ from services.intake.review import links_released
 
 
 def status_of(intake: Intake, request_id: str) -> RequestStatus:
-    """The request's status; RequestNotFound when there is none. Report links only while they still work."""
-    current = _status(intake.service.get(request_id))
-    if (answer := intake.service.response_of(request_id)) is not None:
+    """The request's status; RequestNotFound when there is none. Report links only while they still work. One
+    connection for the four reads: a client polling every few milliseconds costs one pool checkout per poll."""
+    with intake.service.engine.connect() as conn:
+        current = _status(intake.service.get(request_id, conn))
+        answer = intake.service.response_of(request_id, conn)
+        review = reviews.review_of(conn, request_id)
+        report = intake.downloads.report_of(request_id, conn)
+    if answer is not None:
         current.response = ResponseModel(outcome=answer.outcome, summary=answer.summary,
                                          responded_at=answer.responded_at, by=answer.producer)  # fmt: skip
-    with intake.service.engine.connect() as conn:
-        review = reviews.review_of(conn, request_id)
     if review is not None:
         current.review = ReviewStatus(state=review.state.value, answer_ready=review.answer_ready_at is not None,
                                       decided_at=review.decided_at, reason=review.reason)  # fmt: skip
-    if (report := intake.downloads.report_of(request_id)) is not None and expiry_of(report) > utcnow():
+    if report is not None and expiry_of(report) > utcnow():
         released = links_released(review)
         links = intake.downloads.links.links(request_id, expiry_of(report), list(report.formats)) if released else {}
         current.report = ReportLinks(ready_at=report.ready_at, expires_at=report.expires_at, records=report.records,
