@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export CCPA_LOCAL_DIR ?= .local
 
-.PHONY: install system-deps python-deps kafka-jars mailpit up down status run demo test test-cluster test-unit bench chaos lint k8s k8s-tools schema-registry clean
+.PHONY: install system-deps python-deps kafka-jars mailpit up down status run demo test test-cluster test-unit bench bench-scale chaos lint k8s k8s-tools schema-registry clean
 
 install: system-deps python-deps kafka-jars mailpit k8s-tools
 
@@ -65,12 +65,20 @@ test-unit: python-deps
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS); rc=$$?; [ $$rc -ne 5 ] || exit 1; exit $$rc
 
 bench: install
+	$(PY) -m devtools.loadgen
 	$(PY) -m bench
 	$(PY) -m bench.audit_chain
 	$(PY) -m bench.discovery
 	$(PY) -m bench.privacy_center
 	$(PY) -m bench.console_queue
 	$(PY) -m bench.flow_decisions
+	$(PY) -m bench.peer
+	$(PY) -m bench.memory
+
+# Issue 18's scale run: 1M demo subjects and 100k queued mixed requests (hours on 2 cores; SCALE_ARGS to shrink it).
+SCALE_ARGS ?=
+bench-scale: install
+	$(PY) -m bench.scale $(SCALE_ARGS)
 
 # Not part of `make test`: about 10 minutes of kill -9, a broker loss and a store outage; CHAOS_ARGS=--quick for 4.
 CHAOS_ARGS ?=
