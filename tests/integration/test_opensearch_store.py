@@ -120,6 +120,13 @@ def test_search_by_email_matches_any_case_with_and_without_a_normaliser(server: 
     assert all("ann" not in r.locator.lower() and r.locator.startswith(f"{prefix}-") for r in records)
 
 
+def test_more_values_than_the_engine_takes_in_one_query(server: OpenSearchServer, prefix: str) -> None:
+    store = connector(parse_datamap(datamap_yaml(server.url, prefix)))
+    emails = frozenset({"ann.lee@example.com", *(f"nobody{n}@example.com" for n in range(1100))})
+    records = store.search({"email": emails})  # 1101 case-insensitive terms: past max_clause_count (1024) at once
+    assert sorted(r.collection for r in records) == ["access", "access", "events"]
+
+
 def test_search_by_account_id(server: OpenSearchServer, prefix: str) -> None:
     store = connector(parse_datamap(datamap_yaml(server.url, prefix)))
     records = store.search({"account_id": frozenset({"a-1"})})

@@ -11,6 +11,7 @@ from services.common.stores.opensearch_query import (
     clauses,
     flattened,
     match_field,
+    queries,
 )
 
 MAPPINGS = {"properties": {
@@ -50,3 +51,14 @@ def test_many_values_are_split_below_the_clause_limit() -> None:
 def test_flattened_names_objects_by_dotted_path() -> None:
     assert flattened({"user": {"name": "A", "geo": {"city": "B"}}, "ip": "1"}) == {
         "user.name": "A", "user.geo.city": "B", "ip": "1"}  # fmt: skip
+
+
+def test_queries_stay_below_the_clause_limit() -> None:
+    folded = list(
+        clauses(MatchField("mail", normalised=False), "email", [f"{n}@x.com" for n in range(MAX_CLAUSES + 2)])
+    )
+    terms = {"terms": {"id": ["1"]}}
+    split = list(queries([*folded, terms]))
+    groups = [query["bool"]["filter"][0]["bool"]["should"] for query in split]
+    assert [len(group) for group in groups] == [1, 2]  # 500 values, then 2 values + the terms clause
+    assert groups[1][-1] == terms

@@ -70,6 +70,22 @@ def any_of(shoulds: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"bool": {"filter": [{"bool": {"should": list(shoulds), "minimum_should_match": 1}}]}}
 
 
+def queries(shoulds: Sequence[Mapping[str, Any]], limit: int = MAX_CLAUSES) -> Iterator[dict[str, Any]]:
+    """`any_of` queries over `shoulds`, each with at most `limit` Lucene clauses (a `terms` clause counts as one,
+    a case-insensitive group as one per value), so no query passes the engine's max_clause_count."""
+    group: list[Mapping[str, Any]] = []
+    weight = 0
+    for should in shoulds:
+        cost = len(should["bool"]["should"]) if "bool" in should else 1
+        if group and weight + cost > limit:
+            yield any_of(group)
+            group, weight = [], 0
+        group.append(should)
+        weight += cost
+    if group:
+        yield any_of(group)
+
+
 def flattened(source: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """A document's fields by dotted name (objects flattened; a top-level dotted key kept as it is)."""
     flat: dict[str, Any] = {}

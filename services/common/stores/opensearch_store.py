@@ -24,11 +24,11 @@ from services.common.datamap.model import Collection, DataMap, Store
 from services.common.stores.base import FoundRecord, Identifiers, StoreConfigError, StoreUnavailable
 from services.common.stores.opensearch_query import (
     MappingProblem,
-    any_of,
     clauses,
     field_mapping,
     flattened,
     match_field,
+    queries,
 )
 from services.common.stores.values import occurred_at, record_values, search_fields, searched_collections, short_hash
 
@@ -128,8 +128,16 @@ class OpenSearchConnector:
                 yield from self._scan(collection, index, shoulds)
 
     def _scan(self, collection: Collection, index: str, shoulds: list[dict[str, Any]]) -> Iterator[Hit]:
-        query = {"query": any_of(shoulds)}
-        for doc in helpers.scan(self.client, query=query, index=index, scroll=SCROLL, size=PAGE, clear_scroll=True):
+        seen: set[str] = set()  # a document matching clauses of two queries is reported once
+        for query in queries(shoulds):
+            yield from self._scan_query(collection, index, query, seen)
+
+    def _scan_query(self, collection: Collection, index: str, query: dict[str, Any], seen: set[str]) -> Iterator[Hit]:
+        body = {"query": query}
+        for doc in helpers.scan(self.client, query=body, index=index, scroll=SCROLL, size=PAGE, clear_scroll=True):
+            if str(doc["_id"]) in seen:
+                continue
+            seen.add(str(doc["_id"]))
             source = flattened(doc.get("_source") or {})
             record = FoundRecord(self.store.name, collection.name, f"{index}/{short_hash(str(doc['_id']))}",
                                  record_values(collection, source), occurred_at(collection, source))  # fmt: skip
