@@ -133,8 +133,7 @@ class OpenSearchConnector:
             yield from self._scan_query(collection, index, query, seen)
 
     def _scan_query(self, collection: Collection, index: str, query: dict[str, Any], seen: set[str]) -> Iterator[Hit]:
-        body = {"query": query}
-        for doc in helpers.scan(self.client, query=body, index=index, scroll=SCROLL, size=PAGE, clear_scroll=True):
+        for doc in self._documents(index, query):
             if str(doc["_id"]) in seen:
                 continue
             seen.add(str(doc["_id"]))
@@ -142,6 +141,16 @@ class OpenSearchConnector:
             record = FoundRecord(self.store.name, collection.name, f"{index}/{short_hash(str(doc['_id']))}",
                                  record_values(collection, source), occurred_at(collection, source))  # fmt: skip
             yield Hit(index, str(doc["_id"]), record)
+
+    def _documents(self, index: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The matching documents: one plain search when they fit a page (a subject's usual case), else a scroll."""
+        first = self.client.search(index=index, body={"query": query, "size": PAGE, "track_total_hits": True})
+        hits = first["hits"]["hits"]
+        if first["hits"]["total"]["value"] <= len(hits):
+            yield from hits
+            return
+        body = {"query": query}
+        yield from helpers.scan(self.client, query=body, index=index, scroll=SCROLL, size=PAGE, clear_scroll=True)
 
 
 def field_is_mapped(index_body: Mapping[str, Any], name: str) -> bool:
