@@ -5,9 +5,9 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export CCPA_LOCAL_DIR ?= .local
 
-.PHONY: install system-deps python-deps kafka-jars mailpit up down status run demo test test-cluster test-unit bench bench-scale chaos lint k8s k8s-tools schema-registry clean
+.PHONY: install system-deps python-deps kafka-jars opensearch-jars mailpit up down status run demo test test-cluster test-unit bench bench-scale chaos lint k8s k8s-tools schema-registry clean
 
-install: system-deps python-deps kafka-jars mailpit k8s-tools
+install: system-deps python-deps kafka-jars opensearch-jars mailpit k8s-tools
 
 system-deps:
 	@deploy/local/install-system-deps.sh
@@ -22,6 +22,10 @@ $(VENV)/.installed: pyproject.toml
 
 kafka-jars: python-deps
 	@$(PY) -m devtools.localstack kafka fetch
+
+# A single-node OpenSearch from Maven Central jars and a small launcher compiled with javac (the opensearch store's tests).
+opensearch-jars: python-deps
+	@$(PY) -m devtools.localstack opensearch fetch
 
 # The local SMTP server and mail viewer, built from its Go module once per machine.
 mailpit: python-deps

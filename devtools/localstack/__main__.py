@@ -1,9 +1,10 @@
 """Command line for the local servers.
 
-Usage: python -m devtools.localstack kafka|postgres|mariadb|redis|schema-registry up|down|status [--dir D] [--port P];
-`kafka fetch [--version V]` only downloads the broker jars (once per machine); `mailpit fetch` builds the local SMTP
-server (with its mail viewer) from its Go module, once per machine; `schema-registry fetch` builds the Schema Registry
-server from crates.io with cargo, once per machine.
+Usage: python -m devtools.localstack kafka|postgres|mariadb|redis|schema-registry|opensearch up|down|status
+[--dir D] [--port P];
+`kafka fetch [--version V]` only downloads the broker jars (once per machine), `opensearch fetch` the node's jars;
+`mailpit fetch` builds the local SMTP server (with its mail viewer) from its Go module, once per machine;
+`schema-registry fetch` builds the Schema Registry server from crates.io with cargo, once per machine.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from devtools.localstack.kafka import KafkaCluster
 from devtools.localstack.kafka_jars import DEFAULT_KAFKA_VERSION, default_cache_dir, fetch_kafka_jars
 from devtools.localstack.mailpit import MAILPIT_VERSION, build_mailpit
 from devtools.localstack.mariadb import MariaDBServer
+from devtools.localstack.opensearch import OpenSearchServer, fetch_opensearch
 from devtools.localstack.ports import LocalStackError
 from devtools.localstack.postgres import PostgresServer
 from devtools.localstack.redis import RedisServer
@@ -65,6 +67,11 @@ def kafka_fetch(args: argparse.Namespace) -> int:
 
 def mailpit_fetch(_args: argparse.Namespace) -> int:
     say(f"Mailpit {MAILPIT_VERSION}: {build_mailpit()}")
+    return 0
+
+
+def opensearch_fetch(_args: argparse.Namespace) -> int:
+    say(f"OpenSearch node jars and launcher in {fetch_opensearch()}")
     return 0
 
 
@@ -140,6 +147,10 @@ COMMANDS: dict[str, dict[str, Command]] = {
     "mariadb": server_commands("MariaDB", MariaDBServer, lambda server: server.url(), "DATABASE_URL"),
     "redis": server_commands("Redis", RedisServer, lambda server: server.url, "REDIS_URL"),
     "mailpit": {"fetch": mailpit_fetch},
+    "opensearch": {
+        **server_commands("OpenSearch", OpenSearchServer, lambda server: server.url, "OPENSEARCH_URL"),
+        "fetch": opensearch_fetch,
+    },
     "schema-registry": {
         **server_commands("Schema Registry", SchemaRegistryServer, lambda s: s.url, "CCPA_SCHEMA_REGISTRY_URL"),
         "fetch": schema_registry_fetch,
@@ -151,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m devtools.localstack", description=__doc__)
     services = parser.add_subparsers(dest="service", required=True)
     for service, default_port in (("kafka", None), ("postgres", 5432), ("mariadb", 3306), ("redis", 6379),
-                                  ("mailpit", None), ("schema-registry", 8081)):  # fmt: skip
+                                  ("mailpit", None), ("schema-registry", 8081), ("opensearch", None)):  # fmt: skip
         sub = services.add_parser(service, help=f"local {service} on 127.0.0.1")
         sub.add_argument("action", choices=sorted(COMMANDS[service]))
         sub.add_argument("--dir", type=Path, default=Path(".local") / service, help="state folder")

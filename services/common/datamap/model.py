@@ -225,7 +225,7 @@ class Backups(Strict):
 
 class Store(Strict):
     name: str = PydanticField(pattern=NAME)
-    kind: Literal["sql", "redis", "jsonl", "http"]
+    kind: Literal["sql", "redis", "jsonl", "http", "opensearch"]
     description: str | None = None
     url: str | None = PydanticField(default=None, description="SQLAlchemy URL, redis:// URL or provider base URL")
     recipient: str | None = PydanticField(default=None, description="http: the registered recipient it belongs to")

@@ -9,6 +9,7 @@ from services.common.datamap.model import DataMap, Store
 from services.common.stores.base import StoreConfigError, StoreConnector
 from services.common.stores.http import HttpProviderConnector
 from services.common.stores.jsonl import JsonLinesConnector
+from services.common.stores.opensearch_store import OpenSearchConnector
 from services.common.stores.redis_store import RedisConnector
 from services.common.stores.sql import SqlConnector
 
@@ -23,4 +24,7 @@ def open_connector(datamap: DataMap, store: Store, env: Mapping[str, str] = os.e
         return JsonLinesConnector(datamap, store)
     if store.kind == "http":
         return HttpProviderConnector(datamap, store, env)
-    raise StoreConfigError(store.name, f"unknown store kind {store.kind!r}; expected sql, redis, jsonl or http")
+    if store.kind == "opensearch":
+        return OpenSearchConnector(datamap, store)
+    expected = "sql, redis, jsonl, http or opensearch"
+    raise StoreConfigError(store.name, f"unknown store kind {store.kind!r}; expected {expected}")
