@@ -78,6 +78,7 @@ bench: install
 	$(PY) -m bench.flow_decisions
 	$(PY) -m bench.peer
 	$(PY) -m bench.memory
+	$(PY) -m bench.opensearch_store
 
 # Issue 18's scale run: 1M demo subjects and 100k queued mixed requests (hours on 2 cores; SCALE_ARGS to shrink it).
 SCALE_ARGS ?=

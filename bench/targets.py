@@ -55,6 +55,10 @@ TARGETS: dict[str, Target] = {
         # 3. log store at 1M demo subjects (bench.discovery)
         Target("demo.1m.know_p50", "demo 1M: know submit → report ready, p50", "ms", 5925.0, 500.0),
         Target("demo.1m.deletion_p50", "demo 1M: deletion submit → verified, p50", "ms", 16294.0, 1000.0),
+        # 3b. the opensearch store alone at 1M documents (bench.opensearch_store; the store call, not the pipeline)
+        Target("opensearch.1M.know_p50", "opensearch 1M docs: search by email + account id, p50", "ms", None, None),
+        Target("opensearch.1M.erase_p50", "opensearch 1M docs: erase (bulk delete, refresh), p50", "ms", None, None),
+        Target("opensearch.1M.verify_p50", "opensearch 1M docs: re-search after erase, p50", "ms", None, None),
         # 4. throughput
         Target("demo.100k.queued_deletions", "demo 100k: queued deletions", "/s", 6.7, 30.0, True),
         Target("intake.durable_rate", "intake durable requests/s under load", "/s", 79.9, 500.0, True),
