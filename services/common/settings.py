@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 from typing import Any
@@ -278,3 +280,17 @@ class DataMapSettings(ApiSettings):
     def development_defaults(self) -> list[str]:
         explicit = "datamap_path" in self.model_fields_set
         return [*super().development_defaults(), *demo_datamap(self.datamap_path, explicit)]
+
+
+class LogIndexSettings(BaseSettings):
+    """The JSON-lines log index (services/common/stores/logindexed.py): a folder, keyed by the subject key."""
+
+    model_config = SettingsConfigDict(env_prefix="CCPA_", extra="ignore", hide_input_in_errors=True)
+
+    log_index_dir: str = Field("", description="Folder of the log index (SQLite); empty: every search scans the logs")
+    subject_key_secret: SecretStr = Field(SecretStr(""), description="base64 32-byte HMAC key; the index key derives")
+
+    def index_key(self) -> bytes:
+        """A key of its own for the index (HMAC of a label under the subject key), never the subject key itself."""
+        subject = decode_key(self.subject_key_secret.get_secret_value(), "CCPA_SUBJECT_KEY_SECRET")
+        return hmac.new(subject, b"ccpa log index v1", hashlib.sha256).digest()

@@ -28,6 +28,8 @@ from typing import IO, Any
 from services.common.datamap.model import Collection, DataMap, Store
 from services.common.stores.base import FoundRecord, Identifiers, StoreUnavailable
 from services.common.stores.linescan import Finder, candidate_forms, scan_blocks
+from services.common.stores.logindex import Hit
+from services.common.stores.logindexed import index_for, read_lines
 from services.common.stores.values import (
     SearchField,
     identifier_values,
@@ -48,6 +50,9 @@ class _Search:
     found: list[FoundRecord] = field(default_factory=list)
     error: StoreUnavailable | None = None
     done: bool = False
+
+
+Asked = list[tuple[_Search, list[SearchField]]]
 
 
 class JsonLinesConnector:
@@ -78,8 +83,13 @@ class JsonLinesConnector:
             for collection in searched_collections(self.store):
                 asked = [(search, targets) for search in searches if (targets := self._targets(collection, search))]
                 if asked and collection.path:
-                    for path in log_files(collection.path):
-                        self._search_file(collection, path, asked)
+                    files = log_files(collection.path)
+                    hits = self._indexed(collection, files, asked)
+                    for path in files:
+                        if hits is None:
+                            self._search_file(collection, path, asked)
+                        elif path in hits:
+                            self._check_hits(collection, path, hits[path], asked)
         except StoreUnavailable as exc:
             for search in searches:
                 search.error, search.found = exc, []
@@ -93,14 +103,30 @@ class JsonLinesConnector:
     def _targets(self, collection: Collection, search: _Search) -> list[SearchField]:
         return search_fields(self.datamap, self.store, collection, search.identifiers)
 
-    def _search_file(self, collection: Collection, path: Path, asked: list[tuple[_Search, list[SearchField]]]) -> None:
-        # (field, kind) → value → the searches that want it: a candidate line is checked once, not once per search.
-        wanted: dict[tuple[str, str], dict[str, list[_Search]]] = {}
-        for search, targets in asked:
-            for target in targets:
-                values = wanted.setdefault((target.field.name, target.kind), {})
-                for value in target.values:
-                    values.setdefault(value, []).append(search)
+    def _indexed(self, collection: Collection, files: list[Path], asked: Asked) -> dict[Path, list[Hit]] | None:
+        """Per file, the lines the log index points at; None without a usable index (scan every file)."""
+        index = index_for(self.datamap, self.store, collection)
+        if index is None:
+            return None
+        pairs = {(target.kind, value) for _, targets in asked for target in targets for value in target.values}
+        return index.hits(files, pairs)
+
+    def _check_hits(self, collection: Collection, path: Path, hits: list[Hit], asked: Asked) -> None:
+        """Only the lines the index points at, each checked like a scanned line: the index is a hint."""
+        wanted = _wanted(asked)
+        try:
+            for hit, line in read_lines(path, hits):
+                entry = parsed_line(line.rstrip(b"\r\n"))
+                owners = _owners(entry, wanted) if entry is not None else []
+                if entry is not None and owners:
+                    record = self._record(collection, path, hit.offset, entry, by_offset=True)
+                    for search in owners:
+                        search.found.append(record)
+        except (OSError, EOFError, UnicodeError) as exc:
+            raise StoreUnavailable(self.store.name, f"cannot read {path.name}: {_why(exc)}") from None
+
+    def _search_file(self, collection: Collection, path: Path, asked: Asked) -> None:
+        wanted = _wanted(asked)
         finder = Finder(candidate_forms(value for values in wanted.values() for value in values))
         malformed = 0
         try:
@@ -133,10 +159,24 @@ class JsonLinesConnector:
                 known = self._counts[path] = (signature, [])
             return known[1]
 
-    def _record(self, collection: Collection, path: Path, number: int, entry: dict[str, Any]) -> FoundRecord:
+    def _record(self, collection: Collection, path: Path, number: int, entry: dict[str, Any],
+                by_offset: bool = False) -> FoundRecord:  # fmt: skip
+        """A line found by a scan is named `file:line`, one found through the index `file@byte offset`."""
         raw = {field.name: value for field in collection.fields if (value := lookup(entry, field.name)) is not None}
-        return FoundRecord(self.store.name, collection.name, f"{path.name}:{number}", record_values(collection, raw),
+        where = f"{path.name}@{number}" if by_offset else f"{path.name}:{number}"
+        return FoundRecord(self.store.name, collection.name, where, record_values(collection, raw),
                            occurred_at(collection, raw))  # fmt: skip
+
+
+def _wanted(asked: Asked) -> dict[tuple[str, str], dict[str, list[_Search]]]:
+    """(field, kind) → value → the searches that want it: a candidate line is checked once, not once per search."""
+    wanted: dict[tuple[str, str], dict[str, list[_Search]]] = {}
+    for search, targets in asked:
+        for target in targets:
+            values = wanted.setdefault((target.field.name, target.kind), {})
+            for value in target.values:
+                values.setdefault(value, []).append(search)
+    return wanted
 
 
 def _owners(entry: dict[str, Any], wanted: dict[tuple[str, str], dict[str, list[_Search]]]) -> list[_Search]:

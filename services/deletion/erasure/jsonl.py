@@ -23,6 +23,7 @@ from services.common.datamap.model import DataMap, Store
 from services.common.stores.base import StoreUnavailable
 from services.common.stores.jsonl import log_files, lookup, open_lines, parsed_line
 from services.common.stores.linescan import Finder, candidate_forms, scan_blocks
+from services.common.stores.logindexed import CollectionIndex, index_for
 from services.common.stores.values import identifier_values, occurred_at, searched_collections
 from services.deletion.erasure.outcome import OutcomeTally, Settle, StoreOutcome, unsettled
 from services.deletion.erasure.plan import CollectionStep, StorePlan
@@ -50,7 +51,8 @@ class JsonLinesEraser:
         """Each plan's outcome, in batch order. Every plan is settled (its counts journaled) before any file is
         replaced; a file that cannot be read or written fails the whole batch, and no file is replaced."""
         tallies = [OutcomeTally(self.store.name) for _ in batch]
-        files = [_LogFile(path, wanted, self.hmac_key) for path, wanted in _files(batch).items()]
+        indexes = _indexes(self.datamap, self.store, batch)
+        files = [_LogFile(path, wanted, self.hmac_key) for path, wanted in _files(batch, indexes).items()]
         try:
             for log_file in files:
                 log_file.prepare(tallies, write=not dry_run, store=self.store.name)
@@ -59,8 +61,12 @@ class JsonLinesEraser:
             settled: list[StoreOutcome | StoreUnavailable] = [
                 settle(tally.outcome()) for (_, settle), tally in zip(batch, tallies, strict=True)
             ]
-            for log_file in files:
-                log_file.commit(self.store.name)
+            try:
+                for log_file in files:
+                    log_file.commit(self.store.name)
+            finally:  # a rewritten file's entries point at lines that moved or went
+                for index, paths in indexes.values():
+                    index.forget(paths)
             return settled
         except (OSError, EOFError) as exc:
             failed = StoreUnavailable(self.store.name, f"cannot rewrite a log file: {_why(exc)}")
@@ -242,12 +248,36 @@ def _owning_steps(entry: dict[str, Any], owners: dict[tuple[str, str], dict[str,
     return [best[index] for index in sorted(best)]
 
 
-def _files(batch: Batch) -> dict[Path, list[_Wanted]]:
+Indexes = dict[str, tuple[CollectionIndex, set[Path]]]
+
+
+def _indexes(datamap: DataMap, store: Store, batch: Batch) -> Indexes:
+    """Per collection with a usable log index, the index and the files it says hold some wanted value."""
+    pairs: dict[str, set[tuple[str, str]]] = {}
+    steps: dict[str, CollectionStep] = {}
+    for plan, _ in batch:
+        for step in plan.steps:
+            steps[step.collection.name] = step
+            wanted = pairs.setdefault(step.collection.name, set())
+            wanted.update((target.kind, value) for target in step.match for value in target.values)
+    found: Indexes = {}
+    for name, step in steps.items():
+        index = index_for(datamap, store, step.collection)
+        hits = index.hits(log_files(step.collection.path or ""), pairs[name]) if index is not None else None
+        if index is not None and hits is not None:
+            found[name] = (index, set(hits))
+    return found
+
+
+def _files(batch: Batch, indexes: Indexes | None = None) -> dict[Path, list[_Wanted]]:
+    """The files to rewrite: every file of each collection, or with an index only those it points at."""
     files: dict[Path, list[_Wanted]] = {}
     for index, (plan, _) in enumerate(batch):
         for rank, step in enumerate(plan.steps):
+            indexed = (indexes or {}).get(step.collection.name)
             for path in log_files(step.collection.path or ""):
-                files.setdefault(path, []).append(_Wanted(index, step, rank, plan))
+                if indexed is None or path in indexed[1]:
+                    files.setdefault(path, []).append(_Wanted(index, step, rank, plan))
     return files
 
 
