@@ -194,6 +194,8 @@ class LocalStack:
             "CCPA_DELETION_DATABASE_URL": os.environ.get(
                 "CCPA_DELETION_DATABASE_URL", f"sqlite:///{self.root}/deletion.db"
             ),
+            # The demo's logs are searched through the log index (docs/log-index.md), kept beside the stack's state.
+            "CCPA_LOG_INDEX_DIR": os.environ.get("CCPA_LOG_INDEX_DIR", str(self.root / "log-index")),
             "CCPA_PROVIDER_GRACE_SECONDS": os.environ.get("CCPA_PROVIDER_GRACE_SECONDS", "15"),
             "CCPA_PROVIDER_CALLBACK_URL": os.environ.get("CCPA_PROVIDER_CALLBACK_URL", self._callback_url()),
             "CCPA_PUBLIC_BASE_URL": f"http://127.0.0.1:{os.environ.get('CCPA_INTAKE_PORT', 8000)}",
