@@ -20,6 +20,7 @@ def parse(argv: list[str]) -> Settings:
     parser.add_argument("--requests", type=int, help="requests in the intake load test (default 3000; quick 300)")
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent keep-alive clients (default 16)")
     parser.add_argument("--latency-samples", type=int, help="submit → timeline samples (default 200; quick 20)")
+    parser.add_argument("--optout-samples", type=int, help="opt-out propagation samples (default 200; quick 20)")
     parser.add_argument("--workers", type=int, default=2, help="intake processes on its port (default 2)")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (well under a minute of load)")
     args = parser.parse_args(argv)
@@ -32,7 +33,7 @@ def parse(argv: list[str]) -> Settings:
         warmup=50 if quick else 200,
         kafka_round_trips=100 if quick else 500,
         kafka_bulk_messages=5_000 if quick else 50_000,
-        optout_samples=20 if quick else 200,
+        optout_samples=args.optout_samples or (20 if quick else 200),
         optout_background_rate=20.0,
         pg_commits=200 if quick else 2_000,
         http_round_trips=200 if quick else 1_000,

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from rich.console import Console
 
-from bench import floors, infra, intake_load, latency, optout
+from bench import floors, infra, intake_load, latency, optout, proctree
 from bench.report import TIMES, Figure, Report
 from bench.stats import summarise
 from bench.targets import TARGETS, previous, record
@@ -105,7 +105,7 @@ def measure(
                 f"{settings.optout_background_rate:.0f} opt-outs/s of background load")  # fmt: skip
     measured.propagation = optout.measure(pipeline, settings.optout_samples, settings.optout_background_rate)
     measured.rss = {
-        "intake": infra.peak_rss_bytes(infra.service_pid(pipeline, "intake")),
+        "intake": proctree.tree_peak_rss_bytes(infra.service_pid(pipeline, "intake")),  # + its workers
         "audit": infra.peak_rss_bytes(infra.service_pid(pipeline, "audit")),
         "optout": infra.peak_rss_bytes(infra.service_pid(pipeline, "optout")),
         "kafka broker": max((infra.peak_rss_bytes(pid) or 0 for pid in stack.broker_pids()), default=None),
@@ -180,7 +180,7 @@ def build_report(settings: Settings, m: Measured, machine_info: dict[str, Any], 
             f"3{TIMES} Kafka produce→consume p50 (+ downstream hop)",
         ),
         Figure("opt-out signal → downstream ack p99", "latency", to_ack.p99, 3 * rtt.p99, f"3{TIMES} Kafka p99"),
-        Figure("peak RSS intake", "size", m.rss["intake"]),
+        Figure("peak RSS intake (+ workers)", "size", m.rss["intake"]),
         Figure("peak RSS audit", "size", m.rss["audit"]),
         Figure("peak RSS optout", "size", m.rss["optout"]),
         Figure(
