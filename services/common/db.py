@@ -30,9 +30,7 @@ def make_engine(url: str, pool: PoolSize = PoolSize()) -> sa.Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, pool)
     # hide_parameters: bound values (identifiers, in the identity source) never reach logs or error messages.
-    # No pre-ping: it costs a round trip per checkout (issue 18). A connection found dead fails that one statement
-    # (nothing is committed, so no 202); SQLAlchemy then invalidates the pool and the next checkout reconnects.
-    return sa.create_engine(url, pool_recycle=1800, hide_parameters=True, **pool.options())
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool.options())
 
 
 def _sqlite_engine(url: str, pool: PoolSize) -> sa.Engine:
