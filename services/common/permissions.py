@@ -25,9 +25,11 @@ _IMPLIED_BY: dict[Operation, frozenset[str]] = {
     Operation.WRITE: frozenset({"WRITE", "ALL"}),
     Operation.DESCRIBE: frozenset({"DESCRIBE", "READ", "WRITE", "DELETE", "ALTER", "ALL"}),
 }
-_COORDINATOR_PENDING = frozenset(
-    {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.COORDINATOR_LOAD_IN_PROGRESS}
-)
+# A request timing out is in the set too: on a fresh cluster on a busy machine, creating __consumer_offsets and
+# loading the group coordinator took longer than one 15 s request (seen in bench.discovery at start-up).
+_COORDINATOR_PENDING = frozenset({KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE,
+                                  KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError._TIMED_OUT})  # fmt: skip
+COORDINATOR_WAIT_SECONDS = 90.0  # how long start-up waits for the group coordinator in all
 _NOT_AUTHORIZED = frozenset({KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.GROUP_AUTHORIZATION_FAILED})
 
 
@@ -132,8 +134,9 @@ def topic_operations(
 
 
 def group_operations(admin: AdminClient, group_id: str, timeout: float) -> list[str] | None:
-    """What this client may do on consumer group `group_id` ([] when refused even Describe)."""
-    deadline = time.monotonic() + timeout
+    """What this client may do on consumer group `group_id` ([] when refused even Describe). Waits up to
+    COORDINATOR_WAIT_SECONDS (or `timeout`, if longer) for a coordinator that is still coming up."""
+    deadline = time.monotonic() + max(timeout, COORDINATOR_WAIT_SECONDS)
     while True:
         future = admin.describe_consumer_groups([group_id], include_authorized_operations=True,
                                                 request_timeout=timeout)  # fmt: skip
@@ -147,6 +150,9 @@ def group_operations(admin: AdminClient, group_id: str, timeout: float) -> list[
             # On a fresh cluster the group coordinator (__consumer_offsets) comes up on the first lookup.
             if code not in _COORDINATOR_PENDING or time.monotonic() > deadline:
                 raise
+            logging.getLogger(__name__).warning(
+                "consumer group coordinator not ready yet; asking again", extra={"error": exc.args[0].name()}
+            )
         time.sleep(0.5)
 
 

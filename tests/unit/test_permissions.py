@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import Future
+from types import SimpleNamespace
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AclOperation  # type: ignore[attr-defined]
+
 from services.common.access import DISCOVERY, INTAKE, Operation, Principal
-from services.common.permissions import Missing, missing_on, missing_permissions, refusal
+from services.common.permissions import Missing, group_operations, missing_on, missing_permissions, refusal
 from services.common.topics import DELETION_RESULTS, DISCOVERY_RESULTS, DLQ, FAILURES, REQUESTS, TopicNames
 
 NAMES = TopicNames("ns.")
@@ -69,3 +77,36 @@ def test_a_principals_topics_are_each_listed_once_in_declaration_order() -> None
     shared = Principal("p", "x", reads=(REQUESTS, DLQ), writes=(DLQ, FAILURES), describes=(REQUESTS,))
     assert shared.topics() == (REQUESTS, DLQ, FAILURES)
     assert DELETION_RESULTS in DISCOVERY.topics()
+
+
+class SlowCoordinator:
+    """describe_consumer_groups as a fresh cluster answers it: timeouts, then a coordinator loading, then the group."""
+
+    def __init__(self, failures: list[int]) -> None:
+        self.failures = list(failures)
+        self.calls = 0
+
+    def describe_consumer_groups(self, groups: list[str], **_options: object) -> dict[str, Future[object]]:
+        self.calls += 1
+        future: Future[object] = Future()
+        if self.failures:
+            future.set_exception(KafkaException(KafkaError(self.failures.pop(0))))
+        else:
+            future.set_result(SimpleNamespace(authorized_operations=[AclOperation.READ, AclOperation.DESCRIBE]))
+        return {groups[0]: future}
+
+
+def test_a_group_coordinator_still_coming_up_is_asked_again_even_after_a_request_timed_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(time, "sleep", lambda _seconds: None)
+    admin = SlowCoordinator([KafkaError._TIMED_OUT, KafkaError.COORDINATOR_LOAD_IN_PROGRESS])
+    assert group_operations(admin, "ccpa-intake", timeout=15.0) == ["READ", "DESCRIBE"]  # type: ignore[arg-type]
+    assert admin.calls == 3
+
+
+def test_any_other_group_error_stops_the_start_up_at_once() -> None:
+    admin = SlowCoordinator([KafkaError.INVALID_GROUP_ID])
+    with pytest.raises(KafkaException):
+        group_operations(admin, "ccpa-intake", timeout=15.0)  # type: ignore[arg-type]
+    assert admin.calls == 1
