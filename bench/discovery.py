@@ -315,8 +315,10 @@ def _config(stack: infra.Infra, target: DemoTarget, work: Path) -> PipelineConfi
         audit_db_url=urls[1], keystore_url=urls[2], identity_source_url=target.app_db_url, log_dir=work / "logs",
         discovery_db_url=urls[3], deletion_db_url=urls[4], datamap_path=DATAMAP_PATH,
         extra_env={**demo_env(target), "CCPA_PROVIDER_GRACE_SECONDS": "0",
-                   # The services' log index, kept beside the run (built cold on the first search, then reused).
-                   "CCPA_LOG_INDEX_DIR": str(work.parent / f"logindex-{work.name}")},
+                   # The services' log index, kept beside the run (built cold on the first search, then reused);
+                   # BENCH_LOG_INDEX=0 measures the full scan instead.
+                   "CCPA_LOG_INDEX_DIR": "" if os.environ.get("BENCH_LOG_INDEX") == "0"
+                   else str(work.parent / f"logindex-{work.name}")},
     )  # fmt: skip
 
 
