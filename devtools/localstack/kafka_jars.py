@@ -50,7 +50,7 @@ def fetch_kafka_jars(cache_dir: Path, version: str = DEFAULT_KAFKA_VERSION) -> P
         return libs
     require_tools("mvn", "java")
     libs.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(libs.parent / ".lock"):
+    with file_lock(libs.parent / ".lock"):
         if not (marker.exists() and libs.is_dir()):
             marker.unlink(missing_ok=True)
             _copy_dependencies(libs, version)
@@ -59,7 +59,7 @@ def fetch_kafka_jars(cache_dir: Path, version: str = DEFAULT_KAFKA_VERSION) -> P
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     """Serialise fetches across processes (parallel test sessions share one cache)."""
     with path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -70,18 +70,26 @@ def _copy_dependencies(libs: Path, version: str) -> None:
     staging = libs.with_name("libs.partial")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.rmtree(libs, ignore_errors=True)
-    command = [
-        "mvn", "-q", "-B", "-Dstyle.color=never", "-f", str(KAFKA_DEPLOY_DIR / "pom.xml"),
-        "dependency:copy-dependencies", "-DincludeScope=runtime",
-        f"-DoutputDirectory={staging}", f"-Dkafka.version={version}",
-    ]  # fmt: skip
+    command = maven_copy_command(KAFKA_DEPLOY_DIR / "pom.xml", staging, {"kafka.version": version})
     log.info("fetching kafka_2.13:%s jars with mvn into %s", version, libs)
     result = subprocess.run(command, capture_output=True, text=True, timeout=_MAVEN_TIMEOUT_S, check=False)
     if result.returncode != 0 or not (staging / f"kafka_2.13-{version}.jar").exists():
-        output = _ANSI_ESCAPE.sub("", result.stdout + result.stderr)
-        tail = "\n".join(line for line in output.splitlines()[-25:] if line.strip())
+        tail = output_tail(result)
         raise LocalStackError(
             f"mvn could not fetch org.apache.kafka:kafka_2.13:{version} (exit {result.returncode}); "
             f"last lines of its output:\n{tail}"
         )
     staging.rename(libs)
+
+
+def maven_copy_command(pom: Path, output: Path, properties: dict[str, str]) -> list[str]:
+    """mvn copying the runtime dependencies of `pom` (with `properties` set) into `output`, quiet and colourless."""
+    return ["mvn", "-q", "-B", "-Dstyle.color=never", "-f", str(pom), "dependency:copy-dependencies",
+            "-DincludeScope=runtime", f"-DoutputDirectory={output}",
+            *(f"-D{name}={value}" for name, value in properties.items())]  # fmt: skip
+
+
+def output_tail(result: subprocess.CompletedProcess[str], lines: int = 25) -> str:
+    """The last non-blank lines of a tool's output, without colour codes, for an error message."""
+    output = _ANSI_ESCAPE.sub("", result.stdout + result.stderr)
+    return "\n".join(line for line in output.splitlines()[-lines:] if line.strip())

@@ -16,7 +16,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from devtools.localstack.kafka_jars import _ANSI_ESCAPE, _file_lock, default_cache_dir
+from devtools.localstack.kafka_jars import default_cache_dir, file_lock, maven_copy_command, output_tail
 from devtools.localstack.ports import LOOPBACK, LocalStackError, PidServer, free_ports, launch
 
 OPENSEARCH_VERSION = "2.19.6"  # the newest line that runs on Java 17
@@ -37,7 +37,7 @@ def fetch_opensearch(cache_dir: Path | None = None, version: str = OPENSEARCH_VE
             raise LocalStackError(f"cannot run a local OpenSearch: `{tool}` not found on PATH "
                                   "(apt-get install -y maven openjdk-17-jdk-headless)")  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
-    with _file_lock(root / ".lock"):
+    with file_lock(root / ".lock"):
         if not marker.exists():
             _build(root, version)
             marker.write_text(f"org.opensearch:opensearch:{version}\n")
@@ -48,17 +48,12 @@ def _build(root: Path, version: str) -> None:
     libs, classes = root / "libs", root / "classes"
     for folder in (libs, classes):
         shutil.rmtree(folder, ignore_errors=True)
-    fetch = [
-        "mvn", "-q", "-B", "-Dstyle.color=never", "-f", str(LAUNCHER_DIR / "pom.xml"),
-        "dependency:copy-dependencies", "-DincludeScope=runtime",
-        f"-DoutputDirectory={libs}", f"-Dopensearch.version={version}",
-    ]  # fmt: skip
+    fetch = maven_copy_command(LAUNCHER_DIR / "pom.xml", libs, {"opensearch.version": version})
     compile_ = ["javac", "-d", str(classes), "-cp", f"{libs}/*", str(LAUNCHER_DIR / "LocalNode.java")]
     for command in (fetch, compile_):
         result = subprocess.run(command, capture_output=True, text=True, timeout=_MAVEN_TIMEOUT_S, check=False)
         if result.returncode != 0:
-            output = _ANSI_ESCAPE.sub("", result.stdout + result.stderr)
-            tail = "\n".join(line for line in output.splitlines()[-25:] if line.strip())
+            tail = output_tail(result)
             raise LocalStackError(f"`{command[0]}` failed for OpenSearch {version} (exit {result.returncode}):\n{tail}")
 
 
