@@ -157,17 +157,59 @@ class ConsumerRunner:
         return [first, *self.consumer.consume(num_messages=batch_size - 1, timeout=0)]
 
     def _process_batch(self, messages: list[Message]) -> None:
+        """Apply what one poll returned, in order. Consecutive messages that decode and meet their contract are
+        applied together, in one transaction (one commit for a report's four result events, not four); a message
+        that needs more (a dead letter, a hold) is settled alone after the group before it."""
         held: set[tuple[str, int]] = set()
+        group: list[tuple[Message, Event]] = []
         for message in messages:
             if self._is_error(message):
                 continue
             where = Delivery.of(message)
             if (where.topic, where.partition) in held:
                 continue
-            if not self._process(message):
-                # Keep order: redeliver this message and everything after it on this partition.
-                held.add((where.topic, where.partition))
-                self.consumer.seek(TopicPartition(where.topic, where.partition, where.offset))
+            if (event := self._plain(message)) is not None:
+                group.append((message, event))
+                continue
+            self._settle_group(group, held)
+            group = []
+            if (where.topic, where.partition) not in held and not self._process(message):
+                self._hold(held, message)
+        self._settle_group(group, held)
+
+    def _plain(self, message: Message) -> Event | None:
+        """The event, when it decodes and meets its contract (or is a type this service does not act on); None when
+        the message needs the single path's care (a dead letter, a decoding retry)."""
+        try:
+            event = self.codec.decode(message.value())
+        except (DecodeError, TransientError):
+            return None
+        if event.event_type in self.handles:
+            try:
+                contracts.check(event)
+            except ContractBreach:
+                return None
+        return event
+
+    def _settle_group(self, group: list[tuple[Message, Event]], held: set[tuple[str, int]]) -> None:
+        if len(group) > 1:
+            try:
+                self._apply_all(group)
+                return
+            except Exception as exc:
+                # Nothing of the group committed: each is applied alone, with its own retries and dead letter.
+                log.info("a batch failed; applying its events one by one", extra={
+                    "consumer": self.group_id, "events": len(group), "error_class": type(exc).__name__})  # fmt: skip
+        for message, event in group:
+            where = Delivery.of(message)
+            if (where.topic, where.partition) not in held and not self._apply_with_retries(message, event):
+                self._hold(held, message)
+
+    def _hold(self, held: set[tuple[str, int]], message: Message) -> None:
+        """Keep order: redeliver this message and everything after it on its partition."""
+        where = Delivery.of(message)
+        held.add((where.topic, where.partition))
+        self.consumer.seek(TopicPartition(where.topic, where.partition, where.offset))
 
     def _is_error(self, message: Message) -> bool:
         error = message.error()
@@ -196,9 +238,13 @@ class ConsumerRunner:
                 contracts.check(event)
             except ContractBreach as exc:
                 return self._dead_letter(message, event, exc, attempts=1)
+        return self._apply_with_retries(message, event)
+
+    def _apply_with_retries(self, message: Message, event: Event) -> bool:
+        """True once applied (or dead-lettered as poison, or after its attempts); False to retry later."""
         for attempt in range(1, self.retry.transient_attempts + 1):
             try:
-                self._apply(event, message)
+                self._apply_all([(message, event)])
                 return True
             except PoisonMessage as exc:
                 return self._dead_letter(message, event, exc, attempts=attempt)
@@ -210,20 +256,29 @@ class ConsumerRunner:
                 time.sleep(self.retry.delay(attempt))
         return False
 
-    def _apply(self, event: Event, message: Message) -> None:
-        delivery = Delivery.of(message)
-        with HANDLER_SECONDS.labels(self.group_id).time(), self.engine.begin() as conn:
-            fresh = claim(conn, self.inbox, self.group_id, event.event_id)
-            if fresh:
-                dispatch(self.routes, event, conn, delivery)
-            else:
-                log.debug("duplicate event skipped", extra={"consumer": self.group_id, "event_id": event.event_id})
-        self.processed_count += 1
-        if fresh and self.after_commit:
+    def _apply_all(self, group: list[tuple[Message, Event]]) -> None:
+        """Apply the events in one DB transaction, each deduplicated by the inbox, then store their offsets. An event
+        of a type the routing table does not name has no effect to apply: it costs no transaction and no inbox row."""
+        duplicates: set[int] = set()  # positions in the group
+        if any(event.event_type in self.handles for _message, event in group):
+            with HANDLER_SECONDS.labels(self.group_id).time(), self.engine.begin() as conn:
+                for position, (message, event) in enumerate(group):
+                    if event.event_type not in self.handles:
+                        continue
+                    if claim(conn, self.inbox, self.group_id, event.event_id):
+                        dispatch(self.routes, event, conn, Delivery.of(message))
+                    else:
+                        duplicates.add(position)
+                        log.debug("duplicate event skipped",
+                                  extra={"consumer": self.group_id, "event_id": event.event_id})  # fmt: skip
+        self.processed_count += len(group)
+        if len(duplicates) < len(group) and self.after_commit:
             self.after_commit()
         faults.crash_after_count("consumer.after_commit", self.processed_count)
-        self.consumer.store_offsets(message=message)
-        MESSAGES.labels(self.group_id, message.topic(), "processed" if fresh else "duplicate").inc()
+        for position, (message, _event) in enumerate(group):
+            self.consumer.store_offsets(message=message)
+            outcome = "duplicate" if position in duplicates else "processed"
+            MESSAGES.labels(self.group_id, message.topic(), outcome).inc()
 
     def _dead_letter(self, message: Message, event: Event | None, exc: Exception, attempts: int) -> bool:
         try:
