@@ -117,11 +117,15 @@ class KeyStore:
             return self._create(conn, subject_key)
 
     def key_by_id(self, key_id: str) -> bytes:
+        return self.subject_key_by_id(key_id)[1]
+
+    def subject_key_by_id(self, key_id: str) -> tuple[str, bytes]:
+        """(the subject it belongs to, the data key) of a live key; KeyShredded when it is shredded or unknown."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(data_keys).where(data_keys.c.key_id == key_id)).first()
         if row is None or row.wrapped_key is None:
             raise KeyShredded(f"data key {key_id} is shredded or unknown")
-        return self._unwrap(row.master_key_id, row.wrapped_key)
+        return row.subject_key, self._unwrap(row.master_key_id, row.wrapped_key)
 
     def shred_subject(self, subject_key: str) -> int:
         return len(self.shred_subject_keys(subject_key))
@@ -181,11 +185,43 @@ class KeyStore:
             ) from None
 
 
-class Sealer:
-    """Encrypts JSON documents of PI for one subject, bound to request and subject by associated data."""
+class ScopedKeys:
+    """The key store's answers held for one unit of work (one discovery walk): a key read to open the request's
+    identifiers seals its report too, without a second and third trip to the key store. Never held longer: a key
+    shredded after the scope ends is not served from it."""
 
     def __init__(self, keystore: KeyStore) -> None:
         self.keystore = keystore
+        self._by_id: dict[str, bytes] = {}
+        self._by_subject: dict[str, tuple[str, bytes]] = {}
+
+    def key_for_subject(self, subject_key: str) -> tuple[str, bytes]:
+        if subject_key not in self._by_subject:
+            self._keep(subject_key, *self.keystore.key_for_subject(subject_key))
+        return self._by_subject[subject_key]
+
+    def key_by_id(self, key_id: str) -> bytes:
+        if key_id not in self._by_id:
+            subject_key, key = self.keystore.subject_key_by_id(key_id)
+            self._keep(subject_key, key_id, key)
+        return self._by_id[key_id]
+
+    def _keep(self, subject_key: str, key_id: str, key: bytes) -> None:
+        # A live key of the subject is what key_for_subject answers: any one of them seals for that subject.
+        self._by_id[key_id] = key
+        self._by_subject.setdefault(subject_key, (key_id, key))
+
+
+class Sealer:
+    """Encrypts JSON documents of PI for one subject, bound to request and subject by associated data."""
+
+    def __init__(self, keystore: KeyStore | ScopedKeys) -> None:
+        self.keystore = keystore
+
+    def scoped(self) -> Sealer:
+        """A sealer for one unit of work whose key reads are each made once (ScopedKeys)."""
+        keystore = self.keystore.keystore if isinstance(self.keystore, ScopedKeys) else self.keystore
+        return Sealer(ScopedKeys(keystore))
 
     def seal(self, document: Mapping[str, Any], subject_key: str, request_id: str) -> Sealed:
         return self.seal_bytes(json.dumps(document, sort_keys=True).encode(), subject_key, request_id)

@@ -109,9 +109,11 @@ class ReportPublisher:
         renderings = tuple(Rendering(fmt, *render(report, fmt, self.letterhead)) for fmt in FORMATS)
         return RenderedReport(renderings, report.record_count, report.period_start, report.period_end)
 
-    def store(self, conn: sa.Connection, run: Run, rendered: RenderedReport, at: datetime) -> ReadyReport:
+    def store(self, conn: sa.Connection, run: Run, rendered: RenderedReport, at: datetime,
+              sealer: Sealer | None = None) -> ReadyReport:  # fmt: skip
         expires_at = at + self.ttl
-        sealed = self.sealer.seal_all([r.content for r in rendered.renderings], run.subject_key, run.request_id)
+        contents = [r.content for r in rendered.renderings]
+        sealed = (sealer or self.sealer).seal_all(contents, run.subject_key, run.request_id)
         rows = [
             {"request_id": run.request_id, "format": r.format, "subject_key": run.subject_key,
              "sealed": s.to_json(), "media_type": r.media_type, "filename": r.filename, "sha256": r.sha256,

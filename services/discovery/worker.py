@@ -92,8 +92,9 @@ class DiscoveryWorker:
             self.last_loop_at = datetime.now(UTC)
 
     def process(self, run: Run) -> None:
+        sealer = self.sealer.scoped()  # the key that opens the identifiers seals what the walk found and the report
         try:
-            identifiers = self.sealer.open(Sealed.from_json(run.identifiers_sealed), run.subject_key, run.request_id)
+            identifiers = sealer.open(Sealed.from_json(run.identifiers_sealed), run.subject_key, run.request_id)
         except KeyShredded:
             log.warning("identifiers shredded before discovery; run abandoned", extra={"request_id": run.request_id})
             self.runs.finish(run, "abandoned")
@@ -102,11 +103,12 @@ class DiscoveryWorker:
         walked = for_subject_type(self.datamap, run.subject_type)
         with WALK_SECONDS.time():
             result = walk(walked, scoped_connectors(self.connectors, walked), seeds)
-        self.record(run, result, walked)
+        self.record(run, result, walked, sealer)
         DISCOVERY_RUNS.labels("complete" if not result.failures else "retry").inc()
 
-    def record(self, run: Run, result: WalkResult, walked: DataMap) -> None:
+    def record(self, run: Run, result: WalkResult, walked: DataMap, sealer: Sealer | None = None) -> None:
         """`walked`: the data map narrowed to the run's subject type, the part the walk covered."""
+        sealer = sealer or self.sealer
         attempt = run.attempts + 1
         outcomes = list(self._outcomes(result, walked))
         complete = not result.failures
@@ -119,7 +121,7 @@ class DiscoveryWorker:
                       for outcome in self.runs.record_outcomes(conn, run, outcomes, attempt)]  # fmt: skip
             if complete:
                 self.runs.mark(conn, run, attempt, status="complete")
-                events += self._completion_events(conn, build, attempt, result, records, rendered, walked)
+                events += self._completion_events(conn, build, attempt, result, records, rendered, walked, sealer)
             else:
                 self.runs.mark(conn, run, attempt, status="pending", retry_at=self.runs.retry_at(attempt))
             self.outbox.add(conn, self.topic, events)
@@ -137,15 +139,15 @@ class DiscoveryWorker:
             yield outcome
 
     def _completion_events(self, conn: sa.Connection, build: DiscoveryEvents, attempt: int, result: WalkResult,
-                           records: list[FoundRecord], rendered: RenderedReport | None,
-                           walked: DataMap) -> list[Event]:  # fmt: skip
+                           records: list[FoundRecord], rendered: RenderedReport | None, walked: DataMap,
+                           sealer: Sealer) -> list[Event]:  # fmt: skip
         run = build.run
         found = {kind: sorted(values) for kind, values in result.identifiers.items()}
-        sealed = self.sealer.seal(found, run.subject_key, run.request_id)
+        sealed = sealer.seal(found, run.subject_key, run.request_id)
         entries = inventory(walked, records)
         events: list[Event] = [build.discovery_completed(attempt, len(records), entries, sealed.to_value())]
         if rendered is not None:
-            ready = self.reports.store(conn, run, rendered, build.tick())
+            ready = self.reports.store(conn, run, rendered, build.tick(), sealer)
             events.append(build.report_ready(ready))
             events.append(build.request_completed(ready.summary(len(walked.stores))))
         return events

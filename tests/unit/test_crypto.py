@@ -262,3 +262,32 @@ def test_only_one_live_key_per_subject_is_possible() -> None:
     with engine.connect() as conn:
         rows = conn.execute(sa.select(data_keys.c.key_id, data_keys.c.wrapped_key)).all()
     assert len(rows) == 2 and [r.key_id for r in rows if r.wrapped_key is not None] == [fresh_id]
+
+
+def test_a_scoped_sealer_reads_the_key_store_once_per_key(engine: sa.Engine) -> None:
+    sealer = Sealer(KeyStore(engine, MASTER_KEYS, NEW_KEK))
+    sealed = sealer.seal(IDENTIFIERS, ALICE, REQUEST)
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    scoped = sealer.scoped()
+    assert scoped.open(sealed, ALICE, REQUEST) == IDENTIFIERS
+    found = scoped.seal({"email": ["alice.smith@example.com"]}, ALICE, REQUEST)
+    report = scoped.seal_all([b"json", b"csv", b"html"], ALICE, REQUEST)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1, statements
+    assert {found.key_id, *(r.key_id for r in report)} == {sealed.key_id}, "sealed under the key that opened it"
+    assert sealer.open_bytes(report[2], ALICE, REQUEST) == b"html", "the unscoped sealer opens what it sealed"
+
+
+def test_a_new_scope_does_not_serve_a_key_shredded_since(engine: sa.Engine) -> None:
+    keystore = KeyStore(engine, MASTER_KEYS, NEW_KEK)
+    sealer = Sealer(keystore)
+    sealed = sealer.seal(IDENTIFIERS, ALICE, REQUEST)
+    first = sealer.scoped()
+    first.open(sealed, ALICE, REQUEST)
+    keystore.shred_subject(ALICE)
+    with pytest.raises(KeyShredded):
+        first.scoped().open(sealed, ALICE, REQUEST)
+    bob = sealer.scoped()
+    with pytest.raises(KeyShredded):
+        bob.open(sealed, ALICE, REQUEST)
+    assert bob.seal({"x": 1}, BOB, REQUEST).key_id != sealed.key_id, "another subject's key is its own"
