@@ -19,6 +19,7 @@ from services.common.datamap import DataMap
 from services.common.datamap.model import Store
 from services.common.stores import logindexed, open_connector, walk
 from services.common.stores.jsonl import JsonLinesConnector
+from services.common.stores.logindex import LogIndex
 from services.deletion.erasure import plan_erasure
 from services.deletion.erasure.jsonl import JsonLinesEraser
 
@@ -81,7 +82,17 @@ def test_discovery_erasure_and_verification_through_the_index(
         [plan] = plan_erasure(world, one, now=NOW, stores=["web-logs"]).stores
         outcome = JsonLinesEraser(world, logs(world), KEY).erase(plan)
         assert sum(sum(actions.values()) for actions in outcome.counts.values()) > 0
+    reindexed: list[str] = []
+    index_from = LogIndex._index
+
+    def watched(self: LogIndex, file: int, path: Path, start: int) -> None:
+        if start == 0:
+            reindexed.append(path.name)
+        index_from(self, file, path, start)
+
+    monkeypatch.setattr(LogIndex, "_index", watched)
     after = [lines(world, one) for one in ids]
+    assert reindexed == [], "the rewritten files' entries were moved, not rebuilt by reading the files again"
     monkeypatch.delenv("CCPA_LOG_INDEX_DIR")
     rescanned = [lines(world, one) for one in ids]
     assert after == rescanned, "after erasure the index and the scan agree"

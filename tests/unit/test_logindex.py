@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.stores.logindex import IndexUnusable, LogIndex, read_line
+from services.common.stores.logindex import Edit, IndexUnusable, LogIndex, read_line
 
 SECRET = b"k" * 32
 
@@ -98,7 +98,6 @@ def test_erasure_rewrite_removes_deleted_lines_and_keeps_survivors(tmp_path: Pat
     log = tmp_path / "app.log"
     log.write_bytes(line("a@x.com", 1) + line("b@x.com", 2) + line("a@x.com", 3))
     index.refresh([log])
-    index.forget(log)
     fresh = tmp_path / "app.log.tmp"
     fresh.write_bytes(line("b@x.com", 2))
     os.replace(fresh, log)
@@ -121,3 +120,96 @@ def test_corrupt_index_is_reported(tmp_path: Path) -> None:
     broken.write_bytes(b"not a database at all" * 100)
     with pytest.raises(IndexUnusable):
         LogIndex(broken, SECRET, extract)
+
+
+def rewrite(log: Path, lines: list[bytes], verdicts: dict[int, bytes | None], tail: bytes = b"") -> list[Edit]:
+    """Replace `log` as erasure does (a new file renamed over it): line i dropped (None) or replaced; the edits."""
+    kept, edits, offset = b"", [], 0
+    for number, old in enumerate(lines):
+        if number in verdicts:
+            replacement = verdicts[number]
+            if replacement is None:
+                edits.append(Edit(offset, offset + len(old), b"", False))
+            else:
+                edits.append(Edit(offset, offset + len(old) - 1, replacement, True))
+                kept += replacement + b"\n"
+        else:
+            kept += old
+        offset += len(old)
+    fresh = log.with_name(log.name + ".tmp")
+    if log.suffix == ".gz":
+        fresh.write_bytes(gzip.compress(kept + tail))
+    else:
+        fresh.write_bytes(kept + tail)
+    os.replace(fresh, log)
+    return edits
+
+
+def no_reindexing(index: LogIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(file: int, path: Path, start: int) -> None:
+        assert start > 0, f"{path.name} indexed again from the start"
+        original(file, path, start)
+
+    original = index._index
+    monkeypatch.setattr(index, "_index", refuse)
+
+
+def test_a_rewritten_file_keeps_its_entries_moved_to_where_the_lines_now_are(
+    tmp_path: Path, index: LogIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "app.log"
+    lines = [line("a@x.com", 1), line("b@x.com", 2), line("a@x.com", 3), line("c@x.com", 4), line("b@x.com", 5)]
+    log.write_bytes(b"".join(lines))
+    index.refresh([log])
+    inode = log.stat().st_ino
+    masked = json.dumps({"email": "d@x.com", "n": 4, "note": "masked"}).encode()
+    edits = rewrite(log, lines, {0: None, 2: None, 3: masked})
+    assert index.rewritten(log, inode, edits)
+    no_reindexing(index, monkeypatch)
+    index.refresh([log])
+    assert found(index, "a@x.com") == [] and found(index, "c@x.com") == []
+    assert found(index, "b@x.com") == [line("b@x.com", 2), line("b@x.com", 5)]
+    assert found(index, "d@x.com") == [masked + b"\n"], "the masked line is found by what it still holds"
+
+
+def test_lines_written_after_the_last_refresh_are_indexed_once_the_file_is_rewritten(
+    tmp_path: Path, index: LogIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "app.log"
+    lines = [line("a@x.com", 1), line("b@x.com", 2)]
+    log.write_bytes(b"".join(lines))
+    index.refresh([log])
+    inode = log.stat().st_ino
+    tail = line("b@x.com", 3) + line("e@x.com", 4)  # appended, not yet indexed, kept by the rewrite
+    edits = rewrite(log, lines, {0: None}, tail)
+    assert index.rewritten(log, inode, edits)
+    no_reindexing(index, monkeypatch)
+    index.refresh([log])
+    assert found(index, "b@x.com") == [line("b@x.com", 2), line("b@x.com", 3)]
+    assert found(index, "e@x.com") == [line("e@x.com", 4)]
+
+
+def test_a_gzipped_file_rewritten_keeps_its_entries_by_uncompressed_offset(
+    tmp_path: Path, index: LogIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "app.log.1.gz"
+    lines = [line("a@x.com", 1), line("b@x.com", 2), line("a@x.com", 3), line("b@x.com", 4)]
+    log.write_bytes(gzip.compress(b"".join(lines)))
+    index.refresh([log])
+    inode = log.stat().st_ino
+    assert index.rewritten(log, inode, rewrite(log, lines, {0: None, 2: None}))
+    no_reindexing(index, monkeypatch)
+    index.refresh([log])
+    assert found(index, "b@x.com") == [line("b@x.com", 2), line("b@x.com", 4)]
+
+
+def test_a_file_the_index_no_longer_describes_is_left_to_the_next_refresh(tmp_path: Path, index: LogIndex) -> None:
+    log = tmp_path / "app.log"
+    lines = [line("a@x.com", 1), line("b@x.com", 2)]
+    log.write_bytes(b"".join(lines))
+    index.refresh([log])
+    inode = log.stat().st_ino
+    edits = rewrite(log, lines, {0: None})
+    index.refresh([log])  # another process met the new file first and indexed it
+    assert not index.rewritten(log, inode, edits)
+    assert found(index, "b@x.com") == [line("b@x.com", 2)] and found(index, "a@x.com") == []

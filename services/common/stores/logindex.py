@@ -15,7 +15,7 @@ import gzip
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,17 @@ create index if not exists entries_file on entries (file);
 
 class IndexUnusable(RuntimeError):
     """The index file is missing, corrupt or of another layout: scan the files and rebuild."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One line an erasure changed, at its offset in the file as it was: `old[start:end]` (the line without its
+    newline, or with it when the line went) became `replacement` (empty: dropped)."""
+
+    start: int
+    end: int
+    replacement: bytes
+    newline: bool  # a newline follows the replacement (a masked line keeps its own)
 
 
 @dataclass(frozen=True)
@@ -107,10 +118,58 @@ class LogIndex:
             self.db.execute("rollback")
             raise
 
-    def forget(self, path: Path) -> None:
-        """Drop a file's entries (before erasure rewrites it); the next refresh indexes what is left."""
-        with self.db:
-            self._drop(path)
+    def rewritten(self, path: Path, inode: int, edits: Sequence[Edit]) -> bool:
+        """After `path` (inode `inode` when it was read) was replaced by a copy that differs only by `edits`: the
+        edited lines' entries go, the masked lines' new entries come, and every later entry moves by the bytes
+        removed before it, so the file is not indexed again. False when the index no longer describes the file as
+        it was read (another process indexed the new file already, or never had the old one): nothing is changed
+        and the next refresh judges the file as it finds it."""
+        status = _stat(path)
+        if status is None:
+            return False
+        self.db.execute("begin immediate")
+        try:
+            row = self.db.execute("select id, indexed_to from files where path = ? and inode = ?",
+                                  (str(path), inode)).fetchone()  # fmt: skip
+            if row is None:
+                self.db.execute("rollback")
+                return False
+            file, indexed_to = row
+            inside = sorted((edit for edit in edits if edit.end <= indexed_to), key=lambda edit: edit.start)
+            self._shift(file, inside)
+            moved = sum(len(edit.replacement) - (edit.end - edit.start) for edit in inside)
+            length = min(status.st_size, HEAD_BYTES)
+            self.db.execute("update files set inode = ?, indexed_to = ?, head = ?, head_len = ? where id = ?",
+                            (status.st_ino, indexed_to + moved, _head(path, length), length, file))  # fmt: skip
+            self.db.execute("commit")
+            return True
+        except BaseException:
+            self.db.execute("rollback")
+            raise
+
+    def _shift(self, file: int, edits: Sequence[Edit]) -> None:
+        if not edits:
+            return
+        self.db.execute("create temp table if not exists edited (start integer primary key)")
+        self.db.execute("create temp table if not exists shifts (start integer primary key, delta integer)")
+        self.db.execute("delete from edited")
+        self.db.execute("delete from shifts")
+        self.db.executemany("insert into edited values (?)", [(edit.start,) for edit in edits])
+        self.db.execute("delete from entries where file = ? and offset in (select start from edited)", (file,))
+        moved, shifts, added = 0, [], []
+        for edit in edits:
+            if edit.replacement:  # a masked line: what it still identifies, where it now starts
+                line = edit.replacement + (b"\n" if edit.newline else b"")
+                added += [(self.key(kind, value), file, edit.start + moved, len(line))
+                          for kind, value in set(self.extract(line))]  # fmt: skip
+            moved += len(edit.replacement) - (edit.end - edit.start)
+            shifts.append((edit.end, moved))
+        self.db.executemany("insert into shifts values (?, ?)", shifts)
+        # Each entry after an edit moves by the bytes gained or lost up to the last edit before it.
+        self.db.execute("update entries set offset = offset + (select delta from shifts where shifts.start <="
+                        " entries.offset order by shifts.start desc limit 1) where file = ? and offset >= ?",
+                        (file, shifts[0][0]))  # fmt: skip
+        self.db.executemany("insert into entries values (?, ?, ?, ?)", added)
 
     def lookup(self, pairs: Iterable[tuple[str, str]]) -> list[Hit]:
         """Lines that may hold any of these (kind, value) pairs, by file and offset."""

@@ -3,7 +3,7 @@ by CCPA_LOG_INDEX_DIR (LogIndexSettings), keyed by a key derived from the subjec
 
 Before answering, the index is brought up to the files (refresh: the tail written a moment ago is indexed), then
 looked up; callers re-read and re-check every line it points at (the index is a hint, the line is the truth).
-Erasure rewrites only the files with hits and forgets their entries, so the next refresh indexes what is left.
+Erasure rewrites only the files with hits and moves their entries to where the lines now are (LogIndex.rewritten).
 An index that cannot be opened or read is dropped with one warning, the caller scans every file, and the index
 is built again from the files. Without a configured folder nothing here is used.
 """
@@ -16,11 +16,11 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from services.common.datamap.model import Collection, DataMap, Store
-from services.common.stores.logindex import Extractor, Hit, IndexUnusable, LogIndex
+from services.common.stores.logindex import Edit, Extractor, Hit, IndexUnusable, LogIndex
 
 log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -95,14 +95,14 @@ class CollectionIndex:
             grouped.setdefault(hit.path, []).append(hit)
         return grouped
 
-    def forget(self, paths: Iterable[Path]) -> None:
-        """Drop the entries of rewritten files; the next refresh indexes them as they now are."""
+    def rewritten(self, path: Path, inode: int, edits: Sequence[Edit]) -> None:
+        """An erasure replaced the file (LogIndex.rewritten): its entries follow the lines; where they cannot, the
+        next refresh indexes the new file."""
         with self._lock:
             try:
-                index = self._open()
-                for path in paths:
-                    index.forget(path)
-            except (IndexUnusable, sqlite3.DatabaseError) as exc:
+                if not self._open().rewritten(path, inode, edits):
+                    log.info("log index: a rewritten file will be indexed again", extra={"index": self.location.name})
+            except (IndexUnusable, sqlite3.DatabaseError, OSError) as exc:
                 self._unusable(exc, [])
 
     def close(self) -> None:

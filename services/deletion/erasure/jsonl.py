@@ -23,6 +23,7 @@ from services.common.datamap.model import DataMap, Store
 from services.common.stores.base import StoreUnavailable
 from services.common.stores.jsonl import log_files, lookup, open_lines, parsed_line
 from services.common.stores.linescan import Finder, candidate_forms, scan_blocks
+from services.common.stores.logindex import Edit
 from services.common.stores.logindexed import CollectionIndex, index_for
 from services.common.stores.values import identifier_values, occurred_at, searched_collections
 from services.deletion.erasure.outcome import OutcomeTally, Settle, StoreOutcome, unsettled
@@ -64,9 +65,11 @@ class JsonLinesEraser:
             try:
                 for log_file in files:
                     log_file.commit(self.store.name)
-            finally:  # a rewritten file's entries point at lines that moved or went
+            finally:  # a rewritten file's entries follow its lines (a file left as it was keeps them as they are)
                 for index, paths in indexes.values():
-                    index.forget(paths)
+                    for log_file in files:
+                        if log_file.path in paths and log_file.replaced is not None:
+                            index.rewritten(log_file.path, *log_file.replaced)
             return settled
         except (OSError, EOFError) as exc:
             failed = StoreUnavailable(self.store.name, f"cannot rewrite a log file: {_why(exc)}")
@@ -113,6 +116,8 @@ class _LogFile:
     temporary: str | None = None
     before: os.stat_result | None = None
     owners: dict[tuple[str, str], dict[str, list[_Wanted]]] = field(default_factory=dict)
+    edits: list[Edit] = field(default_factory=list)  # the last pass's changed lines, at their old offsets
+    replaced: tuple[int, list[Edit]] | None = None  # once the new file is in place: the old inode, the edits
 
     def __post_init__(self) -> None:
         # (field, kind) → value → the plans' steps that want it: a candidate line is parsed and matched once.
@@ -141,7 +146,7 @@ class _LogFile:
                 return
             if self.before is not None and _signature(os.stat(self.path)) == _signature(self.before):
                 os.replace(self.temporary, self.path)
-                self.temporary = None
+                self.temporary, self.replaced = None, (self.before.st_ino, list(self.edits))
                 _fsync_directory(self.path.parent)
                 return
             self._pass(None, write=True)
@@ -176,7 +181,8 @@ class _LogFile:
 
     def _copy(self, out: _Sink, tallies: list[OutcomeTally] | None) -> bool:
         """The file's bytes to `out`, the subjects' lines dropped or replaced; True when some line changed."""
-        changed = False
+        changed, position = False, 0  # position: the file offset of the block's first byte
+        self.edits = []
         with open_lines(self.path) as stream:
             for block in scan_blocks(stream, self.finder, numbered=False):  # erasure needs no line numbers
                 view, copied = memoryview(block.data), block.start
@@ -185,12 +191,17 @@ class _LogFile:
                     if verdict is None:
                         continue
                     out.write(view[copied:start])
+                    newline = block.data[end : end + 1] == b"\n"
                     if isinstance(verdict, bytes):
                         out.write(verdict)
                     else:
-                        end += block.data[end : end + 1] == b"\n"  # dropped: the line goes with its newline
+                        end += newline  # dropped: the line goes with its newline
+                    at = position - block.start
+                    self.edits.append(Edit(at + start, at + end, verdict if isinstance(verdict, bytes) else b"",
+                                           newline and isinstance(verdict, bytes)))  # fmt: skip
                     copied, changed = end, True
                 out.write(view[copied : block.end])
+                position += block.end - block.start
         return changed
 
     def _verdict(self, line: bytes, tallies: list[OutcomeTally] | None) -> bytes | object | None:
