@@ -1,4 +1,5 @@
-"""At-least-once consumer loop: decode, apply in one DB transaction with inbox dedupe, then store the offset."""
+"""At-least-once consumer loop: decode, apply in one DB transaction with inbox dedupe, then store the offset.
+A message it cannot apply is dead-lettered (services/common/delivery.py)."""
 
 from __future__ import annotations
 
@@ -15,32 +16,20 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from services.common import contracts, faults
 from services.common.contracts import ContractBreach
+from services.common.delivery import DeadLetterTopics, Delivery, dlq_message, failure_message, request_failed
 from services.common.errors import PoisonMessage, TransientError, describe_error, is_transient
 from services.common.event_types import EventType
 from services.common.events import Event
 from services.common.inbox import claim
-from services.common.kafka import CONSUMER_DEFAULTS, EventProducer, OutgoingMessage, event_message
+from services.common.kafka import CONSUMER_DEFAULTS, EventProducer
 from services.common.metrics import CONSUMER_LAG, HANDLER_SECONDS, MESSAGES
-from services.common.payloads.requests import RequestFailedPayload
 from services.common.serde import DecodeError, SingleObjectCodec
 
+# Where an event came from, the dead-letter topics and a RequestFailed's shape are named here too, for the services.
+__all__ = ["ConsumerRunner", "DeadLetterTopics", "Delivery", "Handler", "RetryPolicy", "Routes", "about_request",
+           "dispatch", "request_failed"]  # fmt: skip
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """Where an event came from; handlers use it for provenance (audit) and nothing else."""
-
-    topic: str
-    partition: int
-    offset: int
-
-    @classmethod
-    def of(cls, message: Message) -> Delivery:
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
-        if topic is None or partition is None or offset is None:
-            raise ValueError("a consumed message without topic, partition or offset")
-        return cls(topic, partition, offset)
 
 
 # A handler takes the event of the type it is routed (Event[RequestSubmittedPayload], ...), in the consumer's
@@ -74,12 +63,6 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         return float(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
-
-
-@dataclass(frozen=True)
-class DeadLetterTopics:
-    dlq: str
-    failures: str
 
 
 LAG_EVERY_SECONDS = 10.0
@@ -284,8 +267,10 @@ class ConsumerRunner:
         try:
             self.producer.send_all(
                 [
-                    self._dlq_message(message, exc, attempts),
-                    self._failure_message(message, event, exc, attempts),
+                    dlq_message(self.dead_letters.dlq, self.group_id, message, exc, attempts),
+                    failure_message(
+                        self.dead_letters.failures, self.group_id, message, event, exc, attempts, self.codec
+                    ),
                 ]
             )
         except Exception:
@@ -295,26 +280,6 @@ class ConsumerRunner:
         self.consumer.store_offsets(message=message)
         MESSAGES.labels(self.group_id, message.topic(), "dead_lettered").inc()
         return True
-
-    def _dlq_message(self, message: Message, exc: Exception, attempts: int) -> OutgoingMessage:
-        where = Delivery.of(message)
-        diagnostics = {
-            "dlq.source.topic": where.topic,
-            "dlq.source.partition": str(where.partition),
-            "dlq.source.offset": str(where.offset),
-            "dlq.consumer.group": self.group_id,
-            "dlq.error.class": type(exc).__name__,
-            "dlq.error.message": describe_error(exc),
-            "dlq.attempts": str(attempts),
-            "dlq.failed.at": datetime.now(UTC).isoformat(),
-        }
-        headers = [*_byte_headers(message), *((k, v.encode()) for k, v in diagnostics.items())]
-        return OutgoingMessage(self.dead_letters.dlq, message.key(), message.value() or b"", headers)
-
-    def _failure_message(self, message: Message, event: Event | None, exc: Exception, attempts: int) -> OutgoingMessage:
-        where, headers = Delivery.of(message), dict(_byte_headers(message))
-        failed = request_failed(self.group_id, where, headers, message.key(), event, exc, attempts)
-        return event_message(self.dead_letters.failures, failed, self.codec)
 
     def _context(self, event: Event | None, exc: Exception, attempt: int) -> dict[str, Any]:
         return {
@@ -370,51 +335,3 @@ class ConsumerRunner:
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError._NO_OFFSET:
                 log.warning("commit failed", extra={"consumer": self.group_id, "error": exc.args[0].str()})
-
-
-def request_failed(
-    group_id: str,
-    where: Delivery,
-    headers: dict[str, bytes],
-    key: bytes | None,
-    event: Event | None,
-    exc: Exception,
-    attempts: int,
-) -> Event[RequestFailedPayload]:
-    """RequestFailed meets its own contract whatever the failed message held: only well-formed ids pass on."""
-    failed_type = str(event.event_type) if event else _text(headers.get("event_type"))
-    return Event(
-        event_type=EventType.REQUEST_FAILED,
-        subject_key=_first(contracts.is_subject_key, event.subject_key if event else None, _text(key))
-        or contracts.UNKNOWN_SUBJECT,
-        producer=group_id,
-        request_id=_first(contracts.is_uuid, event.request_id if event else None, _text(headers.get("request_id"))),
-        payload=RequestFailedPayload(
-            failed_event_id=_first(
-                contracts.is_uuid, event.event_id if event else None, _text(headers.get("event_id"))
-            ),
-            failed_event_type=_first(contracts.is_name, failed_type),
-            source_topic=where.topic,
-            source_partition=where.partition,
-            source_offset=where.offset,
-            consumer_group=group_id,
-            error_class=type(exc).__name__,
-            error=describe_error(exc).replace("\x00", ""),
-            attempts=attempts,
-        ),
-    )
-
-
-def _byte_headers(message: Message) -> list[tuple[str, bytes]]:
-    pairs: list[tuple[str, str | bytes | None]] = list(message.headers() or [])  # type: ignore[arg-type]
-    return [(name, value.encode() if isinstance(value, str) else value or b"") for name, value in pairs]
-
-
-def _first(valid: Callable[[object], bool], *candidates: str | None) -> str | None:
-    return next((candidate for candidate in candidates if candidate and valid(candidate)), None)
-
-
-def _text(value: bytes | str | None) -> str | None:
-    if value is None:
-        return None
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
