@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from services.common.stores import logindex
 from services.common.stores.logindex import Edit, IndexUnusable, LogIndex, read_line
 
 SECRET = b"k" * 32
@@ -213,3 +214,33 @@ def test_a_file_the_index_no_longer_describes_is_left_to_the_next_refresh(tmp_pa
     index.refresh([log])  # another process met the new file first and indexed it
     assert not index.rewritten(log, inode, edits)
     assert found(index, "b@x.com") == [line("b@x.com", 2)] and found(index, "a@x.com") == []
+
+
+def test_entries_follow_rewrites_across_many_chunks_and_rewrites(
+    tmp_path: Path, index: LogIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of ~150 bytes (a few lines each): drops and masks in several chunks, a chunk emptied, lines appended
+    between rewrites, three rewrites in a row; after each, the index finds exactly the lines the file holds."""
+    monkeypatch.setattr(logindex, "CHUNK_BYTES", 150)
+    people = [f"p{n}@x.com" for n in range(6)]
+    log = tmp_path / "app.log"
+    lines = [line(people[(n * 7) % 6 if n % 5 else 0], n) for n in range(60)]
+    log.write_bytes(b"".join(lines))
+    index.refresh([log])
+    no_reindexing(index, monkeypatch)
+    for round_, (gone, masked_person) in enumerate([(people[0], people[1]), (people[2], people[3]), (people[4], None)]):
+        current = [raw + b"\n" for raw in log.read_bytes().splitlines()]
+        verdicts: dict[int, bytes | None] = {}
+        for number, raw in enumerate(current):
+            email = json.loads(raw)["email"]
+            if email == gone:
+                verdicts[number] = None
+            elif email == masked_person:
+                verdicts[number] = json.dumps({"email": f"m{round_}@x.com", "n": number, "pad": "x" * round_}).encode()
+        appended = line(people[5], 1000 + round_)
+        inode = log.stat().st_ino
+        assert index.rewritten(log, inode, rewrite(log, current, verdicts, tail=appended))
+        index.refresh([log])
+        held = [raw + b"\n" for raw in log.read_bytes().splitlines()]
+        for email in [*people, *(f"m{n}@x.com" for n in range(3))]:
+            assert found(index, email) == [raw for raw in held if json.loads(raw)["email"] == email], (round_, email)

@@ -11,6 +11,7 @@ bytes changed is indexed again; a `.gz` file is indexed once, by uncompressed of
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import hashlib
 import os
@@ -23,15 +24,20 @@ from services.common.crypto import keyed_hash
 
 HEAD_BYTES = 4096
 BLOCK = 8 << 20
+# Entries are kept by chunk (a run of whole lines about this long) and offset within it: after an erasure only the
+# edited chunks' entries move, and the later chunks' bases.
+CHUNK_BYTES = 1 << 20
 # A line's identifiers as (kind, normalised value) pairs, or none for a line that is not a record.
 Extractor = Callable[[bytes], Iterable[tuple[str, str]]]
 
 _SCHEMA = """
 create table if not exists files (id integer primary key, path text unique, inode integer, head blob,
                                   indexed_to integer, gz integer, head_len integer);
-create table if not exists entries (key blob, file integer, offset integer, length integer);
+create table if not exists chunks (id integer primary key, file integer, base integer);
+create index if not exists chunks_file on chunks (file, base);
+create table if not exists entries (key blob, chunk integer, rel integer, length integer);
 create index if not exists entries_key on entries (key);
-create index if not exists entries_file on entries (file);
+create index if not exists entries_chunk on entries (chunk, rel);
 """
 
 
@@ -67,6 +73,7 @@ class LogIndex:
             self.db.execute("pragma synchronous=normal")
             self.db.executescript(_SCHEMA)
             self.db.execute("select id, path, inode, head, indexed_to, gz, head_len from files limit 1").fetchall()
+            self.db.execute("select key, chunk, rel, length from entries limit 1").fetchall()
         except sqlite3.DatabaseError as exc:
             raise IndexUnusable(f"{location.name}: {exc}") from None
 
@@ -101,7 +108,7 @@ class LogIndex:
                     if row[4] == 0:
                         self._index(row[0], path, 0)
                 elif status.st_size < row[4]:  # truncated or replaced in place: start again
-                    self.db.execute("delete from entries where file = ?", (row[0],))
+                    self._drop_entries(row[0])
                     self._index(row[0], path, 0)
                 elif status.st_size > row[4]:
                     self._index(row[0], path, row[4])
@@ -110,9 +117,9 @@ class LogIndex:
                     self.db.execute("update files set head = ?, head_len = ? where id = ?",
                                     (_head(path, length), length, row[0]))  # fmt: skip
             gone = [row[0] for path, row in known.items() if Path(path) not in present and row[0] not in moved]
-            self.db.executemany("delete from entries where file = ?", [(i,) for i in gone])
+            for file in gone:
+                self._drop_entries(file)
             self.db.executemany("delete from files where id = ?", [(i,) for i in gone])
-            self._drop_orphans()
             self.db.execute("commit")
         except BaseException:
             self.db.execute("rollback")
@@ -148,43 +155,63 @@ class LogIndex:
             raise
 
     def _shift(self, file: int, edits: Sequence[Edit]) -> None:
-        if not edits:
+        """The edits (ascending, old offsets) applied to the file's entries: each edit's line loses its entries (a
+        masked line gets those of what it still holds), the later entries of its chunk move by the bytes gained or
+        lost before them in the chunk, and each later chunk's base by those lost before it."""
+        chunks = self.db.execute("select id, base from chunks where file = ? order by base, id", (file,)).fetchall()
+        if not edits or not chunks:
             return
-        self.db.execute("create temp table if not exists edited (start integer primary key)")
-        self.db.execute("create temp table if not exists shifts (start integer primary key, delta integer)")
-        self.db.execute("delete from edited")
-        self.db.execute("delete from shifts")
-        self.db.executemany("insert into edited values (?)", [(edit.start,) for edit in edits])
-        self.db.execute("delete from entries where file = ? and offset in (select start from edited)", (file,))
-        moved, shifts, added = 0, [], []
+        bases = [base for _, base in chunks]
+        local: dict[int, list[tuple[int, int]]] = {}  # chunk position → (rel end, cumulative delta in the chunk)
+        moved_in: dict[int, int] = {}  # chunk position → bytes gained or lost by its edits
+        dropped, added = [], []
         for edit in edits:
-            if edit.replacement:  # a masked line: what it still identifies, where it now starts
+            at = bisect.bisect_right(bases, edit.start) - 1
+            if at < 0:
+                continue
+            chunk, base = chunks[at]
+            before = moved_in.get(at, 0)
+            dropped.append((chunk, edit.start - base))
+            if edit.replacement:  # a masked line: what it still identifies, where it now starts in its chunk
                 line = edit.replacement + (b"\n" if edit.newline else b"")
-                added += [(self.key(kind, value), file, edit.start + moved, len(line))
+                added += [(self.key(kind, value), chunk, edit.start - base + before, len(line))
                           for kind, value in set(self.extract(line))]  # fmt: skip
-            moved += len(edit.replacement) - (edit.end - edit.start)
-            shifts.append((edit.end, moved))
-        self.db.executemany("insert into shifts values (?, ?)", shifts)
-        # Each entry after an edit moves by the bytes gained or lost up to the last edit before it.
-        self.db.execute("update entries set offset = offset + (select delta from shifts where shifts.start <="
-                        " entries.offset order by shifts.start desc limit 1) where file = ? and offset >= ?",
-                        (file, shifts[0][0]))  # fmt: skip
+            moved_in[at] = before + len(edit.replacement) - (edit.end - edit.start)
+            local.setdefault(at, []).append((edit.end - base, moved_in[at]))
+        self.db.executemany("delete from entries where chunk = ? and rel = ?", dropped)
+        self.db.execute("create temp table if not exists shifts (start integer primary key, delta integer)")
+        for at, shifts in local.items():
+            self.db.execute("delete from shifts")
+            self.db.executemany("insert into shifts values (?, ?)", shifts)
+            self.db.execute("update entries set rel = rel + (select delta from shifts where shifts.start <="
+                            " entries.rel order by shifts.start desc limit 1) where chunk = ? and rel >= ?",
+                            (chunks[at][0], shifts[0][0]))  # fmt: skip
         self.db.executemany("insert into entries values (?, ?, ?, ?)", added)
+        moved, rebased = 0, []
+        for at, (chunk, base) in enumerate(chunks):
+            if moved:
+                rebased.append((base + moved, chunk))
+            moved += moved_in.get(at, 0)
+        self.db.executemany("update chunks set base = ? where id = ?", rebased)
 
     def lookup(self, pairs: Iterable[tuple[str, str]]) -> list[Hit]:
         """Lines that may hold any of these (kind, value) pairs, by file and offset."""
         keys = [(self.key(kind, value),) for kind, value in pairs]
         hits: set[tuple[str, int, int]] = set()
         for (key,) in keys:
-            rows = self.db.execute("select f.path, e.offset, e.length from entries e join files f on f.id = e.file"
-                                   " where e.key = ?", (key,))  # fmt: skip
+            rows = self.db.execute("select f.path, c.base + e.rel, e.length from entries e join chunks c on"
+                                   " c.id = e.chunk join files f on f.id = c.file where e.key = ?", (key,))  # fmt: skip
             hits.update(rows)
         return [Hit(Path(path), offset, length) for path, offset, length in sorted(hits)]
 
     def _drop(self, path: Path, but: int = -1) -> None:
-        self.db.execute("delete from entries where file in (select id from files where path = ? and id != ?)",
-                        (str(path), but))  # fmt: skip
+        for (file,) in self.db.execute("select id from files where path = ? and id != ?", (str(path), but)).fetchall():
+            self._drop_entries(file)
         self.db.execute("delete from files where path = ? and id != ?", (str(path), but))
+
+    def _drop_entries(self, file: int) -> None:
+        self.db.execute("delete from entries where chunk in (select id from chunks where file = ?)", (file,))
+        self.db.execute("delete from chunks where file = ?", (file,))
 
     def _new_file(self, path: Path, inode: int) -> tuple[int, str, int, bytes, int, int, int]:
         self._drop(path)
@@ -194,20 +221,20 @@ class LogIndex:
         return (cursor.lastrowid or 0, str(path), inode, empty, 0, gz, 0)
 
     def _index(self, file: int, path: Path, start: int) -> None:
-        end = start
+        end, chunk, base = start, 0, -CHUNK_BYTES
         batch: list[tuple[bytes, int, int, int]] = []
         for offset, line in _lines(path, start):
             end = offset + len(line)
+            if offset - base >= CHUNK_BYTES:  # a new chunk starts at a line
+                base = offset
+                chunk = self.db.execute("insert into chunks (file, base) values (?, ?)", (file, base)).lastrowid or 0
             for kind, value in set(self.extract(line)):
-                batch.append((self.key(kind, value), file, offset, len(line)))
+                batch.append((self.key(kind, value), chunk, offset - base, len(line)))
             if len(batch) > 50_000:
                 self.db.executemany("insert into entries values (?, ?, ?, ?)", batch)
                 batch = []
         self.db.executemany("insert into entries values (?, ?, ?, ?)", batch)
         self.db.execute("update files set indexed_to = ? where id = ?", (max(end, start), file))
-
-    def _drop_orphans(self) -> None:
-        self.db.execute("delete from entries where file not in (select id from files)")
 
 
 def read_line(hit: Hit) -> bytes:
