@@ -11,7 +11,7 @@ MESSAGES = Counter(
 )
 HANDLER_SECONDS = Histogram(
     "ccpa_consumer_handler_seconds",
-    "Time to apply one event, including its DB transaction",
+    "Time to apply one DB transaction of events (the consecutive events of one poll), including its commit",
     ["consumer"],
 )
 OUTBOX_PUBLISHED = Counter("ccpa_outbox_published_total", "Outbox rows published to Kafka")
