@@ -34,6 +34,7 @@ from devtools.localstack import (
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOCAL_CACHE = REPO_ROOT / ".local" / "cache"
+SESSION_BROKER_HEAP = "768m"
 
 TopicFactory = Callable[..., str]
 KafkaClusterFactory = Callable[..., KafkaCluster]
@@ -61,7 +62,10 @@ def _testcontainers_kafka() -> Iterator[str]:
 
 
 def _local_kafka(base_dir: Path) -> Iterator[str]:
-    cluster = KafkaCluster(base_dir, brokers=1, port=free_port_block(1), cache_dir=LOCAL_CACHE)
+    # The session broker holds every test's topics (thousands of partitions by the end of the suite), not one
+    # pipeline's: the laptop default heap (256m) ran out of memory in the suite. CCPA_KAFKA_HEAP still overrides.
+    heap = os.environ.get("CCPA_KAFKA_HEAP", SESSION_BROKER_HEAP)
+    cluster = KafkaCluster(base_dir, brokers=1, port=free_port_block(1), cache_dir=LOCAL_CACHE, heap=heap)
     cluster.start()
     try:
         yield cluster.bootstrap_servers
