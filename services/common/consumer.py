@@ -243,6 +243,7 @@ class ConsumerRunner:
         """Apply the events in one DB transaction, each deduplicated by the inbox, then store their offsets. An event
         of a type the routing table does not name has no effect to apply: it costs no transaction and no inbox row."""
         duplicates: set[int] = set()  # positions in the group
+        applied = 0  # routed events applied for the first time: only they can have written what after_commit wakes
         if any(event.event_type in self.handles for _message, event in group):
             with HANDLER_SECONDS.labels(self.group_id).time(), self.engine.begin() as conn:
                 for position, (message, event) in enumerate(group):
@@ -250,12 +251,13 @@ class ConsumerRunner:
                         continue
                     if claim(conn, self.inbox, self.group_id, event.event_id):
                         dispatch(self.routes, event, conn, Delivery.of(message))
+                        applied += 1
                     else:
                         duplicates.add(position)
                         log.debug("duplicate event skipped",
                                   extra={"consumer": self.group_id, "event_id": event.event_id})  # fmt: skip
         self.processed_count += len(group)
-        if len(duplicates) < len(group) and self.after_commit:
+        if applied and self.after_commit:
             self.after_commit()
         faults.crash_after_count("consumer.after_commit", self.processed_count)
         for position, (message, _event) in enumerate(group):
