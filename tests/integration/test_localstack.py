@@ -147,9 +147,17 @@ def _min_insync_replicas(bootstrap: str, topic: str) -> str:
     return str(configs["min.insync.replicas"].value)
 
 
-def _replica_counts(bootstrap: str, topic: str) -> list[int]:
-    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic=topic, timeout=10)
-    return [len(partition.replicas) for partition in metadata.topics[topic].partitions.values()]
+def _replica_counts(bootstrap: str, topic: str, partitions: int, timeout: float = 30) -> list[int]:
+    """Each partition's replica count, once every broker asked knows the topic: a broker that has not yet applied
+    the controller's metadata update answers with no partitions (or an unknown-topic error) for a moment."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    deadline = time.monotonic() + timeout
+    while True:
+        described = admin.list_topics(topic=topic, timeout=10).topics[topic]
+        counts = [len(partition.replicas) for _, partition in sorted(described.partitions.items())]
+        if (described.error is None and len(counts) == partitions) or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.2)
 
 
 def test_three_broker_cluster_replicates_and_stops_cleanly(
@@ -161,7 +169,7 @@ def test_three_broker_cluster_replicates_and_stops_cleanly(
 
     create_topic(cluster.bootstrap_servers, topic, partitions=3, replication_factor=3)
 
-    assert _replica_counts(cluster.bootstrap_servers, topic) == [3, 3, 3]
+    assert _replica_counts(cluster.bootstrap_servers, topic, partitions=3) == [3, 3, 3]
     assert _min_insync_replicas(cluster.bootstrap_servers, topic) == "2"
 
     cluster.stop_broker(2)
