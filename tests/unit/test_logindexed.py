@@ -101,8 +101,12 @@ def test_erasure_rewrites_only_matching_files_and_leaves_no_stale_entry(logs: Pa
     outcome = JsonLinesEraser(dm, web(dm), KEY).erase(store_plan)
     assert sum(outcome.counts.get("access", {}).values()) == 2
     assert found(dm, "ann@example.com") == [], "an erased line is never reported"
-    assert found(dm, "bob@example.com") == ["access.log.2@0", "access.log@0"], "survivors found at their new place"
+    assert found(dm, "bob@example.com") == ["access.log.2@0", "access.log@43"], "in place: nothing else moved"
     assert found(dm, "carl@example.com") == ["access.log.1.gz@0"]
+    erased = len(line("ann@example.com", "/a")) - 1
+    assert (logs / "access.log").read_bytes() == b" " * erased + b"\n" + line("bob@example.com") + b"not json\n"
+    with gzip.open(logs / "access.log.1.gz", "rb") as packed:
+        assert packed.read() == line("carl@example.com"), "the .gz is rewritten without the line"
 
 
 def test_a_corrupt_index_falls_back_to_the_scan_once_and_is_rebuilt(

@@ -28,7 +28,7 @@ from typing import IO, Any
 from services.common.datamap.model import Collection, DataMap, Store
 from services.common.stores.base import FoundRecord, Identifiers, StoreUnavailable
 from services.common.stores.linescan import Finder, candidate_forms, scan_blocks
-from services.common.stores.logindex import Hit
+from services.common.stores.logindex import FileView
 from services.common.stores.logindexed import index_for, read_lines
 from services.common.stores.values import (
     SearchField,
@@ -103,19 +103,19 @@ class JsonLinesConnector:
     def _targets(self, collection: Collection, search: _Search) -> list[SearchField]:
         return search_fields(self.datamap, self.store, collection, search.identifiers)
 
-    def _indexed(self, collection: Collection, files: list[Path], asked: Asked) -> dict[Path, list[Hit]] | None:
+    def _indexed(self, collection: Collection, files: list[Path], asked: Asked) -> dict[Path, FileView] | None:
         """Per file, the lines the log index points at; None without a usable index (scan every file)."""
         index = index_for(self.datamap, self.store, collection)
         if index is None:
             return None
         pairs = {(target.kind, value) for _, targets in asked for target in targets for value in target.values}
-        return index.hits(files, pairs)
+        return index.search(files, pairs)
 
-    def _check_hits(self, collection: Collection, path: Path, hits: list[Hit], asked: Asked) -> None:
+    def _check_hits(self, collection: Collection, path: Path, view: FileView, asked: Asked) -> None:
         """Only the lines the index points at, each checked like a scanned line: the index is a hint."""
         wanted = _wanted(asked)
         try:
-            for hit, line in read_lines(path, hits):
+            for hit, line in read_lines(path, view.hits, view.members, view.points):
                 entry = parsed_line(line.rstrip(b"\r\n"))
                 owners = _owners(entry, wanted) if entry is not None else []
                 if entry is not None and owners:

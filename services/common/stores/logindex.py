@@ -6,13 +6,14 @@ never the value. The index is a hint: callers re-read the line it points at and 
 
 Files are known by a fingerprint (inode and a hash of the first bytes), not by name, so a rotated (renamed) file
 keeps its entries; a file that grew is indexed from its last indexed offset; a file that shrank or whose first
-bytes changed is indexed again; a `.gz` file is indexed once, by uncompressed offset.
+bytes changed is indexed again; a `.gz` file is indexed once, by uncompressed offset, and where each of its gzip
+members starts is kept with it (gzmembers.py), or, for a large file of one member, seek points in a file beside
+the index: a line is read from its member or its seek point, not from the file's start.
 """
 
 from __future__ import annotations
 
 import bisect
-import gzip
 import hashlib
 import os
 import sqlite3
@@ -21,6 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.crypto import keyed_hash
+from services.common.stores.gzmembers import (
+    POINTS_FROM,
+    Member,
+    build_points,
+    inflated,
+    member_at,
+    reader_at,
+    reader_with_points,
+)
 
 HEAD_BYTES = 4096
 BLOCK = 8 << 20
@@ -38,6 +48,8 @@ create index if not exists chunks_file on chunks (file, base);
 create table if not exists entries (key blob, chunk integer, rel integer, length integer);
 create index if not exists entries_key on entries (key);
 create index if not exists entries_chunk on entries (chunk, rel);
+create table if not exists members (file integer, coffset integer, uoffset integer);
+create index if not exists members_file on members (file, uoffset);
 """
 
 
@@ -61,6 +73,16 @@ class Hit:
     path: Path
     offset: int
     length: int
+
+
+@dataclass(frozen=True)
+class FileView:
+    """What one search knows of a file with hits, read in one snapshot of the index."""
+
+    hits: list[Hit]
+    covered: int  # the bytes indexed (uncompressed for .gz): lines past it were written after the refresh
+    members: list[Member]  # .gz only: where each gzip member starts, in order ([]: unknown, read from the start)
+    points: Path | None = None  # .gz of one member only: its seek points (gzmembers.build_points), when built
 
 
 class LogIndex:
@@ -125,12 +147,13 @@ class LogIndex:
             self.db.execute("rollback")
             raise
 
-    def rewritten(self, path: Path, inode: int, edits: Sequence[Edit]) -> bool:
-        """After `path` (inode `inode` when it was read) was replaced by a copy that differs only by `edits`: the
-        edited lines' entries go, the masked lines' new entries come, and every later entry moves by the bytes
-        removed before it, so the file is not indexed again. False when the index no longer describes the file as
-        it was read (another process indexed the new file already, or never had the old one): nothing is changed
-        and the next refresh judges the file as it finds it."""
+    def rewritten(self, path: Path, inode: int, edits: Sequence[Edit], members: list[Member] | None = None) -> bool:
+        """After `path` (inode `inode` when it was read) was replaced by a copy that differs only by `edits`, or was
+        edited in place (same inode, each edit as long as the bytes it replaced): the edited lines' entries go, the
+        masked lines' new entries come, and every later entry moves by the bytes removed before it, so the file is
+        not indexed again. `members`: the new `.gz` file's member starts. False when the index no longer describes
+        the file as it was read (another process indexed the new file already, or never had the old one): nothing
+        is changed and the next refresh judges the file as it finds it."""
         status = _stat(path)
         if status is None:
             return False
@@ -148,6 +171,10 @@ class LogIndex:
             length = min(status.st_size, HEAD_BYTES)
             self.db.execute("update files set inode = ?, indexed_to = ?, head = ?, head_len = ? where id = ?",
                             (status.st_ino, indexed_to + moved, _head(path, length), length, file))  # fmt: skip
+            if members is not None:
+                self._set_members(file, members)
+            if status.st_ino != inode:
+                self._points(file, inode).unlink(missing_ok=True)
             self.db.execute("commit")
             return True
         except BaseException:
@@ -181,6 +208,8 @@ class LogIndex:
         self.db.executemany("delete from entries where chunk = ? and rel = ?", dropped)
         self.db.execute("create temp table if not exists shifts (start integer primary key, delta integer)")
         for at, shifts in local.items():
+            if not any(delta for _, delta in shifts):
+                continue  # edits in place: nothing after them moves
             self.db.execute("delete from shifts")
             self.db.executemany("insert into shifts values (?, ?)", shifts)
             self.db.execute("update entries set rel = rel + (select delta from shifts where shifts.start <="
@@ -193,6 +222,26 @@ class LogIndex:
                 rebased.append((base + moved, chunk))
             moved += moved_in.get(at, 0)
         self.db.executemany("update chunks set base = ? where id = ?", rebased)
+
+    def search(self, pairs: Iterable[tuple[str, str]]) -> dict[Path, FileView]:
+        """Per file with hits, the hits with how far the file was indexed and its members, from one snapshot (a
+        refresh by another process between the look-up and the rest cannot make lines look covered)."""
+        self.db.execute("begin")
+        try:
+            hits = self.lookup(pairs)
+            paths = sorted({hit.path for hit in hits})
+            views: dict[Path, FileView] = {}
+            for path in paths:
+                file, covered, inode = self.db.execute("select id, indexed_to, inode from files where path = ?",
+                                                       (str(path),)).fetchone()  # fmt: skip
+                members = [Member(c, u) for c, u in self.db.execute(
+                    "select coffset, uoffset from members where file = ? order by uoffset", (file,))]  # fmt: skip
+                points = self._points(file, inode) if path.suffix == ".gz" and len(members) <= 1 else None
+                views[path] = FileView([hit for hit in hits if hit.path == path], covered, members,
+                                       points if points is not None and points.is_file() else None)  # fmt: skip
+            return views
+        finally:
+            self.db.execute("commit")
 
     def lookup(self, pairs: Iterable[tuple[str, str]]) -> list[Hit]:
         """Lines that may hold any of these (kind, value) pairs, by file and offset."""
@@ -212,6 +261,18 @@ class LogIndex:
     def _drop_entries(self, file: int) -> None:
         self.db.execute("delete from entries where chunk in (select id from chunks where file = ?)", (file,))
         self.db.execute("delete from chunks where file = ?", (file,))
+        self.db.execute("delete from members where file = ?", (file,))
+        for points in self._points(file, 0).parent.glob(f"{file}-*.gzidx"):
+            points.unlink(missing_ok=True)
+
+    def _points(self, file: int, inode: int) -> Path:
+        """Where a .gz file's seek points are kept: beside the index, named by its row and inode (a replaced file
+        never meets the points of the file it replaced)."""
+        return self.location.with_name(f"{self.location.name}.points") / f"{file}-{inode}.gzidx"
+
+    def _set_members(self, file: int, members: list[Member]) -> None:
+        self.db.execute("delete from members where file = ?", (file,))
+        self.db.executemany("insert into members values (?, ?, ?)", [(file, m.coffset, m.uoffset) for m in members])
 
     def _new_file(self, path: Path, inode: int) -> tuple[int, str, int, bytes, int, int, int]:
         self._drop(path)
@@ -223,7 +284,8 @@ class LogIndex:
     def _index(self, file: int, path: Path, start: int) -> None:
         end, chunk, base = start, 0, -CHUNK_BYTES
         batch: list[tuple[bytes, int, int, int]] = []
-        for offset, line in _lines(path, start):
+        members: list[Member] = []
+        for offset, line in _lines(path, start, members):
             end = offset + len(line)
             if offset - base >= CHUNK_BYTES:  # a new chunk starts at a line
                 base = offset
@@ -235,34 +297,51 @@ class LogIndex:
                 batch = []
         self.db.executemany("insert into entries values (?, ?, ?, ?)", batch)
         self.db.execute("update files set indexed_to = ? where id = ?", (max(end, start), file))
+        if path.suffix == ".gz":
+            self._set_members(file, members)
+            if len(members) == 1 and end >= POINTS_FROM:
+                build_points(path, self._points(file, os.stat(path).st_ino))
 
 
-def read_line(hit: Hit) -> bytes:
-    """The bytes the index points at (decompressing up to the offset for .gz)."""
-    if hit.path.suffix == ".gz":
-        with gzip.open(hit.path, "rb") as stream:
+def read_line(hit: Hit, members: list[Member] | None = None, points: Path | None = None) -> bytes:
+    """The bytes the index points at (for .gz, inflated from the member or seek point before them)."""
+    if hit.path.suffix == ".gz" and points is not None:
+        with reader_with_points(hit.path, points) as stream:
             stream.seek(hit.offset)
+            return stream.read(hit.length)
+    if hit.path.suffix == ".gz":
+        member = member_at(members or [], hit.offset)
+        with reader_at(hit.path, member) as stream:
+            stream.seek(hit.offset - member.uoffset)
             return stream.read(hit.length)
     with hit.path.open("rb") as stream:
         stream.seek(hit.offset)
         return stream.read(hit.length)
 
 
-def _lines(path: Path, start: int) -> Iterator[tuple[int, bytes]]:
+def _lines(path: Path, start: int, members: list[Member]) -> Iterator[tuple[int, bytes]]:
     """Complete lines (with their newline) from `start`; a partial last line waits for the next refresh,
-    except in a .gz file, which is complete."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as stream:
+    except in a .gz file (read whole, from 0), which is complete and whose members go to `members`."""
+    offset, rest = start, b""
+    for _, block in _blocks(path, start, members):
+        lines = (rest + block).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            yield offset, line + b"\n"
+            offset += len(line) + 1
+    if rest and path.suffix == ".gz":
+        yield offset, rest
+
+
+def _blocks(path: Path, start: int, members: list[Member]) -> Iterator[tuple[int, bytes]]:
+    if path.suffix == ".gz":
+        yield from inflated(path, members=members)
+        return
+    with path.open("rb") as stream:
         stream.seek(start)
-        offset, rest = start, b""
         while block := stream.read(BLOCK):
-            lines = (rest + block).split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                yield offset, line + b"\n"
-                offset += len(line) + 1
-        if rest and path.suffix == ".gz":
-            yield offset, rest
+            yield start, block
+            start += len(block)
 
 
 def _stat(path: Path) -> os.stat_result | None:

@@ -10,7 +10,6 @@ is built again from the files. Without a configured folder nothing here is used.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import os
 import re
@@ -20,7 +19,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from services.common.datamap.model import Collection, DataMap, Store
-from services.common.stores.logindex import Edit, Extractor, Hit, IndexUnusable, LogIndex
+from services.common.stores.gzmembers import Member, member_at, reader_at, reader_with_points
+from services.common.stores.logindex import Edit, Extractor, FileView, Hit, IndexUnusable, LogIndex
 
 log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -78,29 +78,31 @@ class CollectionIndex:
         self._warned = False
         self._lock = threading.Lock()
 
-    def hits(self, files: list[Path], pairs: Iterable[tuple[str, str]]) -> dict[Path, list[Hit]] | None:
-        """Per file, the lines that may hold any pair, after indexing the files as they are now; None when the
-        index is unusable (the caller scans every file; the index is rebuilt)."""
+    def search(self, files: list[Path], pairs: Iterable[tuple[str, str]]) -> dict[Path, FileView] | None:
+        """Per file with hits, the lines that may hold any pair (with how far the file is indexed and its gzip
+        members), after indexing the files as they are now; None when the index is unusable (the caller scans
+        every file; the index is rebuilt)."""
         wanted = list(pairs)
         with self._lock:
             try:
                 index = self._open()
                 index.refresh(files)
-                found = index.lookup(wanted)
+                return index.search(wanted)
             except (IndexUnusable, sqlite3.DatabaseError) as exc:
                 self._unusable(exc, files)
                 return None
-        grouped: dict[Path, list[Hit]] = {}
-        for hit in found:
-            grouped.setdefault(hit.path, []).append(hit)
-        return grouped
 
-    def rewritten(self, path: Path, inode: int, edits: Sequence[Edit]) -> None:
-        """An erasure replaced the file (LogIndex.rewritten): its entries follow the lines; where they cannot, the
-        next refresh indexes the new file."""
+    def hits(self, files: list[Path], pairs: Iterable[tuple[str, str]]) -> dict[Path, list[Hit]] | None:
+        """Per file, the lines that may hold any pair (search without the rest)."""
+        views = self.search(files, pairs)
+        return None if views is None else {path: view.hits for path, view in views.items()}
+
+    def rewritten(self, path: Path, inode: int, edits: Sequence[Edit], members: list[Member] | None = None) -> None:
+        """An erasure replaced or edited the file (LogIndex.rewritten): its entries follow the lines; where they
+        cannot, the next refresh indexes the file again."""
         with self._lock:
             try:
-                if not self._open().rewritten(path, inode, edits):
+                if not self._open().rewritten(path, inode, edits, members):
                     log.info("log index: a rewritten file will be indexed again", extra={"index": self.location.name})
             except (IndexUnusable, sqlite3.DatabaseError, OSError) as exc:
                 self._unusable(exc, [])
@@ -132,13 +134,27 @@ class CollectionIndex:
             self._index = None  # tried again on the next search
 
 
-def read_lines(path: Path, hits: list[Hit]) -> Iterator[tuple[Hit, bytes]]:
-    """The bytes of each hit, in offset order, from one open of the file (one forward pass for a .gz)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as stream:
-        for hit in sorted(hits, key=lambda hit: hit.offset):
-            stream.seek(hit.offset)
-            yield hit, stream.read(hit.length)
+def read_lines(path: Path, hits: list[Hit], members: list[Member] | None = None,
+               points: Path | None = None) -> Iterator[tuple[Hit, bytes]]:  # fmt: skip
+    """The bytes of each hit, in offset order, from one open of the file. A .gz file of one member with seek points
+    is read through them; another is inflated forward from the member holding the first hit, and from a later
+    member's start whenever the next hit is in a later member."""
+    ordered = sorted(hits, key=lambda hit: hit.offset)
+    if path.suffix != ".gz" or points is not None:
+        opened = reader_with_points(path, points) if path.suffix == ".gz" else path.open("rb")
+        with opened as stream:
+            for hit in ordered:
+                stream.seek(hit.offset)
+                yield hit, stream.read(hit.length)
+        return
+    while ordered:
+        member = member_at(members or [], ordered[0].offset)
+        with reader_at(path, member) as stream:
+            while ordered and member_at(members or [], ordered[0].offset) == member:
+                hit = ordered.pop(0)
+                stream.seek(hit.offset - member.uoffset)
+                yield hit, stream.read(hit.length)
+            # the next hit is in a later member: opened again from there rather than inflated up to it
 
 
 def close_all() -> None:

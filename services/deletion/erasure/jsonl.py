@@ -1,6 +1,8 @@
 """JSON-lines erasure: every log file of a collection (rotated and gzipped ones too) is rewritten without the
-subjects' lines, or with their fields masked. A temporary file in the same folder (same mode, gzip kept) is
-fsynced and then replaces the original atomically; untouched bytes are copied as they are.
+subjects' lines, or with their fields masked. A temporary file in the same folder (same mode, gzip kept, written
+as members of about 1 MiB) is fsynced and then replaces the original atomically; untouched bytes are copied as
+they are. Where the log index covers the collection, only the lines it points at are read, a plain file is edited
+in place and a .gz file has only its edited members recompressed (jsonl_indexed.py).
 
 One pass per file serves a whole batch of erasure plans (`erase_many`): the wanted values of every plan go into
 one multi-pattern search, each candidate line is parsed once and given to the plans whose values it holds, and the
@@ -10,22 +12,23 @@ file is written once. Erasing a hundred queued subjects therefore costs about wh
 from __future__ import annotations
 
 import contextlib
-import gzip
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from services.common.datamap.model import DataMap, Store
 from services.common.stores.base import StoreUnavailable
+from services.common.stores.gzmembers import Member, MemberWriter
 from services.common.stores.jsonl import log_files, lookup, open_lines, parsed_line
 from services.common.stores.linescan import Finder, candidate_forms, scan_blocks
-from services.common.stores.logindex import Edit
+from services.common.stores.logindex import Edit, FileView
 from services.common.stores.logindexed import CollectionIndex, index_for
 from services.common.stores.values import identifier_values, occurred_at, searched_collections
+from services.deletion.erasure import jsonl_indexed as indexed
 from services.deletion.erasure.outcome import OutcomeTally, Settle, StoreOutcome, unsettled
 from services.deletion.erasure.plan import CollectionStep, StorePlan
 from services.deletion.erasure.strategies import masked_values
@@ -53,7 +56,8 @@ class JsonLinesEraser:
         replaced; a file that cannot be read or written fails the whole batch, and no file is replaced."""
         tallies = [OutcomeTally(self.store.name) for _ in batch]
         indexes = _indexes(self.datamap, self.store, batch)
-        files = [_LogFile(path, wanted, self.hmac_key) for path, wanted in _files(batch, indexes).items()]
+        files = [_LogFile(path, wanted, self.hmac_key, _view(indexes, path, wanted))
+                 for path, wanted in _files(batch, indexes).items()]  # fmt: skip
         try:
             for log_file in files:
                 log_file.prepare(tallies, write=not dry_run, store=self.store.name)
@@ -69,7 +73,7 @@ class JsonLinesEraser:
                 for index, paths in indexes.values():
                     for log_file in files:
                         if log_file.path in paths and log_file.replaced is not None:
-                            index.rewritten(log_file.path, *log_file.replaced)
+                            index.rewritten(log_file.path, *log_file.replaced, log_file.members)
             return settled
         except (OSError, EOFError) as exc:
             failed = StoreUnavailable(self.store.name, f"cannot rewrite a log file: {_why(exc)}")
@@ -113,11 +117,15 @@ class _LogFile:
     path: Path
     wanted: list[_Wanted]
     hmac_key: bytes
+    view: FileView | None = None  # what the log index says of the file (None: every line is read)
     temporary: str | None = None
     before: os.stat_result | None = None
     owners: dict[tuple[str, str], dict[str, list[_Wanted]]] = field(default_factory=dict)
     edits: list[Edit] = field(default_factory=list)  # the last pass's changed lines, at their old offsets
     replaced: tuple[int, list[Edit]] | None = None  # once the new file is in place: the old inode, the edits
+    members: list[Member] | None = None  # a rewritten .gz file's members
+    overwrites: list[tuple[Edit, indexed.Line]] | None = None  # in place: each line's overwrite, and the line
+    scanned_to: int = 0  # in place: where the lines read end (lines appended later are read before committing)
 
     def __post_init__(self) -> None:
         # (field, kind) → value → the plans' steps that want it: a candidate line is parsed and matched once.
@@ -129,7 +137,11 @@ class _LogFile:
         self.finder = Finder(candidate_forms(value for values in self.owners.values() for value in values))
 
     def prepare(self, tallies: list[OutcomeTally], write: bool, store: str) -> None:
-        """Count every plan's lines by action and, unless a dry run, write the new file beside the old one."""
+        """Count every plan's lines by action and, unless a dry run, write the new file beside the old one (or,
+        in place, keep the overwrites for the commit)."""
+        if self.view is not None:
+            self._prepare_indexed(self.view, tallies, write)
+            return
         for _ in range(ATTEMPTS):
             counted = [OutcomeTally(tally.store) for tally in tallies]
             if self._pass(counted, write):
@@ -141,6 +153,9 @@ class _LogFile:
     def commit(self, store: str) -> None:
         """Put the new file in place. A log that grew since it was read is read and written again first (the
         counts stay as settled; the lines appended meanwhile are judged like the others)."""
+        if self.overwrites is not None:
+            self._commit_in_place(store)
+            return
         for _ in range(ATTEMPTS):
             if self.temporary is None:
                 return
@@ -151,6 +166,44 @@ class _LogFile:
                 return
             self._pass(None, write=True)
         raise StoreUnavailable(store, f"{self.path.name} kept changing while it was rewritten")
+
+    def _prepare_indexed(self, view: FileView, tallies: list[OutcomeTally], write: bool) -> None:
+        self.discard()
+        self.before = os.stat(self.path)
+        lines, self.scanned_to = indexed.candidates(self.path, view, self.finder)
+        judged = [(line, verdict) for line in lines if (verdict := self._verdict(line.data, tallies)) is not None]
+        self.edits = [indexed.edit_for(line, verdict) for line, verdict in judged]
+        if not write or not judged:
+            return
+        if self.path.suffix != ".gz":
+            overwrites = [(edit, line) for line, verdict in judged if (edit := indexed.overwrite_for(line, verdict))]
+            if len(overwrites) == len(judged):
+                self.overwrites = overwrites
+                return
+        self._write(lambda out: indexed.copy_spliced(self.path, out, self.edits),
+                    lambda out: indexed.rewrite_members(self.path, view, self.edits, out))  # fmt: skip
+
+    def _commit_in_place(self, store: str) -> None:
+        """Overwrite the judged lines, then judge and overwrite any line appended since it was read; if the file is
+        not the one read any more, or a masked line outgrows its line, the file is rewritten as a whole instead."""
+        assert self.before is not None and self.overwrites is not None
+        overwrites, done = self.overwrites, []
+        self.overwrites = None
+        for _ in range(ATTEMPTS):
+            if not indexed.write_in_place(self.path, self.before.st_ino, overwrites):
+                break
+            done += [edit for edit, _ in overwrites]
+            self.replaced = (self.before.st_ino, done)  # what is on disk, whatever happens next
+            more, self.scanned_to = indexed.tail(self.path, self.scanned_to, self.finder)
+            judged = [(line, verdict) for line in more if (verdict := self._verdict(line.data, None)) is not None]
+            overwrites = [(edit, line) for line, verdict in judged if (edit := indexed.overwrite_for(line, verdict))]
+            if not judged:
+                return
+            if len(overwrites) < len(judged):
+                break
+        self.view = None  # read and rewrite the whole file, as without an index
+        self._pass(None, write=True)
+        self.commit(store)
 
     def discard(self) -> None:
         if self.temporary is not None:
@@ -167,17 +220,35 @@ class _LogFile:
         if not write:
             self._copy(_Discard(), tallies)
             return _signature(os.stat(self.path)) == _signature(before)
-        descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        self.temporary = temporary
-        with os.fdopen(descriptor, "wb") as raw:
-            _keep_owner(raw, before)
-            with _writer(raw, self.path, before) as out:
-                changed = self._copy(out, tallies)
-            raw.flush()
-            os.fsync(raw.fileno())
+        changed = False
+
+        def copy(out: _Sink) -> None:
+            nonlocal changed
+            changed = self._copy(out, tallies)
+
+        self._write(copy, copy)
         if not changed:
             self.discard()
         return _signature(os.stat(self.path)) == _signature(before)
+
+    def _write(self, plain: Callable[[IO[bytes]], None], gz: Callable[[MemberWriter], None]) -> None:
+        """The new file at `self.temporary` (same folder, mode and owner), written by `plain` or, for a .gz file,
+        by `gz` as members (their starts kept in `self.members`), then fsynced."""
+        assert self.before is not None
+        descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        self.temporary = temporary
+        with os.fdopen(descriptor, "wb") as raw:
+            _keep_owner(raw, self.before)
+            if self.path.suffix == ".gz":
+                # Level 6, as gzip and logrotate write by default: a third of level 9's time for a few per cent more.
+                writer = MemberWriter(raw, GZIP_LEVEL, int(self.before.st_mtime))
+                gz(writer)
+                writer.close()
+                self.members = writer.members
+            else:
+                plain(raw)
+            raw.flush()
+            os.fsync(raw.fileno())
 
     def _copy(self, out: _Sink, tallies: list[OutcomeTally] | None) -> bool:
         """The file's bytes to `out`, the subjects' lines dropped or replaced; True when some line changed."""
@@ -259,7 +330,7 @@ def _owning_steps(entry: dict[str, Any], owners: dict[tuple[str, str], dict[str,
     return [best[index] for index in sorted(best)]
 
 
-Indexes = dict[str, tuple[CollectionIndex, set[Path]]]
+Indexes = dict[str, tuple[CollectionIndex, dict[Path, FileView]]]
 
 
 def _indexes(datamap: DataMap, store: Store, batch: Batch) -> Indexes:
@@ -274,10 +345,23 @@ def _indexes(datamap: DataMap, store: Store, batch: Batch) -> Indexes:
     found: Indexes = {}
     for name, step in steps.items():
         index = index_for(datamap, store, step.collection)
-        hits = index.hits(log_files(step.collection.path or ""), pairs[name]) if index is not None else None
-        if index is not None and hits is not None:
-            found[name] = (index, set(hits))
+        views = index.search(log_files(step.collection.path or ""), pairs[name]) if index is not None else None
+        if index is not None and views is not None:
+            found[name] = (index, views)
     return found
+
+
+def _view(indexes: Indexes, path: Path, wanted: list[_Wanted]) -> FileView | None:
+    """What the index says of the file, when every collection wanting it is indexed (else every line is read)."""
+    views = [indexes[item.step.collection.name][1].get(path) if item.step.collection.name in indexes else None
+             for item in wanted]  # fmt: skip
+    if not views or any(view is None for view in views):
+        return None
+    first = views[0]
+    assert first is not None
+    hits = sorted({hit for view in views if view is not None for hit in view.hits}, key=lambda hit: hit.offset)
+    covered = min(view.covered for view in views if view is not None)
+    return FileView(hits, covered, first.members, first.points)
 
 
 def _files(batch: Batch, indexes: Indexes | None = None) -> dict[Path, list[_Wanted]]:
@@ -315,17 +399,6 @@ def _assign(entry: dict[str, Any], name: str, value: Any) -> None:
         node = node.get(part) if isinstance(node, dict) else None
     if isinstance(node, dict) and last in node:
         node[last] = value
-
-
-@contextlib.contextmanager
-def _writer(raw: IO[bytes], path: Path, before: os.stat_result) -> Iterator[IO[bytes]]:
-    if path.suffix != ".gz":
-        yield raw
-        return
-    # Level 6, as gzip and logrotate write by default: a third of level 9's time for a few per cent more bytes.
-    with gzip.GzipFile(filename=path.stem, mode="wb", fileobj=raw, mtime=int(before.st_mtime),
-                       compresslevel=GZIP_LEVEL) as compressed:  # fmt: skip
-        yield compressed  # type: ignore[misc]
 
 
 def _keep_owner(raw: IO[bytes], before: os.stat_result) -> None:
