@@ -73,6 +73,7 @@ bench: install
 	$(PY) -m bench
 	$(PY) -m bench.audit_chain
 	$(PY) -m bench.discovery
+	$(PY) -m bench.log_erasure
 	$(PY) -m bench.privacy_center
 	$(PY) -m bench.console_queue
 	$(PY) -m bench.flow_decisions

@@ -3,7 +3,8 @@ throughput on the demo company.
 
 For each size (100k and 1M subjects by default) the demo company is generated (SQLite app and marketing
 databases, Redis, log files, two provider servers), then:
-- floor: the bare walk over the same stores, in-process (indexed lookups, no Kafka, no report, no encryption);
+- floor: the bare walk over the same stores, in-process (indexed lookups and the same log index as the services,
+  built cold by a warm-up walk; no Kafka, no report, no encryption);
 - value: know_specific submitted over HTTP → ReportReady on the timeline (server clocks: received_at → ReportReady);
 - scanner: `scan()` over the demo data map, rows/s, and precision / recall against the PI the demo plants outside
   the data map (`devtools/demo/planted.py`);
@@ -15,6 +16,7 @@ databases, Redis, log files, two provider servers), then:
 from __future__ import annotations
 
 import argparse
+import base64
 import dataclasses
 import json
 import os
@@ -23,8 +25,9 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +47,7 @@ from devtools.localstack.ports import free_port
 from devtools.localstack.redis import RedisServer
 from services.common.datamap import DataMap
 from services.common.event_types import EventType
-from services.common.stores import open_connector, walk
+from services.common.stores import logindexed, open_connector, walk
 from services.deletion.erasure import ErasureEngine, plan_erasure
 from services.discovery.scanner import ScanOptions, evaluate, scan
 
@@ -281,7 +284,8 @@ def run_size(stack: infra.Infra, redis: RedisServer, subjects: int, samples: int
         for name, port in ports.items():
             provider = ProviderProcess(name, env, port, target.provider_data(name), work / "logs").start()
             cleanup.callback(provider.stop)
-        console.log("floor: the bare walk over the same stores")
+        console.log("floor: the bare walk over the same stores (the first one builds its log index)")
+        cleanup.enter_context(_floor_log_index(work))
         floor = floor_walks(datamap, env, people)
         console.log("scanner over the demo stores")
         scanned = scan(datamap, ScanOptions(), source=str(DATAMAP_PATH))
@@ -304,6 +308,28 @@ def run_size(stack: infra.Infra, redis: RedisServer, subjects: int, samples: int
                       scanned.rows_per_second, scanned.records, score.precision, score.recall,
                       summarise(deletion_floor), summarise(deleted),
                       queue)  # fmt: skip
+
+
+@contextmanager
+def _floor_log_index(work: Path) -> Iterator[None]:
+    """The floors search the logs through a log index of their own, as the services do (BENCH_LOG_INDEX=0: both scan):
+    the floor is the same work without the pipeline, not a slower design."""
+    if os.environ.get("BENCH_LOG_INDEX") == "0":
+        yield
+        return
+    saved = {name: os.environ.get(name) for name in ("CCPA_LOG_INDEX_DIR", "CCPA_SUBJECT_KEY_SECRET")}
+    os.environ["CCPA_LOG_INDEX_DIR"] = str(work.parent / f"logindex-floor-{work.name}")
+    os.environ["CCPA_SUBJECT_KEY_SECRET"] = base64.b64encode(b"bench-floor-log-index-subject-k!").decode()
+    logindexed.close_all()
+    try:
+        yield
+    finally:
+        logindexed.close_all()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _config(stack: infra.Infra, target: DemoTarget, work: Path) -> PipelineConfig:

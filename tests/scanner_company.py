@@ -220,7 +220,7 @@ def build_logs(folder: Path, planted: Planted) -> None:
                    for _ in range(count)]  # fmt: skip
         return "".join(json.dumps(entry) + "\n" for entry in entries) + "not json\n"
 
-    (folder / "access.log").write_text(lines(150))
+    (folder / "access.log").write_text(" " * 80 + "\n" + lines(150))  # a line erased in place: blank, not malformed
     (folder / "access.log.1").write_text(lines(150))
     with gzip.open(folder / "access.log.2.gz", "wt") as rotated:
         rotated.write(lines(150))

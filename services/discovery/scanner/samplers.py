@@ -233,6 +233,8 @@ class JsonLinesSampler:
         for path in files:
             with open_text(path) as lines:
                 for line in itertools.islice(lines, self.limit - len(records) - malformed):
+                    if not line.strip():
+                        continue  # a blank line (an erased one is overwritten with spaces) is not a record
                     entry = _json_object(line.strip())
                     if isinstance(entry, dict):
                         records.append(list(flatten(entry)))
