@@ -5,7 +5,6 @@ and a .gz file is rewritten as members so that the next erasure recompresses one
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 from collections.abc import Iterator
@@ -15,24 +14,19 @@ from pathlib import Path
 import pytest
 
 from services.common.datamap import DataMap, parse_datamap
-from services.common.datamap.model import Store
-from services.common.stores import gzmembers, logindexed
+from services.common.stores import gzmembers
 from services.common.stores.jsonl import JsonLinesConnector
 from services.deletion.erasure import plan_erasure
 from services.deletion.erasure.jsonl import JsonLinesEraser
 from services.deletion.erasure.outcome import Settle, StoreOutcome
+from tests.log_index_support import indexed_logs, web
 
 KEY = b"in-place-test-hmac-key-32-bytes!"
 
 
 @pytest.fixture
 def logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("CCPA_LOG_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.setenv("CCPA_SUBJECT_KEY_SECRET", base64.b64encode(b"s" * 32).decode())
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    yield folder
-    logindexed.close_all()
+    yield from indexed_logs(tmp_path, monkeypatch)
 
 
 def datamap(folder: Path, device_strategy: str | None = None) -> DataMap:
@@ -46,12 +40,6 @@ def datamap(folder: Path, device_strategy: str | None = None) -> DataMap:
         "          - {name: path, category: F}\n",
         "web.yaml",
     )  # fmt: skip
-
-
-def web(dm: DataMap) -> Store:
-    store = dm.store("web")
-    assert store is not None
-    return store
 
 
 def record(email: str | None = None, device: str | None = None, path: str = "/") -> bytes:

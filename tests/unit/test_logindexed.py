@@ -4,7 +4,6 @@ leaves no stale entry, and a corrupt index falls back to the full scan with one 
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 import logging
@@ -15,25 +14,20 @@ from pathlib import Path
 import pytest
 
 from services.common.datamap import DataMap, parse_datamap
-from services.common.datamap.model import Store
 from services.common.stores import logindexed
 from services.common.stores.jsonl import JsonLinesConnector
 from services.deletion.erasure import plan_erasure
 from services.deletion.erasure.jsonl import JsonLinesEraser
 from services.deletion.erasure.jsonl import _files as erasure_files
 from services.deletion.erasure.jsonl import _indexes as erasure_indexes
+from tests.log_index_support import indexed_logs, web
 
 KEY = b"logindexed-test-hmac-key-32-byte"
 
 
 @pytest.fixture
 def logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("CCPA_LOG_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.setenv("CCPA_SUBJECT_KEY_SECRET", base64.b64encode(b"s" * 32).decode())
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    yield folder
-    logindexed.close_all()
+    yield from indexed_logs(tmp_path, monkeypatch)
 
 
 def datamap(folder: Path) -> DataMap:
@@ -43,12 +37,6 @@ def datamap(folder: Path) -> DataMap:
         "          - {name: email, identifies: email, category: A}\n          - {name: path, category: F}\n",
         "web.yaml",
     )  # fmt: skip
-
-
-def web(dm: DataMap) -> Store:
-    store = dm.store("web")
-    assert store is not None
-    return store
 
 
 def line(email: str, path: str = "/") -> bytes:
