@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from services.common.db import PoolSize, make_engine
+from services.common.db import PoolSize, make_engine, ping_when_idle
 from services.deletion.settings import DeletionSettings
 
 KEY = base64.b64encode(b"k" * 32).decode()
@@ -55,4 +56,58 @@ def test_a_second_connection_while_holding_the_only_one_times_out(tmp_path: Path
             pass
     with engine.connect() as again:  # returned, so free again
         assert again.scalar(sa.text("SELECT 2")) == 2
+    engine.dispose()
+
+
+def _counting_pings(engine: sa.Engine, fail: bool = False) -> list[int]:
+    """Counts the pings the engine's checkouts make (and makes them fail when `fail`)."""
+    pings: list[int] = []
+
+    def do_ping(_dbapi_connection: object) -> bool:
+        pings.append(1)
+        if fail:
+            raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+        return True
+
+    engine.dialect.do_ping = do_ping  # type: ignore[method-assign]
+    return pings
+
+
+def test_only_a_connection_that_sat_idle_is_pinged(tmp_path: Path) -> None:
+    engine = ping_when_idle(sa.create_engine(f"sqlite:///{tmp_path / 'service.db'}", pool_size=1, max_overflow=0),
+                            idle_seconds=0.2)  # fmt: skip
+    pings = _counting_pings(engine)
+    for _ in range(3):  # a new connection, then one checked in a moment ago
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    assert pings == []
+    time.sleep(0.3)
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    assert pings == [1]
+    engine.dispose()
+
+
+def test_an_idle_connection_that_fails_its_ping_is_replaced_before_use(tmp_path: Path) -> None:
+    engine = ping_when_idle(sa.create_engine(f"sqlite:///{tmp_path / 'service.db'}", pool_size=1, max_overflow=0),
+                            idle_seconds=0.05)  # fmt: skip
+    with engine.connect() as conn:
+        first = conn.connection.dbapi_connection
+    time.sleep(0.1)
+    pings = _counting_pings(engine, fail=True)
+    with engine.connect() as conn:  # the failed ping replaced it: the new one is not pinged
+        assert conn.scalar(sa.text("SELECT 7")) == 7
+        assert conn.connection.dbapi_connection is not first
+    assert pings == [1]
+    engine.dispose()
+
+
+def test_service_pools_lend_the_last_returned_connection_first(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'service.db'}", PoolSize(3, 0, 1.0))
+    a, b = engine.connect(), engine.connect()
+    b_raw = b.connection.dbapi_connection
+    a.close()
+    b.close()  # returned last
+    with engine.connect() as again:
+        assert again.connection.dbapi_connection is b_raw
     engine.dispose()

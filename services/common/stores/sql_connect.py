@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 
+from services.common.db import ping_when_idle
 from services.common.logs import scrub
 
 # Indexes on expressions, such as lower(email), are not reflected by every dialect. Reflection here needs only
@@ -36,7 +37,8 @@ class NoSuchDatabase(Exception):
 
 
 def sql_engine(url: str, timeout: float, read_only: bool = True, must_exist: bool = False) -> sa.Engine:
-    """An engine with pre-ping, connect and statement timeouts where the dialect has them, and hidden parameters.
+    """An engine that pings the connections that sat idle (`ping_when_idle`), with connect and statement timeouts
+    where the dialect has them, and hidden parameters.
 
     `must_exist` (read-only SQLite): the file is opened read-only and must be there (NoSuchDatabase otherwise).
     """
@@ -44,15 +46,15 @@ def sql_engine(url: str, timeout: float, read_only: bool = True, must_exist: boo
     parsed = parsed.set(drivername=DEFAULT_DRIVERS.get(parsed.drivername, parsed.drivername))
     backend = parsed.get_backend_name()
     # hide_parameters: identifier values never reach an exception message or a log line.
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    options: dict[str, Any] = {"hide_parameters": True}
     if backend == "sqlite":
         options["connect_args"] = {"timeout": timeout, "check_same_thread": False}
         if must_exist and read_only:
             return _existing_sqlite(parsed, timeout, options)
     else:
-        options |= {"pool_size": 4, "max_overflow": 4, "pool_timeout": timeout}
+        options |= {"pool_size": 4, "max_overflow": 4, "pool_timeout": timeout, "pool_use_lifo": True}
         options["connect_args"] = _network_connect_args(parsed, timeout, read_only)
-    engine = sa.create_engine(parsed, **options)
+    engine = ping_when_idle(sa.create_engine(parsed, **options))
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_query_only if read_only else _sqlite_secure_delete)
     return engine
