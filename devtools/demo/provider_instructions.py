@@ -34,6 +34,7 @@ from services.common.signing import (
 
 MAX_VALUES = 1000
 CALLBACK_ATTEMPTS = 4
+CALLBACK_TIMEOUT_SECONDS = 5.0
 privacy_metadata = sa.MetaData()
 received_instructions = sa.Table(
     "privacy_instructions",
@@ -89,6 +90,11 @@ class InstructionReceiver:
         self.applier = applier
         self.secret = signing_secret.encode()
         self.verifier = Verifier(SqlNonceStore(engine, seen_nonces), tolerance_seconds)
+        # one client for every callback: building one costs ~20 ms of CPU (its TLS context), more than the POST
+        self.client = httpx.Client(timeout=CALLBACK_TIMEOUT_SECONDS)
+
+    def close(self) -> None:
+        self.client.close()
 
     def receive(self, kind: str, request: SignedRequest) -> tuple[int, dict[str, Any], ReceivedInstruction | None]:
         self._log(request)
@@ -124,7 +130,7 @@ class InstructionReceiver:
                 "Content-Type": "application/json",
                 **sign(self.secret, "POST", url.raw_path.decode(), body, key),
             }
-            code = _post_status(url, body, headers)
+            code = self._post_status(url, body, headers)
             if code is not None and 400 <= code < 500 and code != 409:
                 outcome = "refused"
                 break
@@ -181,6 +187,12 @@ class InstructionReceiver:
         return {"status": "duplicate", "instruction_id": instruction_id,
                 "confirmation_id": receipt.get("confirmation_id"), "state": receipt.get("status")}  # fmt: skip
 
+    def _post_status(self, url: httpx.URL, body: bytes, headers: Mapping[str, str]) -> int | None:
+        try:
+            return self.client.post(url, content=body, headers=headers).status_code
+        except httpx.HTTPError:
+            return None
+
     def _log(self, request: SignedRequest) -> None:
         key = (request.header(IDEMPOTENCY_HEADER) or "")[:64]
         with self.engine.begin() as conn:
@@ -191,13 +203,6 @@ class InstructionReceiver:
 
 def _now() -> str:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
-
-
-def _post_status(url: httpx.URL, body: bytes, headers: Mapping[str, str]) -> int | None:
-    try:
-        return httpx.post(url, content=body, headers=headers, timeout=5).status_code
-    except httpx.HTTPError:
-        return None
 
 
 async def raw_body(request: Request) -> bytes:

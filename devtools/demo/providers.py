@@ -227,15 +227,16 @@ def provider_app(name: str, data_path: Path, token: str, signing_secret: str = "
     engine = make_engine(f"sqlite:///{data_path}")
     create_tables(privacy_metadata, engine)
     record_types = PROVIDERS[name]
+    receiver = InstructionReceiver(engine, records_applier(record_types), signing_secret, tolerance_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        receiver.close()
         engine.dispose()
 
     app = FastAPI(title=f"{name} (demo service provider)", version="1", lifespan=lifespan)
     app.state.api_token = token
-    receiver = InstructionReceiver(engine, records_applier(record_types), signing_secret, tolerance_seconds)
     app.include_router(instruction_router(receiver))
 
     @app.get("/healthz")
