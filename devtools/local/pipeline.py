@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devtools.local import secrets
+from devtools.local.migrate import migrate_databases
 from devtools.local.process import AllInOneProcess, ServiceProcess, SubscriberProcess
 from devtools.localstack.ports import free_port
 from services.deletion.providers.confirmations import CALLBACK_PATH
@@ -176,6 +177,7 @@ class Pipeline:
         return [self.all_in_one]
 
     def start(self) -> Pipeline:
+        migrate_databases(service.env for service in self.services)  # the init step: the services skip Alembic
         for process in self.processes:
             process.start(wait=False)
         for process in self.processes:

@@ -17,6 +17,7 @@ from pathlib import Path
 from devtools.demo.generator import DATAMAP_PATH, DemoCompany, DemoTarget, demo_env, existing_company, generate_company
 from devtools.demo.vocab import BUSINESS_CONTACT
 from devtools.local import secrets
+from devtools.local.migrate import migrate_databases
 from devtools.local.process import wait_until_ready
 from devtools.local.stackenv import write_stack_env
 from devtools.localstack.kafka import KafkaCluster
@@ -229,6 +230,7 @@ class LocalStack:
 
     def up(self, regenerate_demo: bool = False) -> dict[str, str]:
         env = {**self.environment(regenerate_demo), **self.mail_env()}
+        migrate_databases([env])  # the init step: the services find their databases at head, skip Alembic
         # HTTP services first: they create the topics the background subscribers read.
         for group in ([spec for spec in self.specs if spec.http], [spec for spec in self.specs if not spec.http]):
             for spec in group:

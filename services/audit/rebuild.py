@@ -18,12 +18,12 @@ from services.audit.migrations import SCHEMA
 from services.audit.settings import AuditSettings
 from services.audit.snapshotter import purge_and_forget
 from services.common import contracts
+from services.common.codec import codec_for
 from services.common.consumer import Delivery
 from services.common.db import make_engine
 from services.common.inbox import claim
 from services.common.kafka import EventProducer
 from services.common.migrations import upgrade
-from services.common.registry import codec_for
 from services.common.serde import DecodeError, SingleObjectCodec
 from services.common.topics import AUDIT_SNAPSHOTS, TopicNames
 

@@ -1,8 +1,13 @@
 """Schema migrations (Alembic): each database a service owns is brought to its head at start-up, one process at a
-time, and a database created before migrations existed is adopted at the first revision."""
+time, and a database created before migrations existed is adopted at the first revision.
+
+Alembic (with Mako, about 8 MiB per process) is imported only when a database is behind: a service whose database
+is already at head (`ccpa db upgrade` ran first, as the local stack and the Deployments' init step do, or an earlier
+start did) checks the version table with one query and never loads it."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import logging
@@ -10,16 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from services.common.db import UtcDateTime
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +48,59 @@ class Schema:
         return {name for metadata in self.metadata for name in metadata.tables}
 
     def config(self, connection: sa.Connection | None = None) -> Config:
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(self.directory))
         config.attributes["connection"] = connection
         return config
 
+    def head(self) -> str | None:
+        """The head revision read from versions/ without Alembic (each file's `revision` and `down_revision`
+        constants); None when there is no single head, which leaves the decision to Alembic."""
+        revisions: set[str] = set()
+        parents: set[str] = set()
+        for path in sorted((self.directory / "versions").glob("*.py")):
+            constants = _module_constants(path, ("revision", "down_revision"))
+            if isinstance(constants.get("revision"), str):
+                revisions.add(constants["revision"])
+            parent = constants.get("down_revision")
+            parents.update([parent] if isinstance(parent, str) else parent if isinstance(parent, tuple) else ())
+        heads = revisions - parents
+        return heads.pop() if len(heads) == 1 else None
+
     def next_revision_id(self) -> str:
         """Revisions are numbered 0001, 0002, …: the order they apply in is visible in versions/."""
+        from alembic.script import ScriptDirectory
+
         head = ScriptDirectory.from_config(self.config()).get_current_head()
         return f"{int(head) + 1:04d}" if head is not None and head.isdigit() else "0001"
 
     def base_revision(self) -> str:
+        from alembic.script import ScriptDirectory
+
         base = ScriptDirectory.from_config(self.config()).get_base()
         if base is None:
             raise SchemaMismatch(f"{self.name}: the migration environment has no revision")
         return base
+
+
+def _module_constants(path: Path, names: tuple[str, ...]) -> dict[str, Any]:
+    """The module-level `name = <literal>` assignments of a revision file (annotated or not), read, not run."""
+    found: dict[str, Any] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in names:
+            try:
+                found[target.id] = ast.literal_eval(value)
+            except ValueError:
+                continue  # not a literal: Alembic decides (head() returns None when a revision is unknown)
+    return found
 
 
 def run_env(context: Any, schema: Schema) -> None:
@@ -97,7 +138,12 @@ def render_item(kind: str, item: Any, autogen_context: Any) -> str | Literal[Fal
 
 
 def upgrade(schema: Schema, engine: sa.Engine, revision: str = "head") -> None:
-    """Adopt a pre-migration database if need be, then upgrade; replicas starting together take turns."""
+    """Adopt a pre-migration database if need be, then upgrade; replicas starting together take turns. A database
+    already at head costs one query and no Alembic import."""
+    if revision == "head" and (head := schema.head()) is not None and current(schema, engine) == head:
+        return
+    from alembic import command
+
     with engine.connect() as connection, _exclusive(connection, schema):
         adopt(schema, connection)
         command.upgrade(schema.config(connection), revision)
@@ -105,21 +151,29 @@ def upgrade(schema: Schema, engine: sa.Engine, revision: str = "head") -> None:
 
 def differences(schema: Schema, engine: sa.Engine) -> list[Any]:
     """What autogenerate would change to make the database match the models: [] when they agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts=_context_options(schema, connection))
         return list(compare_metadata(context, _merged(schema)))
 
 
 def current(schema: Schema, engine: sa.Engine) -> str | None:
-    """The revision the database is at; None before the first upgrade."""
+    """The revision the database is at; None before the first upgrade (or with several heads recorded, which only
+    Alembic's own commands sort out)."""
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"version_table": schema.version_table})
-        return context.get_current_revision()
+        if not sa.inspect(connection).has_table(schema.version_table):
+            return None
+        rows = connection.execute(sa.text(f"SELECT version_num FROM {schema.version_table}")).scalars().all()
+    return str(rows[0]) if len(rows) == 1 else None
 
 
 def adopt(schema: Schema, connection: sa.Connection) -> bool:
     """Stamp a database that create_tables made before migrations existed at the first revision, when its tables
     and columns are that revision's; True when it did."""
+    from alembic import command
+
     inspector = sa.inspect(connection)
     present = set(inspector.get_table_names()) & schema.table_names()
     if inspector.has_table(schema.version_table) or not present:
@@ -137,6 +191,8 @@ def adopt(schema: Schema, connection: sa.Connection) -> bool:
 
 def _base_columns(schema: Schema) -> dict[str, set[str]]:
     """Table -> column names of the first revision, by running it on an empty in-memory SQLite database."""
+    from alembic import command
+
     scratch = sa.create_engine("sqlite://")
     try:
         with scratch.connect() as connection:

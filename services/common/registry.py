@@ -183,25 +183,3 @@ def _without_userinfo(url: str) -> str:
     if not parts.hostname:
         return url
     return parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl()
-
-
-def codec_for(registry_config: dict[str, Any] | None) -> SingleObjectCodec:
-    """The service's codec: single-object encoding without a registry, the wire format with one."""
-    if registry_config is None:
-        return SingleObjectCodec()
-    return RegistryCodec(SchemaRegistryClient(registry_config), str(registry_config["url"]))
-
-
-def decode_patiently(codec: SingleObjectCodec, data: bytes | None, stop: threading.Event,
-                     max_delay: float = 10.0) -> Event:  # fmt: skip
-    """Decode `data`; while the registry cannot be reached (a writer schema not yet cached), wait and try again,
-    longer each time, until `stop`. For the loops that keep state from a topic: skipping a record for an outage would
-    lose an opt-out, dying would leave the state stale. DecodeError (the bytes are bad) is raised at once."""
-    delay = 0.5
-    while True:
-        try:
-            return codec.decode(data)
-        except TransientError:
-            if stop.wait(delay):
-                raise
-            delay = min(delay * 2, max_delay)

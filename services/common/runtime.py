@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from confluent_kafka.admin import AdminClient
 
 from services.common.access import SERVICE_PRINCIPALS
+from services.common.codec import codec_for
 from services.common.consumer import ConsumerRunner, DeadLetterTopics, Routes
 from services.common.db import make_engine, ping
 from services.common.kafka import EventProducer
@@ -20,7 +21,6 @@ from services.common.migrations import Schema, upgrade
 from services.common.outbox import OutboxRelay
 from services.common.permissions import DOC as PERMISSIONS_DOC
 from services.common.permissions import StartupRefused, check_permissions
-from services.common.registry import codec_for
 from services.common.roles import Role, resolve_role
 from services.common.settings import CommonSettings
 from services.common.topics import ALL_TOPICS, DLQ, FAILURES, TopicNames, TopicsNotCreated, TopicSpec, ensure_topics

@@ -17,12 +17,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.common.codec import codec_for
 from services.common.db import make_engine
 from services.common.events import utcnow
 from services.common.migrations import upgrade
 from services.common.outbox import Outbox
 from services.common.pacific import moment_text
-from services.common.registry import codec_for
 from services.common.topics import OPERATOR_ACTIONS, TopicNames
 from services.console import orm
 from services.console.accounts.roles import Role

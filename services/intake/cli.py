@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from services.common.codec import codec_for
 from services.common.contracts import is_name, is_subject_key
 from services.common.crypto import KeyStore
 from services.common.db import make_engine
 from services.common.kafka import DeliveryFailed, EventProducer, event_message
-from services.common.registry import codec_for
 from services.common.settings import CommonSettings
 from services.common.topics import REQUESTS, TopicNames
 from services.intake.revocation import keys_shredded

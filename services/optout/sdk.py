@@ -51,7 +51,7 @@ class ConsentEvents:
         self.secret = subject_key_secret
         self.producer_name = producer
         self.topic = TopicNames(topic_namespace)(CONSENT_CHANGES)
-        self.codec = codec or SingleObjectCodec()  # services.common.registry.codec_for(...) for the wire format
+        self.codec = codec or SingleObjectCodec()  # services.common.codec.codec_for(...) for the wire format
         self.producer = EventProducer(kafka_config, client_id=f"consent-{producer}")
 
     def subject_key(self, kind: str, value: str) -> str:

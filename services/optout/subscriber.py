@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from services.common import contracts
+from services.common.codec import codec_for, decode_patiently
 from services.common.errors import TransientError
 from services.common.event_types import EventType
 from services.common.events import Event
@@ -31,7 +32,6 @@ from services.common.flows.probe import ProbeReplay
 from services.common.kafka import DeliveryFailed, EventProducer, event_message
 from services.common.metrics import MESSAGES
 from services.common.payloads.consent import OptOutAcknowledgedPayload, OptOutStatePayload
-from services.common.registry import codec_for, decode_patiently
 from services.common.serde import DecodeError, SingleObjectCodec
 from services.common.topics import OPTOUT_ACKS, OPTOUT_STATE, TopicNames
 

@@ -28,6 +28,7 @@ from prometheus_client import REGISTRY
 from devtools.localstack.ports import free_port, pid_alive
 from devtools.localstack.schema_registry import SchemaRegistryServer
 from services.audit.migrations import SCHEMA
+from services.common.codec import codec_for
 from services.common.consumer import ConsumerRunner, DeadLetterTopics, Delivery, RetryPolicy
 from services.common.db import make_engine
 from services.common.event_types import EventType
@@ -40,7 +41,6 @@ from services.common.registry import (
     RegistryCodec,
     SchemaRegistryRefused,
     SchemaRegistryUnavailable,
-    codec_for,
 )
 from services.common.runtime import ServiceRuntime
 from services.common.serde import SINGLE_OBJECT_MARKER, SchemaCatalog, SingleObjectCodec, default_schema_dir

@@ -6,9 +6,10 @@ import threading
 
 import pytest
 
+from services.common.codec import decode_patiently
 from services.common.errors import TransientError
 from services.common.events import Event
-from services.common.registry import SchemaRegistryUnavailable, decode_patiently
+from services.common.registry import SchemaRegistryUnavailable
 from services.common.serde import DecodeError, SingleObjectCodec
 from tests.nonsense import well_formed
 

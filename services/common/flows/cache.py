@@ -16,12 +16,12 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from services.common import contracts
+from services.common.codec import decode_patiently
 from services.common.errors import TransientError
 from services.common.flows.decision import SubjectState
 from services.common.flows.store import StateStore
 from services.common.metrics import FLOW_CACHE_LAG, FLOW_CACHE_SKIPPED, FLOW_CACHE_STALENESS, FLOW_CACHE_SUBJECTS
 from services.common.payloads.consent import OptOutStatePayload
-from services.common.registry import decode_patiently
 from services.common.serde import DecodeError, SingleObjectCodec
 from services.common.topics import OPTOUT_STATE, TopicNames
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pydantic import Field, ValidationError
 
+from services.common.codec import codec_for
 from services.common.datamap.loader import DataMapError, load_datamap
 from services.common.environments import DEMO_DATAMAP
 from services.common.flows.cache import OptOutStateCache
 from services.common.flows.decision import Decider, FlowRule, flow_rules
 from services.common.flows.evidence import BlockedFlows
 from services.common.flows.gates import CallGate, ExportGate
-from services.common.registry import codec_for
 from services.common.settings import CommonSettings
 from services.common.topics import TopicNames
 

@@ -1,30 +1,34 @@
-"""Opens the connector for a data-map store by its kind; nothing connects until the first search."""
+"""Opens the connector for a data-map store by its kind; nothing connects until the first search.
+
+Each kind's adapter (and its client library: redis, opensearch-py with requests, httpx) is imported when a data
+map first names that kind, so a service pays in memory only for the stores it reaches."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping
 
 from services.common.datamap.model import DataMap, Store
 from services.common.stores.base import StoreConfigError, StoreConnector
-from services.common.stores.http import HttpProviderConnector
-from services.common.stores.jsonl import JsonLinesConnector
-from services.common.stores.opensearch_store import OpenSearchConnector
-from services.common.stores.redis_store import RedisConnector
-from services.common.stores.sql import SqlConnector
+
+# kind -> (adapter module, connector class): the one routing table of store kinds.
+CONNECTORS = {
+    "sql": ("services.common.stores.sql", "SqlConnector"),
+    "redis": ("services.common.stores.redis_store", "RedisConnector"),
+    "jsonl": ("services.common.stores.jsonl", "JsonLinesConnector"),
+    "http": ("services.common.stores.http", "HttpProviderConnector"),
+    "opensearch": ("services.common.stores.opensearch_store", "OpenSearchConnector"),
+}
 
 
 def open_connector(datamap: DataMap, store: Store, env: Mapping[str, str] = os.environ) -> StoreConnector:
     """The connector for `store`; StoreConfigError when the store cannot be opened as described."""
-    if store.kind == "sql":
-        return SqlConnector(datamap, store)
-    if store.kind == "redis":
-        return RedisConnector(datamap, store)
-    if store.kind == "jsonl":
-        return JsonLinesConnector(datamap, store)
+    if store.kind not in CONNECTORS:
+        expected = ", ".join(sorted(CONNECTORS))
+        raise StoreConfigError(store.name, f"unknown store kind {store.kind!r}; expected one of {expected}")
+    module, name = CONNECTORS[store.kind]
+    connector = getattr(importlib.import_module(module), name)
     if store.kind == "http":
-        return HttpProviderConnector(datamap, store, env)
-    if store.kind == "opensearch":
-        return OpenSearchConnector(datamap, store)
-    expected = "sql, redis, jsonl, http or opensearch"
-    raise StoreConfigError(store.name, f"unknown store kind {store.kind!r}; expected {expected}")
+        return connector(datamap, store, env)  # type: ignore[no-any-return]
+    return connector(datamap, store)  # type: ignore[no-any-return]
