@@ -3,12 +3,12 @@ Receipt days are Los Angeles calendar dates; due instants are the end of the due
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
-
-import holidays
 
 from services.common.request_types import RequestType
 
@@ -37,11 +37,36 @@ class Deadlines:
 NOT_CLOSURE_DAYS = frozenset({"Susan B. Anthony Day", "Diwali"})
 
 
-@lru_cache(maxsize=64)
-def _california_holidays(year: int) -> frozenset[date]:
+# The closure days of the years a clock can reach, computed by the holidays library and kept as a table: importing
+# its US calendar loads every country's module (8 MiB per process). `python -m devtools.closure_days` rewrites the
+# table; tests/unit/test_clocks.py fails when it differs from what the installed library says.
+CLOSURE_DAYS_TABLE = Path(__file__).with_name("closure_days.json")
+
+
+def closure_days_from_library(year: int) -> frozenset[date]:
+    """California's holidays of `year` as the holidays library lists them, less NOT_CLOSURE_DAYS."""
+    import holidays
+
     # One immutable set per year: the holidays object grows itself on lookup, which is not thread-safe.
     calendar = holidays.country_holidays("US", subdiv="CA", years=year)
     return frozenset(day for day in calendar if not _only_observance(calendar.get_list(day)))
+
+
+@lru_cache(maxsize=1)
+def _closure_table() -> dict[int, frozenset[date]]:
+    table = json.loads(CLOSURE_DAYS_TABLE.read_text(encoding="utf-8"))
+    first, last = table["years"]
+    days: dict[int, set[date]] = {year: set() for year in range(first, last + 1)}
+    for text in table["days"]:
+        day = date.fromisoformat(text)
+        days[day.year].add(day)
+    return {year: frozenset(found) for year, found in days.items()}
+
+
+@lru_cache(maxsize=64)
+def _california_holidays(year: int) -> frozenset[date]:
+    known = _closure_table().get(year)
+    return known if known is not None else closure_days_from_library(year)
 
 
 def _only_observance(names: list[str]) -> bool:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from devtools.closure_days import FIRST_YEAR, LAST_YEAR
 from services.common.clocks import (
+    CLOSURE_DAYS_TABLE,
     Deadlines,
     ExtensionNotAllowed,
+    _california_holidays,
     add_business_days,
+    closure_days_from_library,
     deadlines_for,
     end_of_day,
     extend_deadline,
@@ -360,3 +368,27 @@ def test_no_reask_until_rejects_a_naive_opted_out_at() -> None:
 def test_days_of_observance_are_business_days(observance: date) -> None:
     # Counting a day businesses do not close would push deadlines later: the unsafe direction.
     assert is_business_day(observance)
+
+
+def test_the_closure_days_table_is_what_the_installed_holidays_library_says() -> None:
+    """The table spares each service the library's calendars (8 MiB); after a library upgrade this fails until
+    `python -m devtools.closure_days` is run and the difference reviewed."""
+    table = json.loads(CLOSURE_DAYS_TABLE.read_text(encoding="utf-8"))
+    assert table["years"] == [FIRST_YEAR, LAST_YEAR]
+    from_library = sorted(day.isoformat() for year in range(FIRST_YEAR, LAST_YEAR + 1)
+                          for day in closure_days_from_library(year))  # fmt: skip
+    assert table["days"] == from_library
+
+
+def test_a_year_outside_the_table_is_asked_of_the_library() -> None:
+    year = LAST_YEAR + 5
+    assert _california_holidays(year) == closure_days_from_library(year)
+    assert date(year, 12, 25) in _california_holidays(year)
+
+
+def test_the_clocks_run_without_importing_the_holidays_library() -> None:
+    script = ("import sys; from datetime import date; from services.common.clocks import is_business_day as open_; "
+              "print(open_(date(2026, 12, 25)), open_(date(2026, 12, 28)), 'holidays' in sys.modules)")  # fmt: skip
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["False", "True", "False"]

@@ -22,7 +22,7 @@ from typing import IO
 
 import ahocorasick_rs
 
-BLOCK_BYTES = 8 << 20
+BLOCK_BYTES = 1 << 20  # as fast as 8 MiB (~600 MB/s either way) at an eighth of the buffer per concurrent scan
 MAX_CASED_LETTERS = 6  # 2**6 = 64 spellings of one value at the most
 
 

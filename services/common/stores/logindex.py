@@ -33,7 +33,7 @@ from services.common.stores.gzmembers import (
 )
 
 HEAD_BYTES = 4096
-BLOCK = 8 << 20
+BLOCK = 1 << 20  # a read of the file being indexed: a larger one only holds more memory
 # Entries are kept by chunk (a run of whole lines about this long) and offset within it: after an erasure only the
 # edited chunks' entries move, and the later chunks' bases.
 CHUNK_BYTES = 1 << 20
