@@ -2,8 +2,8 @@
 time, and a database created before migrations existed is adopted at the first revision.
 
 Alembic (with Mako, about 8 MiB per process) is imported only when a database is behind: a service whose database
-is already at head (`ccpa db upgrade` ran first, as the local stack and the Deployments' init step do, or an earlier
-start did) checks the version table with one query and never loads it."""
+is already at head (`ccpa db upgrade` ran first, as the local stack and the test and bench pipelines do, and as an
+init container may; or an earlier start did) checks the version table with one query and never loads it."""
 
 from __future__ import annotations
 
